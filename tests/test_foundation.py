@@ -1,0 +1,156 @@
+"""Sources, model installation, configuration and the `station pose` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from station import config as config_mod
+from station.cli import main
+from station.modelfile import LIGHTNING_INT8, ModelFetchError, install_model, sha256_of
+from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
+                             VideoFileSource, open_source)
+
+from conftest import SHARED_MODEL, require_shared
+
+
+def test_image_source_drops_alpha(tmp_path):
+    path = tmp_path / "rgba.png"
+    Image.new("RGBA", (32, 24), (10, 20, 30, 128)).save(path)
+    frames = list(ImageSource(path))
+    assert len(frames) == 1
+    timestamp, frame = frames[0]
+    assert frame.shape == (24, 32, 3) and frame.dtype == np.uint8
+    assert tuple(frame[0, 0]) == (10, 20, 30)
+
+
+def test_folder_source_orders_by_name_and_times_by_fps(tmp_path):
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        Image.new("RGB", (8, 8), colour).save(tmp_path / f"f{2 - i}.png")
+    frames = list(ImageFolderSource(tmp_path, fps=10))
+    assert [t for t, _ in frames] == pytest.approx([0.0, 0.1, 0.2])
+    assert tuple(frames[0][1][0, 0]) == (0, 0, 255)  # f0.png was written last, in blue
+
+
+def test_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="holds no images"):
+        ImageFolderSource(tmp_path)
+
+
+def test_video_source_yields_rgb_frames_with_increasing_timestamps():
+    clip = require_shared("peer-tfjs-pose-detection", "pose_1.mp4")
+    source = VideoFileSource(clip)
+    stamps = [t for t, frame in source]
+    source.close()
+    assert len(stamps) == 120
+    assert np.all(np.diff(stamps) > 0)
+    assert stamps[-1] == pytest.approx(119 / 30, abs=0.05)
+
+
+def test_camera_source_off_the_pi_says_picamera2_is_missing():
+    pytest.importorskip("pytest")
+    try:
+        import picamera2  # noqa: F401
+        pytest.skip("picamera2 is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(SourceError, match="picamera2 is not installed"):
+        Picamera2Source()
+
+
+def test_open_source_rejects_unknown_specs(tmp_path):
+    with pytest.raises(SourceError, match="neither 'camera', 'synthetic' nor"):
+        open_source(str(tmp_path / "missing.mp4"))
+    odd = tmp_path / "notes.txt"
+    odd.write_text("x")
+    with pytest.raises(SourceError, match="unknown file type"):
+        open_source(str(odd))
+
+
+def test_model_install_from_a_local_file_verifies_and_is_idempotent(tmp_path):
+    if not SHARED_MODEL.exists():
+        pytest.skip("../shared/models is absent")
+    dest = install_model(tmp_path, source=SHARED_MODEL)
+    assert sha256_of(dest) == LIGHTNING_INT8.sha256
+    mtime = dest.stat().st_mtime_ns
+    assert install_model(tmp_path, source=SHARED_MODEL) == dest
+    assert dest.stat().st_mtime_ns == mtime
+
+
+def test_model_install_refuses_a_file_with_the_wrong_checksum(tmp_path):
+    fake = tmp_path / "fake.tflite"
+    fake.write_bytes(b"not the model" * 100)
+    dest_dir = tmp_path / "models"
+    with pytest.raises(ModelFetchError, match="does not match the expected"):
+        install_model(dest_dir, source=fake)
+    assert list(dest_dir.iterdir()) == []  # no half-installed file left behind
+
+
+def test_model_download_failure_is_clear_and_offline_friendly(tmp_path):
+    with pytest.raises(ModelFetchError, match="--from PATH"):
+        install_model(tmp_path, url="http://127.0.0.1:9/nothing-listens-here", timeout=2)
+
+
+def test_config_defaults_and_round_trip(tmp_path):
+    cfg = config_mod.Config()
+    cfg.analysis.target_depth_deg = -5.0
+    cfg.feedback.led_pins = [2, 3, 4]
+    path = tmp_path / "station.toml"
+    config_mod.save(cfg, path)
+    again = config_mod.load(path)
+    assert again.analysis.target_depth_deg == -5.0
+    assert again.feedback.led_pins == [2, 3, 4]
+    assert config_mod.to_dict(again) == config_mod.to_dict(cfg)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[analysis]\ntarget_depth = 3\n", "unknown key analysis.target_depth; allowed keys"),
+    ("[analysis]\ntarget_depth_deg = 90\n", "analysis.target_depth_deg = 90.0: must be between -40.0 and 40.0"),
+    ("[feedback]\nbuzzer_type = 'loud'\n", "feedback.buzzer_type = 'loud': allowed values are active, passive, none"),
+    ("[model]\nthreads = 'two'\n", "model.threads = 'two': expected int"),
+    ("[camera]\nfps = true\n", "camera.fps = True: expected float"),
+    ("[feedback]\nled_pins = [5, 5]\n", "entries must be distinct"),
+    ("[gpio]\nx = 1\n", "unknown section [gpio]"),
+    ("[web]\npin = '12'\n", "web.pin = '12': must be 4 to 8 digits"),
+    ("[web\n", "not valid TOML"),
+])
+def test_config_errors_name_key_value_and_allowed(tmp_path, text, message):
+    path = tmp_path / "station.toml"
+    path.write_text(text)
+    with pytest.raises(config_mod.ConfigError) as info:
+        config_mod.load(path)
+    assert message in str(info.value)
+
+
+def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
+    folder = require_shared("peer-tf-pose-estimation")
+    out = tmp_path / "annotated.png"
+    assert main(["pose", str(folder / "image2.jpeg"), "--annotate", str(out), "--model", str(model_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["width"] == 399 and record["height"] == 640
+    assert set(record["keypoints"]) >= {"left_hip", "right_knee", "nose"}
+    with Image.open(out) as img:
+        assert img.size == (399, 640)
+
+
+def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):
+    folder = require_shared("peer-tf-pose-estimation")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"x" * 5000)
+    assert main(["pose", str(folder / "image1.png"), "--model", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"station: error: model file {bad} is not a TFLite model" in err
+    assert "Traceback" not in err
+
+
+def test_cli_config_show(tmp_path, capsys):
+    path = tmp_path / "station.toml"
+    path.write_text("[analysis]\ntarget_depth_deg = -3\n")
+    assert main(["--config", str(path), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "target_depth_deg = -3.0" in out and str(path) in out

@@ -1,0 +1,159 @@
+"""Pose stage against the peer suites, crop tracking, and the model checks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from station.keypoints import KEYPOINT_NAMES, KP
+from station.pose import (CropRegion, CropResizer, ModelError, MoveNet, PoseEstimator,
+                          full_frame_region, next_crop_region)
+from station.sources import ImageSource, VideoFileSource
+
+from conftest import require_shared
+
+
+def test_runtime_is_the_expected_one(movenet):
+    expected = os.environ.get("STATION_EXPECT_RUNTIME")
+    if expected:
+        assert movenet.runtime.name == expected
+    assert movenet.runtime.name in ("ai-edge-litert", "tflite-runtime")
+    assert movenet.runtime.version and movenet.runtime.version != "?"
+
+
+@pytest.mark.parametrize("row,image", [(1, "image1.png"), (2, "image2.jpeg")])
+def test_tf_pi_example_peer_suite_full_frame(movenet, row, image):
+    folder = require_shared("peer-tf-pose-estimation")
+    with open(folder / "pose_landmark_truth.csv") as fh:
+        truth = np.array(list(csv.reader(fh))[row], dtype=float).reshape(17, 2)
+    _, frame = next(iter(ImageSource(folder / image)))
+    keypoints = PoseEstimator(movenet, crop_tracking=False).estimate(frame, 0.0)
+    error = np.max(np.abs(keypoints.points[:, :2] - truth), axis=1)
+    worst = int(np.argmax(error))
+    assert error.max() <= 21, f"{KEYPOINT_NAMES[worst]} is {error.max():.1f} px from the truth"
+
+
+def test_tfjs_video_suite_with_crop_tracking(movenet):
+    folder = require_shared("peer-tfjs-pose-detection")
+    golden = json.loads((folder / "pose_1.json").read_text())
+    estimator = PoseEstimator(movenet, crop_tracking=True)
+    source = VideoFileSource(folder / "pose_1.mp4")
+    worst = []
+    for index, (timestamp, frame) in enumerate(source):
+        keypoints = estimator.estimate(frame, timestamp)
+        gold = np.array([[golden[index][n]["x"], golden[index][n]["y"]] for n in KEYPOINT_NAMES])
+        worst.append(np.abs(keypoints.points[:, :2] - gold).max())
+    source.close()
+    assert len(worst) == 120
+    failing = [i for i, err in enumerate(worst) if err > 60]
+    assert not failing, f"frames over 60 px: {failing}"
+
+
+def test_real_side_clip_gives_a_confident_leg(movenet):
+    clip = require_shared("clips", "side_barbell_squat_2reps.mp4")
+    estimator = PoseEstimator(movenet, crop_tracking=True)
+    source = VideoFileSource(clip)
+    good = total = 0
+    for timestamp, frame in source:
+        points = estimator.estimate(frame, timestamp).points
+        sides = [(KP.LEFT_HIP, KP.LEFT_KNEE, KP.LEFT_ANKLE), (KP.RIGHT_HIP, KP.RIGHT_KNEE, KP.RIGHT_ANKLE)]
+        good += any(all(points[j, 2] >= 0.3 for j in side) for side in sides)
+        total += 1
+    source.close()
+    assert total == 614
+    assert good / total >= 0.9, f"only {good}/{total} frames have a confident hip, knee and ankle"
+
+
+def test_crop_resizer_matches_a_plain_gather_and_pads_black():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    resize = CropResizer(192)
+    out = resize(frame, full_frame_region(640, 480))
+    scale = 640 / 192
+    # rows above and below the frame (80 px each side of the 640 square) must be black
+    assert out[: int(80 / scale)].max() == 0 and out[-int(80 / scale):].max() == 0
+    row, col = 100, 50
+    src_y = int(np.floor(-80 + (row + 0.5) * scale))
+    src_x = int(np.floor((col + 0.5) * scale))
+    assert (out[row, col] == frame[src_y, src_x]).all()
+    # a region fully inside the frame has no black border
+    inside = resize(frame, CropRegion(100, 50, 300))
+    assert (inside == frame[50 + np.floor((np.arange(192) + 0.5) * 300 / 192).astype(int)][
+        :, 100 + np.floor((np.arange(192) + 0.5) * 300 / 192).astype(int)]).all()
+
+
+def test_crop_region_follows_the_hips_and_falls_back_without_torso():
+    points = np.zeros((17, 3), np.float32)
+    points[:, 2] = 0.9
+    points[:, 0] = 300
+    points[:, 1] = np.linspace(100, 400, 17)
+    region = next_crop_region(points, 640, 480)
+    hips_y = (points[KP.LEFT_HIP, 1] + points[KP.RIGHT_HIP, 1]) / 2
+    assert region.y0 + region.side / 2 == pytest.approx(hips_y)
+    assert region.x0 + region.side / 2 == pytest.approx(300)
+    lost = points.copy()
+    lost[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER], 2] = 0.1
+    assert next_crop_region(lost, 640, 480) == full_frame_region(640, 480)
+
+
+def test_frame_must_be_rgb_uint8(movenet):
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        PoseEstimator(movenet).estimate(np.zeros((10, 10), np.uint8), 0.0)
+
+
+# --- bad model files: one clear error naming the file ---------------------------------------
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelError, match=r"does not exist.*station model fetch"):
+        MoveNet(tmp_path / "nope.tflite")
+
+
+def test_truncated_model(tmp_path, model_path):
+    bad = tmp_path / "truncated.tflite"
+    bad.write_bytes(model_path.read_bytes()[:200_000])
+    with pytest.raises(ModelError) as info:
+        MoveNet(bad)
+    assert str(bad) in str(info.value) and "corrupt or truncated" in str(info.value)
+
+
+def test_tiny_file_is_reported_as_truncated(tmp_path):
+    bad = tmp_path / "empty.tflite"
+    bad.write_bytes(b"")
+    with pytest.raises(ModelError, match="0 bytes: truncated or empty"):
+        MoveNet(bad)
+
+
+def test_random_bytes_model(tmp_path):
+    bad = tmp_path / "random.tflite"
+    bad.write_bytes(np.random.default_rng(1).bytes(50_000))
+    with pytest.raises(ModelError, match="not a TFLite model"):
+        MoveNet(bad)
+
+
+def test_random_bytes_with_a_tflite_header(tmp_path):
+    bad = tmp_path / "random-header.tflite"
+    bad.write_bytes(b"\x1c\0\0\0TFL3" + np.random.default_rng(2).bytes(50_000))
+    with pytest.raises(ModelError, match="corrupt or truncated"):
+        MoveNet(bad)
+
+
+def test_wrong_input_shape(tmp_path):
+    from tflite_builder import passthrough_model
+
+    bad = tmp_path / "wrong-input.tflite"
+    bad.write_bytes(passthrough_model((1, 64, 64, 3)))
+    with pytest.raises(ModelError, match=r"input \(1, 64, 64, 3\) uint8; expected 1x192x192x3"):
+        MoveNet(bad)
+
+
+def test_wrong_output_shape(tmp_path):
+    from tflite_builder import passthrough_model
+
+    bad = tmp_path / "wrong-output.tflite"
+    bad.write_bytes(passthrough_model((1, 192, 192, 3)))
+    with pytest.raises(ModelError, match=r"output \(1, 192, 192, 3\); expected \(1, 1, 17, 3\)"):
+        MoveNet(bad)
