@@ -8,7 +8,11 @@ follows the lifter (MoveNet's own cropping algorithm), which is what makes a sma
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +87,39 @@ def check_model_file(path: Path) -> None:
         raise ModelError(f"model file {path} is not a TFLite model (no 'TFL3' identifier in its header)")
 
 
+# Files we ship and have tested: loaded directly. Anything else is first opened in a child
+# process, because tflite-runtime 2.14 has no flatbuffer verifier and segfaults on a truncated file.
+KNOWN_MODEL_SHA256 = {"cd7cc22fa946e5d146a7b98d496853e1923e22828d3972d579973f27f91bb105"}
+
+_PROBE = """
+import json, sys
+from station.pose import load_runtime
+cls, _ = load_runtime(sys.argv[2])
+it = cls(model_path=sys.argv[1], num_threads=1)
+it.allocate_tensors()
+print(json.dumps({"ok": True}))
+"""
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def probe_model_in_child(path: Path, runtime: str) -> None:
+    """Load the model in a throw-away interpreter process; a crash there becomes a ModelError."""
+    try:
+        result = subprocess.run([sys.executable, "-c", _PROBE, str(path), runtime], capture_output=True,
+                                text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"model file {path} hung the runtime while loading") from None
+    if result.returncode < 0:
+        raise ModelError(f"model file {path} crashed the runtime while loading (signal {-result.returncode}): "
+                         "it is corrupt or truncated")
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise ModelError(f"model file {path} could not be loaded: it is corrupt or truncated ({last[:200]})")
+
+
 class MoveNet:
     """The bare model: square uint8 RGB in, (17, 3) [y, x, score] normalised to the square out."""
 
@@ -90,6 +127,8 @@ class MoveNet:
         self.model_path = Path(model_path)
         check_model_file(self.model_path)
         interpreter_cls, self.runtime = load_runtime(runtime)
+        if _file_sha256(self.model_path) not in KNOWN_MODEL_SHA256:
+            probe_model_in_child(self.model_path, runtime)
         try:
             self._interpreter = interpreter_cls(model_path=str(self.model_path), num_threads=num_threads)
             self._interpreter.allocate_tensors()

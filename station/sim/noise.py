@@ -1,0 +1,69 @@
+"""MoveNet-like keypoint noise for the keypoint-level benchmark.
+
+Not a model of MoveNet's errors in detail; a stress test with the error kinds seen on real
+side-view footage: per-joint jitter (partly frame-to-frame correlated), short dropouts with low
+scores, a far side that is occluded (low scores, larger error), and rare left/right swaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from station.keypoints import KP, Keypoints
+
+
+@dataclass
+class NoiseParams:
+    jitter_frac: float = 0.008       # of the lifter's image height, per joint per frame
+    drift_frac: float = 0.006        # slowly varying part
+    dropout_rate: float = 0.01       # chance per joint per frame that a dropout burst starts
+    swap_rate: float = 0.003         # chance per frame of a left/right label swap
+    far_side_score: tuple = (0.1, 0.45)
+
+
+LEFT_RIGHT = [(KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER), (KP.LEFT_ELBOW, KP.RIGHT_ELBOW),
+              (KP.LEFT_WRIST, KP.RIGHT_WRIST), (KP.LEFT_HIP, KP.RIGHT_HIP), (KP.LEFT_KNEE, KP.RIGHT_KNEE),
+              (KP.LEFT_ANKLE, KP.RIGHT_ANKLE), (KP.LEFT_EAR, KP.RIGHT_EAR), (KP.LEFT_EYE, KP.RIGHT_EYE)]
+
+
+def noisy_keypoints(truth, noise: NoiseParams | None = None, seed: int = 0) -> list[Keypoints]:
+    """Keypoints per frame for a SetTruth, with MoveNet-like errors."""
+    noise = noise or NoiseParams()
+    rng = np.random.default_rng(seed)
+    ideal = truth.keypoints_px
+    n = len(ideal)
+    body_px = float(np.median(ideal[:, KP.LEFT_ANKLE, 1] - ideal[:, KP.NOSE, 1]))
+    body_px = max(body_px, 50.0)
+    jitter = rng.normal(0, noise.jitter_frac * body_px, (n, 17, 2))
+    drift = np.zeros((n, 17, 2))
+    walk = np.zeros((17, 2))
+    for i in range(n):  # mean-reverting drift (AR(1)), so errors persist for a few frames
+        walk = 0.85 * walk + rng.normal(0, noise.drift_frac * body_px * 0.5, (17, 2))
+        drift[i] = walk
+    far = [b if truth.visible_side == "left" else a for a, b in LEFT_RIGHT]
+    scores = rng.uniform(0.55, 0.95, (n, 17))
+    scores[:, far] = rng.uniform(*noise.far_side_score, (n, len(far)))
+    points = ideal + jitter + drift
+    points[:, far] += rng.normal(0, 2 * noise.jitter_frac * body_px, (n, len(far), 2))
+    # dropouts: bursts of 1-5 frames with a low score and a wild position
+    starts = rng.random((n, 17)) < noise.dropout_rate
+    for frame, joint in zip(*np.nonzero(starts)):
+        length = int(rng.integers(1, 6))
+        scores[frame:frame + length, joint] = rng.uniform(0.02, 0.18)
+        points[frame:frame + length, joint] += rng.normal(0, 0.15 * body_px, 2)
+    swaps = np.flatnonzero(rng.random(n) < noise.swap_rate)
+    for frame in swaps:
+        length = int(rng.integers(1, 4))
+        for a, b in LEFT_RIGHT:
+            seg = slice(frame, frame + length)
+            points[seg, [a, b]] = points[seg, [b, a]]
+            scores[seg, [a, b]] = scores[seg, [b, a]]
+    out = []
+    for i in range(n):
+        arr = np.empty((17, 3), np.float32)
+        arr[:, :2] = points[i]
+        arr[:, 2] = scores[i]
+        out.append(Keypoints(arr, truth.camera.width, truth.camera.height, float(truth.timestamps[i])))
+    return out
