@@ -226,13 +226,14 @@ def simulate_set(params: LifterParams, camera: CameraParams | None = None, fps: 
 
 
 def _two_link_elbow(shoulder, hand, upper, fore):
-    """Elbow for a hand held at the bar: two-link inverse kinematics, elbow pointing down/back."""
+    """Elbow for a hand held at the bar: two-link inverse kinematics, the lower of the two elbows."""
     d = hand - shoulder
     dist = np.clip(np.linalg.norm(d, axis=1), 1e-6, upper + fore - 1e-6)
     cos_a = np.clip((upper ** 2 + dist ** 2 - fore ** 2) / (2 * upper * dist), -1, 1)
     base = np.arctan2(d[:, 1], d[:, 0])
-    angle = base - np.arccos(cos_a)
-    return shoulder + upper * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    candidates = [shoulder + upper * np.stack([np.cos(a), np.sin(a)], axis=1)
+                  for a in (base + np.arccos(cos_a), base - np.arccos(cos_a))]
+    return np.where((candidates[0][:, 1] < candidates[1][:, 1])[:, None], candidates[0], candidates[1])
 
 
 def project(points_world: np.ndarray, depth_m: float, facing: int, cam: CameraParams) -> np.ndarray:
