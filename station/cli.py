@@ -59,6 +59,37 @@ def cmd_pose(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from station.analysis import AnalysisParams, SetFinished, SquatAnalyzer
+    from station.report import set_dict, set_table
+    from station.sources import open_source
+
+    cfg = _load_config(args)
+    if args.model:
+        cfg.model.path = args.model
+    if args.target is not None:
+        cfg.analysis.target_depth_deg = args.target
+    estimator = _estimator(cfg)
+    analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
+    source = open_source(args.file)
+    sets, last_t = [], 0.0
+    try:
+        for timestamp, frame in source:
+            _, events = analyzer.update(estimator.estimate(frame, timestamp))
+            sets.extend(e.result for e in events if isinstance(e, SetFinished))
+            last_t = timestamp
+    finally:
+        source.close()
+    sets.extend(e.result for e in analyzer.finish(last_t) if isinstance(e, SetFinished))
+    if args.json:
+        print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets]}, indent=2))
+    elif not sets:
+        print("no reps found (is the whole lifter in view, from the side, standing still for a moment first?)")
+    else:
+        print("\n\n".join(set_table(s) for s in sets))
+    return 0
+
+
 def cmd_model_fetch(args) -> int:
     from station.modelfile import DEFAULT_MODEL_DIR, install_model
 
@@ -89,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strip-every", type=int, default=15, help="video: annotate every Nth frame")
     p.add_argument("--strip-max", type=int, default=8, help="video: at most this many frames in the strip")
     p.set_defaults(func=cmd_pose)
+
+    p = sub.add_parser("analyze", help="analyse a video: per-rep table and set summary")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--model", help="model file (overrides the config)")
+    p.add_argument("--target", type=float, help="target depth in degrees of thigh angle (0 = parallel)")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("model", help="model management")
     msub = p.add_subparsers(dest="model_command", required=True)

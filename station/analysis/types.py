@@ -1,0 +1,121 @@
+"""The values the analysis hands to the outputs (feedback, store, web). Plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# joints kept per frame of a rep for the replay: chosen side's ear, shoulder, hip, knee, ankle, wrist
+SERIES_JOINTS = ("ear", "shoulder", "hip", "knee", "ankle", "wrist")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameState:
+    """What the LED bar and the live page need, every frame."""
+
+    timestamp: float
+    lifter_present: bool
+    calibrated: bool
+    phase: str                 # absent | waiting | standing | descent | bottom | ascent
+    depth_fraction: float      # 0 at the lifter's standing baseline, 1 at the target depth
+    target_reached: bool
+    thigh_deg: float | None
+    hip_deg: float | None
+    trunk_lean_deg: float | None
+    rep_count: int
+    wink_active: bool
+    set_active: bool
+
+
+@dataclass
+class RepSeries:
+    """Per-frame record of one rep, compact enough to store and replay."""
+
+    t: np.ndarray              # seconds from the rep start
+    thigh_deg: np.ndarray
+    hip_deg: np.ndarray
+    trunk_lean_deg: np.ndarray
+    knee_deg: np.ndarray
+    joints: np.ndarray         # (N, len(SERIES_JOINTS), 2) pixels, image y down
+    frame_size: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class RepResult:
+    index: int                 # 1-based within the set
+    start_t: float
+    bottom_t: float
+    end_t: float
+    max_depth_deg: float       # lowest thigh angle (0 = parallel, negative = below)
+    below_parallel: bool
+    reached_target: bool
+    tut_s: float
+    down_s: float
+    up_s: float
+    max_trunk_lean_deg: float
+    knee_travel_cm: float
+    heel_lift_cm: float
+    wink: bool
+    wink_onset_deg: float | None       # thigh angle where the rounding began
+    wink_magnitude_deg: float          # estimated posterior pelvic tilt
+    wink_confidence: float             # 0..1
+    series: RepSeries | None = None
+
+
+@dataclass
+class SetResult:
+    index: int
+    start_t: float
+    end_t: float
+    end_reason: str            # idle | left | shutdown
+    target_depth_deg: float
+    reps: list[RepResult] = field(default_factory=list)
+    wink_onset_deg: float | None = None
+    suggested_depth_deg: float | None = None
+    depth_sd_deg: float = 0.0
+    summary: str = ""
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
+
+
+# --- events: things that happen at one moment ------------------------------------------------
+
+@dataclass(frozen=True)
+class LifterReady:
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class DepthReached:
+    timestamp: float
+    rep_index: int
+    thigh_deg: float
+
+
+@dataclass(frozen=True)
+class WinkWarning:
+    timestamp: float
+    rep_index: int
+    onset_deg: float
+    magnitude_deg: float
+
+
+@dataclass(frozen=True)
+class RepCompleted:
+    timestamp: float
+    rep: RepResult
+
+
+@dataclass(frozen=True)
+class SetFinished:
+    timestamp: float
+    result: SetResult
+
+
+@dataclass(frozen=True)
+class RepStarted:
+    timestamp: float
+    rep_index: int

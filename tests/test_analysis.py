@@ -1,0 +1,189 @@
+"""The analysis on hand-made keypoints and on the synthetic lifter's ground truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from station.analysis import (AnalysisParams, DepthReached, RepCompleted, SetFinished, SquatAnalyzer,
+                              WinkWarning)
+from station.analysis.filters import OneEuroFilter
+from station.analysis.wink import estimate_winks
+from station.cli import main
+from station.keypoints import KP, Keypoints
+from station.sim.evaluate import run_analysis, score_set
+from station.sim.lifter import CameraParams, LifterParams, simulate_set
+from station.sim.noise import NoiseParams, noisy_keypoints
+
+from conftest import require_shared
+
+CLEAN = NoiseParams(0, 0, 0, 0)
+
+
+def _pose(hip, knee, ankle, shoulder, t, score=0.9):
+    pts = np.zeros((17, 3), np.float32)
+    pts[:, 2] = 0.05
+    for idx, xy in ((KP.LEFT_HIP, hip), (KP.LEFT_KNEE, knee), (KP.LEFT_ANKLE, ankle),
+                    (KP.LEFT_SHOULDER, shoulder), (KP.LEFT_EAR, (shoulder[0], shoulder[1] - 30)),
+                    (KP.NOSE, (shoulder[0] + 15, shoulder[1] - 30))):
+        pts[idx] = (*xy, score)
+    return Keypoints(pts, 640, 480, t)
+
+
+def test_one_euro_holds_still_and_follows_a_step_quickly():
+    f = OneEuroFilter(2, min_cutoff_hz=1.5, beta=0.05)
+    for i in range(30):
+        out = f(i / 30, np.array([100.0, 50.0]))
+    assert out == pytest.approx([100.0, 50.0])
+    frames = 0
+    while f((30 + frames) / 30, np.array([200.0, 50.0]))[0] < 190 and frames < 60:
+        frames += 1
+    assert frames <= 8, f"took {frames} frames (>{frames / 30:.2f} s) to follow a 100 px step"
+
+
+def test_thigh_angle_sign_convention():
+    analyzer = SquatAnalyzer()
+    for hip_y, expected in ((300, 0.0), (330, -16.7), (200, 45.0)):
+        analyzer = SquatAnalyzer()
+        state, _ = analyzer.update(_pose((200, hip_y), (300, 300), (290, 400), (230, 150), 0.0))
+        assert state.thigh_deg == pytest.approx(expected, abs=0.1)
+
+
+def _run(truth, noise=CLEAN, seed=0, params=None):
+    keypoints = noisy_keypoints(truth, noise, seed=seed)
+    analyzer = SquatAnalyzer(params or AnalysisParams())
+    events = []
+    for kp in keypoints:
+        events += analyzer.update(kp)[1]
+    events += analyzer.finish(keypoints[-1].timestamp)
+    return events
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_reps_depth_and_tempo_on_a_clean_set(facing):
+    truth = simulate_set(LifterParams(reps=4, target_depth_deg=-8, facing=facing), CameraParams(), seed=3)
+    events = _run(truth)
+    reps = [e.rep for e in events if isinstance(e, RepCompleted)]
+    assert len(reps) == 4
+    for rep, true_rep in zip(reps, truth.reps):
+        assert rep.max_depth_deg == pytest.approx(true_rep.max_depth_deg, abs=3)
+        assert rep.below_parallel
+        assert rep.down_s == pytest.approx(truth.params.down_s + truth.params.pause_s / 2, abs=0.4)
+    finished = [e for e in events if isinstance(e, SetFinished)]
+    assert len(finished) == 1 and finished[0].result.rep_count == 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rep_count_is_exact_under_movenet_like_noise(seed):
+    rng = np.random.default_rng(100 + seed)
+    from station.sim.lifter import random_camera, random_lifter
+
+    params = random_lifter(rng)
+    truth = simulate_set(params, random_camera(rng, params), seed=seed)
+    reps, _ = run_analysis(noisy_keypoints(truth, seed=seed))
+    assert len(reps) == len(truth.reps)
+
+
+def test_depth_reached_fires_once_per_rep_and_only_when_reached():
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=1)
+    deep = [e for e in _run(truth, params=AnalysisParams(target_depth_deg=-5)) if isinstance(e, DepthReached)]
+    assert [e.rep_index for e in deep] == [1, 2, 3]
+    rep_bottoms = [truth.timestamps[r.bottom_frame] for r in truth.reps]
+    assert all(e.timestamp <= bottom + 0.05 for e, bottom in zip(deep, rep_bottoms)), "cue must come before the way up"
+    shallow = [e for e in _run(truth, params=AnalysisParams(target_depth_deg=-15)) if isinstance(e, DepthReached)]
+    assert shallow == []
+
+
+def test_walking_in_and_out_alone_counts_no_reps():
+    truth = simulate_set(LifterParams(reps=0, walk_in_s=4, settle_s=1), CameraParams(), seed=2)
+    assert not [e for e in _run(truth, NoiseParams()) if isinstance(e, RepCompleted)]
+
+
+def test_a_spotter_walking_through_does_not_break_the_count():
+    truth = simulate_set(LifterParams(reps=4), CameraParams(), seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    mid = truth.reps[1].start_frame + 10
+    for i in range(mid, mid + 8):  # MoveNet jumps to another person for 8 frames
+        pts = keypoints[i].points.copy()
+        pts[:, 0] += 220
+        pts[:, 1] -= 40
+        keypoints[i] = Keypoints(pts, 640, 480, keypoints[i].timestamp)
+    reps, _ = run_analysis(keypoints)
+    assert len(reps) == 4
+
+
+def test_lifter_leaving_ends_the_set_and_a_new_set_starts():
+    first = simulate_set(LifterParams(reps=2), CameraParams(), seed=5)
+    second = simulate_set(LifterParams(reps=3), CameraParams(), seed=6)
+    kps = noisy_keypoints(first, CLEAN)
+    offset = first.timestamps[-1] + 1 / 30
+    gap = [Keypoints(np.zeros((17, 3), np.float32), 640, 480, offset + i / 30) for i in range(150)]
+    offset += 150 / 30
+    for kp in noisy_keypoints(second, CLEAN):
+        gap.append(Keypoints(kp.points, 640, 480, kp.timestamp + offset))
+    reps, sets = run_analysis(kps + gap)
+    assert [s.rep_count for s in sets] == [2, 3]
+    assert sets[0].end_reason == "left" and sets[1].end_reason == "shutdown"
+
+
+def test_idle_time_ends_a_set():
+    truth = simulate_set(LifterParams(reps=2, settle_s=8, walk_in_s=0.5), CameraParams(), seed=7)
+    events = _run(truth, params=AnalysisParams(set_idle_s=4))
+    finished = [e.result for e in events if isinstance(e, SetFinished)]
+    assert finished[0].end_reason == "idle" and finished[0].rep_count == 2
+
+
+def test_wink_flagged_with_onset_and_suggested_depth():
+    params = LifterParams(reps=5, target_depth_deg=-12, wink_onset_flexion_deg=125, wink_magnitude_deg=20)
+    truth = simulate_set(params, CameraParams(), seed=8)
+    events = _run(truth, NoiseParams(), seed=8)
+    result = next(e.result for e in events if isinstance(e, SetFinished))
+    assert sum(r.wink for r in result.reps) >= 4
+    true_onset = np.mean([r.wink_onset_thigh_deg for r in truth.reps])
+    assert result.wink_onset_deg == pytest.approx(true_onset, abs=5)
+    assert result.suggested_depth_deg == pytest.approx(result.wink_onset_deg + 5)
+    assert "lower back started to round" in result.summary and "try stopping at" in result.summary
+    assert any(isinstance(e, WinkWarning) for e in events), "a live warning during the set"
+
+
+def test_clean_lifter_is_not_flagged():
+    params = LifterParams(reps=5, target_depth_deg=-12, wink_magnitude_deg=0)
+    truth = simulate_set(params, CameraParams(), seed=9)
+    result = next(e.result for e in _run(truth, CLEAN) if isinstance(e, SetFinished))
+    assert not any(r.wink for r in result.reps)
+    assert "No lower-back rounding seen" in result.summary
+
+
+def test_clean_lifters_under_noise_rarely_get_a_set_verdict():
+    verdicts = []
+    for seed in range(10, 16):
+        truth = simulate_set(LifterParams(reps=5, target_depth_deg=-12, wink_magnitude_deg=0), CameraParams(),
+                             seed=seed)
+        result = next(e.result for e in _run(truth, NoiseParams(), seed=seed) if isinstance(e, SetFinished))
+        verdicts.append(result.wink_onset_deg is not None)
+    assert sum(verdicts) <= 1
+
+
+def test_over_arched_start_returning_to_neutral_is_not_a_wink():
+    params = LifterParams(reps=5, target_depth_deg=-10, wink_magnitude_deg=0, standing_extension_deg=10)
+    truth = simulate_set(params, CameraParams(), seed=10)
+    result = next(e.result for e in _run(truth, CLEAN) if isinstance(e, SetFinished))
+    assert not any(r.wink for r in result.reps)
+
+
+def test_pooled_fit_handles_reps_too_short_to_use():
+    thigh = np.linspace(80, 60, 10)
+    assert estimate_winks([], 88.0) == []
+    out = estimate_winks([(thigh, thigh * 0)], 88.0)
+    assert len(out) == 1 and not out[0].detected
+
+
+def test_analyze_command_on_the_real_clip(capsys, model_path):
+    clip = require_shared("clips", "side_barbell_squat_2reps.mp4")
+    assert main(["analyze", str(clip), "--json", "--model", str(model_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    reps = [r for s in data["sets"] for r in s["reps"]]
+    assert len(reps) == 2
+    assert all(r["below_parallel"] for r in reps)
