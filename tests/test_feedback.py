@@ -1,0 +1,249 @@
+"""LED bar and buzzer with gpiozero's MockFactory: pin states, their order, and a frame loop that never waits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from station.analysis import FrameState, RepCompleted, SquatAnalyzer
+from station.config import FeedbackConfig
+from station.feedback import Feedback, TerminalBar
+from station.sim.lifter import CameraParams, LifterParams, simulate_set
+from station.sim.noise import NoiseParams, noisy_keypoints
+
+
+class RecordingPin(MockPWMPin):
+    """A mock pin that keeps (perf_counter, state) of every change."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log = []
+
+    def _change_state(self, value):
+        changed = super()._change_state(value)
+        if changed:
+            self.log.append((time.perf_counter(), value))
+        return changed
+
+
+class SlowPin(RecordingPin):
+    def _set_state(self, value):
+        time.sleep(0.05)
+        super()._set_state(value)
+
+
+class FailingPin(RecordingPin):
+    armed = False  # set after the devices are built: the driver dies mid-set
+
+    def _set_state(self, value):
+        if FailingPin.armed:
+            raise OSError("pin driver gone")
+        super()._set_state(value)
+
+
+def _feedback(pin_class=RecordingPin, **overrides):
+    cfg = FeedbackConfig(buzzer_type="active", **overrides)
+    factory = MockFactory(pin_class=pin_class)
+    return Feedback(cfg, pin_factory=factory), factory, cfg
+
+
+def _state(fraction=0.0, target=False, present=True, calibrated=True, t=0.0):
+    return FrameState(t, present, calibrated, "descent", fraction, target, 30.0, 90.0, 30.0, 0, False, True)
+
+
+def _wait_for(predicate, timeout=2.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _lit(factory, cfg):
+    return [factory.pin(p).state for p in cfg.led_pins]
+
+
+def test_bar_level_follows_depth_and_last_segment_only_at_target():
+    fb, factory, cfg = _feedback()
+    try:
+        fb.post(_state(0.5))
+        assert _wait_for(lambda: sum(_lit(factory, cfg)) == round(0.5 * 9))
+        assert _lit(factory, cfg) == [1] * 4 + [0] * 6
+        fb.post(_state(1.0, target=False))
+        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 9)
+        assert _lit(factory, cfg)[-1] == 0, "the top segment means target reached, nothing less"
+        fb.post(_state(1.0, target=True))
+        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
+        assert fb.bar.pattern == "depth" and fb.bar.label == "TARGET"
+    finally:
+        fb.close()
+
+
+def _drive_set(fb, truth):
+    analyzer = SquatAnalyzer()
+    events_seen = []
+    for kp in noisy_keypoints(truth, NoiseParams(0, 0, 0, 0)):
+        state, events = analyzer.update(kp)
+        fb.post(state, events)
+        events_seen += events
+        time.sleep(0.002)  # the worker gets time to act on each cue, as at 30 fps
+    return events_seen
+
+
+def _buzzer_pulses(factory, cfg):
+    log = factory.pin(cfg.buzzer_pin).log
+    ons = [t for t, v in log if v]
+    offs = [t for t, v in log if not v]
+    return [(on, next((off for off in offs if off > on), None)) for on in ons]
+
+
+def test_scripted_clean_set_chirps_once_per_rep_at_depth_and_never_winks():
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=1)
+    fb, factory, cfg = _feedback()
+    try:
+        events = _drive_set(fb, truth)
+        time.sleep(0.4)
+    finally:
+        fb.close()
+    pulses = _buzzer_pulses(factory, cfg)
+    depth_chirps = [p for p in pulses if p[1] is not None and p[1] - p[0] < 0.15]
+    long_tones = [p for p in pulses if p[1] is not None and p[1] - p[0] >= 0.2]
+    assert len([e for e in events if isinstance(e, RepCompleted)]) == 3
+    # ready tick (40 ms) + 3 depth chirps (80 ms); no wink tones (250 ms)
+    assert len(depth_chirps) == 1 + 3
+    assert long_tones == []
+
+
+def test_wink_rep_plays_the_two_low_tones_and_flashes_the_bar():
+    params = LifterParams(reps=3, target_depth_deg=-12, wink_onset_flexion_deg=120, wink_magnitude_deg=22)
+    truth = simulate_set(params, CameraParams(), seed=8)
+    fb, factory, cfg = _feedback()
+    patterns = []
+    try:
+        analyzer = SquatAnalyzer()
+        for kp in noisy_keypoints(truth, NoiseParams(0, 0, 0, 0)):
+            state, events = analyzer.update(kp)
+            fb.post(state, events)
+            time.sleep(0.002)
+            patterns.append(fb.bar.pattern)
+        time.sleep(0.3)
+    finally:
+        fb.close()
+    pulses = _buzzer_pulses(factory, cfg)
+    long_tones = [p for p in pulses if p[1] is not None and p[1] - p[0] >= 0.2]
+    assert len(long_tones) >= 2, "two low tones, distinct from the 80 ms depth chirp"
+    assert "wink" in patterns
+
+
+def test_everything_off_and_pins_released_after_close():
+    fb, factory, cfg = _feedback()
+    fb.post(_state(1.0, target=True))
+    assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
+    fb.close()
+    assert _lit(factory, cfg) == [0] * 10
+    assert factory.pin(cfg.buzzer_pin).state == 0
+    from gpiozero import LED
+
+    LED(cfg.led_pins[0], pin_factory=factory).close()  # the pin is free again
+
+
+def test_slow_pins_never_delay_the_frame_loop():
+    fb, factory, cfg = _feedback(pin_class=SlowPin)
+    try:
+        worst = 0.0
+        for i in range(60):
+            start = time.perf_counter()
+            fb.post(_state((i % 10) / 10, t=i / 30))
+            worst = max(worst, time.perf_counter() - start)
+        assert worst < 0.01, f"post() took {worst * 1000:.1f} ms with 50 ms pins"
+    finally:
+        fb.close()
+
+
+def test_failing_pins_are_logged_not_raised(caplog):
+    fb, factory, cfg = _feedback(pin_class=FailingPin)
+    FailingPin.armed = True
+    try:
+        fb.post(_state(0.8))
+        assert _wait_for(lambda: fb.pin_errors > 0)
+        fb.post(_state(0.2))
+        assert _wait_for(lambda: fb.bar.label == "depth  20%")
+    finally:
+        fb.close()
+        FailingPin.armed = False
+    assert "GPIO write failed" in caplog.text
+
+
+def test_no_gpio_keeps_a_virtual_bar(caplog):
+    from gpiozero.pins.mock import MockFactory as MF
+
+    factory = MF(pin_class=MockPWMPin)
+    from gpiozero import LED
+
+    blocker = LED(17, pin_factory=factory)  # pin 17 already taken: LEDBarGraph must fail
+    cfg = FeedbackConfig()
+    fb = Feedback(cfg, pin_factory=factory)
+    try:
+        assert fb.outputs.bar is None
+        fb.post(_state(0.5))
+        assert _wait_for(lambda: fb.bar.pattern == "depth")
+        assert sum(v > 0 for v in fb.bar.levels) == 4 or sum(v > 0 for v in fb.bar.levels) == 5
+    finally:
+        fb.close()
+        blocker.close()
+    assert "running with the virtual LED bar only" in caplog.text
+
+
+def test_lights_only_mode_is_silent_and_passive_buzzer_plays_tones():
+    fb, factory, cfg = _feedback(mode="lights_only")
+    try:
+        from station.analysis import DepthReached
+
+        fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
+        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
+        time.sleep(0.15)
+        assert factory.pin(cfg.buzzer_pin).log == []
+    finally:
+        fb.close()
+    cfg = FeedbackConfig(buzzer_type="passive")
+    factory = MockFactory(pin_class=RecordingPin)
+    fb = Feedback(cfg, pin_factory=factory)
+    try:
+        from station.analysis import DepthReached
+
+        fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
+        assert _wait_for(lambda: factory.pin(cfg.buzzer_pin).frequency is not None)
+        assert factory.pin(cfg.buzzer_pin).frequency == pytest.approx(1760, rel=0.01)
+    finally:
+        fb.close()
+
+
+def test_fault_blinks_the_top_segment():
+    fb, factory, cfg = _feedback()
+    try:
+        fb.set_fault("camera stopped delivering frames")
+        assert _wait_for(lambda: fb.bar.pattern == "fault")
+        assert _wait_for(lambda: _lit(factory, cfg)[-1] == 1, 1.5)
+        assert sum(_lit(factory, cfg)[:-1]) == 0
+    finally:
+        fb.close()
+
+
+def test_terminal_bar_draws_only_on_a_tty():
+    import io
+
+    class FakeTTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = FakeTTY(), io.StringIO()
+    from station.feedback import BarState
+
+    bar = BarState((1.0, 1.0, 0.0), "depth", "depth 50%")
+    TerminalBar(tty).draw(bar)
+    TerminalBar(pipe).draw(bar)
+    assert "██·" in tty.getvalue() and tty.getvalue().startswith("\r")
+    assert pipe.getvalue() == ""
