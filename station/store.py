@@ -1,0 +1,369 @@
+"""History in SQLite: lifters, sets, reps and each rep's per-frame series.
+
+Durability on an SD card that may lose power: WAL journal, synchronous=FULL, one transaction per
+finished rep (a power cut loses at most the rep in progress), schema versioned with
+PRAGMA user_version and forward migrations. Writes happen on a StoreWriter thread, never in the
+frame loop. Size is bounded by a retention policy (age, file size, free disk space).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import queue
+import shutil
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from station.analysis import RepResult, RepSeries, SetResult
+from station.analysis.types import SERIES_JOINTS
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = [
+    # 1: the base schema
+    """
+    CREATE TABLE lifters (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL);
+    CREATE TABLE sets (
+        id INTEGER PRIMARY KEY,
+        lifter_id INTEGER NOT NULL REFERENCES lifters(id) ON DELETE CASCADE,
+        started_at REAL NOT NULL, ended_at REAL, end_reason TEXT, target_depth_deg REAL NOT NULL,
+        rep_count INTEGER NOT NULL DEFAULT 0, wink_onset_deg REAL, suggested_depth_deg REAL,
+        depth_sd_deg REAL, summary TEXT, source TEXT);
+    CREATE TABLE reps (
+        id INTEGER PRIMARY KEY,
+        set_id INTEGER NOT NULL REFERENCES sets(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL, started_at REAL NOT NULL, max_depth_deg REAL NOT NULL,
+        below_parallel INTEGER NOT NULL, reached_target INTEGER NOT NULL, tut_s REAL, down_s REAL, up_s REAL,
+        max_trunk_lean_deg REAL, knee_travel_cm REAL, heel_lift_cm REAL, wink INTEGER NOT NULL,
+        wink_onset_deg REAL, wink_magnitude_deg REAL, wink_confidence REAL, series BLOB,
+        UNIQUE (set_id, idx));
+    INSERT INTO lifters (name, created_at) VALUES ('default', strftime('%s', 'now'));
+    """,
+    # 2: indexes for the history page and retention
+    """
+    CREATE INDEX sets_by_time ON sets (started_at);
+    CREATE INDEX sets_by_lifter ON sets (lifter_id, started_at);
+    CREATE INDEX reps_by_set ON reps (set_id, idx);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
+               "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
+               "wink_magnitude_deg", "wink_confidence")
+
+
+class StoreError(Exception):
+    pass
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the station's pragmas, the schema migrated to the current version."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"database schema {version} is newer than this station ({SCHEMA_VERSION}): upgrade the station")
+    if version == 0:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect before the first table
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, MIGRATIONS[number - 1].split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        log.info("database migrated to schema %d", number)
+
+
+# --- series encoding: compact, self-describing, no pickle ------------------------------------
+
+def encode_series(series: RepSeries) -> bytes:
+    cols = np.column_stack([series.t, series.thigh_deg, series.hip_deg, series.trunk_lean_deg, series.knee_deg,
+                            series.joints.reshape(len(series.t), -1)]).astype(np.float32)
+    header = struct.pack("<IHHH", len(series.t), cols.shape[1], *series.frame_size)
+    return zlib.compress(header + cols.tobytes(), 6)
+
+
+def decode_series(blob: bytes) -> dict:
+    raw = zlib.decompress(blob)
+    n, width, frame_w, frame_h = struct.unpack("<IHHH", raw[:10])
+    cols = np.frombuffer(raw[10:], np.float32).reshape(n, width)
+    joints = cols[:, 5:].reshape(n, len(SERIES_JOINTS), 2)
+    return {"t": cols[:, 0], "thigh_deg": cols[:, 1], "hip_deg": cols[:, 2], "trunk_lean_deg": cols[:, 3],
+            "knee_deg": cols[:, 4], "joints": joints, "frame_size": (frame_w, frame_h)}
+
+
+class Store:
+    """All reads and writes. One instance per thread that uses it (sqlite connections are cheap)."""
+
+    def __init__(self, path: Path, retention_days: int = 365, max_db_mb: int = 500, min_free_mb: int = 200):
+        self.path = Path(path)
+        self.retention_days = retention_days
+        self.max_db_mb = max_db_mb
+        self.min_free_mb = min_free_mb
+        self.conn = connect(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- lifters ----------------------------------------------------------------------------
+    def lifter_id(self, name: str) -> int:
+        row = self.conn.execute("SELECT id FROM lifters WHERE name = ?", (name,)).fetchone()
+        if row:
+            return row["id"]
+        return self.conn.execute("INSERT INTO lifters (name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+
+    def lifters(self) -> list[dict]:
+        return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
+
+    def rename_lifter(self, lifter_id: int, name: str) -> None:
+        self.conn.execute("UPDATE lifters SET name = ? WHERE id = ?", (name, lifter_id))
+
+    # --- writes -----------------------------------------------------------------------------
+    def free_mb(self) -> float:
+        return shutil.disk_usage(self.path.parent).free / 1e6
+
+    def add_rep(self, set_id: int | None, lifter: str, started_at: float, target_depth_deg: float,
+                rep: RepResult, source: str = "") -> int:
+        """Commit one finished rep (creating its set row on the first rep). Returns the set id."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if set_id is None:
+                set_id = self.conn.execute(
+                    "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
+                    (self.lifter_id(lifter), started_at, target_depth_deg, source)).lastrowid
+            values = (rep.index, started_at + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
+                      rep.tut_s, rep.down_s, rep.up_s, rep.max_trunk_lean_deg, rep.knee_travel_cm, rep.heel_lift_cm,
+                      rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence)
+            self.conn.execute(
+                f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
+                (set_id, *values, encode_series(rep.series) if rep.series is not None else None))
+            self.conn.execute("UPDATE sets SET rep_count = rep_count + 1, ended_at = ? WHERE id = ?",
+                              (started_at + rep.end_t, set_id))
+            self.conn.execute("COMMIT")
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+        return set_id
+
+    def finish_set(self, set_id: int, started_at: float, result: SetResult) -> None:
+        """Final per-set numbers, and each rep's wink re-estimated with the whole set in hand."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
+                "depth_sd_deg = ?, summary = ? WHERE id = ?",
+                (started_at + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
+                 result.depth_sd_deg, result.summary, set_id))
+            for rep in result.reps:
+                self.conn.execute(
+                    "UPDATE reps SET wink = ?, wink_onset_deg = ?, wink_magnitude_deg = ?, wink_confidence = ? "
+                    "WHERE set_id = ? AND idx = ?",
+                    (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, set_id, rep.index))
+            self.conn.execute("COMMIT")
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def delete_set(self, set_id: int) -> bool:
+        return self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,)).rowcount > 0
+
+    def apply_retention(self, now: float | None = None) -> int:
+        """Drop sets past the age limit, then the oldest while the file is over its size limit."""
+        now = now or time.time()
+        removed = self.conn.execute("DELETE FROM sets WHERE started_at < ?",
+                                    (now - self.retention_days * 86400,)).rowcount
+        while self._db_mb() > self.max_db_mb:
+            oldest = self.conn.execute("SELECT id FROM sets ORDER BY started_at LIMIT 1").fetchone()
+            if oldest is None:
+                break
+            self.conn.execute("DELETE FROM sets WHERE id = ?", (oldest["id"],))
+            self.conn.execute("PRAGMA incremental_vacuum")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            removed += 1
+        if removed:
+            self.conn.execute("PRAGMA incremental_vacuum")
+        return removed
+
+    def _db_mb(self) -> float:
+        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+        return size / 1e6
+
+    # --- reads ------------------------------------------------------------------------------
+    def last_set_id(self, lifter: str | None = None) -> int | None:
+        sql, args = "SELECT s.id FROM sets s JOIN lifters l ON l.id = s.lifter_id", []
+        if lifter:
+            sql += " WHERE l.name = ?"
+            args.append(lifter)
+        row = self.conn.execute(sql + " ORDER BY s.started_at DESC, s.id DESC LIMIT 1", args).fetchone()
+        return row["id"] if row else None
+
+    def get_set(self, set_id: int, with_series: bool = False) -> dict | None:
+        row = self.conn.execute("SELECT s.*, l.name AS lifter FROM sets s JOIN lifters l ON l.id = s.lifter_id "
+                                "WHERE s.id = ?", (set_id,)).fetchone()
+        if row is None:
+            return None
+        result = dict(row)
+        result["reps"] = [self._rep_dict(r, with_series) for r in
+                          self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
+        return result
+
+    def get_rep(self, rep_id: int) -> dict | None:
+        row = self.conn.execute("SELECT * FROM reps WHERE id = ?", (rep_id,)).fetchone()
+        return self._rep_dict(row, True) if row else None
+
+    def list_sets(self, limit: int = 50, offset: int = 0, lifter: str | None = None,
+                  since: float | None = None) -> list[dict]:
+        sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, s.wink_onset_deg, s.suggested_depth_deg, "
+               "s.target_depth_deg, s.summary, l.name AS lifter, "
+               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id) AS mean_depth_deg, "
+               "(SELECT SUM(wink) FROM reps WHERE set_id = s.id) AS wink_reps "
+               "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
+        args: list = []
+        if lifter:
+            sql += " AND l.name = ?"
+            args.append(lifter)
+        if since is not None:
+            sql += " AND s.started_at >= ?"
+            args.append(since)
+        sql += " ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?"
+        return [dict(r) for r in self.conn.execute(sql, args + [limit, offset])]
+
+    def integrity_ok(self) -> bool:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    @staticmethod
+    def _rep_dict(row, with_series: bool) -> dict:
+        rep = {k: row[k] for k in row.keys() if k != "series"}
+        for flag in ("below_parallel", "reached_target", "wink"):
+            rep[flag] = bool(rep[flag])
+        if with_series and row["series"] is not None:
+            series = decode_series(row["series"])
+            rep["series"] = {k: (v.round(2).tolist() if isinstance(v, np.ndarray) else v) for k, v in series.items()}
+            rep["series"]["joint_names"] = list(SERIES_JOINTS)
+        return rep
+
+    # --- export -----------------------------------------------------------------------------
+    def export_json(self, set_id: int) -> str | None:
+        data = self.get_set(set_id, with_series=True)
+        return None if data is None else json.dumps(data, indent=1)
+
+    def export_csv(self, set_id: int) -> str | None:
+        data = self.get_set(set_id)
+        if data is None:
+            return None
+        out = io.StringIO()
+        writer = csv.writer(out)
+        columns = ["set_id", "lifter", "set_started_at"] + list(REP_COLUMNS)
+        writer.writerow(columns)
+        for rep in data["reps"]:
+            writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in REP_COLUMNS])
+        return out.getvalue()
+
+
+class StoreWriter:
+    """Owns the write connection on its own thread; the frame loop only enqueues results.
+
+    If the disk is nearly full it stops writing (and says so through `disk_full`), so live
+    feedback carries on; the rep is kept in memory and the page tells the lifter.
+    """
+
+    def __init__(self, path: Path, lifter: str = "default", retention_days: int = 365, max_db_mb: int = 500,
+                 min_free_mb: int = 200):
+        self.path = Path(path)
+        self.lifter = lifter
+        self._args = (retention_days, max_db_mb, min_free_mb)
+        self._queue: queue.Queue = queue.Queue()
+        self.disk_full = False
+        self.last_error: str | None = None
+        self.committed_reps = 0
+        self.unsaved: list[RepResult] = []
+        self._set_ids: dict[int, int] = {}
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="store", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self.last_error and not hasattr(self, "_store"):
+            raise StoreError(self.last_error)
+
+    def rep_finished(self, set_key: int, set_started_wall: float, target_depth_deg: float, rep: RepResult,
+                     source: str = "") -> None:
+        self._queue.put(("rep", set_key, set_started_wall, target_depth_deg, rep, source))
+
+    def set_finished(self, set_key: int, set_started_wall: float, result: SetResult) -> None:
+        self._queue.put(("set", set_key, set_started_wall, result))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        done = threading.Event()
+        self._queue.put(("flush", done))
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(("stop",))
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self._store = Store(self.path, *self._args)
+            self._store.apply_retention()
+        except Exception as exc:
+            self.last_error = f"cannot open the database {self.path}: {exc}"
+            log.error(self.last_error)
+            self._ready.set()
+            return
+        self._ready.set()
+        while True:
+            item = self._queue.get()
+            kind = item[0]
+            if kind == "stop":
+                self._store.close()
+                return
+            if kind == "flush":
+                item[1].set()
+                continue
+            try:
+                if self._store.free_mb() < self._store.min_free_mb:
+                    if not self.disk_full:
+                        log.error("disk nearly full (%.0f MB free): history is not being saved", self._store.free_mb())
+                    self.disk_full = True
+                    if kind == "rep":
+                        self.unsaved.append(item[4])
+                    continue
+                self.disk_full = False
+                if kind == "rep":
+                    _, key, started, target, rep, source = item
+                    self._set_ids[key] = self._store.add_rep(self._set_ids.get(key), self.lifter, started, target,
+                                                             rep, source)
+                    self.committed_reps += 1
+                elif kind == "set" and item[1] in self._set_ids:
+                    self._store.finish_set(self._set_ids.pop(item[1]), item[2], item[3])
+                    self._store.apply_retention()
+                self.last_error = None
+            except sqlite3.Error as exc:
+                self.last_error = f"database write failed: {exc}"
+                log.error(self.last_error)
+                if "full" in str(exc).lower():
+                    self.disk_full = True
+                if kind == "rep":
+                    self.unsaved.append(item[4])

@@ -1,0 +1,93 @@
+"""JSON API: everything the pages show (documented in docs/api.md). Read-only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, jsonify
+
+from station import config as config_mod
+from station.web import hooks, int_arg, store
+from station.web.views import history, lifter_arg, set_or_404
+
+api = Blueprint("api", __name__)
+
+
+@api.get("/health")
+def health():
+    return jsonify({"ok": True, **hooks().store_status()})
+
+
+@api.get("/last-set")
+def last_set():
+    set_id = store().last_set_id(lifter_arg())
+    if set_id is None:
+        return jsonify({"set": None})
+    return jsonify({"set": set_or_404(set_id)})
+
+
+@api.get("/sets")
+def sets():
+    limit = int_arg("limit", 20, 1, 500)
+    offset = int_arg("offset", 0, 0, 1_000_000)
+    return jsonify({"sets": store().list_sets(limit=limit, offset=offset, lifter=lifter_arg())})
+
+
+@api.get("/sets/<int:set_id>")
+def one_set(set_id):
+    return jsonify({"set": set_or_404(set_id)})
+
+
+@api.get("/sets/<int:set_id>.csv")
+def export_csv(set_id):
+    text = store().export_csv(set_id)
+    if text is None:
+        abort(404)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=set-{set_id}.csv"})
+
+
+@api.get("/sets/<int:set_id>.json")
+def export_json(set_id):
+    text = store().export_json(set_id)
+    if text is None:
+        abort(404)
+    return Response(text, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=set-{set_id}.json"})
+
+
+@api.get("/reps/<int:rep_id>")
+def rep(rep_id):
+    data = store().get_rep(rep_id)
+    if data is None:
+        abort(404)
+    return jsonify({"rep": data})
+
+
+@api.get("/history")
+def history_api():
+    data = history(lifter_arg())
+    return jsonify({"days": data["days"], "sets": data["sets"], "onset_trend": data["onset_trend"]})
+
+
+@api.get("/live")
+def live():
+    return jsonify(hooks().live())
+
+
+@api.get("/settings")
+def settings():
+    cfg = hooks().get_config()
+    return jsonify({"analysis": config_mod.to_dict(cfg)["analysis"],
+                    "feedback": {k: v for k, v in config_mod.to_dict(cfg)["feedback"].items()
+                                 if k in ("mode", "brightness", "buzzer_type")},
+                    "lifter": cfg.station.lifter, "lifters": store().lifters(),
+                    "changes_enabled": bool(cfg.web.pin), "preview": cfg.web.preview})
+
+
+@api.get("/preview.jpg")
+def preview():
+    if not hooks().get_config().web.preview:
+        abort(404)
+    jpeg = hooks().preview_jpeg()
+    if jpeg is None:
+        abort(404)
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

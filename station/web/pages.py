@@ -1,0 +1,140 @@
+"""HTML pages: last set (home), set, rep with replay, history, live, settings."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+
+from station import config as config_mod
+from station.web import BadRequest, hooks, store
+from station.web.charts import depth_bars, history_chart, rep_curves, set_curves
+from station.web.views import history, lifter_arg, set_or_404
+
+pages = Blueprint("pages", __name__)
+PIN_FAILURES_ALLOWED = 5
+PIN_LOCKOUT_S = 60.0
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@pages.app_context_processor
+def template_globals():
+    status = hooks().store_status()
+    return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error")}
+
+
+def check_form() -> None:
+    """CSRF token and PIN for every change; repeated wrong PINs lock the form for a minute."""
+    token = request.form.get("csrf", "")
+    if not token or not hmac.compare_digest(token, session.get("csrf", "")):
+        abort(403, "the form expired or did not come from this page (CSRF check failed): reload and try again")
+    pin = hooks().get_config().web.pin
+    if not pin:
+        abort(403, "changes are disabled: no PIN is set (web.pin in the station's config)")
+    failures = current_app.extensions["station"].setdefault("pin_failures", {})
+    addr = request.remote_addr or "?"
+    count, since = failures.get(addr, (0, 0.0))
+    if count >= PIN_FAILURES_ALLOWED and time.monotonic() - since < PIN_LOCKOUT_S:
+        abort(403, "too many wrong PINs: wait a minute")
+    if not hmac.compare_digest(request.form.get("pin", ""), pin):
+        failures[addr] = (count + 1, time.monotonic())
+        abort(403, "wrong PIN")
+    failures.pop(addr, None)
+
+
+def _set_page(set_id: int | None, title: str):
+    if set_id is None:
+        return render_template("last_set.html", title=title, set=None)
+    data = set_or_404(set_id, with_series=True)
+    thigh_svg, angles_svg = set_curves(data["reps"], data["target_depth_deg"])
+    return render_template("last_set.html", title=title, set=data, bars_svg=depth_bars(data["reps"], data["target_depth_deg"]),
+                           thigh_svg=thigh_svg, angles_svg=angles_svg)
+
+
+@pages.get("/")
+def last_set():
+    return _set_page(store().last_set_id(lifter_arg()), "Last set")
+
+
+@pages.get("/set/<int:set_id>")
+def one_set(set_id):
+    return _set_page(set_id, f"Set {set_id}")
+
+
+@pages.get("/rep/<int:rep_id>")
+def rep(rep_id):
+    data = store().get_rep(rep_id)
+    if data is None:
+        abort(404)
+    series = data.get("series")
+    replay = None
+    if series:
+        replay = json.dumps({"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
+                             "names": series["joint_names"]}, separators=(",", ":"))
+    return render_template("rep.html", title=f"Rep {data['idx']}", rep=data,
+                           curves_svg=rep_curves(series) if series else "", replay=replay)
+
+
+@pages.get("/history")
+def history_page():
+    data = history(lifter_arg())
+    return render_template("history.html", title="History", chart_svg=history_chart(data["points"]), **data)
+
+
+@pages.get("/live")
+def live():
+    return render_template("live.html", title="Live", preview=hooks().get_config().web.preview)
+
+
+SETTING_FIELDS = {
+    "target_depth_deg": ("analysis.target_depth_deg", float),
+    "wink_sensitivity": ("analysis.wink_sensitivity", str),
+    "mode": ("feedback.mode", str),
+    "brightness": ("feedback.brightness", float),
+    "lifter": ("station.lifter", str),
+}
+
+
+@pages.route("/settings", methods=["GET", "POST"])
+def settings():
+    cfg = hooks().get_config()
+    message = None
+    if request.method == "POST":
+        check_form()
+        changes = {}
+        for name, (key, kind) in SETTING_FIELDS.items():
+            raw = request.form.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                changes[key] = kind(raw.strip())
+            except ValueError:
+                raise BadRequest(f"{name} = {raw!r} is not a number") from None
+        lifter = changes.get("station.lifter")
+        if lifter is not None and not (1 <= len(lifter) <= 40 and all(c.isalnum() or c in " -_." for c in lifter)):
+            raise BadRequest("lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'")
+        if hooks().apply_settings is None:
+            abort(403, "this page is read-only: settings are applied by the running station")
+        try:
+            cfg = hooks().apply_settings(changes)
+        except config_mod.ConfigError as exc:
+            raise BadRequest(str(exc)) from None
+        message = "Saved. The station uses the new settings from the next frame."
+    return render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
+                           changes_enabled=bool(cfg.web.pin))
+
+
+@pages.post("/set/<int:set_id>/delete")
+def delete_set(set_id):
+    check_form()
+    if not store().delete_set(set_id):
+        abort(404)
+    return redirect(url_for("pages.history_page"))

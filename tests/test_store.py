@@ -1,0 +1,153 @@
+"""SQLite history: migrations, series round trip, retention, exports, and crash safety under SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+
+from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect, decode_series
+from station.sim.evaluate import run_analysis
+from station.sim.lifter import CameraParams, LifterParams, simulate_set
+from station.sim.noise import noisy_keypoints
+
+
+def _analysed(reps=3, seed=1, **kw):
+    truth = simulate_set(LifterParams(reps=reps, **kw), CameraParams(), seed=seed)
+    return run_analysis(noisy_keypoints(truth, seed=seed))
+
+
+def test_fresh_database_is_at_the_current_schema_with_wal(tmp_path):
+    conn = connect(tmp_path / "s.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT name FROM lifters").fetchall()[0][0] == "default"
+
+
+def test_version_1_database_migrates_and_keeps_its_data(tmp_path):
+    path = tmp_path / "old.db"
+    raw = sqlite3.connect(path)
+    for statement in filter(str.strip, MIGRATIONS[0].split(";")):
+        raw.execute(statement)
+    raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg) VALUES (1, 100.0, 0.0)")
+    raw.execute("PRAGMA user_version=1")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"sets_by_time", "reps_by_set"} <= indexes
+    assert store.list_sets()[0]["started_at"] == 100.0
+
+
+def test_newer_schema_is_refused_clearly(tmp_path):
+    path = tmp_path / "future.db"
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    raw.close()
+    try:
+        Store(path)
+    except Exception as exc:
+        assert "newer than this station" in str(exc)
+    else:
+        raise AssertionError("a newer schema must not be opened")
+
+
+def test_reps_sets_series_and_exports_round_trip(tmp_path):
+    reps, sets = _analysed(reps=3)
+    writer = StoreWriter(tmp_path / "s.db", lifter="ana")
+    start = time.time()
+    for rep in reps:
+        writer.rep_finished(7, start, 0.0, rep)
+    writer.set_finished(7, start, sets[0])
+    assert writer.flush()
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    set_id = store.last_set_id("ana")
+    data = store.get_set(set_id, with_series=True)
+    assert data["rep_count"] == 3 and data["lifter"] == "ana" and data["summary"] == sets[0].summary
+    series = data["reps"][0]["series"]
+    assert np.allclose(series["thigh_deg"], reps[0].series.thigh_deg, atol=0.01)
+    assert len(series["joints"]) == len(reps[0].series.t)
+    csv_text = store.export_csv(set_id)
+    assert csv_text.count("\n") == 4 and "max_depth_deg" in csv_text.splitlines()[0]
+    exported = json.loads(store.export_json(set_id))
+    assert exported["reps"][2]["idx"] == 3 and "series" in exported["reps"][2]
+
+
+def test_retention_by_age_and_size(tmp_path):
+    reps, _ = _analysed(reps=2)
+    store = Store(tmp_path / "s.db", retention_days=30, max_db_mb=10)
+    now = time.time()
+    for age_days in (100, 40, 10, 1):
+        store.add_rep(None, "default", now - age_days * 86400, 0.0, reps[0])
+    assert store.apply_retention(now) == 2
+    assert len(store.list_sets()) == 2
+    store.max_db_mb = 0  # over any size: everything old goes, the card never fills
+    store.apply_retention(now)
+    assert store.list_sets() == []
+    assert store.integrity_ok()
+
+
+def test_disk_full_keeps_the_rep_in_memory_and_says_so(tmp_path):
+    reps, _ = _analysed(reps=1)
+    writer = StoreWriter(tmp_path / "s.db", min_free_mb=10**9)  # more than any disk has
+    writer.rep_finished(1, time.time(), 0.0, reps[0])
+    writer.flush()
+    writer.close()
+    assert writer.disk_full and writer.unsaved == [reps[0]]
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from station.store import Store
+    from station.sim.evaluate import run_analysis
+    from station.sim.lifter import CameraParams, LifterParams, simulate_set
+    from station.sim.noise import noisy_keypoints
+    reps, _ = run_analysis(noisy_keypoints(simulate_set(LifterParams(reps=2), CameraParams(), seed=3)))
+    store = Store(sys.argv[1])
+    while True:
+        set_id = None
+        for rep in reps:
+            set_id = store.add_rep(set_id, "default", time.time(), 0.0, rep)
+            print(set_id, rep.index, flush=True)
+""")
+
+
+def test_crash_safety_under_sigkill(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    db = tmp_path / "crash.db"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.format(root=root))
+    rng = random.Random(0)
+    committed: set[tuple[int, int]] = set()
+    for _ in range(50):
+        proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, text=True)
+        lines = []
+        deadline = time.monotonic() + rng.uniform(0.05, 0.4)
+        first = proc.stdout.readline()  # wait for the first commit so every kill lands mid-work
+        lines.append(first)
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, _ = proc.communicate()
+        lines += rest.splitlines()
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 2:
+                committed.add((int(parts[0]), int(parts[1])))
+        store = Store(db)
+        assert store.integrity_ok()
+        present = {(r[0], r[1]) for r in store.conn.execute("SELECT set_id, idx FROM reps")}
+        assert committed <= present, f"lost {sorted(committed - present)[:5]}"
+        store.close()
+    assert len(committed) > 50
