@@ -14,6 +14,4 @@ if [ -f "$SHARED/models/$MODEL" ]; then
 else
   .venv/bin/station model fetch                                  # download, verified
 fi
-if .venv/bin/station demo --help >/dev/null 2>&1; then exec .venv/bin/station demo "$@"; fi
-# foundation stage: no demo yet, show the pose stage on the peer image
-exec .venv/bin/station pose "$SHARED/testdata/peer-tf-pose-estimation/image2.jpeg" --annotate pose-demo.png
+exec .venv/bin/station demo "$@"

@@ -90,6 +90,70 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, demo: bool, loop: bool = False,
+                 exit_when_done: bool = True) -> int:
+    import signal
+
+    from station.feedback import TerminalBar
+    from station.runner import Station, pin_factory_for, source_opener
+
+    terminal = TerminalBar() if cfg.feedback.terminal_bar else None
+    station = Station(cfg, source_opener(cfg, spec, realtime, loop), live_source=live,
+                      pin_factory=pin_factory_for(pin_kind), terminal=terminal)
+    signal.signal(signal.SIGTERM, lambda *_: station.stop())
+    print(f"station: {spec} -> MoveNet on {station.runtime.name} {station.runtime.version} -> "
+          f"page at {station.web_url}", flush=True)
+    if demo:
+        print(f"station: settings PIN for this demo: {cfg.web.pin}; data in {cfg.state_dir()}", flush=True)
+    try:
+        station.run_frames()
+        if not exit_when_done and not station.stop_event.is_set():
+            print(f"\nstation: the demo's sets are done; the page stays up at {station.web_url} (Ctrl-C to stop)",
+                  flush=True)
+            station.stop_event.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        station.shutdown()
+    stats = station.stats
+    log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import secrets
+
+    from station.runner import default_state_dir_for_demo
+
+    cfg = _load_config(args) if args.config else config_mod.Config()
+    cfg.camera.source = args.source or "synthetic"
+    cfg.web.host = args.host
+    cfg.web.port = args.port
+    cfg.station.state_dir = str(args.state_dir or default_state_dir_for_demo())
+    cfg.web.pin = cfg.web.pin or f"{secrets.randbelow(10000):04d}"
+    cfg.station.lifter = "demo"
+    return _run_station(cfg, cfg.camera.source, live=False, realtime=not args.fast, pin_kind="mock", demo=True,
+                        loop=args.loop, exit_when_done=args.exit_when_done)
+
+
+def cmd_run(args) -> int:
+    cfg = _load_config(args)
+    if args.source:
+        cfg.camera.source = args.source
+    live = cfg.camera.source == "camera"
+    return _run_station(cfg, cfg.camera.source, live=live, realtime=live or args.realtime,
+                        pin_kind="mock" if args.mock_gpio else "auto", demo=False)
+
+
+def cmd_doctor(args) -> int:
+    from station.doctor import report, run_checks
+
+    cfg = _load_config(args)
+    checks = run_checks(cfg)
+    print(report(checks))
+    return 1 if any(c.status == "fail" for c in checks) else 0
+
+
 def cmd_model_fetch(args) -> int:
     from station.modelfile import DEFAULT_MODEL_DIR, install_model
 
@@ -128,6 +192,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, help="target depth in degrees of thigh angle (0 = parallel)")
     p.set_defaults(func=cmd_analyze)
 
+    p = sub.add_parser("demo", help="the station on the synthetic lifter (or --source FILE), mock GPIO, the page")
+    p.add_argument("--source", help="a video/image folder to replay instead of the synthetic lifter")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--realtime", action="store_true", default=True, help="play at the source's frame rate (default)")
+    pace.add_argument("--fast", action="store_true", help="process frames as fast as the model allows")
+    p.add_argument("--loop", action="store_true", help="repeat the source forever")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--state-dir", help="where the demo's database goes (default ~/.local/state/station-demo)")
+    p.add_argument("--exit-when-done", action="store_true", help="exit when the source ends (default: keep the page up)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="the station: camera (or [camera] source) to lights, buzzer, history and page")
+    p.add_argument("--source", help="override [camera] source: 'camera', 'synthetic', or a file")
+    p.add_argument("--realtime", action="store_true", help="pace file sources at their frame rate")
+    p.add_argument("--mock-gpio", action="store_true", help="gpiozero's MockFactory instead of real pins")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("doctor", help="check camera, model, GPIO, storage, service and page addresses")
+    p.set_defaults(func=cmd_doctor)
+
     p = sub.add_parser("model", help="model management")
     msub = p.add_subparsers(dest="model_command", required=True)
     f = msub.add_parser("fetch", help="download (or --from PATH copy) and verify the MoveNet model")
@@ -147,13 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     from station.modelfile import ModelFetchError
     from station.pose import ModelError
     from station.sources import SourceError
+    from station.store import StoreError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.log_level or "info")
     try:
         return args.func(args)
-    except (config_mod.ConfigError, ModelError, SourceError, ModelFetchError) as exc:
+    except (config_mod.ConfigError, ModelError, SourceError, ModelFetchError, StoreError) as exc:
         print(f"station: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ def _spec_list(default, *, lo=None, hi=None, doc=""):
 @dataclass
 class ModelConfig:
     path: str = _spec("", doc="model file; empty = models/ beside the package, then /var/lib/station/models")
-    threads: int = _spec(2, lo=1, hi=8, doc="inference threads")
+    threads: int = _spec(0, lo=0, hi=8, doc="inference threads; 0 = cores - 1 (3 on a Pi 4/5), leaving one for capture")
     runtime: str = _spec("auto", choices=("auto", "litert", "tflite"), doc="which TFLite runtime")
 
 
@@ -90,7 +90,7 @@ class StoreConfig:
 @dataclass
 class WebConfig:
     host: str = _spec("0.0.0.0")
-    port: int = _spec(8080, lo=1, hi=65535)
+    port: int = _spec(8080, lo=0, hi=65535, doc="0 = any free port (tests)")
     pin: str = _spec("", doc="4-8 digits; needed to change settings or delete data. Empty = changes disabled")
     preview: bool = _spec(False, doc="low-rate camera preview with the skeleton, to aim the camera")
     threads: int = _spec(4, lo=1, hi=16)

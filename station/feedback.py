@@ -67,8 +67,11 @@ class GpioOutputs:
         self.tonal = False
         self.error: str | None = None
         try:
+            import warnings
+
             from gpiozero import Buzzer, LEDBarGraph, TonalBuzzer
 
+            warnings.filterwarnings("ignore", message="Falling back from")  # our own log line says it once
             self.bar = LEDBarGraph(*cfg.led_pins, pwm=cfg.led_pwm, active_high=cfg.led_active_high,
                                    pin_factory=pin_factory)
             if cfg.buzzer_type == "active":
@@ -156,6 +159,7 @@ class Feedback:
         self._sound_until = 0.0
         self._tone: str | None = None
         self.pin_errors = 0
+        self.applied_log: list | None = None  # benchmarks: (state timestamp, perf_counter) per LED write
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
 
@@ -238,6 +242,8 @@ class Feedback:
             levels = [0.0] * self.count
         self._bar = BarState(tuple(levels), pattern, label)
         self._write_leds([v * brightness for v in levels])
+        if self.applied_log is not None and state is not None:
+            self.applied_log.append((state.timestamp, time.perf_counter()))
         tone = None
         while self._sound and self._sound[0][1] <= now:
             self._sound.pop(0)

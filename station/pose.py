@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -123,8 +124,9 @@ def probe_model_in_child(path: Path, runtime: str) -> None:
 class MoveNet:
     """The bare model: square uint8 RGB in, (17, 3) [y, x, score] normalised to the square out."""
 
-    def __init__(self, model_path: str | Path, num_threads: int = 2, runtime: str = "auto"):
+    def __init__(self, model_path: str | Path, num_threads: int = 0, runtime: str = "auto"):
         self.model_path = Path(model_path)
+        num_threads = num_threads or max(1, (os.cpu_count() or 2) - 1)
         check_model_file(self.model_path)
         interpreter_cls, self.runtime = load_runtime(runtime)
         if _file_sha256(self.model_path) not in KNOWN_MODEL_SHA256:

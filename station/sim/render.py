@@ -63,6 +63,10 @@ class MannequinRenderer:
             pen.ellipse([x + 3, y, x + 7, y + 4], fill=(90, 90, 95))
         return img
 
+    def render_empty(self) -> np.ndarray:
+        """The scene with nobody in it (between sets)."""
+        return np.asarray(self._background).copy()
+
     def render(self, index: int) -> np.ndarray:
         self._canvas.paste(self._background)
         pen = ImageDraw.Draw(self._canvas)
@@ -121,14 +125,14 @@ class MannequinRenderer:
             back.append(tuple(point - normal * depth_back[k] * s))
         pen.polygon(front + back[::-1], fill=SHIRT)
         # glutes: a disc fixed to the pelvis, behind and below L5/S1: it tucks with the pelvis
-        glute = pts["hip"][i] * 0.85 + pts["l5s1"][i] * 0.15
+        glute = pts["hip"][i] * 1.1 - pts["l5s1"][i] * 0.1
         pelvis_dir = pts["l5s1"][i] - pts["hip"][i]
         pelvis_dir = pelvis_dir / (np.hypot(*pelvis_dir) or 1)
         normal = np.array([-pelvis_dir[1], pelvis_dir[0]]) * facing
         glute = glute - normal * 0.05 * s
         r = 0.06 * s
         pen.ellipse([glute[0] - r, glute[1] - r, glute[0] + r, glute[1] + r], fill=SHORTS)
-        below = chain[0] - pelvis_dir * 0.03 * s
+        below = chain[0] - pelvis_dir * 0.055 * s
         pen.polygon([tuple(below + normal * 0.06 * s), tuple(chain[1] + normal * 0.07 * s),
                      tuple(chain[1] - normal * 0.05 * s), tuple(below - normal * 0.07 * s)], fill=SHORTS)
         head, c7 = pts["head"][i], pts["c7"][i]

@@ -1,0 +1,340 @@
+"""The station: source -> pose -> analysis -> feedback + store, with the web page in the same process.
+
+Threads, and why:
+- capture: reads the source and leaves only the newest frame in a one-slot mailbox, so the frame
+  loop never works on a backlog (live sources); file replays in --fast mode hand over every frame;
+- frame loop (the caller's thread): pose, analysis, post to feedback and store; never blocks on
+  I/O. LiteRT's invoke releases the GIL, so the web threads run while the model does;
+- feedback worker (station.feedback), store writer (station.store), waitress threads (web).
+One process keeps the live state a pointer away from the page; docs/performance.md measures that
+20 polling phones cost the frame loop little, so no second process is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from station import config as config_mod
+from station.analysis import (AnalysisParams, FrameState, LifterReady, RepCompleted, SetFinished,
+                              SquatAnalyzer)
+from station.feedback import Feedback, TerminalBar, make_pin_factory
+from station.pose import MoveNet, PoseEstimator
+from station.sdnotify import Notifier
+from station.sources import SourceError
+from station.store import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+class FrameMailbox:
+    """One slot. Live: put() replaces an unread frame (counted as dropped). Lossless: put() waits."""
+
+    def __init__(self, lossless: bool = False):
+        self.lossless = lossless
+        self._cond = threading.Condition()
+        self._item = None
+        self.dropped = 0
+        self.closed = False
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self.lossless:
+                while self._item is not None and not self.closed:
+                    self._cond.wait(0.5)
+            elif self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify_all()
+
+    def take(self, timeout: float):
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class CaptureThread(threading.Thread):
+    """Pulls frames from a source; reopens a failed camera with back-off (1, 2, 4 ... 30 s)."""
+
+    def __init__(self, open_source: Callable, mailbox: FrameMailbox, on_fault: Callable[[str | None], None],
+                 retry: bool, stop: threading.Event):
+        super().__init__(name="capture", daemon=True)
+        self._open = open_source
+        self._mailbox = mailbox
+        self._on_fault = on_fault
+        self._retry = retry
+        self._stop = stop
+        self.finished = threading.Event()
+        self.frames = 0
+
+    def run(self) -> None:
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    source = self._open()
+                    try:
+                        for timestamp, frame in source:
+                            if self._stop.is_set():
+                                return
+                            if backoff > 1.0:
+                                self._on_fault(None)
+                                backoff = 1.0
+                            self.frames += 1
+                            self._mailbox.put((timestamp, frame, time.perf_counter()))
+                    finally:
+                        source.close()
+                    if not self._retry:
+                        return
+                    raise SourceError("the source ended")
+                except SourceError as exc:
+                    if not self._retry:
+                        self._on_fault(str(exc))
+                        return
+                    log.error("%s; retrying in %.0f s", exc, backoff)
+                    self._on_fault(str(exc))
+                    self._stop.wait(backoff)
+                    backoff = min(30.0, backoff * 2)
+        finally:
+            self.finished.set()
+
+
+@dataclass
+class Stats:
+    frames: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    latency_ms: list = field(default_factory=list)       # capture -> feedback posted
+    stage_ms: dict = field(default_factory=lambda: {"pose": 0.0, "analysis": 0.0, "outputs": 0.0})
+
+    def fps(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.frames / elapsed if elapsed > 0 else 0.0
+
+
+class Station:
+    def __init__(self, cfg: config_mod.Config, open_source: Callable, *, live_source: bool = True,
+                 pin_factory=None, terminal: TerminalBar | None = None, serve_web: bool = True,
+                 keep_latency: bool = False):
+        self.cfg = cfg
+        self._cfg_lock = threading.Lock()
+        self._pending_cfg: config_mod.Config | None = None
+        # a missing or bad model stops here, before any thread starts (ModelError -> exit code 2)
+        model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
+        self.runtime = model.runtime
+        self.estimator = PoseEstimator(model, crop_tracking=cfg.pose.crop_tracking, min_score=cfg.pose.min_score)
+        self.analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
+        self.feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
+        self.store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
+                                 max_db_mb=cfg.store.max_db_mb, min_free_mb=cfg.store.min_free_mb)
+        self.stop_event = threading.Event()
+        self.mailbox = FrameMailbox(lossless=not live_source)
+        self.capture = CaptureThread(open_source, self.mailbox, self._camera_fault, retry=live_source,
+                                     stop=self.stop_event)
+        self.notifier = Notifier()
+        self.stats = Stats()
+        self._keep_latency = keep_latency
+        self._fault: str | None = None
+        self._state: FrameState | None = None
+        self._set_wall_start: dict[int, float] = {}
+        self._preview = None
+        self._closed_set = False
+        self.web_server = None
+        self.web_url = None
+        if serve_web:
+            self._start_web()
+
+    # --- web hooks --------------------------------------------------------------------------
+    def _start_web(self) -> None:
+        from station.web import StationHooks, create_app, serve
+
+        hooks = StationHooks(get_config=lambda: self.cfg, apply_settings=self.apply_settings, live=self.live,
+                             preview_jpeg=self.preview_jpeg, store_status=self.store_status)
+        app = create_app(self.cfg.db_path(), hooks, self.cfg.state_dir())
+        self.web_server = serve(app, self.cfg.web.host, self.cfg.web.port, self.cfg.web.threads)
+        port = self.web_server.effective_port
+        host = "127.0.0.1" if self.cfg.web.host in ("0.0.0.0", "::") else self.cfg.web.host
+        self.web_url = f"http://{host}:{port}/"
+        threading.Thread(target=self.web_server.run, name="web", daemon=True).start()
+
+    def live(self) -> dict:
+        state = self._state
+        out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": round(self.stats.fps(), 1),
+               "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
+        if state is not None:
+            out.update(lifter_present=state.lifter_present, calibrated=state.calibrated, phase=state.phase,
+                       thigh_deg=None if state.thigh_deg is None else round(state.thigh_deg, 1),
+                       depth_fraction=round(state.depth_fraction, 3), target_reached=state.target_reached,
+                       rep_count=state.rep_count, set_active=state.set_active, wink_active=state.wink_active)
+        return out
+
+    def store_status(self) -> dict:
+        return {"disk_full": self.store.disk_full, "error": self.store.last_error}
+
+    def preview_jpeg(self) -> bytes | None:
+        """Encoded on the web thread from the last kept frame: the frame loop only keeps a reference."""
+        kept = self._preview
+        if kept is None:
+            return None
+        import io
+
+        from station.draw import draw_skeleton
+
+        frame, keypoints = kept
+        image = draw_skeleton(frame, keypoints, self.cfg.pose.min_score)
+        image.thumbnail((480, 480))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=70)
+        return buffer.getvalue()
+
+    def apply_settings(self, changes: dict) -> config_mod.Config:
+        """Validate, save to the config file, and hand to the frame loop for its next frame."""
+        with self._cfg_lock:
+            new = config_mod.updated(self.cfg, changes)
+            if new.source_path:
+                try:
+                    config_mod.save(new, new.source_path)
+                except OSError as exc:
+                    log.warning("settings applied but not saved to %s: %s", new.source_path, exc)
+            self._pending_cfg = new
+            self.cfg = new
+        return new
+
+    # --- faults -----------------------------------------------------------------------------
+    def _camera_fault(self, message: str | None) -> None:
+        self._fault = message
+        self.feedback.set_fault(message)
+        if message:
+            self.notifier.status(f"camera fault: {message}")
+
+    # --- the frame loop ---------------------------------------------------------------------
+    def run(self) -> int:
+        self.run_frames()
+        return self.shutdown()
+
+    def run_frames(self) -> None:
+        """The frame loop, until stop() or the end of a file source; then the set is closed and saved."""
+        # CPython hands the GIL over every 5 ms by default: the frame loop, back from invoke(), would
+        # wait that long behind the capture thread's decode. 1 ms keeps the hand-over short.
+        sys.setswitchinterval(0.001)
+        self.capture.start()
+        self.notifier.ready(f"serving {self.web_url}" if self.web_url else "running")
+        watchdog_every = self.notifier.watchdog_interval_s or 5.0
+        last_watchdog = 0.0
+        last_preview = 0.0
+        clock = time.perf_counter
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            if now - last_watchdog >= watchdog_every:
+                self.notifier.watchdog()  # a stuck loop stops feeding it and systemd restarts us
+                last_watchdog = now
+            item = self.mailbox.take(timeout=0.5)
+            if item is None:
+                if self.capture.finished.is_set():
+                    break
+                continue
+            if self._pending_cfg is not None:
+                self._apply_pending()
+            timestamp, frame, captured = item
+            t0 = clock()
+            keypoints = self.estimator.estimate(frame, timestamp)
+            t1 = clock()
+            state, events = self.analyzer.update(keypoints)
+            t2 = clock()
+            self.feedback.post(state, events)
+            t3 = clock()
+            self._state = state
+            for event in events:
+                self._handle(event)
+            if self.cfg.web.preview and now - last_preview > 1.0:
+                self._preview = (frame, keypoints)
+                last_preview = now
+            stats = self.stats
+            stats.frames += 1
+            stats.stage_ms["pose"] += (t1 - t0) * 1000
+            stats.stage_ms["analysis"] += (t2 - t1) * 1000
+            stats.stage_ms["outputs"] += (clock() - t2) * 1000
+            if self._keep_latency:
+                stats.latency_ms.append((t3 - captured) * 1000)
+        self._close_set()
+
+    def _close_set(self) -> None:
+        if self._closed_set:
+            return
+        self._closed_set = True
+        for event in self.analyzer.finish(self._state.timestamp if self._state else 0.0):
+            if self._state is not None:
+                self.feedback.post(self._state, [event])
+            self._handle(event)
+        self.store.flush()
+
+    def _apply_pending(self) -> None:
+        with self._cfg_lock:
+            cfg, self._pending_cfg = self._pending_cfg, None
+        self.analyzer.update_params(AnalysisParams.from_config(cfg.analysis, cfg.pose))
+        self.feedback.apply_config(cfg.feedback)
+        self.store.lifter = cfg.station.lifter
+        log.info("settings applied: target %.0f deg, sensitivity %s, feedback %s, lifter %s",
+                 cfg.analysis.target_depth_deg, cfg.analysis.wink_sensitivity, cfg.feedback.mode, cfg.station.lifter)
+
+    def _handle(self, event) -> None:
+        key = self.analyzer.set_index
+        if isinstance(event, LifterReady) and key not in self._set_wall_start:
+            self._set_wall_start[key] = time.time() - event.timestamp
+        elif isinstance(event, RepCompleted):
+            wall = self._set_wall_start.setdefault(key, time.time() - event.timestamp)
+            self.store.rep_finished(key, wall, self.analyzer.p.target_depth_deg, event.rep,
+                                    source=self.cfg.camera.source)
+            log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
+                     f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
+        elif isinstance(event, SetFinished):
+            wall = self._set_wall_start.pop(event.result.index, time.time() - event.timestamp)
+            self.store.set_finished(event.result.index, wall, event.result)
+            log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.mailbox.close()
+
+    def shutdown(self) -> int:
+        """Close the set, save what is finished, lights off, release everything."""
+        self.notifier.stopping()
+        self.stop()
+        self._close_set()
+        self.store.close()
+        self.feedback.close()
+        if self.web_server is not None:
+            self.web_server.close()
+        return 0
+
+
+def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool = False) -> Callable:
+    from station.sources import open_source
+
+    return lambda: open_source(spec, width=cfg.camera.width, height=cfg.camera.height, fps=cfg.camera.fps,
+                               realtime=realtime, loop=loop, exposure_us=cfg.camera.exposure_us,
+                               analogue_gain=cfg.camera.analogue_gain)
+
+
+def pin_factory_for(kind: str):
+    """'mock' for the demo and tests; 'auto' lets gpiozero choose, honouring GPIOZERO_PIN_FACTORY=mock."""
+    if kind == "auto" and os.environ.get("GPIOZERO_PIN_FACTORY") == "mock":
+        kind = "mock"
+    return make_pin_factory(kind)
+
+
+def default_state_dir_for_demo() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "station-demo"

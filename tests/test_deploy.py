@@ -1,0 +1,94 @@
+"""The systemd unit, the installer (dry run and a scratch root) and `station doctor`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_MODEL
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL = ROOT / "scripts" / "install.sh"
+
+
+def _need(tool: str):
+    if shutil.which(tool) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install {tool} (.ci/run does)")
+        pytest.skip(f"{tool} is not installed")
+
+
+def test_unit_verifies_with_systemd_analyze(tmp_path):
+    _need("systemd-analyze")
+    unit = tmp_path / "station.service"
+    station = shutil.which("station") or str(ROOT / ".venv" / "bin" / "station")
+    unit.write_text((ROOT / "systemd" / "station.service").read_text().replace("/opt/station/venv/bin/station", station))
+    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "station.service" not in result.stderr, result.stderr  # no warnings about our unit
+    text = unit.read_text()
+    for key in ("Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
+                "PrivateTmp=yes", "StateDirectory=station", "SupplementaryGroups=video gpio", "Restart=on-failure"):
+        assert key in text
+
+
+def test_shell_scripts_pass_shellcheck():
+    _need("shellcheck")
+    scripts = [str(p) for p in (ROOT / "scripts").glob("*.sh")] + [str(ROOT / ".ci" / "run")]
+    result = subprocess.run(["shellcheck", *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_installer_dry_run_prints_every_action_and_changes_nothing(tmp_path):
+    result = subprocess.run(["bash", str(INSTALL), "--dry-run", "--root", str(tmp_path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for action in ("venv --system-site-packages", "fetch_model.py", "station.toml", "station.service",
+                   "systemctl enable station", "useradd"):
+        assert action in out, action
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_installer_is_idempotent_in_a_scratch_root(tmp_path):
+    if not SHARED_MODEL.exists():
+        pytest.skip("../shared/models is absent")
+    args = ["bash", str(INSTALL), "--root", str(tmp_path), "--model-file", str(SHARED_MODEL)]
+    first = subprocess.run(args, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr + first.stdout
+    conf = tmp_path / "etc/station/station.toml"
+    unit = tmp_path / "etc/systemd/system/station.service"
+    model = tmp_path / "var/lib/station/models/movenet_singlepose_lightning_int8_v4.tflite"
+    assert conf.exists() and unit.exists() and model.exists()
+    pin_line = next(line for line in conf.read_text().splitlines() if line.startswith("pin"))
+    stamps = {p: p.stat().st_mtime_ns for p in (conf, unit, model)}
+    second = subprocess.run(args, capture_output=True, text=True)
+    assert second.returncode == 0
+    assert "kept (your settings and PIN)" in second.stdout and "up to date" in second.stdout
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps, "a second run must change nothing"
+    assert pin_line in conf.read_text()
+    from station import config as config_mod
+
+    config_mod.load(conf)  # the generated config is valid
+    keep = subprocess.run(["bash", str(INSTALL), "--root", str(tmp_path), "--uninstall"], capture_output=True, text=True)
+    assert keep.returncode == 0 and conf.exists() and model.exists() and not unit.exists()
+    purge = subprocess.run(["bash", str(INSTALL), "--root", str(tmp_path), "--uninstall", "--purge"],
+                           capture_output=True, text=True)
+    assert purge.returncode == 0 and not conf.exists() and not model.exists()
+
+
+def test_doctor_reports_each_check(tmp_path, model_path, capsys):
+    from station.cli import main
+
+    config = tmp_path / "station.toml"
+    config.write_text(f'[model]\npath = "{model_path}"\n[station]\nstate_dir = "{tmp_path}"\n[camera]\nsource = "camera"\n')
+    code = main(["--config", str(config), "doctor"])
+    out = capsys.readouterr().out
+    for name in ("config", "runtime", "model", "inference", "camera", "gpio", "disk", "service", "page"):
+        assert f"  {name}" in out, name
+    assert "ms per frame" in out
+    assert code == (1 if "FAIL" in out else 0)

@@ -1,0 +1,185 @@
+"""The whole station: video/synthetic source -> model -> analysis -> mock GPIO + SQLite + page."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station import config as config_mod
+from station.feedback import make_pin_factory
+from station.runner import Station, source_opener
+from station.sources import SourceError
+from station.store import Store
+
+from conftest import require_shared
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config(tmp_path, model_path, **web):
+    cfg = config_mod.Config()
+    cfg.model.path = str(model_path)
+    cfg.station.state_dir = str(tmp_path)
+    cfg.web.host, cfg.web.port = "127.0.0.1", 0
+    cfg.feedback.terminal_bar = False
+    for key, value in web.items():
+        setattr(cfg.web, key, value)
+    return cfg
+
+
+def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
+    clip = require_shared("clips", "side_barbell_squat_2reps.mp4")
+    cfg = _config(tmp_path, model_path)
+    factory = make_pin_factory("mock")
+    station = Station(cfg, source_opener(cfg, str(clip), realtime=False), live_source=False, pin_factory=factory)
+    seen = {}
+
+    def poll():
+        while not station.stop_event.is_set() and "live" not in seen:
+            try:
+                with urllib.request.urlopen(station.web_url + "api/live", timeout=2) as r:
+                    data = json.load(r)
+                if data.get("lifter_present"):
+                    seen["live"] = data
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    threading.Thread(target=poll, daemon=True).start()
+    assert station.run() == 0
+    assert station.mailbox.dropped == 0 and station.stats.frames == 614
+    store = Store(cfg.db_path())
+    data = store.get_set(store.last_set_id())
+    assert data["rep_count"] == 2 and all(r["below_parallel"] for r in data["reps"])
+    assert data["end_reason"] == "shutdown" and data["summary"]
+    assert "live" in seen and seen["live"]["bar"]["levels"]
+    assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
+
+
+def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "station", "demo", "--fast", "--exit-when-done", "--port", "0",
+                             "--state-dir", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "page at http://127.0.0.1:" in result.stdout and "settings PIN for this demo" in result.stdout
+    store = Store(tmp_path / "station.db")
+    sets = store.list_sets()
+    assert len(sets) == 3 and all(s["lifter"] == "demo" for s in sets)
+
+
+class FlakyCamera:
+    """Fails twice, then delivers synthetic-looking frames: the runner must retry, flag, recover."""
+
+    def __init__(self):
+        self.opens = 0
+
+    def __call__(self):
+        self.opens += 1
+        if self.opens <= 2:
+            raise SourceError("camera 0 could not be started: no camera found")
+        return self
+
+    def __iter__(self):
+        t = 0.0
+        frame = np.zeros((240, 320, 3), np.uint8)
+        while True:
+            time.sleep(1 / 60)
+            t += 1 / 30
+            yield t, frame
+
+    def close(self):
+        pass
+
+
+def test_camera_failure_retries_shows_the_fault_and_recovers(tmp_path, model_path):
+    cfg = _config(tmp_path, model_path)
+    camera = FlakyCamera()
+    station = Station(cfg, camera, live_source=True, pin_factory=make_pin_factory("mock"), serve_web=False)
+    faults = []
+    thread = threading.Thread(target=station.run)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and station.stats.frames < 10:
+        faults.append(station.live()["fault"])
+        patterns = station.feedback.bar.pattern
+        faults.append(patterns)
+        time.sleep(0.05)
+    station.stop()
+    thread.join(10)
+    assert camera.opens == 3
+    assert "no camera found" in " ".join(f for f in faults if f)
+    assert "fault" in faults
+    assert station.live()["fault"] is None and station.stats.frames >= 10
+
+
+def test_sigterm_saves_the_set_and_exits_0(tmp_path, model_path):
+    config = tmp_path / "station.toml"
+    config.write_text(f'[model]\npath = "{model_path}"\n[station]\nstate_dir = "{tmp_path}"\n'
+                      f'[camera]\nsource = "synthetic"\n[web]\nhost = "127.0.0.1"\nport = 0\n')
+    proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), "run", "--realtime",
+                             "--mock-gpio"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "rep 2:" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, "".join(lines) + err
+    store = Store(tmp_path / "station.db")
+    data = store.get_set(store.last_set_id())
+    assert data["rep_count"] >= 2 and data["end_reason"] == "shutdown"
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "does not exist"),
+    (b"\x00" * 4096, "not a TFLite model"),
+])
+def test_bad_model_exits_2_with_a_clear_message(tmp_path, content, message):
+    model = tmp_path / "model.tflite"
+    if content is not None:
+        model.write_bytes(content)
+    config = tmp_path / "station.toml"
+    config.write_text(f'[model]\npath = "{model}"\n[station]\nstate_dir = "{tmp_path}"\n[camera]\nsource = "synthetic"\n')
+    result = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "run"], capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path):
+    config = tmp_path / "station.toml"
+    config.write_text("[camera]\nfps = 500\n")
+    result = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "run"], capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2 and "camera.fps = 500.0: must be between 1.0 and 120.0" in result.stderr
+
+
+def test_settings_apply_without_restart_and_are_saved(tmp_path, model_path):
+    cfg = _config(tmp_path, model_path)
+    path = tmp_path / "station.toml"
+    config_mod.save(cfg, path)
+    cfg = config_mod.load(path)
+    station = Station(cfg, source_opener(cfg, "synthetic", realtime=False), live_source=False,
+                      pin_factory=make_pin_factory("mock"), serve_web=False)
+    try:
+        station.apply_settings({"analysis.target_depth_deg": -7.0, "feedback.mode": "lights_only"})
+        station._apply_pending()
+        assert station.analyzer.p.target_depth_deg == -7.0
+        assert station.feedback.cfg.mode == "lights_only"
+        assert config_mod.load(path).analysis.target_depth_deg == -7.0
+        with pytest.raises(config_mod.ConfigError):
+            station.apply_settings({"analysis.target_depth_deg": 99.0})
+        assert station.cfg.analysis.target_depth_deg == -7.0
+    finally:
+        station.shutdown()
