@@ -39,7 +39,7 @@ class AnalysisParams:
     beta: float = 0.05
     min_score: float = 0.2
     lifter_height_cm: float = 175.0
-    max_gap_s: float = 0.35
+    max_gap_s: float = 0.5
     leave_after_s: float = 3.0
     calibration_s: float = 0.8
 
@@ -117,6 +117,7 @@ class SquatAnalyzer:
         self._set: SetResult | None = None
         self._set_wink_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._last_activity_t = 0.0
+        self._still_t = 0.0
         self._glitch_since: float | None = None
         self._reset_rep()
 
@@ -179,10 +180,18 @@ class SquatAnalyzer:
         if self.side is None or (not self._calibrated and self._set is None):
             self.side = max(self._side_score, key=self._side_score.get)
         idx = SIDE_JOINTS[self.side]
+        other = SIDE_JOINTS["right" if self.side == "left" else "left"]
         body = self._body_px()
+        near_radius = 0.2 * body if body > 0 else 0.04 * kp.frame_height
         glitch = False
-        for j, k in enumerate(idx):
+        for j, (k, k2) in enumerate(zip(idx, other)):
             x, y, s = pts[k]
+            x2, y2, s2 = pts[k2]
+            # From the side both legs project almost on one line and MoveNet often moves its
+            # confidence between the two labels: an unsure joint borrows the other label's point
+            # when that one is sure and in the same place.
+            if s < self.p.min_score <= s2 and math.hypot(x - x2, y - y2) < near_radius:
+                x, y, s = x2, y2, s2
             if s < self.p.min_score:
                 continue
             if self._have_points and body > 0 and j in REQUIRED:
@@ -263,6 +272,7 @@ class SquatAnalyzer:
             "shin_deg": shin, "ankle_x": float(pts[8]),
         }
         self._calibrated = True
+        self._still_t = t
         self._phase = "standing"
         self._last_activity_t = t
         if self._set is None:

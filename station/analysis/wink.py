@@ -67,7 +67,7 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
     bottom = float(np.median(bottoms))
     span = float(np.median([np.ptp(v) for v in xs]))
     best = None
-    for onset in np.arange(bottom + 3.0, bottom + min(span - 5.0, 45.0), 1.0):
+    for onset in np.arange(bottom + 6.0, bottom + min(span - 5.0, 45.0), 1.0):
         hinge[:] = 0.0
         depth_past = np.maximum(onset - x, 0.0)
         hinge[np.arange(len(x)), rid] = depth_past
@@ -97,7 +97,7 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
         t_stat = -amplitude / np.sqrt(max(cov[j, j], 1e-12))
         trunk_change = -amplitude * (onset - bottoms[k])  # trunk tilting back: positive here
         magnitude = max(0.0, trunk_change / TRUNK_PER_PELVIS_DEG)
-        detected = magnitude >= threshold and t_stat >= MIN_T_STATISTIC
+        detected = bool(magnitude >= threshold and t_stat >= MIN_T_STATISTIC)
         confidence = float(np.clip(min(magnitude / (2 * threshold), t_stat / (2 * MIN_T_STATISTIC)), 0.0, 1.0))
         results[rep_i] = WinkEstimate(detected, onset if detected else None, magnitude, confidence)
     return results
