@@ -45,13 +45,13 @@ def summarise(scores) -> dict:
     }
 
 
-def keypoint_suite(count: int, seed: int):
+def keypoint_suite(count: int, seed: int, sensitivity: str = "normal"):
     rng = np.random.default_rng(seed)
     scores = []
     for i in range(count):
         params = random_lifter(rng)
         truth = simulate_set(params, random_camera(rng, params), seed=seed + i)
-        reps, _ = run_analysis(noisy_keypoints(truth, seed=seed + i))
+        reps, _ = run_analysis(noisy_keypoints(truth, seed=seed + i), AnalysisParams(wink_sensitivity=sensitivity))
         scores.append(score_set(truth, reps))
     return scores
 
@@ -102,6 +102,7 @@ def main() -> int:
     parser.add_argument("--rendered-sets", type=int, default=20)
     parser.add_argument("--seed", type=int, default=BENCH_SEED)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR / LIGHTNING_INT8.filename)
+    parser.add_argument("--sweep", action="store_true", help="also the wink trade-off for each sensitivity setting")
     args = parser.parse_args()
 
     start = time.time()
@@ -115,6 +116,12 @@ def main() -> int:
           "wink recall (>= 10 deg) | wink false pos (<= 3 deg) | onset median err deg |")
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    if args.sweep:
+        print("\n| sensitivity (keypoint level) | wink recall | wink false positives | onset median err deg |")
+        print("|---|---|---|---|")
+        for sensitivity in ("low", "normal", "high"):
+            s = summarise(keypoint_suite(args.keypoint_sets, args.seed, sensitivity))
+            print(f"| {sensitivity} | {100 * s['recall']:.1f}% | {100 * s['fpr']:.1f}% | {s['onset_median']:.1f} |")
     if CLIP.exists():
         reps = real_clip(args.model)
         depths = ", ".join(f"{r.max_depth_deg:.1f}" for r in reps)

@@ -33,7 +33,7 @@ class WinkEstimate:
 
 
 NO_WINK = WinkEstimate(False, None, 0.0, 0.0)
-MIN_T_STATISTIC = 3.5
+MIN_T_STATISTIC = 2.0
 
 
 def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg: float,
@@ -82,6 +82,13 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
     rss, onset, coef, columns, used = best
     dof = max(1, len(x) - used.shape[1] - 1)
     sigma2 = rss / dof
+    # Keypoint noise persists over several frames, so neighbouring residuals are not independent
+    # and a plain t-statistic overstates the evidence. Deflate it by the lag-1 autocorrelation.
+    residual = y - used @ coef
+    same_rep = rid[1:] == rid[:-1]
+    lag1 = float(np.corrcoef(residual[1:][same_rep], residual[:-1][same_rep])[0, 1]) if same_rep.sum() > 3 else 0.0
+    lag1 = min(max(lag1 if np.isfinite(lag1) else 0.0, 0.0), 0.95)
+    deflate = np.sqrt((1 - lag1) / (1 + lag1))
     try:
         cov = sigma2 * np.linalg.inv(used.T @ used)
     except np.linalg.LinAlgError:
@@ -94,7 +101,7 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
             continue
         j = int(np.searchsorted(positions, column))
         amplitude = float(coef[j])
-        t_stat = -amplitude / np.sqrt(max(cov[j, j], 1e-12))
+        t_stat = -amplitude / np.sqrt(max(cov[j, j], 1e-12)) * deflate
         trunk_change = -amplitude * (onset - bottoms[k])  # trunk tilting back: positive here
         magnitude = max(0.0, trunk_change / TRUNK_PER_PELVIS_DEG)
         detected = bool(magnitude >= threshold and t_stat >= MIN_T_STATISTIC)
