@@ -70,7 +70,11 @@ def test_reps_depth_and_tempo_on_a_clean_set(facing):
     for rep, true_rep in zip(reps, truth.reps):
         assert rep.max_depth_deg == pytest.approx(true_rep.max_depth_deg, abs=3)
         assert rep.below_parallel
-        assert rep.down_s == pytest.approx(truth.params.down_s + truth.params.pause_s / 2, abs=0.4)
+        # down = from 3 deg below standing to the deepest point (docs/architecture.md)
+        thigh = truth.thigh_deg[true_rep.start_frame:true_rep.bottom_frame + 1]
+        left = true_rep.start_frame + int(np.argmax(thigh < thigh[0] - 3))
+        true_down = truth.timestamps[true_rep.bottom_frame] - truth.timestamps[left]
+        assert rep.down_s == pytest.approx(true_down, abs=0.3)
     finished = [e for e in events if isinstance(e, SetFinished)]
     assert len(finished) == 1 and finished[0].result.rep_count == 4
 

@@ -349,7 +349,10 @@ class SquatAnalyzer:
         ankle_shift = float(np.ptp(data[:, JOINT_COLS + 8]))
         if rep_range < self.p.min_rep_range_deg or duration < 0.5 or ankle_shift > 0.35 * base["leg_px"]:
             return  # too shallow, too quick, or the feet moved: walking, unracking, stepping back
-        bottom_i = int(np.argmin(data[:, THIGH]))
+        # depth from a 3-frame running median: one glitched frame at the bottom must not set it
+        thigh = data[:, THIGH]
+        robust = np.median(np.stack([thigh[:-2], thigh[1:-1], thigh[2:]]), axis=0) if len(thigh) > 2 else thigh
+        bottom_i = int(np.argmin(robust)) + (1 if len(thigh) > 2 else 0)
         this_rep = (data[:, THIGH].copy(), data[:, UPPER].copy())
         wink = self._winks_with(this_rep)[-1]
         self._set_wink_data.append(this_rep)
@@ -363,7 +366,7 @@ class SquatAnalyzer:
                            trunk_lean_deg=data[:, TRUNK].astype(np.float32),
                            knee_deg=data[:, KNEEANG].astype(np.float32), joints=joints,
                            frame_size=self._frame_size)
-        depth = float(data[bottom_i, THIGH])
+        depth = float(robust.min())
         rep = RepResult(
             index=len(self._set.reps) + 1, start_t=start_t, bottom_t=float(data[bottom_i, T]),
             end_t=float(data[-1, T]), max_depth_deg=depth, below_parallel=depth < 0,

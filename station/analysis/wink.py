@@ -2,14 +2,15 @@
 
 COCO-17 has no pelvis orientation, so the wink is inferred from what it does to the trunk line.
 With a neutral spine the trunk lean (hip->shoulder against vertical) follows the thigh along a
-smooth, lifter-specific curve. When the pelvis tucks, the sacrum swings back and down around
-the hip joint and the lumbar spine flexes: the shoulder is carried backwards and the trunk line
-tilts *back* against that smooth trend, starting abruptly at the onset depth. We fit, per rep,
-trunk lean against thigh angle with a smooth quadratic trend plus a hinge
-        lean = a + b*thigh + c*thigh^2 + d*max(0, onset - thigh)
+lifter-specific trend. When the pelvis tucks, the sacrum swings back and down around the hip
+joint and the lumbar spine flexes: the shoulder is carried backwards and the trunk line tilts
+*back* against that trend, starting abruptly at the onset depth. We fit trunk lean against thigh
+angle as a straight trend plus a hinge
+        lean = a + b*thigh + d*max(0, onset - thigh)
 over descent and ascent frames, scanning the hinge position. A wink is a hinge that tilts the
-trunk back (d < 0) by more than the sensitivity threshold and explains
-the data clearly better than the smooth trend alone.
+trunk back (d < 0) by more than the sensitivity threshold, with a clear t-statistic. (A quadratic
+trend was tried and dropped: over a long hinge it is nearly collinear with it, and the fit then
+trades one against the other; see docs/butt-wink.md.)
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
                    sensitivity: str = "normal") -> list[WinkEstimate]:
     """Pooled hinge fit over a lifter's reps: one per rep, in order.
 
-    reps: (thigh_deg, trunk_lean_deg) arrays per rep. The smooth trend's shape and the onset are
-    shared (the same lifter, the same hip-flexion limit), each rep has its own offset and its
-    own hinge amplitude; that pooling is what lifts the signal above 2-D keypoint noise.
+    reps: (thigh_deg, trunk_lean_deg) arrays per rep. The trend's slope and the onset are shared
+    (the same lifter, the same hip-flexion limit), each rep has its own offset and its own hinge
+    amplitude; that pooling is what lifts the signal above 2-D keypoint noise.
     """
     xs, ys, ids, bottoms, usable = [], [], [], [], []
     for i, (thigh, trunk) in enumerate(reps):
@@ -58,12 +59,10 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
         return results
     x, y, rid = np.concatenate(xs), np.concatenate(ys), np.concatenate(ids)
     n_reps = len(usable)
-    xc = (x - x.mean()) / 30.0
-    design = np.zeros((len(x), 2 * n_reps + 2))
+    design = np.zeros((len(x), 2 * n_reps + 1))
     design[np.arange(len(x)), rid] = 1.0
-    design[:, n_reps] = xc
-    design[:, n_reps + 1] = xc * xc
-    hinge = design[:, n_reps + 2:]
+    design[:, n_reps] = (x - x.mean()) / 30.0
+    hinge = design[:, n_reps + 1:]
     bottom = float(np.median(bottoms))
     span = float(np.median([np.ptp(v) for v in xs]))
     best = None
@@ -72,7 +71,7 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
         depth_past = np.maximum(onset - x, 0.0)
         hinge[np.arange(len(x)), rid] = depth_past
         active = np.count_nonzero(hinge, axis=0) >= 4
-        columns = np.r_[np.ones(n_reps + 2, bool), active]
+        columns = np.r_[np.ones(n_reps + 1, bool), active]
         coef, *_ = np.linalg.lstsq(design[:, columns], y, rcond=None)
         rss = float(np.sum((y - design[:, columns] @ coef) ** 2))
         if best is None or rss < best[0]:
@@ -96,7 +95,7 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
     threshold = SENSITIVITY_THRESHOLD_DEG[sensitivity]
     positions = np.flatnonzero(columns)
     for k, rep_i in enumerate(usable):
-        column = n_reps + 2 + k
+        column = n_reps + 1 + k
         if not columns[column]:
             continue
         j = int(np.searchsorted(positions, column))

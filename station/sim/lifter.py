@@ -122,6 +122,15 @@ def _thigh_profile(p: LifterParams, fps: float, rng: np.random.Generator):
             rep_idx.append(-1)
             walk.append({"": 0.0, "in": 1 - (i + 1) / n, "out": (i + 1) / n}[walking])
 
+    def ramp(frm, to, frames, name, rep):
+        """A smooth (cosine) move of the thigh angle over `frames` frames."""
+        for i in range(frames):
+            u = (i + 1) / frames
+            thigh.append(frm + (to - frm) * (1 - math.cos(math.pi * u)) / 2)
+            phase.append(name)
+            rep_idx.append(rep)
+            walk.append(0.0)
+
     hold(p.walk_in_s, "walk", walking="in")
     hold(p.settle_s, "standing")
     for r in range(p.reps):
@@ -130,24 +139,10 @@ def _thigh_profile(p: LifterParams, fps: float, rng: np.random.Generator):
         down = max(2, int(round(p.down_s * fps * rng.uniform(0.9, 1.1))))
         up = max(2, int(round(p.up_s * fps * rng.uniform(0.9, 1.1))))
         pause = int(round(p.pause_s * fps))
-        for i in range(down):
-            u = (i + 1) / down
-            thigh.append(standing + (bottom - standing) * (1 - math.cos(math.pi * u)) / 2)
-            phase.append("descent")
-            rep_idx.append(r)
-            walk.append(0.0)
+        ramp(standing, bottom, down, "descent", r)
         bottom_frame = len(thigh) - 1
-        for _ in range(pause):
-            thigh.append(bottom)
-            phase.append("bottom")
-            rep_idx.append(r)
-            walk.append(0.0)
-        for i in range(up):
-            u = (i + 1) / up
-            thigh.append(bottom + (standing - bottom) * (1 - math.cos(math.pi * u)) / 2)
-            phase.append("ascent")
-            rep_idx.append(r)
-            walk.append(0.0)
+        ramp(bottom, bottom, pause, "bottom", r)
+        ramp(bottom, standing, up, "ascent", r)
         reps.append((start, bottom_frame, len(thigh) - 1, bottom))
         hold(p.rest_between_reps_s if r < p.reps - 1 else p.settle_s, "standing")
     hold(p.walk_in_s, "walk", walking="out")

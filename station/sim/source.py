@@ -14,9 +14,9 @@ from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.render import MannequinRenderer
 
 DEMO_SETS = (
-    LifterParams(reps=4, target_depth_deg=-6, wink_magnitude_deg=0),
-    LifterParams(reps=5, target_depth_deg=-16, wink_onset_flexion_deg=122, wink_magnitude_deg=20),
-    LifterParams(reps=4, target_depth_deg=22, wink_magnitude_deg=0, trunk_lean_max_deg=38),
+    LifterParams(reps=5, target_depth_deg=-10, wink_magnitude_deg=0),
+    LifterParams(reps=6, target_depth_deg=-20, wink_onset_flexion_deg=105, wink_magnitude_deg=25, thorax_follow=0.35),
+    LifterParams(reps=4, target_depth_deg=25, wink_magnitude_deg=0, trunk_lean_max_deg=38),
 )
 EMPTY_S = 4.5  # nobody in view between sets
 

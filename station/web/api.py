@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify
 
 from station import config as config_mod
+from station.store import Store
 from station.web import hooks, int_arg, store
 from station.web.views import history, lifter_arg, set_or_404
 
@@ -36,22 +37,19 @@ def one_set(set_id):
     return jsonify({"set": set_or_404(set_id)})
 
 
-@api.get("/sets/<int:set_id>.csv")
-def export_csv(set_id):
-    text = store().export_csv(set_id)
-    if text is None:
-        abort(404)
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=set-{set_id}.csv"})
+EXPORTS = {"csv": ("text/csv", Store.export_csv), "json": ("application/json", Store.export_json)}
 
 
-@api.get("/sets/<int:set_id>.json")
-def export_json(set_id):
-    text = store().export_json(set_id)
+@api.get("/sets/<int:set_id>.<fmt>")
+def export(set_id, fmt):
+    if fmt not in EXPORTS:
+        abort(404)
+    mimetype, render = EXPORTS[fmt]
+    text = render(store(), set_id)
     if text is None:
         abort(404)
-    return Response(text, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=set-{set_id}.json"})
+    return Response(text, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename=set-{set_id}.{fmt}"})
 
 
 @api.get("/reps/<int:rep_id>")
