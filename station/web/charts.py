@@ -98,7 +98,7 @@ def depth_bars(reps: list[dict], target_deg: float) -> str:
     lo = min(-20.0, min(r["max_depth_deg"] for r in reps) - 5, target_deg - 5)
     ys = _scale(lo, 90, H, PAD_T, PAD_B, invert=True)
     slot = (W - PAD_L - PAD_R) / n
-    parts = _reference_lines(ys, target_deg)
+    parts = []
     for i, rep in enumerate(reps):
         x = PAD_L + i * slot + slot * 0.2
         colour = COLOURS["wink"] if rep["wink"] else (COLOURS["target"] if rep["reached_target"] else COLOURS["thigh"])
@@ -111,6 +111,7 @@ def depth_bars(reps: list[dict], target_deg: float) -> str:
             y = ys(rep["wink_onset_deg"])
             parts.append(f'<line x1="{x - 3:.1f}" x2="{x + slot * 0.6 + 3:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                          f'stroke="#fff" stroke-width="2"/>')
+    parts += _reference_lines(ys, target_deg)  # on top of the bars, so the labels stay readable
     return _frame(parts, ys, lo, 90, "depth per rep")
 
 

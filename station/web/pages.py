@@ -85,8 +85,10 @@ def rep(rep_id):
 
 @pages.get("/history")
 def history_page():
-    data = history(lifter_arg())
-    return render_template("history.html", title="History", chart_svg=history_chart(data["points"]), **data)
+    lifter = lifter_arg()
+    data = history(lifter)
+    return render_template("history.html", title="History", chart_svg=history_chart(data["points"]),
+                           lifters=store().lifters(), lifter=lifter, **data)
 
 
 @pages.get("/live")
