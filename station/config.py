@@ -135,7 +135,6 @@ class Config:
         return next((p for p in candidates if p.exists()), candidates[0])
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source_path"}
 _SECTION_CLASSES = {
     "station": StationConfig, "model": ModelConfig, "camera": CameraConfig, "pose": PoseConfig,
     "analysis": AnalysisConfig, "feedback": FeedbackConfig, "store": StoreConfig, "web": WebConfig,

@@ -156,7 +156,6 @@ class Feedback:
         self._written: list[float] = [0.0] * self.count
         self._animation: tuple[str, float, int] | None = None
         self._sound: list = []
-        self._sound_until = 0.0
         self._tone: str | None = None
         self.pin_errors = 0
         self.applied_log: list | None = None  # benchmarks: (state timestamp, perf_counter) per LED write

@@ -137,9 +137,6 @@ class Store:
     def lifters(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
 
-    def rename_lifter(self, lifter_id: int, name: str) -> None:
-        self.conn.execute("UPDATE lifters SET name = ? WHERE id = ?", (name, lifter_id))
-
     # --- writes -----------------------------------------------------------------------------
     def free_mb(self) -> float:
         return shutil.disk_usage(self.path.parent).free / 1e6

@@ -23,6 +23,7 @@ SIDE_JOINTS = {
     "left": (KP.LEFT_EAR, KP.LEFT_SHOULDER, KP.LEFT_HIP, KP.LEFT_KNEE, KP.LEFT_ANKLE, KP.LEFT_WRIST),
     "right": (KP.RIGHT_EAR, KP.RIGHT_SHOULDER, KP.RIGHT_HIP, KP.RIGHT_KNEE, KP.RIGHT_ANKLE, KP.RIGHT_WRIST),
 }
+SIDE_SCORE_INDEX = {side: np.array(idx[1:5]) for side, idx in SIDE_JOINTS.items()}  # shoulder..ankle
 EAR, SHOULDER, HIP, KNEE, ANKLE, WRIST = range(6)
 REQUIRED = (SHOULDER, HIP, KNEE, ANKLE)
 SHANK_CM_PER_BODY_HEIGHT = 0.246  # anthropometric ratio (Winter)
@@ -66,10 +67,14 @@ class _Buffer:
         self.size = 0
 
     def append(self, row) -> None:
+        self.next_row()[:] = row
+
+    def next_row(self) -> np.ndarray:
+        """A view of the next row to fill in place."""
         if self.size == len(self.data):
             self.data = np.concatenate([self.data, np.empty_like(self.data)])
-        self.data[self.size] = row
         self.size += 1
+        return self.data[self.size - 1]
 
     def view(self) -> np.ndarray:
         return self.data[: self.size]
@@ -174,8 +179,8 @@ class SquatAnalyzer:
     # --- tracking: side, glitches, gaps -----------------------------------------------------
     def _track(self, kp: Keypoints) -> bool:
         pts, t = kp.points, kp.timestamp
-        for side, idx in SIDE_JOINTS.items():
-            score = float(np.mean(pts[list(idx[1:5]), 2]))
+        for side, index in SIDE_SCORE_INDEX.items():
+            score = float(pts[index, 2].mean())
             self._side_score[side] += 0.1 * (score - self._side_score[side])
         if self.side is None or (not self._calibrated and self._set is None):
             self.side = max(self._side_score, key=self._side_score.get)
@@ -283,11 +288,10 @@ class SquatAnalyzer:
 
     # --- reps -------------------------------------------------------------------------------
     def _record(self, t, angles, pts) -> None:
-        row = np.empty(JOINT_COLS + 12)
+        row = self._rep.next_row()
         row[0] = t
         row[1:JOINT_COLS] = angles
         row[JOINT_COLS:] = pts
-        self._rep.append(row)
 
     def _step_reps(self, t, angles, pts, events) -> None:
         thigh = angles[0]

@@ -108,8 +108,3 @@ def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg
         results[rep_i] = WinkEstimate(detected, onset if detected else None, magnitude, confidence)
     return results
 
-
-def estimate_wink(thigh_deg: np.ndarray, trunk_lean_deg: np.ndarray, standing_thigh_deg: float,
-                  sensitivity: str = "normal") -> WinkEstimate:
-    """One rep on its own (no earlier reps of this lifter to pool with)."""
-    return estimate_winks([(thigh_deg, trunk_lean_deg)], standing_thigh_deg, sensitivity)[0]

@@ -18,9 +18,6 @@ import numpy as np
 
 from station.keypoints import KP
 
-PHASES = ("walk", "standing", "descent", "bottom", "ascent")
-
-
 @dataclass
 class LifterParams:
     height_m: float = 1.75
@@ -260,10 +257,6 @@ def _project_keypoints(joints, p: LifterParams, cam: CameraParams) -> np.ndarray
     return out
 
 
-def visible_side_for(facing: int) -> str:
-    return "left" if facing > 0 else "right"
-
-
 def random_lifter(rng: np.random.Generator, **overrides) -> LifterParams:
     """A lifter drawn from the space the benchmark covers."""
     wink = rng.random() < 0.5
@@ -299,7 +292,7 @@ def random_lifter(rng: np.random.Generator, **overrides) -> LifterParams:
 
 def random_camera(rng: np.random.Generator, params: LifterParams, width=640, height=480) -> CameraParams:
     distance = rng.uniform(2.2, 4.0)
-    focal = rng.uniform(0.95, 1.2) * height * 2.6 / 2.6  # ~ a 60-70 deg lens at 640x480
+    focal = rng.uniform(0.95, 1.2) * height  # a 55-65 deg horizontal field of view at 4:3
     return CameraParams(width=width, height=height, distance_m=distance, height_m=rng.uniform(0.6, 1.2),
                         tilt_deg=rng.uniform(-4, 6), focal_px=focal,
                         lifter_x_px=rng.uniform(-0.1, 0.1) * width)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +33,6 @@ class StationHooks:
     live: Callable[[], dict] = lambda: {"running": False}
     preview_jpeg: Callable[[], bytes | None] = lambda: None
     store_status: Callable[[], dict] = lambda: {"disk_full": False, "error": None}
-    extra: dict = field(default_factory=dict)
 
 
 def _secret_key(state_dir: Path) -> bytes:
