@@ -149,7 +149,7 @@ class Station:
         self._keep_latency = keep_latency
         self._fault: str | None = None
         self._state: FrameState | None = None
-        self._set_wall_start: dict[int, float] = {}
+        self._set_wall_start: dict[int, float] = {}  # set index -> Unix time the set began
         self._preview = None
         self._closed_set = False
         self.web_server = None
@@ -291,18 +291,20 @@ class Station:
                  cfg.analysis.target_depth_deg, cfg.analysis.wink_sensitivity, cfg.feedback.mode, cfg.station.lifter)
 
     def _handle(self, event) -> None:
+        """Events carry the source's clock; `to_wall` maps it to Unix time at this very moment."""
         key = self.analyzer.set_index
+        to_wall = time.time() - event.timestamp
         if isinstance(event, LifterReady) and key not in self._set_wall_start:
-            self._set_wall_start[key] = time.time() - event.timestamp
+            self._set_wall_start[key] = time.time()
         elif isinstance(event, RepCompleted):
-            wall = self._set_wall_start.setdefault(key, time.time() - event.timestamp)
-            self.store.rep_finished(key, wall, self.analyzer.p.target_depth_deg, event.rep,
+            started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
+            self.store.rep_finished(key, started, to_wall, self.analyzer.p.target_depth_deg, event.rep,
                                     source=self.cfg.camera.source)
             log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
                      f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
         elif isinstance(event, SetFinished):
-            wall = self._set_wall_start.pop(event.result.index, time.time() - event.timestamp)
-            self.store.set_finished(event.result.index, wall, event.result)
+            self._set_wall_start.pop(event.result.index, None)
+            self.store.set_finished(event.result.index, to_wall, event.result)
             log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
 
     def stop(self) -> None:

@@ -141,37 +141,39 @@ class Store:
     def free_mb(self) -> float:
         return shutil.disk_usage(self.path.parent).free / 1e6
 
-    def add_rep(self, set_id: int | None, lifter: str, started_at: float, target_depth_deg: float,
-                rep: RepResult, source: str = "") -> int:
-        """Commit one finished rep (creating its set row on the first rep). Returns the set id."""
+    def add_rep(self, set_id: int | None, lifter: str, set_started_at: float, to_wall: float,
+                target_depth_deg: float, rep: RepResult, source: str = "") -> int:
+        """Commit one finished rep (creating its set row on the first rep). Returns the set id.
+
+        Times in results are on the source's clock; `to_wall` maps them to Unix time."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             if set_id is None:
                 set_id = self.conn.execute(
                     "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
-                    (self.lifter_id(lifter), started_at, target_depth_deg, source)).lastrowid
-            values = (rep.index, started_at + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
+                    (self.lifter_id(lifter), set_started_at, target_depth_deg, source)).lastrowid
+            values = (rep.index, to_wall + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
                       rep.tut_s, rep.down_s, rep.up_s, rep.max_trunk_lean_deg, rep.knee_travel_cm, rep.heel_lift_cm,
                       rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence)
             self.conn.execute(
                 f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
                 (set_id, *values, encode_series(rep.series) if rep.series is not None else None))
             self.conn.execute("UPDATE sets SET rep_count = rep_count + 1, ended_at = ? WHERE id = ?",
-                              (started_at + rep.end_t, set_id))
+                              (to_wall + rep.end_t, set_id))
             self.conn.execute("COMMIT")
         except Exception:
             self.conn.execute("ROLLBACK")
             raise
         return set_id
 
-    def finish_set(self, set_id: int, started_at: float, result: SetResult) -> None:
+    def finish_set(self, set_id: int, to_wall: float, result: SetResult) -> None:
         """Final per-set numbers, and each rep's wink re-estimated with the whole set in hand."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.execute(
                 "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
                 "depth_sd_deg = ?, summary = ? WHERE id = ?",
-                (started_at + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
+                (to_wall + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
                  result.depth_sd_deg, result.summary, set_id))
             for rep in result.reps:
                 self.conn.execute(
@@ -304,12 +306,12 @@ class StoreWriter:
         if self.last_error and not hasattr(self, "_store"):
             raise StoreError(self.last_error)
 
-    def rep_finished(self, set_key: int, set_started_wall: float, target_depth_deg: float, rep: RepResult,
-                     source: str = "") -> None:
-        self._queue.put(("rep", set_key, set_started_wall, target_depth_deg, rep, source))
+    def rep_finished(self, set_key: int, set_started_wall: float, to_wall: float, target_depth_deg: float,
+                     rep: RepResult, source: str = "") -> None:
+        self._queue.put(("rep", set_key, set_started_wall, to_wall, target_depth_deg, rep, source))
 
-    def set_finished(self, set_key: int, set_started_wall: float, result: SetResult) -> None:
-        self._queue.put(("set", set_key, set_started_wall, result))
+    def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
+        self._queue.put(("set", set_key, to_wall, result))
 
     def flush(self, timeout: float = 10.0) -> bool:
         done = threading.Event()
@@ -345,13 +347,13 @@ class StoreWriter:
                         log.error("disk nearly full (%.0f MB free): history is not being saved", self._store.free_mb())
                     self.disk_full = True
                     if kind == "rep":
-                        self.unsaved.append(item[4])
+                        self.unsaved.append(item[5])
                     continue
                 self.disk_full = False
                 if kind == "rep":
-                    _, key, started, target, rep, source = item
-                    self._set_ids[key] = self._store.add_rep(self._set_ids.get(key), self.lifter, started, target,
-                                                             rep, source)
+                    _, key, started, to_wall, target, rep, source = item
+                    self._set_ids[key] = self._store.add_rep(self._set_ids.get(key), self.lifter, started, to_wall,
+                                                             target, rep, source)
                     self.committed_reps += 1
                 elif kind == "set" and item[1] in self._set_ids:
                     self._store.finish_set(self._set_ids.pop(item[1]), item[2], item[3])
@@ -363,4 +365,4 @@ class StoreWriter:
                 if "full" in str(exc).lower():
                     self.disk_full = True
                 if kind == "rep":
-                    self.unsaved.append(item[4])
+                    self.unsaved.append(item[5])

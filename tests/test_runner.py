@@ -71,8 +71,13 @@ def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "page at http://127.0.0.1:" in result.stdout and "settings PIN for this demo" in result.stdout
     store = Store(tmp_path / "station.db")
-    sets = store.list_sets()
+    sets = store.list_sets()  # newest first
     assert len(sets) == 3 and all(s["lifter"] == "demo" for s in sets)
+    starts = [s["started_at"] for s in sets]
+    assert starts[0] > starts[1] > starts[2], "each set gets its own start time, in order"
+    assert all(s["ended_at"] >= s["started_at"] for s in sets)
+    assert abs(time.time() - starts[0]) < 300
+    assert "started to round" in sets[1]["summary"], "the demo's second set is the one with the wink"
 
 
 class FlakyCamera:

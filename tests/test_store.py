@@ -66,7 +66,7 @@ def test_reps_sets_series_and_exports_round_trip(tmp_path):
     writer = StoreWriter(tmp_path / "s.db", lifter="ana")
     start = time.time()
     for rep in reps:
-        writer.rep_finished(7, start, 0.0, rep)
+        writer.rep_finished(7, start, start, 0.0, rep)
     writer.set_finished(7, start, sets[0])
     assert writer.flush()
     writer.close()
@@ -88,7 +88,7 @@ def test_retention_by_age_and_size(tmp_path):
     store = Store(tmp_path / "s.db", retention_days=30, max_db_mb=10)
     now = time.time()
     for age_days in (100, 40, 10, 1):
-        store.add_rep(None, "default", now - age_days * 86400, 0.0, reps[0])
+        store.add_rep(None, "default", now - age_days * 86400, now - age_days * 86400, 0.0, reps[0])
     assert store.apply_retention(now) == 2
     assert len(store.list_sets()) == 2
     store.max_db_mb = 0  # over any size: everything old goes, the card never fills
@@ -100,7 +100,7 @@ def test_retention_by_age_and_size(tmp_path):
 def test_disk_full_keeps_the_rep_in_memory_and_says_so(tmp_path):
     reps, _ = _analysed(reps=1)
     writer = StoreWriter(tmp_path / "s.db", min_free_mb=10**9)  # more than any disk has
-    writer.rep_finished(1, time.time(), 0.0, reps[0])
+    writer.rep_finished(1, time.time(), time.time(), 0.0, reps[0])
     writer.flush()
     writer.close()
     assert writer.disk_full and writer.unsaved == [reps[0]]
@@ -118,7 +118,7 @@ WRITER = textwrap.dedent("""
     while True:
         set_id = None
         for rep in reps:
-            set_id = store.add_rep(set_id, "default", time.time(), 0.0, rep)
+            set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
             print(set_id, rep.index, flush=True)
 """)
 

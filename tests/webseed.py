@@ -25,7 +25,7 @@ def seed_database(path: Path, sets=SETS, days_apart: float = 2.0) -> list[int]:
         reps, results = run_analysis(noisy_keypoints(truth, seed=key + 20))
         started = now - (len(sets) - key) * days_apart * 86400
         for rep in reps:
-            writer.rep_finished(key, started, 0.0, rep)
+            writer.rep_finished(key, started, started, 0.0, rep)
         for result in results:
             writer.set_finished(key, started, result)
     writer.flush()
