@@ -57,7 +57,6 @@ def keypoint_suite(count: int, seed: int, sensitivity: str = "normal"):
 
 
 def rendered_suite(count: int, seed: int, model: Path):
-    from station.keypoints import Keypoints  # noqa: F401
     from station.pose import MoveNet, PoseEstimator
     from station.sim.render import MannequinRenderer
 

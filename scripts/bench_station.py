@@ -97,7 +97,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
     else:
         opener = source_opener(cfg, source, realtime=realtime, loop=True)
     station = Station(cfg, opener, live_source=realtime,
-                      pin_factory=make_pin_factory("mock"), keep_latency=True)
+                      pin_factory=make_pin_factory("mock"))
     station.feedback.applied_log = []
     captured: dict[float, float] = {}
     original_put = station.mailbox.put

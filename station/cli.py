@@ -22,21 +22,15 @@ def _load_config(args) -> config_mod.Config:
     return config_mod.load(args.config)
 
 
-def _estimator(cfg: config_mod.Config, full_frame: bool = False):
-    from station.pose import MoveNet, PoseEstimator
-
-    model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
-    return PoseEstimator(model, crop_tracking=cfg.pose.crop_tracking and not full_frame,
-                         min_score=cfg.pose.min_score)
-
-
 def cmd_pose(args) -> int:
     from station.sources import open_source
 
     cfg = _load_config(args)
     if args.model:
         cfg.model.path = args.model
-    estimator = _estimator(cfg, full_frame=args.full_frame)
+    from station.pose import PoseEstimator
+
+    estimator = PoseEstimator.from_config(cfg, crop_tracking=False if args.full_frame else None)
     source = open_source(args.file)
     annotated = []
     try:
@@ -61,6 +55,7 @@ def cmd_pose(args) -> int:
 
 def cmd_analyze(args) -> int:
     from station.analysis import AnalysisParams, SetFinished, SquatAnalyzer
+    from station.pose import PoseEstimator
     from station.report import set_dict, set_table
     from station.sources import open_source
 
@@ -69,7 +64,7 @@ def cmd_analyze(args) -> int:
         cfg.model.path = args.model
     if args.target is not None:
         cfg.analysis.target_depth_deg = args.target
-    estimator = _estimator(cfg)
+    estimator = PoseEstimator.from_config(cfg)
     analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
     source = open_source(args.file)
     sets, last_t = [], 0.0

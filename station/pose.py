@@ -9,7 +9,6 @@ follows the lifter (MoveNet's own cropping algorithm), which is what makes a sma
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import subprocess
@@ -259,6 +258,13 @@ class CropResizer:
 
 class PoseEstimator:
     """Frames in, Keypoints out, tracking the crop between frames when enabled."""
+
+    @classmethod
+    def from_config(cls, cfg, crop_tracking: bool | None = None) -> "PoseEstimator":
+        """The model and estimator as [model] and [pose] say (one place for the CLI and the runner)."""
+        model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
+        tracking = cfg.pose.crop_tracking if crop_tracking is None else crop_tracking
+        return cls(model, crop_tracking=tracking, min_score=cfg.pose.min_score)
 
     def __init__(self, model: MoveNet, crop_tracking: bool = True, min_score: float = MIN_SCORE):
         self.model = model

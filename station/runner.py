@@ -25,7 +25,7 @@ from station import config as config_mod
 from station.analysis import (AnalysisParams, FrameState, LifterReady, RepCompleted, SetFinished,
                               SquatAnalyzer)
 from station.feedback import Feedback, TerminalBar, make_pin_factory
-from station.pose import MoveNet, PoseEstimator
+from station.pose import PoseEstimator
 from station.sdnotify import Notifier
 from station.sources import SourceError
 from station.store import StoreWriter
@@ -117,7 +117,6 @@ class CaptureThread(threading.Thread):
 class Stats:
     frames: int = 0
     started: float = field(default_factory=time.perf_counter)
-    latency_ms: list = field(default_factory=list)       # capture -> feedback posted
     stage_ms: dict = field(default_factory=lambda: {"pose": 0.0, "analysis": 0.0, "outputs": 0.0})
 
     def fps(self) -> float:
@@ -127,15 +126,13 @@ class Stats:
 
 class Station:
     def __init__(self, cfg: config_mod.Config, open_source: Callable, *, live_source: bool = True,
-                 pin_factory=None, terminal: TerminalBar | None = None, serve_web: bool = True,
-                 keep_latency: bool = False):
+                 pin_factory=None, terminal: TerminalBar | None = None, serve_web: bool = True):
         self.cfg = cfg
         self._cfg_lock = threading.Lock()
         self._pending_cfg: config_mod.Config | None = None
         # a missing or bad model stops here, before any thread starts (ModelError -> exit code 2)
-        model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
-        self.runtime = model.runtime
-        self.estimator = PoseEstimator(model, crop_tracking=cfg.pose.crop_tracking, min_score=cfg.pose.min_score)
+        self.estimator = PoseEstimator.from_config(cfg)
+        self.runtime = self.estimator.model.runtime
         self.analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
         self.feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
         self.store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
@@ -146,7 +143,6 @@ class Station:
                                      stop=self.stop_event)
         self.notifier = Notifier()
         self.stats = Stats()
-        self._keep_latency = keep_latency
         self._fault: str | None = None
         self._state: FrameState | None = None
         self._set_wall_start: dict[int, float] = {}  # set index -> Unix time the set began
@@ -248,14 +244,13 @@ class Station:
                 continue
             if self._pending_cfg is not None:
                 self._apply_pending()
-            timestamp, frame, captured = item
+            timestamp, frame, _captured = item
             t0 = clock()
             keypoints = self.estimator.estimate(frame, timestamp)
             t1 = clock()
             state, events = self.analyzer.update(keypoints)
             t2 = clock()
             self.feedback.post(state, events)
-            t3 = clock()
             self._state = state
             for event in events:
                 self._handle(event)
@@ -267,8 +262,6 @@ class Station:
             stats.stage_ms["pose"] += (t1 - t0) * 1000
             stats.stage_ms["analysis"] += (t2 - t1) * 1000
             stats.stage_ms["outputs"] += (clock() - t2) * 1000
-            if self._keep_latency:
-                stats.latency_ms.append((t3 - captured) * 1000)
         self._close_set()
 
     def _close_set(self) -> None:

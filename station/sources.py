@@ -127,7 +127,6 @@ class VideoFileSource:
             raise SourceError(f"cannot open video {self.path}: {exc}") from None
         self.name = f"video:{self.path.name}"
         self.nominal_fps = float(stream.average_rate) if stream.average_rate else 30.0
-        self.frame_count = stream.frames or None
         self._realtime = realtime
         self._loop = loop
 

@@ -296,7 +296,6 @@ class StoreWriter:
         self._queue: queue.Queue = queue.Queue()
         self.disk_full = False
         self.last_error: str | None = None
-        self.committed_reps = 0
         self.unsaved: list[RepResult] = []
         self._set_ids: dict[int, int] = {}
         self._ready = threading.Event()
@@ -354,7 +353,6 @@ class StoreWriter:
                     _, key, started, to_wall, target, rep, source = item
                     self._set_ids[key] = self._store.add_rep(self._set_ids.get(key), self.lifter, started, to_wall,
                                                              target, rep, source)
-                    self.committed_reps += 1
                 elif kind == "set" and item[1] in self._set_ids:
                     self._store.finish_set(self._set_ids.pop(item[1]), item[2], item[3])
                     self._store.apply_retention()

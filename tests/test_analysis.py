@@ -13,7 +13,7 @@ from station.analysis.filters import OneEuroFilter
 from station.analysis.wink import estimate_winks
 from station.cli import main
 from station.keypoints import KP, Keypoints
-from station.sim.evaluate import run_analysis, score_set
+from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
 

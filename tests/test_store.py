@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect, decode_series
+from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import noisy_keypoints

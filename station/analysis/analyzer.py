@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.analysis.filters import OneEuroFilter
-from station.analysis.types import (SERIES_JOINTS, DepthReached, FrameState, LifterReady, RepCompleted,
+from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted,
                                     RepResult, RepSeries, RepStarted, SetFinished, SetResult, WinkWarning)
 from station.analysis.wink import NO_WINK, WinkEstimate, estimate_winks
 from station.keypoints import KP, Keypoints

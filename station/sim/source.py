@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.render import MannequinRenderer
@@ -31,7 +30,6 @@ class SyntheticSource:
         self._renderers = [MannequinRenderer(simulate_set(p, camera, fps=fps, seed=seed + i),
                                              second_person=(i == 1), seed=seed + i)
                            for i, p in enumerate(sets)]
-        self.truths = [r.truth for r in self._renderers]
 
     def __iter__(self):
         t = 0.0
