@@ -26,6 +26,10 @@ class FrameState:
     rep_count: int
     wink_active: bool
     set_active: bool
+    # The view and quality gate (station/analysis/quality.py): when the station cannot judge
+    # from here, a short code and one sentence the lifter can act on; no depth numbers then.
+    setup_issue: str | None = None     # e.g. "front_view", "feet_out", "camera_high" (SETUP_ADVICE keys)
+    setup_advice: str | None = None    # "Turn the camera to your side: ..."
 
 
 @dataclass
@@ -48,19 +52,23 @@ class RepResult:
     bottom_t: float
     end_t: float
     max_depth_deg: float       # lowest thigh angle (0 = parallel, negative = below)
-    below_parallel: bool
+    below_parallel: bool       # depth_verdict == "below"
     reached_target: bool
     tut_s: float
     down_s: float
     up_s: float
-    max_trunk_lean_deg: float
-    knee_travel_cm: float
-    heel_lift_cm: float
+    max_trunk_lean_deg: float | None   # None: not measurable from this view (never a guess)
+    knee_travel_cm: float | None
+    heel_lift_cm: float | None
     wink: bool
     wink_onset_deg: float | None       # thigh angle where the rounding began
     wink_magnitude_deg: float          # estimated posterior pelvic tilt
     wink_confidence: float             # 0..1
     series: RepSeries | None = None
+    # three-way verdict with its uncertainty: "below" | "parallel" | "above" (parallel = within the band)
+    depth_verdict: str = "parallel"
+    depth_uncertainty_deg: float = 0.0
+    side_view: bool = True             # the view gate called this rep side-on (depth and wink judged)
 
 
 @dataclass
@@ -75,6 +83,9 @@ class SetResult:
     suggested_depth_deg: float | None = None
     depth_sd_deg: float = 0.0
     summary: str = ""
+    view: str = "side"                 # side | front | three-quarter | unknown (the view gate's verdict)
+    setup_issue: str | None = None     # the set could not be judged: why (SETUP_ADVICE key) ...
+    setup_advice: str | None = None    # ... and what to change
 
     @property
     def rep_count(self) -> int:
