@@ -29,6 +29,13 @@ MIN_SCORE = 0.2
 TORSO_EXPANSION = 1.9
 BODY_EXPANSION = 1.2
 TORSO_JOINTS = (KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER, KP.LEFT_HIP, KP.RIGHT_HIP)
+# The crop never shrinks below this share of the lifter's stable size: a plate or a bar held in
+# front of the body pulls MoveNet's points together, and a crop that follows them loses the legs.
+MIN_CROP_SHARE = 0.85
+# A crop this much smaller than the stable size is a collapse: look at the whole frame again.
+COLLAPSE_SHARE = 0.6
+# The stable size follows a lifter who walks away, but slowly (half-life in seconds).
+STABLE_SIZE_HALF_LIFE_S = 4.0
 
 
 class ModelError(Exception):
@@ -273,9 +280,33 @@ class PoseEstimator:
         self._resize = CropResizer(model.input_size)
         self._region: CropRegion | None = None
         self._frame_shape: tuple[int, int] | None = None
+        self._stable_side = 0.0        # the lifter's usual crop side (px), slowly decaying maximum
+        self._last_t: float | None = None
+        self.collapses = 0             # crops that collapsed and fell back to the whole frame
 
     def reset(self) -> None:
         self._region = None
+        self._stable_side = 0.0
+        self._last_t = None
+
+    def _track(self, points: np.ndarray, width: int, height: int, timestamp: float) -> CropRegion:
+        """MoveNet's next crop, held to the lifter's stable size (plates, bars, racks)."""
+        region = next_crop_region(points, width, height, self.min_score)
+        full = full_frame_region(width, height)
+        dt = 0.0 if self._last_t is None else max(0.0, timestamp - self._last_t)
+        self._last_t = timestamp
+        self._stable_side *= 0.5 ** (dt / STABLE_SIZE_HALF_LIFE_S)
+        if region == full:
+            return region
+        if self._stable_side and region.side < COLLAPSE_SHARE * self._stable_side:
+            self.collapses += 1
+            return full
+        self._stable_side = max(self._stable_side, region.side)
+        side = max(region.side, MIN_CROP_SHARE * self._stable_side)
+        if side > region.side:
+            grow = (side - region.side) / 2
+            region = CropRegion(region.x0 - grow, region.y0 - grow, side)
+        return region
 
     def estimate(self, frame: np.ndarray, timestamp: float) -> Keypoints:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -291,5 +322,5 @@ class PoseEstimator:
         points[:, 1] = region.y0 + raw[:, 0] * region.side
         points[:, 2] = raw[:, 2]
         if self.crop_tracking:
-            self._region = next_crop_region(points, width, height, self.min_score)
+            self._region = self._track(points, width, height, timestamp)
         return Keypoints(points, width, height, timestamp)

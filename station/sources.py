@@ -9,6 +9,7 @@ is only needed for video files.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -140,7 +141,7 @@ class VideoFileSource:
                     timestamp = offset + (float(frame.time) if frame.time is not None else last)
                     last = timestamp - offset
                     pacer.wait(timestamp)
-                    yield timestamp, frame.to_ndarray(format="rgb24")
+                    yield timestamp, upright(frame.to_ndarray(format="rgb24"), frame_rotation_deg(frame))
             except self._av.error.FFmpegError as exc:
                 raise SourceError(f"decoding {self.path} failed: {exc}") from None
             if not self._loop:
@@ -150,6 +151,46 @@ class VideoFileSource:
 
     def close(self) -> None:
         self._container.close()
+
+
+def frame_rotation_deg(frame) -> int:
+    """The display rotation a phone stored with the frame (0, 90, 180, 270; counter-clockwise).
+
+    Phones record upright video as landscape frames plus a display matrix; a reader that ignores
+    it sees the lifter lying on their side. PyAV >= 13 exposes ``frame.rotation``; older PyAV (such
+    as Debian's python3-av 10 on Bookworm) only has the raw matrix in the side data.
+    """
+    rotation = getattr(frame, "rotation", None)
+    if rotation is None:
+        rotation = _rotation_from_side_data(frame)
+    return int(round(rotation / 90.0)) * 90 % 360
+
+
+def _rotation_from_side_data(frame) -> float:
+    import struct
+
+    for side_data in getattr(frame, "side_data", ()) or ():
+        if "DISPLAYMATRIX" not in str(getattr(side_data, "type", "")):
+            continue
+        try:
+            matrix = struct.unpack("<9i", bytes(side_data)[:36])
+        except (TypeError, ValueError, struct.error):
+            return 0.0
+        # av_display_rotation_get: the first two entries are cos/sin in 16.16 fixed point
+        a, b, c, d = (v / 65536.0 for v in (matrix[0], matrix[1], matrix[3], matrix[4]))
+        scale_x, scale_y = math.hypot(a, c), math.hypot(b, d)
+        if scale_x == 0 or scale_y == 0:
+            return 0.0
+        return -math.degrees(math.atan2(b / scale_y, a / scale_x))
+    return 0.0
+
+
+def upright(frame: np.ndarray, rotation_deg: int) -> np.ndarray:
+    """Turn a decoded frame the way the file says it should be displayed."""
+    if rotation_deg == 0:
+        return frame
+    # FFmpeg's rotation is counter-clockwise, as np.rot90's positive k; -90 means turn clockwise
+    return np.ascontiguousarray(np.rot90(frame, k=rotation_deg // 90))
 
 
 class Picamera2Source:

@@ -65,10 +65,14 @@ class RepResult:
     wink_magnitude_deg: float          # estimated posterior pelvic tilt
     wink_confidence: float             # 0..1
     series: RepSeries | None = None
-    # three-way verdict with its uncertainty: "below" | "parallel" | "above" (parallel = within the band)
+    # three-way verdict with its uncertainty: "below" | "parallel" | "above" (parallel = within the
+    # band), or "unknown" when the view gate could not judge this rep (then max_depth_deg is only
+    # the rep counter's signal and must not be shown)
     depth_verdict: str = "parallel"
     depth_uncertainty_deg: float = 0.0
     side_view: bool = True             # the view gate called this rep side-on (depth and wink judged)
+    view: str = "side"                 # side | front | three-quarter | unknown
+    setup_issue: str | None = None     # SETUP_ADVICE key when the rep's view was not good enough
 
 
 @dataclass
