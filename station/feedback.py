@@ -24,6 +24,14 @@ from station.analysis import (DepthReached, FrameState, LifterReady, RepComplete
 log = logging.getLogger(__name__)
 
 STALE_CUE_S = 0.5
+# "cannot judge from here": the two end segments take turns, each lit this long. Slow and at both
+# ends, so it reads as neither depth (fills from the bottom), target, wink (whole bar, fast) nor a
+# fault (top segment alone).
+SETUP_SWAP_S = 0.8
+# the setup cue sounds when an issue appears, and not again within this long: a view gate that
+# flickers between "ok" and "turn the camera" must not turn into a stream of beeps
+SETUP_CUE_HOLDOFF_S = 20.0
+TERMINAL_LABEL_CHARS = 60  # the terminal line stays one line; the page shows the whole label
 TONE_HZ = {"high": 1760.0, "mid": 880.0, "rise": 1320.0, "low": 220.0, "fault": 110.0}
 # (tone name or None for silence, seconds). Rhythm alone tells them apart on an active buzzer.
 SOUNDS = {
@@ -33,6 +41,7 @@ SOUNDS = {
     "set_clean": [("mid", 0.06), (None, 0.05), ("rise", 0.12)],
     "set_wink": [("low", 0.25), (None, 0.12), ("low", 0.25)],
     "fault": [("fault", 0.6)],
+    "setup": [("mid", 0.05), (None, 0.07), ("mid", 0.05), (None, 0.07), ("mid", 0.05)],  # three pips
 }
 ANIMATION_S = {"ready": 0.4, "wink": 1.5, "rep": 0.8, "set_clean": 2.0, "set_wink": 2.5}
 
@@ -126,7 +135,8 @@ class TerminalBar:
         if not self.enabled:
             return
         cells = "".join("█" if v >= 0.5 else ("▒" if v > 0 else "·") for v in bar.levels)
-        line = f"\r[{cells}] {bar.label:<28s} {extra}"
+        label = bar.label if len(bar.label) <= TERMINAL_LABEL_CHARS else bar.label[:TERMINAL_LABEL_CHARS - 1] + "…"
+        line = f"\r[{cells}] {label:<28s} {extra}"
         if line != self._last:
             self.stream.write(line + "\x1b[K")
             self.stream.flush()
@@ -151,6 +161,8 @@ class Feedback:
         self._latest: FrameState | None = None
         self._cues: deque = deque(maxlen=8)
         self._fault: str | None = None
+        self._setup_issue: str | None = None     # the issue of the last posted state (cue on change)
+        self._setup_cued_at = float("-inf")
         self._running = True
         self._bar = BarState((0.0,) * self.count, "idle", "waiting for a lifter")
         self._written: list[float] = [0.0] * self.count
@@ -167,6 +179,11 @@ class Feedback:
         now = self._clock()
         with self._cond:
             self._latest = state
+            issue = state.setup_issue
+            if issue is not None and self._setup_issue is None and now - self._setup_cued_at >= SETUP_CUE_HOLDOFF_S:
+                self._cues.append(("setup", now, None))
+                self._setup_cued_at = now
+            self._setup_issue = issue
             for event in events:
                 cue = _cue_for(event)
                 if cue:
@@ -251,7 +268,8 @@ class Feedback:
             next_change = min(next_change or 1e9, self._sound[0][1] - now)
         self._write_tone(tone)
         if self.terminal:
-            extra = f"thigh {state.thigh_deg:5.1f} deg  rep {state.rep_count}" if state and state.thigh_deg is not None else ""
+            judged = state is not None and state.thigh_deg is not None and state.setup_issue is None
+            extra = f"thigh {state.thigh_deg:5.1f} deg  rep {state.rep_count}" if judged else ""
             self.terminal.draw(self._bar, extra)
         return max(0.005, next_change) if next_change is not None else None
 
@@ -265,7 +283,13 @@ class Feedback:
             self._animation = None
         if fault:
             on = (now % 1.0) < 0.5
-            return [0.0] * (n - 1) + [1.0 if on else 0.0], "fault", f"check the page: {fault[:40]}", 0.5 - now % 0.5
+            return [0.0] * (n - 1) + [1.0 if on else 0.0], "fault", f"check the page: {fault}", 0.5 - now % 0.5
+        if state is not None and state.setup_issue is not None:
+            bottom = (now % (2 * SETUP_SWAP_S)) < SETUP_SWAP_S
+            levels = [0.0] * n
+            levels[0 if bottom else n - 1] = 1.0
+            label = state.setup_advice or "cannot judge from here: check the camera"
+            return levels, "setup", label, SETUP_SWAP_S - now % SETUP_SWAP_S
         if state is None or not state.lifter_present or not state.calibrated:
             on = (now % 2.0) < 0.15
             label = "waiting for a lifter" if state is None or not state.lifter_present else "stand still to calibrate"

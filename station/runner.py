@@ -33,6 +33,20 @@ from station.store import StoreWriter
 log = logging.getLogger(__name__)
 
 
+def live_state(state: FrameState | None) -> dict:
+    """The frame's part of /api/live (docs/api.md). While the view gate abstains (setup_issue set)
+    no depth number reaches the page, only the issue and the sentence saying what to change."""
+    if state is None:
+        return {}
+    judged = state.setup_issue is None
+    return {"lifter_present": state.lifter_present, "calibrated": state.calibrated, "phase": state.phase,
+            "thigh_deg": round(state.thigh_deg, 1) if judged and state.thigh_deg is not None else None,
+            "depth_fraction": round(state.depth_fraction, 3) if judged else None,
+            "target_reached": state.target_reached and judged, "rep_count": state.rep_count,
+            "set_active": state.set_active, "wink_active": state.wink_active,
+            "setup_issue": state.setup_issue, "setup_advice": state.setup_advice}
+
+
 class FrameMailbox:
     """One slot. Live: put() replaces an unread frame (counted as dropped). Lossless: put() waits."""
 
@@ -170,11 +184,7 @@ class Station:
         state = self._state
         out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": round(self.stats.fps(), 1),
                "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
-        if state is not None:
-            out.update(lifter_present=state.lifter_present, calibrated=state.calibrated, phase=state.phase,
-                       thigh_deg=None if state.thigh_deg is None else round(state.thigh_deg, 1),
-                       depth_fraction=round(state.depth_fraction, 3), target_reached=state.target_reached,
-                       rep_count=state.rep_count, set_active=state.set_active, wink_active=state.wink_active)
+        out.update(live_state(state))
         return out
 
     def store_status(self) -> dict:

@@ -54,11 +54,25 @@ MIGRATIONS = [
     CREATE INDEX sets_by_lifter ON sets (lifter_id, started_at);
     CREATE INDEX reps_by_set ON reps (set_id, idx);
     """,
+    # 3: the view gate. A set says which view it saw and, when it could not be judged, why and what to
+    # change; a rep has a three-way depth verdict with its uncertainty, and whether it was seen side-on.
+    # Older reps keep the verdict the station gave then (below parallel or not); their band is unknown.
+    """
+    ALTER TABLE sets ADD COLUMN view TEXT;
+    ALTER TABLE sets ADD COLUMN setup_issue TEXT;
+    ALTER TABLE sets ADD COLUMN setup_advice TEXT;
+    ALTER TABLE reps ADD COLUMN depth_verdict TEXT;
+    ALTER TABLE reps ADD COLUMN depth_uncertainty_deg REAL;
+    ALTER TABLE reps ADD COLUMN side_view INTEGER NOT NULL DEFAULT 1;
+    UPDATE reps SET depth_verdict = CASE WHEN below_parallel THEN 'below' ELSE 'above' END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
                "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
-               "wink_magnitude_deg", "wink_confidence")
+               "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view")
+# what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
+DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 
 
 class StoreError(Exception):
@@ -149,12 +163,11 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             if set_id is None:
-                set_id = self.conn.execute(
-                    "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
-                    (self.lifter_id(lifter), set_started_at, target_depth_deg, source)).lastrowid
+                set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source)
             values = (rep.index, to_wall + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
                       rep.tut_s, rep.down_s, rep.up_s, rep.max_trunk_lean_deg, rep.knee_travel_cm, rep.heel_lift_cm,
-                      rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence)
+                      rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence,
+                      rep.depth_verdict, rep.depth_uncertainty_deg, rep.side_view)
             self.conn.execute(
                 f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
                 (set_id, *values, encode_series(rep.series) if rep.series is not None else None))
@@ -166,24 +179,45 @@ class Store:
             raise
         return set_id
 
-    def finish_set(self, set_id: int, to_wall: float, result: SetResult) -> None:
-        """Final per-set numbers, and each rep's wink re-estimated with the whole set in hand."""
+    def _insert_set(self, lifter: str, started_at: float, target_depth_deg: float, source: str) -> int:
+        return self.conn.execute(
+            "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
+            (self.lifter_id(lifter), started_at, target_depth_deg, source)).lastrowid
+
+    def add_unjudged_set(self, lifter: str, to_wall: float, result: SetResult, source: str = "") -> int:
+        """A set the view gate could not judge and that counted no rep: kept so the page can say why."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.execute(
-                "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
-                "depth_sd_deg = ?, summary = ? WHERE id = ?",
-                (to_wall + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
-                 result.depth_sd_deg, result.summary, set_id))
-            for rep in result.reps:
-                self.conn.execute(
-                    "UPDATE reps SET wink = ?, wink_onset_deg = ?, wink_magnitude_deg = ?, wink_confidence = ? "
-                    "WHERE set_id = ? AND idx = ?",
-                    (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, set_id, rep.index))
+            set_id = self._insert_set(lifter, to_wall + result.start_t, result.target_depth_deg, source)
+            self._write_set_result(set_id, to_wall, result)
             self.conn.execute("COMMIT")
         except Exception:
             self.conn.execute("ROLLBACK")
             raise
+        return set_id
+
+    def finish_set(self, set_id: int, to_wall: float, result: SetResult) -> None:
+        """Final per-set numbers, and each rep's wink and verdict re-estimated with the whole set in hand."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._write_set_result(set_id, to_wall, result)
+            self.conn.execute("COMMIT")
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _write_set_result(self, set_id: int, to_wall: float, result: SetResult) -> None:
+        self.conn.execute(
+            "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
+            "depth_sd_deg = ?, summary = ?, view = ?, setup_issue = ?, setup_advice = ? WHERE id = ?",
+            (to_wall + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
+             result.depth_sd_deg, result.summary, result.view, result.setup_issue, result.setup_advice, set_id))
+        for rep in result.reps:
+            self.conn.execute(
+                "UPDATE reps SET wink = ?, wink_onset_deg = ?, wink_magnitude_deg = ?, wink_confidence = ?, "
+                "depth_verdict = ?, depth_uncertainty_deg = ?, side_view = ? WHERE set_id = ? AND idx = ?",
+                (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, rep.depth_verdict,
+                 rep.depth_uncertainty_deg, rep.side_view, set_id, rep.index))
 
     def delete_set(self, set_id: int) -> bool:
         return self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,)).rowcount > 0
@@ -224,19 +258,23 @@ class Store:
         if row is None:
             return None
         result = dict(row)
-        result["reps"] = [self._rep_dict(r, with_series) for r in
+        result["reps"] = [self._rep_dict(r, with_series, result["setup_issue"]) for r in
                           self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
         return result
 
     def get_rep(self, rep_id: int) -> dict | None:
-        row = self.conn.execute("SELECT * FROM reps WHERE id = ?", (rep_id,)).fetchone()
-        return self._rep_dict(row, True) if row else None
+        """The rep, with its set's view-gate verdict (set_view, set_setup_issue, set_setup_advice)."""
+        row = self.conn.execute("SELECT r.*, s.view AS set_view, s.setup_issue AS set_setup_issue, "
+                                "s.setup_advice AS set_setup_advice FROM reps r JOIN sets s ON s.id = r.set_id "
+                                "WHERE r.id = ?", (rep_id,)).fetchone()
+        return self._rep_dict(row, True, row["set_setup_issue"]) if row else None
 
     def list_sets(self, limit: int = 50, offset: int = 0, lifter: str | None = None,
                   since: float | None = None) -> list[dict]:
         sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, s.wink_onset_deg, s.suggested_depth_deg, "
-               "s.target_depth_deg, s.summary, l.name AS lifter, "
-               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id) AS mean_depth_deg, "
+               "s.target_depth_deg, s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
+               "CASE WHEN s.setup_issue IS NULL THEN "
+               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view) END AS mean_depth_deg, "
                "(SELECT SUM(wink) FROM reps WHERE set_id = s.id) AS wink_reps "
                "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
         args: list = []
@@ -253,10 +291,14 @@ class Store:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     @staticmethod
-    def _rep_dict(row, with_series: bool) -> dict:
+    def _rep_dict(row, with_series: bool, set_issue: str | None) -> dict:
+        """A rep as the pages and the API show it: depth only where it was judged (None otherwise)."""
         rep = {k: row[k] for k in row.keys() if k != "series"}
-        for flag in ("below_parallel", "reached_target", "wink"):
+        for flag in ("below_parallel", "reached_target", "wink", "side_view"):
             rep[flag] = bool(rep[flag])
+        rep["judged"] = set_issue is None and rep["side_view"]
+        if not rep["judged"]:
+            rep.update(dict.fromkeys(DEPTH_FIELDS))
         if with_series and row["series"] is not None:
             series = decode_series(row["series"])
             rep["series"] = {k: (v.round(2).tolist() if isinstance(v, np.ndarray) else v) for k, v in series.items()}
@@ -356,6 +398,8 @@ class StoreWriter:
                 elif kind == "set" and item[1] in self._set_ids:
                     self._store.finish_set(self._set_ids.pop(item[1]), item[2], item[3])
                     self._store.apply_retention()
+                elif kind == "set" and item[3].setup_issue is not None:
+                    self._store.add_unjudged_set(self.lifter, item[2], item[3])
                 self.last_error = None
             except sqlite3.Error as exc:
                 self.last_error = f"database write failed: {exc}"

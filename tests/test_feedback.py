@@ -247,3 +247,87 @@ def test_terminal_bar_draws_only_on_a_tty():
     TerminalBar(pipe).draw(bar)
     assert "██·" in tty.getvalue() and tty.getvalue().startswith("\r")
     assert pipe.getvalue() == ""
+
+
+ADVICE = "Cannot judge from here: the camera sees you from the front. Turn the camera (or yourself) so it sees your side."
+
+
+def _setup_state(issue="front_view", advice=ADVICE, t=0.0):
+    """What the view gate hands over when it cannot judge: no depth, one sentence of advice."""
+    return FrameState(t, True, False, "waiting", 0.0, False, None, None, None, 0, False, False,
+                      setup_issue=issue, setup_advice=advice)
+
+
+def test_cannot_judge_alternates_the_end_segments_and_clears():
+    fb, factory, cfg = _feedback()
+    try:
+        fb.post(_setup_state())
+        assert _wait_for(lambda: fb.bar.pattern == "setup")
+        assert fb.bar.label == ADVICE, "the page shows the advice sentence from the bar state"
+        # only an end segment, one at a time, and both ends take their turn
+        seen = set()
+
+        def ends_alternate():
+            lit = _lit(factory, cfg)
+            assert sum(lit[1:-1]) == 0 and sum(lit) == 1, lit
+            seen.add(lit.index(1))
+            return seen == {0, len(lit) - 1}
+
+        assert _wait_for(ends_alternate, 3.0), f"only segment(s) {seen} lit"
+        fb.post(_state(0.5))
+        assert _wait_for(lambda: fb.bar.pattern == "depth")
+        assert _wait_for(lambda: _lit(factory, cfg) == [1] * 4 + [0] * 6)
+    finally:
+        fb.close()
+
+
+def test_cannot_judge_is_unlike_every_other_pattern():
+    """Glanceable: no depth fill, no full bar, not the fault's top segment alone."""
+    from station.feedback import SETUP_SWAP_S
+
+    fb, _, _ = _feedback()
+    fb.close()  # drive _levels directly at chosen moments
+    frames = [fb._levels(10.0 + k * SETUP_SWAP_S, _setup_state(), None)[0] for k in range(4)]
+    assert frames[0] != frames[1] and frames[0] == frames[2]
+    assert {tuple(f) for f in frames} == {(1.0,) + (0.0,) * 9, (0.0,) * 9 + (1.0,)}
+    fault_frames = [fb._levels(10.0 + k * 0.5, None, "camera gone")[0] for k in range(2)]
+    assert all(f[0] == 0.0 for f in fault_frames), "the fault never lights the bottom segment"
+
+
+def test_cannot_judge_beeps_once_when_it_appears_not_continuously():
+    fb, factory, cfg = _feedback()
+    try:
+        fb.post(_state(0.3))
+        for i in range(30):  # the issue holds for a second of frames
+            fb.post(_setup_state(t=i / 30))
+            time.sleep(0.005)
+        fb.post(_state(0.3))      # fixed ...
+        fb.post(_setup_state())   # ... and back at once: within the hold-off, no second cue
+        assert _wait_for(lambda: fb.bar.pattern == "setup")
+        time.sleep(0.5)
+    finally:
+        fb.close()
+    pulses = _buzzer_pulses(factory, cfg)
+    assert len(pulses) == 3, f"one cue of three short pips, got {len(pulses)} pulses"
+    assert all(off is not None and off - on < 0.2 for on, off in pulses), "pips, not the wink's long tones"
+
+
+def test_cannot_judge_cues_again_after_the_hold_off():
+    from station.feedback import SETUP_CUE_HOLDOFF_S
+
+    clock = [100.0]
+    cfg = FeedbackConfig(buzzer_type="active")
+    fb = Feedback(cfg, pin_factory=MockFactory(pin_class=RecordingPin), clock=lambda: clock[0])
+    try:
+        fb.post(_setup_state())
+        assert fb._setup_cued_at == 100.0
+        fb.post(_state(0.2))
+        clock[0] += 1.0
+        fb.post(_setup_state())
+        assert fb._setup_cued_at == 100.0, "back within the hold-off: no second cue"
+        clock[0] += SETUP_CUE_HOLDOFF_S
+        fb.post(_state(0.2))
+        fb.post(_setup_state())
+        assert fb._setup_cued_at == clock[0], "a new appearance after the hold-off cues again"
+    finally:
+        fb.close()

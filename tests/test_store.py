@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from station.analysis import RepResult, SetResult
 from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
@@ -151,3 +152,110 @@ def test_crash_safety_under_sigkill(tmp_path):
         assert committed <= present, f"lost {sorted(committed - present)[:5]}"
         store.close()
     assert len(committed) > 50
+
+
+# --- the view gate's fields (schema 3) --------------------------------------------------------
+
+FRONT_ADVICE = "Cannot judge from here: the camera sees you from the front. Turn the camera so it sees your side."
+
+
+def _rep(index, depth=-3.0, verdict="below", lean=None, knee=None, heel=None, side_view=True, uncertainty=2.5):
+    """A rep built directly: secondary numbers None mean 'not measurable from this view'."""
+    return RepResult(index=index, start_t=index * 3.0, bottom_t=index * 3.0 + 1.0, end_t=index * 3.0 + 2.2,
+                     max_depth_deg=depth, below_parallel=verdict == "below", reached_target=verdict == "below",
+                     tut_s=2.2, down_s=1.1, up_s=0.9, max_trunk_lean_deg=lean, knee_travel_cm=knee,
+                     heel_lift_cm=heel, wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0,
+                     depth_verdict=verdict, depth_uncertainty_deg=uncertainty, side_view=side_view)
+
+
+def _set(reps, **kw):
+    return SetResult(index=1, start_t=0.0, end_t=12.0, end_reason="idle", target_depth_deg=0.0, reps=reps,
+                     summary="3 reps", **kw)
+
+
+def test_version_2_database_gains_the_view_gate_columns_and_keeps_its_verdicts(tmp_path):
+    path = tmp_path / "v2.db"
+    raw = sqlite3.connect(path)
+    for migration in MIGRATIONS[:2]:
+        for statement in filter(str.strip, migration.split(";")):
+            raw.execute(statement)
+    raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg, rep_count) VALUES (1, 100.0, 0.0, 2)")
+    for idx, depth, below in ((1, -6.0, 1), (2, 9.0, 0)):
+        raw.execute("INSERT INTO reps (set_id, idx, started_at, max_depth_deg, below_parallel, reached_target, wink, "
+                    "max_trunk_lean_deg, knee_travel_cm, heel_lift_cm) VALUES (1, ?, 100.0, ?, ?, ?, 0, 40, 10, 0)",
+                    (idx, depth, below, below))
+    raw.execute("PRAGMA user_version=2")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+    data = store.get_set(1)
+    assert data["view"] is None and data["setup_issue"] is None and data["setup_advice"] is None
+    assert [r["depth_verdict"] for r in data["reps"]] == ["below", "above"]
+    assert all(r["side_view"] and r["judged"] and r["depth_uncertainty_deg"] is None for r in data["reps"])
+    assert [r["max_depth_deg"] for r in data["reps"]] == [-6.0, 9.0] and data["reps"][0]["knee_travel_cm"] == 10
+    assert store.integrity_ok()
+
+
+def test_verdicts_and_absent_secondary_numbers_round_trip_as_none(tmp_path):
+    reps = [_rep(1, -4.0, "below", lean=41.5, knee=11.0, heel=0.0), _rep(2, 0.8, "parallel"), _rep(3, 7.0, "above")]
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "default", 1000.0, 1000.0, 0.0, rep)
+    store.finish_set(set_id, 1000.0, _set(reps, view="side"))
+    data = store.get_set(set_id)
+    assert data["view"] == "side" and data["setup_issue"] is None
+    got = data["reps"]
+    assert [r["depth_verdict"] for r in got] == ["below", "parallel", "above"]
+    assert got[1]["depth_uncertainty_deg"] == 2.5 and got[1]["side_view"] is True
+    assert (got[0]["max_trunk_lean_deg"], got[0]["knee_travel_cm"], got[0]["heel_lift_cm"]) == (41.5, 11.0, 0.0)
+    for r in got[1:]:
+        assert r["max_trunk_lean_deg"] is None and r["knee_travel_cm"] is None and r["heel_lift_cm"] is None
+    row = store.conn.execute("SELECT knee_travel_cm FROM reps WHERE idx = 2").fetchone()
+    assert row[0] is None, "stored as NULL, not 0"
+    csv_lines = store.export_csv(set_id).splitlines()
+    assert "depth_verdict" in csv_lines[0] and ",parallel," in csv_lines[2]
+
+
+def test_a_set_the_view_gate_could_not_judge_shows_no_depth(tmp_path):
+    reps = [_rep(1, -12.0, "below", side_view=False), _rep(2, -11.0, "below", side_view=False)]
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "default", 1000.0, 1000.0, 0.0, rep)
+    store.finish_set(set_id, 1000.0, _set(reps, view="front", setup_issue="front_view", setup_advice=FRONT_ADVICE))
+    data = store.get_set(set_id)
+    assert data["view"] == "front" and data["setup_advice"] == FRONT_ADVICE
+    for rep in data["reps"]:
+        assert rep["judged"] is False
+        assert rep["max_depth_deg"] is None and rep["depth_verdict"] is None and rep["below_parallel"] is None
+    assert store.list_sets()[0]["mean_depth_deg"] is None
+    assert store.list_sets()[0]["setup_issue"] == "front_view"
+    rep = store.get_rep(1)
+    assert rep["set_setup_advice"] == FRONT_ADVICE and rep["max_depth_deg"] is None
+    raw = store.conn.execute("SELECT max_depth_deg FROM reps WHERE id = 1").fetchone()[0]
+    assert raw == -12.0, "the raw measurement stays in the database, only the readers withhold it"
+
+
+def test_a_rep_not_seen_side_on_has_no_depth_in_a_judged_set(tmp_path):
+    reps = [_rep(1, -5.0, "below"), _rep(2, -9.0, "below", side_view=False)]
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "default", 1000.0, 1000.0, 0.0, rep)
+    got = store.get_set(set_id)["reps"]
+    assert got[0]["max_depth_deg"] == -5.0 and got[1]["max_depth_deg"] is None
+    assert store.list_sets()[0]["mean_depth_deg"] == -5.0, "the mean leaves out the rep it could not judge"
+
+
+def test_an_unjudged_set_without_reps_is_kept_with_its_advice(tmp_path):
+    writer = StoreWriter(tmp_path / "s.db", lifter="ana")
+    writer.set_finished(4, time.time(), _set([], view="front", setup_issue="front_view", setup_advice=FRONT_ADVICE))
+    writer.set_finished(5, time.time(), _set([]))  # an ordinary empty set leaves nothing behind
+    assert writer.flush()
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    sets = store.list_sets()
+    assert len(sets) == 1 and sets[0]["lifter"] == "ana" and sets[0]["rep_count"] == 0
+    assert sets[0]["setup_advice"] == FRONT_ADVICE

@@ -10,7 +10,7 @@ from station import config as config_mod
 from station.config import Config
 from station.web import StationHooks, create_app
 
-from webseed import seed_database
+from webseed import FRONT_ADVICE, seed_database, seed_view_cases
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +18,19 @@ def seeded(tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "station.db"
     ids = seed_database(db)
     return db, ids
+
+
+@pytest.fixture(scope="module")
+def cases(seeded):
+    """The view-gate cases (older than the seeded sets, so the last set stays the same)."""
+    db, _ = seeded
+    ids = seed_view_cases(db)
+    from station.store import Store
+
+    store = Store(db)
+    reps = {name: [r["id"] for r in store.get_set(set_id)["reps"]] for name, set_id in ids.items()}
+    store.close()
+    return ids, reps
 
 
 class Settings:
@@ -182,3 +195,135 @@ def test_security_headers_and_no_debug(client):
     response = client.get("/")
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert client.application.debug is False
+
+
+# --- the view gate: cannot judge, three-way verdicts, numbers this view could not measure ----------
+
+def _text(html: str) -> str:
+    """The page's visible words (tags and scripts out), to assert what a lifter reads."""
+    html = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_live_status_carries_the_advice_and_no_depth_while_it_cannot_judge():
+    from station.analysis import FrameState
+    from station.runner import live_state
+
+    judged = live_state(FrameState(1.0, True, True, "descent", 0.6, False, 21.34, 95.0, 30.0, 2, False, True))
+    assert judged["thigh_deg"] == 21.3 and judged["depth_fraction"] == 0.6
+    assert judged["setup_issue"] is None and judged["setup_advice"] is None
+    gated = live_state(FrameState(2.0, True, True, "descent", 0.6, True, 21.34, 95.0, 30.0, 2, False, True,
+                                  setup_issue="front_view", setup_advice=FRONT_ADVICE))
+    assert gated["setup_issue"] == "front_view" and gated["setup_advice"] == FRONT_ADVICE
+    assert gated["thigh_deg"] is None and gated["depth_fraction"] is None and gated["target_reached"] is False
+    assert live_state(None) == {}
+
+
+def test_live_page_has_a_place_for_the_advice_and_a_label_for_the_number(client):
+    page = client.get("/live").get_data(as_text=True)
+    assert 'id="advice"' in page and "s.setup_advice" in page
+    assert 'id="depthlabel"' in page and "thigh angle" in _text(page)
+
+
+def test_unjudged_set_shows_its_advice_and_no_depth_numbers(client, cases):
+    ids, _ = cases
+    page = client.get(f"/set/{ids['unjudged']}").get_data(as_text=True)
+    text = _text(page)
+    assert FRONT_ADVICE in text
+    assert "-15°" not in text and "15°" not in text and "parallel" not in text.replace(FRONT_ADVICE, "")
+    assert "Depth per rep" not in text and "<svg" not in page
+    assert "front" in text and "3" in text  # the view and the reps it counted
+
+
+def test_three_way_verdict_per_rep_and_dashes_for_what_was_not_measured(client, cases):
+    ids, _ = cases
+    text = _text(client.get(f"/set/{ids['verdicts']}").get_data(as_text=True))
+    assert "below parallel" in text and "at parallel" in text and "above parallel" in text
+    rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{ids['verdicts']}").get_data(as_text=True), re.S)
+    lean = [_text(r).split()[-1] for r in rows[1:]]
+    assert lean == ["44°", "-", "-"], "no lean from this view shows '-', never 0"
+    assert "0°" not in lean and "0 cm" not in text
+
+
+def test_rep_page_leaves_out_what_was_not_measured(client, cases):
+    _, reps = cases
+    measured = _text(client.get(f"/rep/{reps['verdicts'][0]}").get_data(as_text=True))
+    assert "Trunk lean up to 44°" in measured and "knees travel 12 cm" in measured
+    assert "heels lifted" not in measured, "0 cm heel lift is no lift: no sentence"
+    assert "below parallel (±2°)" in measured
+    bare = _text(client.get(f"/rep/{reps['verdicts'][1]}").get_data(as_text=True))
+    assert "at parallel" in bare
+    assert "Trunk lean" not in bare and "knees travel" not in bare and " cm" not in bare
+
+
+def test_rep_of_an_unjudged_set_shows_the_advice_not_the_depth(client, cases):
+    _, reps = cases
+    text = _text(client.get(f"/rep/{reps['unjudged'][0]}").get_data(as_text=True))
+    assert FRONT_ADVICE in text and "-15°" not in text and "depth not judged" in text
+
+
+def test_history_marks_unjudged_sets_and_keeps_them_out_of_the_chart(client, cases):
+    ids, _ = cases
+    page = client.get("/history").get_data(as_text=True)
+    assert "not judged" in _text(page)
+    sets = {s["id"]: s for s in client.get("/api/history").get_json()["sets"]}
+    assert sets[ids["unjudged"]]["mean_depth_deg"] is None
+    assert sets[ids["unjudged"]]["setup_advice"] == FRONT_ADVICE
+
+
+def test_api_carries_the_view_gate_fields(client, cases):
+    ids, reps = cases
+    unjudged = client.get(f"/api/sets/{ids['unjudged']}").get_json()["set"]
+    assert (unjudged["view"], unjudged["setup_issue"], unjudged["setup_advice"]) == ("front", "front_view", FRONT_ADVICE)
+    assert all(r["max_depth_deg"] is None and r["depth_verdict"] is None and not r["judged"] for r in unjudged["reps"])
+    judged = client.get(f"/api/sets/{ids['verdicts']}").get_json()["set"]
+    assert [r["depth_verdict"] for r in judged["reps"]] == ["below", "parallel", "above"]
+    assert judged["reps"][1]["max_trunk_lean_deg"] is None and judged["reps"][1]["knee_travel_cm"] is None
+    assert judged["reps"][1]["depth_uncertainty_deg"] == 2.0 and judged["reps"][1]["side_view"] is True
+    rep = client.get(f"/api/reps/{reps['unjudged'][0]}").get_json()["rep"]
+    assert rep["set_setup_advice"] == FRONT_ADVICE and rep["max_depth_deg"] is None
+
+
+def test_replay_marks_the_deepest_frame_and_the_rounding_onset():
+    from station.web.views import replay_model
+
+    thigh = [70.0, 50.0, 30.0, 10.0, 2.0, -8.0, -12.0, -6.0, 4.0, 20.0, 60.0]
+    series = {"t": [i / 10 for i in range(11)], "thigh_deg": thigh, "joints": [[[0, 0]] * 6] * 11,
+              "frame_size": (640, 480), "joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"]}
+    model = replay_model({"series": series, "wink": True, "wink_onset_deg": 5.0, "judged": True})
+    assert model["bottom"] == 6 and model["onset"] == 4 and model["onset_end"] == 8
+    plain = replay_model({"series": series, "wink": False, "wink_onset_deg": None, "judged": True})
+    assert plain["bottom"] == 6 and plain["onset"] is None
+    unjudged = replay_model({"series": series, "wink": True, "wink_onset_deg": 5.0, "judged": False})
+    assert unjudged["bottom"] is None and unjudged["onset"] is None and unjudged["thigh"] is None
+
+
+def test_rep_page_replay_is_scrubbable_with_its_marks(client):
+    page = client.get("/rep/8").get_data(as_text=True)  # a rep of the seeded wink set
+    assert 'type="range" id="scrub"' in page
+    assert 'class="mark deepest"' in page and 'class="mark onset"' in page
+
+
+def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
+    from station.web.charts import PLOT_R, depth_bars, history_chart
+
+    reps = [{"idx": i, "max_depth_deg": -10.0, "wink": False, "reached_target": True, "wink_onset_deg": None}
+            for i in (1, 2, 3)]
+    svg = depth_bars(reps, -4.0)
+    rect_right = max(float(x) + float(w) for x, w in re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg))
+    labels = [float(x) for x in re.findall(r'<text class="ref" x="([\d.]+)"', svg)]
+    assert labels and rect_right < PLOT_R < min(labels), "a reference label never overlaps a bar"
+    ys = [float(y) for y in re.findall(r'<text class="ref" x="[\d.]+" y="([\d.]+)"', svg)]
+    assert abs(ys[0] - ys[1]) >= 11, "close reference lines get their labels pushed apart"
+    dots = history_chart([(0.0, -30.0, None), (86400.0, 40.0, 25.0)])
+    for cx, cy, r in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="(\d+)"', dots):
+        assert float(cx) - int(r) >= 0 and float(cy) - int(r) >= 0 and float(cx) + int(r) <= PLOT_R
+        assert float(cy) + int(r) <= 170
+
+
+def test_last_set_page_watches_for_a_new_set_but_an_old_set_does_not(client, seeded):
+    _, ids = seeded
+    assert 'id="watch"' in client.get("/").get_data(as_text=True)
+    assert 'id="watch"' not in client.get(f"/set/{ids[0]}").get_data(as_text=True)
+    newest = client.get("/api/sets?limit=1").get_json()["sets"][0]
+    assert "end_reason" in newest

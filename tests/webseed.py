@@ -36,3 +36,46 @@ def seed_database(path: Path, sets=SETS, days_apart: float = 2.0) -> list[int]:
     ids = [s["id"] for s in store.list_sets(limit=100)][::-1]
     store.close()
     return ids
+
+
+FRONT_ADVICE = ("Cannot judge from here: the camera sees you from the front. Turn the camera (or yourself) "
+                "so it sees your side.")
+
+
+def _rep(index, depth, verdict, side_view=True, lean=None, knee=None, heel=None):
+    from station.analysis import RepResult
+
+    return RepResult(index=index, start_t=index * 3.0, bottom_t=index * 3.0 + 1.2, end_t=index * 3.0 + 2.4,
+                     max_depth_deg=depth, below_parallel=verdict == "below", reached_target=verdict == "below",
+                     tut_s=2.4, down_s=1.2, up_s=1.0, max_trunk_lean_deg=lean, knee_travel_cm=knee, heel_lift_cm=heel,
+                     wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0,
+                     depth_verdict=verdict, depth_uncertainty_deg=2.0, side_view=side_view)
+
+
+def seed_view_cases(path: Path, days_ago: float = 30.0) -> dict[str, int]:
+    """Two older sets built directly from the result types: one the view gate could not judge (front
+    view, with its advice), and one judged side-on whose reps are below, at and above parallel with
+    the secondary numbers this view could not measure left as None. Returns their set ids."""
+    from station.analysis import SetResult
+    from station.store import Store
+
+    store = Store(path)
+    ids = {}
+    started = time.time() - days_ago * 86400
+    cases = {
+        "unjudged": ([_rep(i, -15.0, "below", side_view=False) for i in (1, 2, 3)],
+                     dict(view="front", setup_issue="front_view", setup_advice=FRONT_ADVICE, summary="")),
+        "verdicts": ([_rep(1, -6.0, "below", lean=44.0, knee=12.0, heel=0.0), _rep(2, 0.7, "parallel"),
+                      _rep(3, 9.0, "above")],
+                     dict(view="side", summary="3 reps: one below, one at and one above parallel.")),
+    }
+    for offset, (name, (reps, extra)) in enumerate(cases.items()):
+        wall = started + offset * 3600
+        set_id = None
+        for rep in reps:
+            set_id = store.add_rep(set_id, "default", wall, wall, 0.0, rep)
+        store.finish_set(set_id, wall, SetResult(index=offset + 1, start_t=0.0, end_t=12.0, end_reason="idle",
+                                                 target_depth_deg=0.0, reps=reps, **extra))
+        ids[name] = set_id
+    store.close()
+    return ids

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from station import config as config_mod
 from station.web import BadRequest, hooks, store
 from station.web.charts import depth_bars, history_chart, rep_curves, set_curves
-from station.web.views import history, lifter_arg, set_or_404
+from station.web.views import VERDICT_TEXT, history, lifter_arg, rep_sentence, replay_model, set_or_404
 
 pages = Blueprint("pages", __name__)
 PIN_FAILURES_ALLOWED = 5
@@ -28,7 +28,8 @@ def csrf_token() -> str:
 @pages.app_context_processor
 def template_globals():
     status = hooks().store_status()
-    return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error")}
+    return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error"),
+            "verdict_text": VERDICT_TEXT}
 
 
 def check_form() -> None:
@@ -50,18 +51,22 @@ def check_form() -> None:
     failures.pop(addr, None)
 
 
-def _set_page(set_id: int | None, title: str):
+def _set_page(set_id: int | None, title: str, refresh: bool = False):
+    """One set. `refresh`: the page watches for a newer set and reloads (the Last set page)."""
     if set_id is None:
-        return render_template("last_set.html", title=title, set=None)
+        return render_template("last_set.html", title=title, set=None, refresh=refresh)
     data = set_or_404(set_id, with_series=True)
+    if data["setup_issue"]:  # the view gate could not judge this set: its advice, no depth numbers
+        return render_template("last_set.html", title=title, set=data, refresh=refresh)
     thigh_svg, angles_svg = set_curves(data["reps"], data["target_depth_deg"])
-    return render_template("last_set.html", title=title, set=data, bars_svg=depth_bars(data["reps"], data["target_depth_deg"]),
+    return render_template("last_set.html", title=title, set=data, refresh=refresh,
+                           bars_svg=depth_bars(data["reps"], data["target_depth_deg"]),
                            thigh_svg=thigh_svg, angles_svg=angles_svg)
 
 
 @pages.get("/")
 def last_set():
-    return _set_page(store().last_set_id(lifter_arg()), "Last set")
+    return _set_page(store().last_set_id(lifter_arg()), "Last set", refresh=True)
 
 
 @pages.get("/set/<int:set_id>")
@@ -75,12 +80,11 @@ def rep(rep_id):
     if data is None:
         abort(404)
     series = data.get("series")
-    replay = None
-    if series:
-        replay = json.dumps({"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
-                             "names": series["joint_names"]}, separators=(",", ":"))
-    return render_template("rep.html", title=f"Rep {data['idx']}", rep=data,
-                           curves_svg=rep_curves(series) if series else "", replay=replay)
+    model = replay_model(data)
+    replay = json.dumps(model, separators=(",", ":")).replace("</", "<\\/") if model else None
+    return render_template("rep.html", title=f"Rep {data['idx']}", rep=data, replay_marks=model,
+                           sentence=rep_sentence(data) if data["judged"] else "",
+                           curves_svg=rep_curves(series) if series and data["judged"] else "", replay=replay)
 
 
 @pages.get("/history")

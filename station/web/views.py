@@ -31,6 +31,49 @@ def history(lifter: str | None) -> dict:
     return {"days": days, "sets": sets, "points": points, "onset_trend": trend}
 
 
+# the three-way depth verdict in the lifter's words (RepResult.depth_verdict)
+VERDICT_TEXT = {"below": "below parallel", "parallel": "at parallel", "above": "above parallel"}
+
+
+def rep_sentence(rep: dict) -> str:
+    """The secondary numbers in one sentence, leaving out what this view could not measure."""
+    parts = []
+    if rep.get("max_trunk_lean_deg") is not None:
+        parts.append(f"trunk lean up to {rep['max_trunk_lean_deg']:.0f}°")
+    if rep.get("knee_travel_cm") is not None:
+        parts.append(f"knees travel {rep['knee_travel_cm']:.0f} cm forward of the ankle")
+    if rep.get("heel_lift_cm") is not None and rep["heel_lift_cm"] > 0:
+        parts.append(f"heels lifted {rep['heel_lift_cm']:.1f} cm")
+    sentence = ", ".join(parts) + "." if parts else ""
+    sentence = sentence[:1].upper() + sentence[1:]
+    if rep.get("wink") and rep.get("wink_magnitude_deg") is not None:
+        sentence += (f" Rounding estimated at {rep['wink_magnitude_deg']:.0f}° of pelvic tilt "
+                     f"(confidence {100 * (rep.get('wink_confidence') or 0):.0f}%).")
+    return sentence.strip()
+
+
+def replay_model(rep: dict) -> dict | None:
+    """What the replay draws: joints per frame, and the frames a coach looks at.
+
+    bottom: the deepest frame (lowest thigh angle); onset: the first frame on the way down at or below
+    the thigh angle where the rounding began, onset_end: the last frame before it is back above it.
+    Depth marks only for a rep that was judged (side-on, in a set the view gate passed)."""
+    series = rep.get("series")
+    if not series or not series["t"]:
+        return None
+    thigh = series["thigh_deg"]
+    judged = bool(rep.get("judged", True))
+    bottom = min(range(len(thigh)), key=thigh.__getitem__)
+    onset = onset_end = None
+    if judged and rep.get("wink") and rep.get("wink_onset_deg") is not None:
+        level = rep["wink_onset_deg"]
+        onset = next((i for i in range(bottom + 1) if thigh[i] <= level), bottom)
+        onset_end = max(onset, next((i - 1 for i in range(bottom, len(thigh)) if thigh[i] > level), len(thigh) - 1))
+    return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
+            "names": series["joint_names"], "thigh": thigh if judged else None,
+            "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end}
+
+
 def lifter_arg() -> str | None:
     from flask import request
 
