@@ -66,11 +66,17 @@ MIGRATIONS = [
     ALTER TABLE reps ADD COLUMN side_view INTEGER NOT NULL DEFAULT 1;
     UPDATE reps SET depth_verdict = CASE WHEN below_parallel THEN 'below' ELSE 'above' END;
     """,
+    # 4: the view gate per rep: the view it saw and, when that was not good enough, why
+    """
+    ALTER TABLE reps ADD COLUMN view TEXT;
+    ALTER TABLE reps ADD COLUMN setup_issue TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
                "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
-               "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view")
+               "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view", "view",
+               "setup_issue")
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 
@@ -167,7 +173,7 @@ class Store:
             values = (rep.index, to_wall + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
                       rep.tut_s, rep.down_s, rep.up_s, rep.max_trunk_lean_deg, rep.knee_travel_cm, rep.heel_lift_cm,
                       rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence,
-                      rep.depth_verdict, rep.depth_uncertainty_deg, rep.side_view)
+                      rep.depth_verdict, rep.depth_uncertainty_deg, rep.side_view, rep.view, rep.setup_issue)
             self.conn.execute(
                 f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
                 (set_id, *values, encode_series(rep.series) if rep.series is not None else None))
@@ -215,9 +221,10 @@ class Store:
         for rep in result.reps:
             self.conn.execute(
                 "UPDATE reps SET wink = ?, wink_onset_deg = ?, wink_magnitude_deg = ?, wink_confidence = ?, "
-                "depth_verdict = ?, depth_uncertainty_deg = ?, side_view = ? WHERE set_id = ? AND idx = ?",
+                "depth_verdict = ?, depth_uncertainty_deg = ?, side_view = ?, view = ?, setup_issue = ? "
+                "WHERE set_id = ? AND idx = ?",
                 (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, rep.depth_verdict,
-                 rep.depth_uncertainty_deg, rep.side_view, set_id, rep.index))
+                 rep.depth_uncertainty_deg, rep.side_view, rep.view, rep.setup_issue, set_id, rep.index))
 
     def delete_set(self, set_id: int) -> bool:
         return self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,)).rowcount > 0
@@ -274,7 +281,8 @@ class Store:
         sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, s.wink_onset_deg, s.suggested_depth_deg, "
                "s.target_depth_deg, s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
                "CASE WHEN s.setup_issue IS NULL THEN "
-               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view) END AS mean_depth_deg, "
+               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view AND setup_issue IS NULL "
+               "AND depth_verdict IS NOT 'unknown') END AS mean_depth_deg, "
                "(SELECT SUM(wink) FROM reps WHERE set_id = s.id) AS wink_reps "
                "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
         args: list = []
@@ -296,7 +304,8 @@ class Store:
         rep = {k: row[k] for k in row.keys() if k != "series"}
         for flag in ("below_parallel", "reached_target", "wink", "side_view"):
             rep[flag] = bool(rep[flag])
-        rep["judged"] = set_issue is None and rep["side_view"]
+        rep["judged"] = (set_issue is None and rep["side_view"] and rep["setup_issue"] is None
+                         and rep["depth_verdict"] != "unknown")
         if not rep["judged"]:
             rep.update(dict.fromkeys(DEPTH_FIELDS))
         if with_series and row["series"] is not None:

@@ -159,13 +159,14 @@ def test_crash_safety_under_sigkill(tmp_path):
 FRONT_ADVICE = "Cannot judge from here: the camera sees you from the front. Turn the camera so it sees your side."
 
 
-def _rep(index, depth=-3.0, verdict="below", lean=None, knee=None, heel=None, side_view=True, uncertainty=2.5):
+def _rep(index, depth=-3.0, verdict="below", lean=None, knee=None, heel=None, side_view=True, uncertainty=2.5,
+         **view):
     """A rep built directly: secondary numbers None mean 'not measurable from this view'."""
     return RepResult(index=index, start_t=index * 3.0, bottom_t=index * 3.0 + 1.0, end_t=index * 3.0 + 2.2,
                      max_depth_deg=depth, below_parallel=verdict == "below", reached_target=verdict == "below",
                      tut_s=2.2, down_s=1.1, up_s=0.9, max_trunk_lean_deg=lean, knee_travel_cm=knee,
                      heel_lift_cm=heel, wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0,
-                     depth_verdict=verdict, depth_uncertainty_deg=uncertainty, side_view=side_view)
+                     depth_verdict=verdict, depth_uncertainty_deg=uncertainty, side_view=side_view, **view)
 
 
 def _set(reps, **kw):
@@ -238,15 +239,18 @@ def test_a_set_the_view_gate_could_not_judge_shows_no_depth(tmp_path):
     assert raw == -12.0, "the raw measurement stays in the database, only the readers withhold it"
 
 
-def test_a_rep_not_seen_side_on_has_no_depth_in_a_judged_set(tmp_path):
-    reps = [_rep(1, -5.0, "below"), _rep(2, -9.0, "below", side_view=False)]
+def test_a_rep_the_gate_could_not_judge_has_no_depth_in_a_judged_set(tmp_path):
+    reps = [_rep(1, -5.0, "below"), _rep(2, -9.0, "below", side_view=False),
+            _rep(3, -30.0, "unknown", view="side", setup_issue="feet_out")]
     store = Store(tmp_path / "s.db")
     set_id = None
     for rep in reps:
         set_id = store.add_rep(set_id, "default", 1000.0, 1000.0, 0.0, rep)
     got = store.get_set(set_id)["reps"]
-    assert got[0]["max_depth_deg"] == -5.0 and got[1]["max_depth_deg"] is None
-    assert store.list_sets()[0]["mean_depth_deg"] == -5.0, "the mean leaves out the rep it could not judge"
+    assert got[0]["max_depth_deg"] == -5.0 and got[0]["judged"]
+    assert [r["max_depth_deg"] for r in got[1:]] == [None, None] and not got[1]["judged"] and not got[2]["judged"]
+    assert (got[2]["view"], got[2]["setup_issue"]) == ("side", "feet_out")
+    assert store.list_sets()[0]["mean_depth_deg"] == -5.0, "the mean leaves out the reps it could not judge"
 
 
 def test_an_unjudged_set_without_reps_is_kept_with_its_advice(tmp_path):

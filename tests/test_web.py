@@ -327,3 +327,13 @@ def test_last_set_page_watches_for_a_new_set_but_an_old_set_does_not(client, see
     assert 'id="watch"' not in client.get(f"/set/{ids[0]}").get_data(as_text=True)
     newest = client.get("/api/sets?limit=1").get_json()["sets"][0]
     assert "end_reason" in newest
+
+
+def test_an_unjudged_rep_says_why_in_the_lifters_words():
+    from station.analysis.quality import SETUP_ADVICE
+    from station.web.views import NOT_SIDE_ON, rep_advice
+
+    assert rep_advice({"judged": True}) is None
+    assert rep_advice({"judged": False, "set_setup_advice": FRONT_ADVICE, "setup_issue": "feet_out"}) == FRONT_ADVICE
+    assert rep_advice({"judged": False, "set_setup_advice": None, "setup_issue": "feet_out"}) == SETUP_ADVICE["feet_out"]
+    assert rep_advice({"judged": False, "set_setup_advice": None, "setup_issue": None}) == NOT_SIDE_ON

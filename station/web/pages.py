@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from station import config as config_mod
 from station.web import BadRequest, hooks, store
 from station.web.charts import depth_bars, history_chart, rep_curves, set_curves
-from station.web.views import VERDICT_TEXT, history, lifter_arg, rep_sentence, replay_model, set_or_404
+from station.web.views import (VERDICT_TEXT, history, lifter_arg, rep_advice, rep_sentence, replay_model,
+                               set_or_404)
 
 pages = Blueprint("pages", __name__)
 PIN_FAILURES_ALLOWED = 5
@@ -83,7 +84,7 @@ def rep(rep_id):
     model = replay_model(data)
     replay = json.dumps(model, separators=(",", ":")).replace("</", "<\\/") if model else None
     return render_template("rep.html", title=f"Rep {data['idx']}", rep=data, replay_marks=model,
-                           sentence=rep_sentence(data) if data["judged"] else "",
+                           sentence=rep_sentence(data) if data["judged"] else "", advice=rep_advice(data),
                            curves_svg=rep_curves(series) if series and data["judged"] else "", replay=replay)
 
 

@@ -35,6 +35,18 @@ def history(lifter: str | None) -> dict:
 VERDICT_TEXT = {"below": "below parallel", "parallel": "at parallel", "above": "above parallel"}
 
 
+NOT_SIDE_ON = "This rep was not seen side-on: its depth and back rounding were not judged."
+
+
+def rep_advice(rep: dict) -> str | None:
+    """Why a rep shows no depth, in the lifter's words: its set's advice, else its own issue's."""
+    if rep.get("judged", True):
+        return None
+    from station.analysis.quality import SETUP_ADVICE
+
+    return rep.get("set_setup_advice") or SETUP_ADVICE.get(rep.get("setup_issue") or "", NOT_SIDE_ON)
+
+
 def rep_sentence(rep: dict) -> str:
     """The secondary numbers in one sentence, leaving out what this view could not measure."""
     parts = []
