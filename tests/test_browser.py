@@ -1,4 +1,8 @@
-"""The last-set page in real headless Chromium (Debian's), served by waitress on 127.0.0.1."""
+"""The pages in real headless Chromium (Debian's) at a phone's 390x844, served by waitress on 127.0.0.1.
+
+Screenshots go to artifacts/ (CI lists them). Layout facts are asserted, not eyeballed: nothing wider
+than the screen, one-line table headers, chart labels clear of the bars, history dots inside their
+chart, the live number labelled, a fault shown whole, the advice in the number's place."""
 
 from __future__ import annotations
 
@@ -12,11 +16,29 @@ import pytest
 from station.config import Config
 from station.web import StationHooks, create_app, serve
 
-from webseed import seed_database
+from webseed import FRONT_ADVICE, add_set_now, seed_database, seed_view_cases
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+WIDTH, HEIGHT = 390, 844
+CHART_RADIUS_PX = 10  # .chart border-radius in base.html
 pytestmark = pytest.mark.browser
+
+JUDGING = {"running": True, "lifter_present": True, "calibrated": True, "phase": "descent", "thigh_deg": 20.0,
+           "rep_count": 2, "set_active": True, "fault": None, "setup_issue": None, "setup_advice": None,
+           "bar": {"levels": [1.0] * 6 + [0.0] * 4, "pattern": "depth", "label": "depth 60%"}}
+LONG_FAULT = "camera stopped delivering frames: /dev/video0 disappeared (USB reset?), retrying in 8 s"
+LIVE = dict(JUDGING)
+
+# elements whose right edge passes the viewport: what makes a phone page scroll sideways
+OVERFLOWING = """() => [...document.querySelectorAll('body *')].filter(e => {
+  const r = e.getBoundingClientRect(); return r.width > 0 && r.right > window.innerWidth + 0.5;
+}).map(e => e.tagName + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : ''))"""
+# lines of text in an element: distinct line tops of its text's client rects
+LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; }"""
+OVERLAP = """([a, b]) => { const r1 = a.getBoundingClientRect(), r2 = b.getBoundingClientRect();
+  return !(r1.right <= r2.left || r2.right <= r1.left || r1.bottom <= r2.top || r2.bottom <= r1.top); }"""
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +49,13 @@ def server(tmp_path_factory):
         pytest.skip("Debian's chromium is not installed (apt install chromium); CI installs it")
     db = tmp_path_factory.mktemp("browser") / "station.db"
     ids = seed_database(db)
+    cases = seed_view_cases(db)
     cfg = Config()
-    app = create_app(db, StationHooks(get_config=lambda: cfg, live=lambda: {
-        "running": True, "lifter_present": True, "calibrated": True, "phase": "descent", "thigh_deg": 20.0,
-        "rep_count": 2, "set_active": True, "bar": {"levels": [1.0] * 6 + [0.0] * 4, "pattern": "depth",
-                                                    "label": "depth 60%"}}))
+    app = create_app(db, StationHooks(get_config=lambda: cfg, live=lambda: dict(LIVE)))
     srv = serve(app, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}", ids
+    yield f"http://127.0.0.1:{srv.effective_port}", ids, cases, db
     srv.close()
 
 
@@ -52,39 +72,165 @@ def browser():
 
 
 def _phone_page(browser, base):
-    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=2, is_mobile=True)
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     return page, requests
 
 
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{WIDTH}x{HEIGHT}.png"), full_page=True)
+
+
+def _fits_the_phone(page):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= WIDTH, f"page is {width} px wide: it must not scroll sideways on a phone"
+    assert page.evaluate(OVERFLOWING) == []
+
+
 def test_last_set_page_on_a_phone(server, browser):
-    base, ids = server
+    base, ids, _, _ = server
     page, requests = _phone_page(browser, base)
     page.goto(base + "/", wait_until="networkidle")
     assert page.locator("#reps tbody tr").count() == 4
     assert page.locator("svg.chart").count() >= 3
     assert "reps" in page.locator("#summary").inner_text()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"page is {width} px wide: it must not scroll sideways on a phone"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "last-set-390x844.png"), full_page=True)
+    _fits_the_phone(page)
+    _shot(page, "last-set")
     page.goto(base + f"/set/{ids[1]}", wait_until="networkidle")
     assert "started to round" in page.locator("#summary").inner_text()
-    page.screenshot(path=str(ARTIFACTS / "wink-set-390x844.png"), full_page=True)
+    _fits_the_phone(page)
+    for th in page.locator("#reps th").all():
+        assert th.evaluate(LINES) == 1, f"header {th.inner_text()!r} wraps"
+    bars = page.locator("svg.chart").first
+    labels, rects = bars.locator("text.ref").all(), bars.locator("rect").all()
+    assert labels and rects
+    for label in labels:
+        for rect in rects:
+            assert not page.evaluate(OVERLAP, [label.element_handle(), rect.element_handle()]), \
+                f"chart label {label.text_content()!r} overlaps a bar"
+    _shot(page, "wink-set")
     assert requests and all(url.startswith(base) for url in requests), [u for u in requests if not u.startswith(base)]
     page.close()
 
 
-def test_live_page_mirrors_the_bar_and_rep_replay_runs(server, browser):
-    base, _ = server
+def test_view_gate_sets_on_a_phone(server, browser):
+    base, _, cases, _ = server
+    page, _ = _phone_page(browser, base)
+    page.goto(base + f"/set/{cases['unjudged']}", wait_until="networkidle")
+    assert page.locator("#summary").inner_text() == FRONT_ADVICE
+    assert page.locator("svg.chart").count() == 0 and "°" not in page.locator("main").inner_text()
+    _fits_the_phone(page)
+    _shot(page, "unjudged-set")
+    page.goto(base + f"/set/{cases['verdicts']}", wait_until="networkidle")
+    verdicts = page.locator("#reps small.verdict").all_inner_texts()
+    assert verdicts == ["below parallel", "at parallel", "above parallel"]
+    assert [c.strip() for c in page.locator("#reps tbody td:last-child").all_inner_texts()] == ["44°", "-", "-"]
+    _fits_the_phone(page)
+    _shot(page, "verdicts-set")
+    page.close()
+
+
+def test_history_dots_stay_inside_their_chart(server, browser):
+    base, _, _, _ = server
+    page, _ = _phone_page(browser, base)
+    page.goto(base + "/history", wait_until="networkidle")
+    chart = page.locator("svg.chart").first.bounding_box()
+    corner = CHART_RADIUS_PX  # the chart's rounded corners clip anything closer to its edge than this
+    dots = page.locator("svg.chart circle").all()
+    assert len(dots) >= 4
+    for dot in dots:
+        box = dot.bounding_box()
+        assert chart["x"] + corner <= box["x"] and box["x"] + box["width"] <= chart["x"] + chart["width"] - corner
+        assert chart["y"] + corner <= box["y"] and box["y"] + box["height"] <= chart["y"] + chart["height"] - corner
+    assert "not judged" in page.locator("table").inner_text()
+    _fits_the_phone(page)
+    _shot(page, "history")
+    page.close()
+
+
+def test_live_page_labels_the_number_shows_a_fault_whole_and_the_advice_instead_of_depth(server, browser):
+    base, _, _, _ = server
     page, requests = _phone_page(browser, base)
+    LIVE.clear()
+    LIVE.update(JUDGING)
     page.goto(base + "/live")
-    page.wait_for_function("document.querySelectorAll('#bar i.on').length === 6")
+    page.wait_for_function("() => document.querySelectorAll('#bar i.on').length === 6")
     assert page.locator("#depth").inner_text() == "20°"
-    page.goto(base + "/rep/1")
-    page.click("#play")
-    page.wait_for_timeout(300)
-    assert page.locator("#replay polyline").first.get_attribute("points")
+    label = page.locator("#depthlabel")
+    assert label.is_visible() and "thigh angle" in label.inner_text()
+    number, under = page.locator("#depth").bounding_box(), label.bounding_box()
+    assert under["y"] >= number["y"] + number["height"] - 1, "the label sits under the number"
+    _fits_the_phone(page)
+    _shot(page, "live")
+
+    LIVE["fault"] = LONG_FAULT
+    LIVE["bar"] = {"levels": [0.0] * 9 + [1.0], "pattern": "fault", "label": "check the page: " + LONG_FAULT}
+    page.wait_for_function("() => !document.getElementById('fault').hidden")
+    fault = page.locator("#fault")
+    assert LONG_FAULT in fault.inner_text(), "the whole fault, not a cut-off piece"
+    assert fault.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert not page.locator("#depth").is_visible(), "no fresh frames: the last number would be stale"
+    _fits_the_phone(page)
+    _shot(page, "live-fault")
+
+    LIVE.clear()
+    LIVE.update(JUDGING, calibrated=False, phase="waiting", thigh_deg=None, setup_issue="front_view",
+                setup_advice=FRONT_ADVICE, bar={"levels": [1.0] + [0.0] * 9, "pattern": "setup", "label": FRONT_ADVICE})
+    page.wait_for_function("() => !document.getElementById('advice').hidden")
+    assert page.locator("#advice").inner_text() == FRONT_ADVICE
+    assert not page.locator("#depth").is_visible(), "no depth number while the station cannot judge"
+    assert page.locator("#label").inner_text() == "", "the advice is not repeated under itself"
+    _fits_the_phone(page)
+    _shot(page, "live-setup")
+    LIVE.clear()
+    LIVE.update(JUDGING)
+    page.wait_for_function("() => document.getElementById('advice').hidden")
+    assert page.locator("#depth").is_visible()
     assert all(url.startswith(base) for url in requests)
+    page.close()
+
+
+def test_rep_replay_in_place_marked_and_scrubbable(server, browser):
+    base, _, _, _ = server
+    page, requests = _phone_page(browser, base)
+    page.goto(base + "/rep/8", wait_until="networkidle")  # rep 3 of the seeded wink set
+    svg = page.locator("#replay").bounding_box()
+    skeleton = page.locator("#lifter").bounding_box()
+    centre = skeleton["x"] + skeleton["width"] / 2
+    assert abs(centre - (svg["x"] + svg["width"] / 2)) < 0.2 * svg["width"], "the lifter is centred, not left"
+    assert skeleton["height"] > 0.4 * svg["height"], "the lifter fills the replay"
+    deepest, onset = page.locator(".mark.deepest").bounding_box(), page.locator(".mark.onset").bounding_box()
+    assert onset["x"] < deepest["x"], "the rounding begins on the way down, before the deepest frame"
+    _fits_the_phone(page)
+    _shot(page, "rep-replay")
+    readout = page.locator("#readout")
+    assert "thigh" in readout.inner_text() and "0.00 s" in readout.inner_text()
+    thigh = page.locator("#lifter polyline").nth(1)  # hip to knee
+    before = thigh.get_attribute("points")
+    page.locator("#scrub").fill("12")
+    assert thigh.get_attribute("points") != before, "scrubbing moves the lifter"
+    assert not readout.inner_text().startswith("0.00 s")
+    page.click("#to-onset")
+    assert "lower back rounding" in readout.inner_text()
+    page.click("#to-deepest")
+    assert "deepest" in readout.inner_text()
+    _shot(page, "rep-replay-deepest")
+    page.click("#play")
+    page.wait_for_function("() => document.getElementById('readout').textContent.indexOf('0.00 s') !== 0")
+    assert all(url.startswith(base) for url in requests)
+    page.close()
+
+
+def test_last_set_page_shows_a_new_set_without_a_reload_by_hand(server, browser):
+    base, _, _, db = server
+    page, _ = _phone_page(browser, base)
+    page.goto(base + "/?lifter=maria", wait_until="networkidle")
+    assert page.locator("h1").inner_text() == "No sets yet"
+    add_set_now(db, "maria", "2 reps, all below parallel.")
+    page.wait_for_function("() => document.getElementById('summary') && "
+                           "document.getElementById('summary').textContent.indexOf('2 reps, all below') === 0",
+                           timeout=20000)
+    assert page.locator("#reps tbody tr").count() == 2
     page.close()

@@ -79,3 +79,20 @@ def seed_view_cases(path: Path, days_ago: float = 30.0) -> dict[str, int]:
         ids[name] = set_id
     store.close()
     return ids
+
+
+def add_set_now(path: Path, lifter: str, summary: str, reps: int = 2) -> int:
+    """A set finished just now, as the station would save it: the Last set page must pick it up."""
+    from station.analysis import SetResult
+    from station.store import Store
+
+    store = Store(path)
+    wall = time.time()
+    results = [_rep(i, -4.0, "below", lean=40.0, knee=10.0, heel=0.0) for i in range(1, reps + 1)]
+    set_id = None
+    for rep in results:
+        set_id = store.add_rep(set_id, lifter, wall, wall, 0.0, rep)
+    store.finish_set(set_id, wall, SetResult(index=1, start_t=0.0, end_t=10.0, end_reason="idle",
+                                             target_depth_deg=0.0, reps=results, summary=summary))
+    store.close()
+    return set_id
