@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from station.analysis import AnalysisParams, RepCompleted, SetFinished, SquatAnalyzer
-from station.keypoints import Keypoints
-from station.sim.lifter import SetTruth
+import numpy as np
+
+from station.keypoints import KP, Keypoints
+from station.sim.lifter import SetTruth, lean_flattening_ratio
+
+# Secondary per-rep numbers: (name, unit, RepResult attribute, RepTruth attribute, tolerance).
+# A RepResult value of None means "not measurable from this view": counted as not reported.
+SECONDARY = (
+    ("max trunk lean", "deg", "max_trunk_lean_deg", "max_trunk_lean_deg", 5.0),
+    ("knee travel", "cm", "knee_travel_cm", "knee_travel_cm", 4.0),
+    ("heel lift", "cm", "heel_lift_cm", "heel_lift_cm", 2.0),
+    ("tempo down", "s", "down_s", "down_s", 0.3),
+    ("tempo up", "s", "up_s", "up_s", 0.3),
+    ("peak pelvic tilt", "deg", "wink_magnitude_deg", "peak_pelvic_tilt_deg", 5.0),
+)
 
 
 @dataclass
@@ -16,9 +28,14 @@ class SetScore:
     depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched rep
     wink_pairs: list = field(default_factory=list)        # (true magnitude, detected?, onset error or None)
     reps: list = field(default_factory=list)
+    secondary: list = field(default_factory=list)         # (name, true value, measured value or None), per matched rep
 
 
-def run_analysis(keypoints: list[Keypoints], params: AnalysisParams | None = None):
+def run_analysis(keypoints: list[Keypoints], params=None):
+    """(reps, sets) from running the analysis over keypoints; params: AnalysisParams or None."""
+    # imported here: the generator, scoring and realism metrics do not need the analysis package
+    from station.analysis import AnalysisParams, RepCompleted, SetFinished, SquatAnalyzer
+
     analyzer = SquatAnalyzer(params or AnalysisParams())
     reps, sets = [], []
     for kp in keypoints:
@@ -47,4 +64,64 @@ def score_set(truth: SetTruth, reps) -> SetScore:
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - true_rep.wink_onset_thigh_deg
         score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
+        for name, _, measured_attr, true_attr, _ in SECONDARY:
+            measured = getattr(match, measured_attr, None)
+            score.secondary.append((name, getattr(true_rep, true_attr),
+                                    None if measured is None else float(measured)))
     return score
+
+
+# --- realism: the same numbers as measured on real clips, from the synthetic keypoints -------
+
+def _side_angles(points: np.ndarray, side: str, facing: int):
+    """Thigh angle (0 = parallel, + = hip above knee) and trunk lean (hip->shoulder from vertical,
+    + = forward) per frame from one label side of (N, 17, 2+) image points."""
+    s, h, k = (points[:, KP[f"{side}_{j}"]] for j in ("SHOULDER", "HIP", "KNEE"))
+    thigh = np.degrees(np.arctan2(k[:, 1] - h[:, 1], np.abs(k[:, 0] - h[:, 0])))
+    lean = np.degrees(np.arctan2(facing * (s[:, 0] - h[:, 0]), h[:, 1] - s[:, 1]))
+    return thigh, lean
+
+
+def _running_median(x: np.ndarray, width: int = 5) -> np.ndarray:
+    pad = width // 2
+    padded = np.concatenate([np.full(pad, np.nan), x, np.full(pad, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    out = np.full(len(x), np.nan)
+    ok = np.isfinite(windows).sum(axis=1) >= (width + 1) // 2
+    out[ok] = np.nanmedian(windows[ok], axis=1)
+    return out
+
+
+def realism_metrics(truth: SetTruth, keypoints=None, min_score: float = 0.2) -> list[dict]:
+    """Per rep: the lean flattening ratio (lean_flattening_ratio of the near side's trunk lean
+    against its thigh angle) and the near-minus-far thigh angle at the bottom (deg, + = the near
+    thigh reads shallower), from keypoints as a real clip would give them; and the rep's true
+    peak pelvic tilt (a wink also bends the lean curve at the bottom).
+
+    keypoints: list of Keypoints (noisy; low scores dropped, 5-frame running median) or None for
+    the ideal projected points (truth.keypoints_px, no keypoint noise).
+    """
+    facing = 1 if truth.visible_side == "right" else -1
+    near, far = ("RIGHT", "LEFT") if truth.visible_side == "right" else ("LEFT", "RIGHT")
+    if keypoints is None:
+        points = truth.keypoints_px
+        clean = True
+    else:
+        points = np.stack([kp.points for kp in keypoints]).astype(float)
+        points[points[:, :, 2] < min_score, :2] = np.nan
+        clean = False
+    angles = {side: _side_angles(points, side, facing) for side in (near, far)}
+    if not clean:
+        angles = {side: tuple(_running_median(a) for a in pair) for side, pair in angles.items()}
+    out = []
+    for rep in truth.reps:
+        span = slice(rep.start_frame, rep.end_frame + 1)
+        pause = int(round(rep.bottom_pause_s * truth.fps))
+        bottom = slice(max(rep.bottom_frame - 2, 0), rep.bottom_frame + pause + 3)
+        diff = angles[near][0][bottom] - angles[far][0][bottom]
+        out.append({
+            "true_tilt_deg": rep.peak_pelvic_tilt_deg,
+            "flattening": lean_flattening_ratio(angles[near][0][span], angles[near][1][span]),
+            "near_minus_far_deg": float(np.nanmedian(diff)) if np.isfinite(diff).any() else None,
+        })
+    return out

@@ -2,7 +2,10 @@
 
 Filled shapes on a gym-like background (wall, floor, a rack upright, optionally a second person
 walking behind). The torso outline follows the pelvis, lumbar and thoracic segments, so a wink
-changes the lower-back silhouette the way it does on a real lifter.
+changes the lower-back silhouette the way it does on a real lifter. Limbs are projected at their
+own distances from the camera (SetTruth.lateral_m: with parallax the near and far thighs differ),
+and plates on the bar (LifterParams.plate_radius_m) are drawn as discs: the far one behind the
+body, the near one over the torso, as bumper plates hide a lifter filmed from the side.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from station.sim.lifter import SetTruth, project
+from station.sim.lifter import PLATE_LATERAL_M, SetTruth, project
 
 SKIN = (214, 164, 132)
 SHIRT = (38, 92, 176)
 SHORTS = (34, 34, 40)
 SHOES = (235, 235, 235)
 BAR = (60, 60, 64)
+PLATE = (28, 28, 30)
+HUB = (150, 150, 156)
 
 
 def _darker(colour, factor=0.72):
@@ -39,9 +44,19 @@ class MannequinRenderer:
 
     def _project_all(self):
         j, p, cam = self.truth.joints_world, self.truth.params, self.cam
-        self._img = {}
-        for depth_name, depth in (("near", self._near), ("far", self._far), ("mid", self._mid)):
-            self._img[depth_name] = {name: project(pts, depth, p.facing, cam) for name, pts in j.items()}
+        lateral = getattr(self.truth, "lateral_m", None) or {}
+        self._img = {"mid": {name: project(pts, self._mid, p.facing, cam) for name, pts in j.items()}}
+        for depth_name, sign, default in (("near", -1, self._near), ("far", 1, self._far)):
+            self._img[depth_name] = {
+                name: project(pts, self._mid + sign * lateral[name] if name in lateral else default, p.facing, cam)
+                for name, pts in j.items()}
+        self._plates = None
+        if p.plate_radius_m > 0:
+            self._plates = {}
+            for depth_name, depth in (("near", self._mid - PLATE_LATERAL_M), ("far", self._mid + PLATE_LATERAL_M)):
+                centre = project(j["bar"], depth, p.facing, cam)
+                radius = cam.focal_px * p.plate_radius_m / depth
+                self._plates[depth_name] = (centre, radius)
 
     def _draw_background(self, rng) -> Image.Image:
         w, h = self.cam.width, self.cam.height
@@ -148,13 +163,27 @@ class MannequinRenderer:
         rb = 0.02 * s
         pen.ellipse([bar[0] - rb, bar[1] - rb, bar[0] + rb, bar[1] + rb], fill=BAR)
 
+    def _draw_plate(self, pen, which, i, shade):
+        if self._plates is None:
+            return
+        centre, r = self._plates[which]
+        x, y = centre[i]
+        pen.ellipse([x - r, y - r, x + r, y + r], fill=_darker(PLATE, shade))
+        rim = r * 0.9
+        pen.ellipse([x - rim, y - rim, x + rim, y + rim], outline=_darker((55, 55, 58), shade),
+                    width=max(1, int(r * 0.04)))
+        hub = r * 0.22
+        pen.ellipse([x - hub, y - hub, x + hub, y + hub], fill=_darker(HUB, shade))
+
     def _draw_body(self, pen, i):
         near, far, mid = self._img["near"], self._img["far"], self._img["mid"]
+        self._draw_plate(pen, "far", i, 0.7)
         self._draw_arm(pen, far, i, 0.7)
         self._draw_leg(pen, far, i, 0.7)
         self._draw_torso(pen, mid, i)
         self._draw_leg(pen, near, i, 1.0)
         self._draw_arm(pen, near, i, 1.0)
+        self._draw_plate(pen, "near", i, 1.0)
 
     def _draw_walker(self, pen, i):
         """A second, smaller person crossing behind during the middle of the set."""
