@@ -71,7 +71,9 @@ def keypoint_suite(count: int, seed: int, sensitivity: str = "normal", realism: 
     scores = []
     for i, truth in population(count, seed, realism):
         keypoints = noisy_keypoints(truth, noise, seed=seed + i)
-        reps, _ = run_analysis(keypoints, AnalysisParams(wink_sensitivity=sensitivity))
+        # without realism the keypoints sit on the joints: no MoveNet hip-point offset to correct
+        params = AnalysisParams(wink_sensitivity=sensitivity, hip_point_offset_deg=5.0 if realism else 0.0)
+        reps, _ = run_analysis(keypoints, params)
         scores.append(score_set(truth, reps))
         if realism_out is not None:
             realism_out["keypoints"] += realism_metrics(truth, keypoints)

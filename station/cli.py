@@ -54,7 +54,8 @@ def cmd_pose(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from station.analysis import AnalysisParams, SetFinished, SquatAnalyzer
+    from station.analysis import AnalysisParams
+    from station.analysis.analyzer import analyze_keypoints
     from station.pose import PoseEstimator
     from station.report import set_dict, set_table
     from station.sources import open_source
@@ -65,21 +66,16 @@ def cmd_analyze(args) -> int:
     if args.target is not None:
         cfg.analysis.target_depth_deg = args.target
     estimator = PoseEstimator.from_config(cfg)
-    analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
     source = open_source(args.file)
-    sets, last_t = [], 0.0
     try:
-        for timestamp, frame in source:
-            _, events = analyzer.update(estimator.estimate(frame, timestamp))
-            sets.extend(e.result for e in events if isinstance(e, SetFinished))
-            last_t = timestamp
+        sets = analyze_keypoints(estimator.track(source, max_fps=args.fps),
+                                 AnalysisParams.from_config(cfg.analysis, cfg.pose))
     finally:
         source.close()
-    sets.extend(e.result for e in analyzer.finish(last_t) if isinstance(e, SetFinished))
     if args.json:
         print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets]}, indent=2))
     elif not sets:
-        print("no reps found (is the whole lifter in view, from the side, standing still for a moment first?)")
+        print("no reps found: is the whole lifter in view, side-on, and do they squat below ~45 deg of thigh angle?")
     else:
         print("\n\n".join(set_table(s) for s in sets))
     return 0
@@ -185,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--target", type=float, help="target depth in degrees of thigh angle (0 = parallel)")
+    p.add_argument("--fps", type=float, help="analyse at most this many frames per second, as a Pi would "
+                                             "(newest frame first): 10 is about a Pi 4, 15 a Pi 5")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("demo", help="the station on the synthetic lifter (or --source FILE), mock GPIO, the page")

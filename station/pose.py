@@ -308,6 +308,21 @@ class PoseEstimator:
             region = CropRegion(region.x0 - grow, region.y0 - grow, side)
         return region
 
+    def track(self, frames, max_fps: float | None = None):
+        """Keypoints for each (timestamp, frame), skipping frames to stay at or under max_fps.
+
+        Skipping by time, not every k-th frame, is what a Pi does when the model is slower than the
+        camera: it always takes the newest frame, so a 30 fps clip at 10 fps keeps every third frame
+        and a 25 fps clip keeps frames 0.1 s apart, not every second one.
+        """
+        next_t = -np.inf
+        for timestamp, frame in frames:
+            if max_fps and timestamp + 1e-6 < next_t:
+                continue
+            if max_fps:
+                next_t = max(next_t + 1.0 / max_fps, timestamp)
+            yield self.estimate(frame, timestamp)
+
     def estimate(self, frame: np.ndarray, timestamp: float) -> Keypoints:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {frame.shape} {frame.dtype}")

@@ -1,41 +1,64 @@
-"""Text and JSON renderings of analysis results (for `station analyze`, the store and the API)."""
+"""Text and JSON renderings of analysis results (for `station analyze`, the store and the API).
+
+A number the station cannot stand behind is absent: depth only for reps the view gate judged,
+secondary numbers only where they were measured (None stays None, shown as '-').
+"""
 
 from __future__ import annotations
 
 from station.analysis import RepResult, SetResult
 
 
+def _round(value, digits=1):
+    return None if value is None else round(value, digits)
+
+
 def rep_dict(rep: RepResult) -> dict:
+    judged = rep.side_view
     return {
         "index": rep.index, "start_t": round(rep.start_t, 3), "end_t": round(rep.end_t, 3),
-        "max_depth_deg": round(rep.max_depth_deg, 1), "below_parallel": rep.below_parallel,
-        "reached_target": rep.reached_target, "tut_s": round(rep.tut_s, 2), "down_s": round(rep.down_s, 2),
-        "up_s": round(rep.up_s, 2), "max_trunk_lean_deg": round(rep.max_trunk_lean_deg, 1),
-        "knee_travel_cm": round(rep.knee_travel_cm, 1), "heel_lift_cm": round(rep.heel_lift_cm, 1),
-        "wink": rep.wink, "wink_onset_deg": None if rep.wink_onset_deg is None else round(rep.wink_onset_deg, 1),
-        "wink_magnitude_deg": round(rep.wink_magnitude_deg, 1), "wink_confidence": round(rep.wink_confidence, 2),
+        "max_depth_deg": round(rep.max_depth_deg, 1) if judged else None,
+        "depth_verdict": rep.depth_verdict, "depth_uncertainty_deg": round(rep.depth_uncertainty_deg, 1),
+        "below_parallel": rep.below_parallel, "reached_target": rep.reached_target,
+        "view": rep.view, "setup_issue": rep.setup_issue,
+        "tut_s": round(rep.tut_s, 2), "down_s": round(rep.down_s, 2), "up_s": round(rep.up_s, 2),
+        "max_trunk_lean_deg": _round(rep.max_trunk_lean_deg), "knee_travel_cm": _round(rep.knee_travel_cm),
+        "heel_lift_cm": _round(rep.heel_lift_cm),
+        "wink": rep.wink, "wink_onset_deg": _round(rep.wink_onset_deg),
+        "wink_magnitude_deg": round(rep.wink_magnitude_deg, 1) if rep.wink else None,
+        "wink_confidence": round(rep.wink_confidence, 2),
     }
 
 
 def set_dict(result: SetResult) -> dict:
     return {
         "index": result.index, "start_t": round(result.start_t, 3), "end_t": round(result.end_t, 3),
-        "end_reason": result.end_reason, "rep_count": result.rep_count,
+        "end_reason": result.end_reason, "rep_count": result.rep_count, "view": result.view,
+        "setup_issue": result.setup_issue, "setup_advice": result.setup_advice,
         "target_depth_deg": result.target_depth_deg, "depth_sd_deg": round(result.depth_sd_deg, 1),
-        "wink_onset_deg": None if result.wink_onset_deg is None else round(result.wink_onset_deg, 1),
-        "suggested_depth_deg": None if result.suggested_depth_deg is None else round(result.suggested_depth_deg, 1),
+        "wink_onset_deg": _round(result.wink_onset_deg), "suggested_depth_deg": _round(result.suggested_depth_deg),
         "summary": result.summary, "reps": [rep_dict(r) for r in result.reps],
     }
 
 
+def _cell(value, width: int, fmt: str = ".0f") -> str:
+    return f"{'-':>{width}s}" if value is None else f"{value:{width}{fmt}}"
+
+
+VERDICT_WORDS = {"below": "below", "parallel": "at par", "above": "above", "unknown": "-"}
+
+
 def set_table(result: SetResult) -> str:
-    lines = [f"Set {result.index}: {result.rep_count} reps ({result.start_t:.1f}-{result.end_t:.1f} s)",
-             " rep  depth   <par  down  up    lean  knee   wink   onset  size",
-             "      deg           s     s     deg   cm            deg    deg"]
+    lines = [f"Set {result.index}: {result.rep_count} rep{'' if result.rep_count == 1 else 's'} "
+             f"({result.start_t:.1f}-{result.end_t:.1f} s), "
+             f"view: {result.view}",
+             " rep  depth  verdict  down  up    lean  knee  heel  wink  onset",
+             "      deg             s     s     deg   cm    cm          deg"]
     for r in result.reps:
-        onset = f"{r.wink_onset_deg:6.1f}" if r.wink_onset_deg is not None else "     -"
-        lines.append(f" {r.index:3d} {r.max_depth_deg:6.1f}  {'yes' if r.below_parallel else 'no ':3s}  "
-                     f"{r.down_s:4.1f}  {r.up_s:4.1f}  {r.max_trunk_lean_deg:4.0f}  {r.knee_travel_cm:4.1f}   "
-                     f"{'WINK' if r.wink else '-   '}  {onset}  {r.wink_magnitude_deg:4.0f}")
+        depth = r.max_depth_deg if r.side_view else None
+        lines.append(f" {r.index:3d} {_cell(depth, 6, '.1f')}  {VERDICT_WORDS[r.depth_verdict]:7s} "
+                     f"{r.down_s:4.1f}  {r.up_s:4.1f}  {_cell(r.max_trunk_lean_deg, 4)}  "
+                     f"{_cell(r.knee_travel_cm, 4)}  {_cell(r.heel_lift_cm, 4)}  "
+                     f"{'WINK' if r.wink else '-   '}  {_cell(r.wink_onset_deg, 5, '.1f')}")
     lines.append(result.summary)
     return "\n".join(lines)

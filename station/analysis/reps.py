@@ -1,0 +1,140 @@
+"""Reps and the lifter's baseline, from the view-independent drop signal. No calibration gate.
+
+The standing level is learnt from the lifter as they go: the running maximum of the (median
+filtered) drop signal, which decays slowly, and the tops between reps. So the first rep counts,
+a clip that starts mid-descent works, and nothing waits for the lifter to stand still.
+
+    standing --(drop falls START_DROP_DEG below standing)--> descent
+    descent  --(rises TURN_DEG above its lowest point)-----> ascent   (a bounce back down returns
+    ascent   --(falls TURN_DEG below its highest point)----> descent   to descent: same rep)
+    ascent   --(within END_DROP_DEG of standing)-----------> standing: the rep is complete
+A rep counts when it went MIN_RANGE deep, lasted MIN_REP_S..MAX_REP_S and the feet stayed put
+(walking in, unracking and stepping back move the feet). Times are in seconds, never frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+STILL_DEG = 3.0              # within this of standing: still standing (the rep's start time)
+START_DROP_DEG = 15.0        # below standing: a descent has begun
+TURN_DEG = 8.0               # hysteresis of the turn at the bottom (keypoint noise is 2-4 deg)
+END_DROP_DEG = 10.0          # back within this of standing: the rep is over (lockout; see NEXT_REP_SHARE)
+MIN_REP_S = 0.4
+MAX_REP_S = 20.0
+MAX_FOOT_SHIFT_LEGS = 0.35   # ankle travel during a rep (x leg length) that means walking
+STANDING_DECAY_DEG_PER_S = 0.5   # the standing level forgets slowly (a camera nudged, a new lifter)
+NEXT_REP_SHARE = 0.6         # back up this share of the rep, then down again: a new rep (no lockout)
+# Before the lifter has stood up in view, assume they stand like most people do (thigh 80 deg from
+# horizontal); the running maximum replaces it as soon as they stand taller, and it decays towards a
+# lower standing level. So a clip that starts in the middle of a descent still counts its first rep.
+STANDING_PRIOR_DEG = 80.0
+MEDIAN_WINDOW = 3            # frames in the running median that feeds the state machine
+
+
+@dataclass
+class Baseline:
+    """What the station knows about the lifter so far. Learnt continuously, never a gate."""
+
+    standing_drop_deg: float = STANDING_PRIOR_DEG   # the drop signal when standing tall
+    standing_trunk_deg: float = 0.0        # trunk lean when standing (for the page's context)
+    standing_ankle_y: float = math.nan     # ankle height when standing (heel lift reference)
+    standing_shin_deg: float = math.nan    # shin angle when standing (knee travel reference)
+    thigh_px: float = 0.0                  # stable bone lengths (pixels)
+    shank_px: float = 0.0
+
+    known: bool = False                    # the lifter has been seen (the standing level is theirs)
+
+    @property
+    def leg_px(self) -> float:
+        return self.thigh_px + self.shank_px
+
+    def learn_standing(self, ankle_y: float, shin_deg: float) -> None:
+        """Follow the standing ankle height and shin angle (a slow average: keypoint noise)."""
+        if math.isnan(self.standing_ankle_y):
+            self.standing_ankle_y, self.standing_shin_deg = ankle_y, shin_deg
+        else:
+            self.standing_ankle_y += 0.1 * (ankle_y - self.standing_ankle_y)
+            self.standing_shin_deg += 0.1 * (shin_deg - self.standing_shin_deg)
+
+
+class RepCounter:
+    """The rep state machine. ``step()`` returns 'start', 'turn', 'bounce', 'complete' or None."""
+
+    def __init__(self, min_range_deg: float = 35.0):
+        self.min_range_deg = min_range_deg
+        self.baseline = Baseline()
+        self.phase = "standing"
+        self.lowest_deg = math.inf
+        self.lowest_t = 0.0
+        self.highest_since_turn = -math.inf
+        self.start_t = 0.0
+        self._recent = [math.nan] * MEDIAN_WINDOW
+        self._recent_i = 0
+        self._last_t: float | None = None
+        self._still_t = 0.0          # the last moment the lifter was at standing height
+
+    def reset(self) -> None:
+        self.__init__(self.min_range_deg)
+
+    def _median(self, value: float) -> float:
+        self._recent[self._recent_i] = value
+        self._recent_i = (self._recent_i + 1) % MEDIAN_WINDOW
+        finite = sorted(v for v in self._recent if not math.isnan(v))
+        return finite[len(finite) // 2]
+
+    def step(self, t: float, drop_deg: float) -> str | None:
+        drop = self._median(drop_deg)
+        base = self.baseline
+        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+        self._last_t = t
+        base.known = True
+        if self.phase == "standing":
+            base.standing_drop_deg = max(drop, base.standing_drop_deg - STANDING_DECAY_DEG_PER_S * dt)
+        standing = base.standing_drop_deg
+        if self.phase == "standing":
+            if drop >= standing - STILL_DEG:
+                self._still_t = t
+            if drop < standing - START_DROP_DEG:
+                self.phase = "descent"
+                self.start_t = self._still_t if t - self._still_t < 2.0 else t
+                self.lowest_deg, self.lowest_t = drop, t
+                return "start"
+            return None
+        if drop < self.lowest_deg:
+            self.lowest_deg, self.lowest_t = drop, t
+        if t - self.start_t > MAX_REP_S:     # sitting on a box, kneeling, re-racking: not a rep
+            self.phase = "standing"
+            return "abandon"
+        if self.phase == "descent":
+            if drop > self.lowest_deg + TURN_DEG and standing - self.lowest_deg >= self.min_range_deg:
+                self.phase = "ascent"
+                self.highest_since_turn = drop
+                return "turn"
+            if drop >= standing - END_DROP_DEG + 5.0 and standing - self.lowest_deg < self.min_range_deg:
+                self.phase = "standing"          # a dip, not a squat (unracking, a stumble)
+                return "abandon"
+            return None
+        # ascent
+        self.highest_since_turn = max(self.highest_since_turn, drop)
+        if drop >= standing - END_DROP_DEG:
+            self.phase = "standing"
+            self._still_t = t
+            return "complete"
+        if drop < self.highest_since_turn - TURN_DEG:
+            risen = self.highest_since_turn - self.lowest_deg
+            if risen >= NEXT_REP_SHARE * (standing - self.lowest_deg):
+                self.phase = "standing"          # most of the way up and down again: the next rep
+                self._still_t = t
+                return "complete"
+            self.phase = "descent"               # a wobble near the bottom: the same rep
+            return "bounce"
+        return None
+
+    @property
+    def in_rep(self) -> bool:
+        return self.phase in ("descent", "ascent")
+
+    def rep_range_deg(self) -> float:
+        return self.baseline.standing_drop_deg - self.lowest_deg

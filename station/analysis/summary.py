@@ -1,0 +1,173 @@
+"""A finished rep's numbers, and the set's summary sentence. Every number is true or absent.
+
+Depth (docs/depth.md): the lowest point of a 3-frame running median of the midline thigh angle,
+corrected for where MoveNet puts the hip point, with a three-way verdict and its uncertainty band.
+Secondary numbers are given only when the view lets us stand behind them, and only within
+physically plausible ranges; otherwise they are None and the page shows nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from station.analysis.quality import BLOCKING, SETUP_ADVICE, judge
+from station.analysis.types import RepResult, RepSeries, SetResult
+
+PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
+ONE_LEG_EXTRA_BAND_DEG = 3.0     # only one leg seen at the bottom: parallax not cancelled
+PAUSE_BAND_DEG = 3.0             # within this of the bottom counts as pausing there
+BOTTOM_HOLD_S = 0.2              # the depth is the deepest angle held at least this long
+SHANK_PER_HEIGHT = 0.246         # shank length / body height (Winter's anthropometry)
+HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noise: reported as 0
+MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
+MAX_KNEE_TRAVEL_CM = 30.0
+MAX_TRUNK_LEAN_DEG = 75.0
+
+
+def running_median3(x: np.ndarray) -> np.ndarray:
+    if len(x) < 3:
+        return x.copy()
+    out = x.copy()
+    out[1:-1] = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
+    return out
+
+
+def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray, hold_s: float = BOTTOM_HOLD_S) -> tuple[int, float]:
+    """The deepest angle the lifter held for hold_s: (frame index, angle).
+
+    A single glitched frame at the bottom cannot set the depth, at any frame rate: each frame's
+    value is the shallowest angle within hold_s after it, and the depth is the deepest of those.
+    """
+    n = len(t)
+    end = np.searchsorted(t, t + hold_s, side="right")
+    held = np.array([angle_deg[i:max(end[i], i + 2)].max() for i in range(n)]) if n > 1 else angle_deg
+    i = int(np.argmin(held))
+    return i + int(np.argmin(angle_deg[i:max(end[i], i + 2)])), float(held[i])
+
+
+def pause_middle(t: np.ndarray, angle_deg: np.ndarray, bottom_i: int, bottom_deg: float) -> float:
+    """The middle of the time spent at the bottom (within PAUSE_BAND_DEG of it): a paused squat's
+    'down' ends halfway through the pause and its 'up' starts there."""
+    near = angle_deg <= bottom_deg + PAUSE_BAND_DEG
+    first = last = bottom_i
+    while first > 0 and near[first - 1]:
+        first -= 1
+    while last < len(t) - 1 and near[last + 1]:
+        last += 1
+    return float(t[first] + t[last]) / 2
+
+
+def depth_verdict(depth_deg: float, band_deg: float) -> str:
+    if depth_deg < -band_deg:
+        return "below"
+    return "above" if depth_deg > band_deg else "parallel"
+
+
+def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, target_depth_deg: float,
+              depth_from_thigh, standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
+              lifter_height_cm: float, frame_size) -> RepResult:
+    """One rep's numbers from its per-frame rows (columns: name -> column index)."""
+    col = {name: rows[:, i] for name, i in columns.items()}
+    t = col["t"]
+    view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
+    side_view = issue not in BLOCKING
+    signal = col["thigh_deg"] if side_view else col["drop_deg"]
+    bottom_i, bottom_deg = sustained_bottom(t, signal)
+    bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
+    depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
+    around = slice(max(0, bottom_i - 2), bottom_i + 3)
+    both_legs = float(np.mean(col["legs_seen"][around])) >= 1.5
+    band = PARALLEL_BAND_DEG + (0.0 if both_legs else ONE_LEG_EXTRA_BAND_DEG)
+    cm_per_px = lifter_height_cm * SHANK_PER_HEIGHT / shank_px if shank_px > 0 else math.nan
+
+    lean = knee_travel = heel = None
+    if side_view:
+        max_lean = float(np.nanmax(running_median3(col["trunk_lean_deg"])))
+        lean = max_lean if 0.0 <= max_lean <= MAX_TRUNK_LEAN_DEG else None
+        if issue != "feet_out" and math.isfinite(cm_per_px):
+            shin = float(np.nanmax(running_median3(col["shin_deg"])))
+            if math.isfinite(standing_shin_deg):
+                # the knee's forward travel over the ankle from standing (DOMAIN.md: ankle mobility)
+                travel = lifter_height_cm * SHANK_PER_HEIGHT * (math.sin(math.radians(shin))
+                                                                - math.sin(math.radians(standing_shin_deg)))
+                knee_travel = travel if 0.0 <= travel <= MAX_KNEE_TRAVEL_CM else None
+            if math.isfinite(standing_ankle_y):
+                rise_cm = (standing_ankle_y - float(np.min(running_median3(col["ankle_y"])))) * cm_per_px
+                if rise_cm <= MAX_HEEL_LIFT_CM:
+                    heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
+    joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
+    series = RepSeries(t=(t - t[0]).astype(np.float32), thigh_deg=col["thigh_deg"].astype(np.float32),
+                       hip_deg=col["hip_deg"].astype(np.float32),
+                       trunk_lean_deg=col["trunk_lean_deg"].astype(np.float32),
+                       knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
+    verdict = depth_verdict(depth, band) if side_view else "unknown"
+    return RepResult(
+        index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
+        below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
+        tut_s=float(t[-1] - start_t), down_s=bottom_t - start_t, up_s=float(t[-1]) - bottom_t,
+        max_trunk_lean_deg=lean, knee_travel_cm=knee_travel, heel_lift_cm=heel,
+        wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0, series=series,
+        depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,
+        view=view, setup_issue=issue)
+
+
+def summarise_set(result: SetResult, margin_deg: float) -> None:
+    """Per-set numbers and the one sentence a lifter reads first."""
+    reps = result.reps
+    side = [r for r in reps if r.side_view]
+    issues = [r.setup_issue for r in reps if r.setup_issue]
+    views = [r.view for r in reps]
+    result.view = max(set(views), key=views.count) if views else "unknown"
+    result.setup_issue = max(set(issues), key=issues.count) if issues else None
+    result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None
+    depths = np.array([r.max_depth_deg for r in side])
+    result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else 0.0
+    winks = [r for r in side if r.wink]
+    # one flagged rep in a longer set is as likely noise as a wink: the set verdict needs a pattern
+    if winks and len(winks) >= min(len(side), max(2, round(0.4 * len(side)))):
+        onset = float(np.median([r.wink_onset_deg for r in winks]))
+        result.wink_onset_deg = onset
+        result.suggested_depth_deg = onset + margin_deg
+    result.summary = set_sentence(result)
+
+
+def depth_words(deg: float, band_deg: float = PARALLEL_BAND_DEG) -> str:
+    if abs(deg) <= band_deg:
+        return "at parallel"
+    return f"{abs(deg):.0f} deg {'below' if deg < 0 else 'above'} parallel"
+
+
+def _rep_list(indices: list[int]) -> str:
+    if len(indices) == 1:
+        return f"rep {indices[0]}"
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return f"reps {indices[0]}-{indices[-1]}"
+    return "reps " + ", ".join(str(i) for i in indices)
+
+
+def set_sentence(result: SetResult) -> str:
+    reps = result.reps
+    n = len(reps)
+    counted = f"{n} rep{'s' if n != 1 else ''}"
+    side = [r for r in reps if r.side_view]
+    if not side:
+        advice = result.setup_advice or SETUP_ADVICE["front_view"]
+        return f"{counted}. {advice}"
+    deepest = min(side, key=lambda r: r.max_depth_deg)
+    head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"
+    if len(side) < n:
+        head += f" ({n - len(side)} not judged: {SETUP_ADVICE.get(result.setup_issue, 'camera view')})"
+    winks = [r.index for r in side if r.wink]
+    if winks and result.wink_onset_deg is not None:
+        stop = result.suggested_depth_deg
+        stop_words = "parallel" if abs(stop) < 1.5 else depth_words(stop, 0.0)
+        return (f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, 1.5)} on "
+                f"{_rep_list(winks)}: try stopping at {stop_words}.")
+    if winks:
+        return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
+    missed = [r.index for r in side if not r.reached_target]
+    if missed:
+        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth."
+    return f"{head}. No lower-back rounding seen and every rep reached your target depth."

@@ -1,0 +1,295 @@
+"""Keypoints in, one steady side-view body out: both legs, bone-length checks, gaps, smoothing.
+
+From the side MoveNet sees two legs that project almost onto one line. The camera usually sits
+above the knee, so the far thigh reads several degrees deeper than the near one (parallax);
+their mean cancels that, so every joint used downstream is the mean of the two labels when both
+are sound ("the midline"). A leg is unsound when its bones are far longer than the lifter's
+stable bone lengths (a hip point pulled onto a plate, a spotter's knee): it is dropped for that
+frame and the other leg carries the midline, shifted by the offset last seen between them, so the
+midline does not jump by the parallax when a leg drops out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from station.analysis.filters import OneEuroFilter
+from station.keypoints import KP, Keypoints
+
+# midline joints, in this order; each is the mean of its left and right labels. Then the near side's
+# own ear, shoulder and hip: the trunk line is measured on the side facing the camera, where MoveNet
+# sees the points (the far shoulder is a guess, and averaging a guess in only adds noise).
+JOINTS = ("ear", "shoulder", "hip", "knee", "ankle", "wrist", "near_ear", "near_shoulder", "near_hip")
+EAR, SHOULDER, HIP, KNEE, ANKLE, WRIST, NEAR_EAR, NEAR_SHOULDER, NEAR_HIP = range(len(JOINTS))
+MIDLINE = 6                         # the first six are the midline (stored per rep for the replay)
+LABELS = np.array([(KP.LEFT_EAR, KP.RIGHT_EAR), (KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER),
+                   (KP.LEFT_HIP, KP.RIGHT_HIP), (KP.LEFT_KNEE, KP.RIGHT_KNEE),
+                   (KP.LEFT_ANKLE, KP.RIGHT_ANKLE), (KP.LEFT_WRIST, KP.RIGHT_WRIST)])
+NEAR_OF = ((NEAR_EAR, EAR), (NEAR_SHOULDER, SHOULDER), (NEAR_HIP, HIP))
+FACING_FROM_KNEES = 0.6             # knee ahead of hip by this share of their height gap: thigh < ~60 deg
+NEAR_SIDE_HYSTERESIS = 0.1          # score margin before the near side changes (no coin tosses)
+LEG_JOINTS = (HIP, KNEE, ANKLE)
+THIGH, SHANK = 0, 1
+REQUIRED = (HIP, KNEE)              # without these there is no depth and no rep
+
+# bone-length checks against the lifter's stable lengths
+MAX_BONE_STRETCH = 1.3              # a thigh or shank this much longer than usual is a wrong point
+STABLE_LENGTH_QUANTILE = 90         # stable length: this percentile of recent lengths
+LENGTH_HISTORY = 128                # recent lengths kept (about 4-12 s)
+MIN_LENGTH_SAMPLES = 16             # lengths seen before the bone check trusts them
+UPRIGHT_HISTORY = 32                # upright thigh lengths kept for the drop signal's scale
+UPRIGHT_THIGH_DEG = 70.0            # a thigh steeper than this is upright (standing, top of a rep)
+MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
+SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
+# The hip cannot move faster than this (leg lengths per second; a fast squat peaks near 1.5): a
+# faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
+MAX_HIP_SPEED_LEGS_S = 1.5
+CONFIDENCE_HISTORY = 64
+UNSURE_SHARE = 0.75                # hip and knee scores below this share of the usual: skip the frame
+STEADY_FRAMES = 3                  # jumps are judged only against a pose seen this many frames
+MIN_JUMP_LEGS = 0.15               # at high frame rates, smaller steps than this are noise, not jumps
+MAX_HOLD_S = 0.6                    # hold the last pose at most this long, then accept the new one
+
+
+class BodyTracker:
+    """Keeps the lifter's midline joints (pixels) steady and honest, frame after frame.
+
+    After ``update()`` returns True, ``points`` holds the smoothed midline (6 x [x, y]),
+    ``raw_legs`` the two legs' raw hip/knee/ankle (or NaN), and ``thigh_px``/``shank_px`` the stable
+    bone lengths. Nothing is allocated per frame.
+    """
+
+    def __init__(self, min_score: float = 0.2, max_gap_s: float = 0.5, min_cutoff_hz: float = 1.5,
+                 beta: float = 0.05):
+        self.min_score = min_score
+        self.max_gap_s = max_gap_s
+        self.filter = OneEuroFilter(2 * len(JOINTS), min_cutoff_hz, beta)
+        self.points = self.filter.value.reshape(len(JOINTS), 2)   # smoothed midline (a view)
+        self._raw = np.zeros((len(JOINTS), 2))                     # unsmoothed midline, gaps filled
+        self._last_seen = np.full(len(JOINTS), -math.inf)
+        self._leg_offset = np.zeros((2, 3, 2))                     # each leg minus the midline
+        self.raw_legs = np.full((2, 3, 2), np.nan)                 # this frame's sound legs
+        self.leg_ok = np.zeros(2, bool)
+        self._lengths = np.zeros((2, LENGTH_HISTORY))   # recent thigh (row 0) and shank (row 1) lengths
+        self._history_count = [0, 0]                     # lengths seen, per row
+        self._confidence = np.zeros(CONFIDENCE_HISTORY)  # recent hip and knee scores
+        self._confidence_count = 0
+        self.usual_confidence = 0.0
+        self.thigh_px = 0.0
+        self.shank_px = 0.0
+        self._upright_history = np.zeros(UPRIGHT_HISTORY)
+        self._upright_size = 0
+        self.upright_thigh_px = 0.0    # thigh length when it stands upright: in the image plane in any view
+        self._side_score = np.zeros(2)  # smoothed ear + shoulder + hip score per label side
+        self.near_side = 0              # 0 = the left labels face the camera, 1 = the right
+        self.facing = 0.0              # > 0 faces image right, < 0 left (smoothed nose-ahead-of-ear)
+        self.score = 0.0               # smoothed mean score of the body's joints (light, occlusion)
+        self.width_ratio = 0.0         # this frame's L-R spread / torso: 0 side-on, ~0.6 front-on
+        self.have_pose = False
+        self._jump_since: float | None = None
+        self._steady = 0               # frames accepted since the pose (re)appeared
+        self._last_t = -math.inf
+
+    def reset(self) -> None:
+        self.have_pose = False
+        self.filter.reset()
+        self._last_seen[:] = -math.inf
+        self._jump_since = None
+        self._steady = 0
+        self._history_count = [0, 0]
+        self._upright_size = 0
+        self.thigh_px = self.shank_px = self.upright_thigh_px = 0.0
+        self.facing = 0.0
+
+    @property
+    def leg_px(self) -> float:
+        return self.thigh_px + self.shank_px
+
+    # ---------------------------------------------------------------------------------------
+    def update(self, kp: Keypoints) -> bool:
+        """Take one frame; False when the lifter (hip and knee) is not in view."""
+        pts, t = kp.points, kp.timestamp
+        scores = pts[:, 2]
+        ok = scores >= self.min_score
+        self.score += 0.1 * (float(scores[LABELS[:5]].mean()) - self.score)
+        unsure = self._unsure(scores)
+        self._check_legs(pts, ok)
+        self._update_lengths()
+        if not self.leg_ok.any():
+            return self._fill_gaps(t)
+        new = self._midline(pts, ok)
+        dt = t - self._last_t             # since the last accepted pose: the hip may have moved since
+        if self.have_pose and self._steady >= STEADY_FRAMES and np.isfinite(new[HIP, 0]) and dt > 0:
+            jump = math.hypot(*(new[HIP] - self._raw[HIP])) / self.leg_px
+            # a sure pose may have moved as far as a hip can since the last accepted one; an unsure
+            # one (torso scores far below usual: a plate or a bar in front) may not move at all
+            allowed = MIN_JUMP_LEGS if unsure else max(MIN_JUMP_LEGS, MAX_HIP_SPEED_LEGS_S * dt)
+            if jump > allowed:
+                if self._jump_since is None:
+                    self._jump_since = t
+                if t - self._jump_since <= MAX_HOLD_S:
+                    return self._fill_gaps(t)   # somebody else, or a swap: hold the lifter
+                self.filter.reset()             # it persists: the lifter really is there now
+                self._steady = 0
+        self._jump_since = None
+        self._steady += 1
+        self._last_t = t
+        for j in range(len(JOINTS)):
+            if np.isfinite(new[j, 0]):
+                self._raw[j] = new[j]
+                self._last_seen[j] = t
+        self._update_upright_thigh()
+        self._update_view(pts, ok)
+        return self._fill_gaps(t)
+
+    def _unsure(self, scores: np.ndarray) -> bool:
+        """True when this frame's shoulders and hips score far below the lifter's usual: MoveNet then
+        tends to put the hip on a plate or a bar held in front of the body, with a plausible skeleton."""
+        confidence = float(np.max(scores[LABELS[SHOULDER:HIP + 1]], axis=1).mean())
+        self._confidence[self._confidence_count % CONFIDENCE_HISTORY] = confidence
+        self._confidence_count += 1
+        n = min(self._confidence_count, CONFIDENCE_HISTORY)
+        if n < 8 or self._confidence_count % 4 == 0:
+            self.usual_confidence = float(np.median(self._confidence[:n]))
+        return n >= 8 and confidence < UNSURE_SHARE * self.usual_confidence
+
+    def _fill_gaps(self, t: float) -> bool:
+        """Short dropouts keep the last position; a longer one of hip or knee is 'absent'."""
+        fresh = t - self._last_seen <= self.max_gap_s
+        if not all(fresh[j] for j in REQUIRED):
+            self.have_pose = False
+            self._steady = 0
+            return False
+        if not self.have_pose:
+            self.filter.reset()
+            self.have_pose = True
+        self.filter(t, self._raw.reshape(-1))
+        return True
+
+    def joint_fresh(self, joint: int, t: float) -> bool:
+        return t - self._last_seen[joint] <= self.max_gap_s
+
+    # --- legs -------------------------------------------------------------------------------
+    def _check_legs(self, pts: np.ndarray, ok: np.ndarray) -> None:
+        legs = self.raw_legs
+        legs.fill(np.nan)
+        self.leg_ok[:] = False
+        thighs = [math.nan, math.nan]
+        for side in (0, 1):
+            hip, knee = LABELS[HIP, side], LABELS[KNEE, side]
+            if ok[hip] and ok[knee]:
+                thighs[side] = math.hypot(pts[hip, 0] - pts[knee, 0], pts[hip, 1] - pts[knee, 1])
+                self._remember(THIGH, thighs[side])
+        limit = MAX_BONE_STRETCH * self.thigh_px if self._lengths_known else math.inf
+        # two long thighs that agree are the lifter stepping closer, not two wrong points
+        both_agree = all(np.isfinite(thighs)) and abs(thighs[0] - thighs[1]) < (1 - 1 / MAX_BONE_STRETCH) * max(thighs)
+        for side in (0, 1):
+            if not np.isfinite(thighs[side]) or (thighs[side] > limit and not both_agree):
+                continue
+            hip, knee, ankle = (LABELS[j, side] for j in LEG_JOINTS)
+            legs[side, 0] = pts[hip, :2]
+            legs[side, 1] = pts[knee, :2]
+            if ok[ankle]:
+                shank = math.hypot(pts[knee, 0] - pts[ankle, 0], pts[knee, 1] - pts[ankle, 1])
+                self._remember(SHANK, shank)
+                if not self._lengths_known or shank <= MAX_BONE_STRETCH * self.shank_px:
+                    legs[side, 2] = pts[ankle, :2]
+            self.leg_ok[side] = True
+        if self.leg_ok.all() and self.thigh_px:
+            if abs(legs[0, 0, 1] - legs[1, 0, 1]) > MAX_HIP_SPLIT * self.thigh_px:
+                # one hip far above the other: a label sits on a plate or a bar; keep the usual-length thigh
+                worse = int(abs(thighs[1] - self.thigh_px) > abs(thighs[0] - self.thigh_px))
+                self.leg_ok[worse] = False
+                legs[worse] = np.nan
+
+    def _midline(self, pts: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Mean of the sound labels; one leg alone is shifted by its last known offset."""
+        new = np.full((len(JOINTS), 2), np.nan)
+        legs = self.raw_legs
+        if self.leg_ok.all():
+            for k, j in enumerate(LEG_JOINTS):
+                if np.isfinite(legs[:, k, 0]).all():
+                    new[j] = legs[:, k].mean(axis=0)
+                    self._leg_offset[:, k] += 0.2 * (legs[:, k] - new[j] - self._leg_offset[:, k])
+                elif np.isfinite(legs[0, k, 0]) or np.isfinite(legs[1, k, 0]):
+                    side = 0 if np.isfinite(legs[0, k, 0]) else 1
+                    new[j] = legs[side, k] - self._leg_offset[side, k]
+        else:
+            side = 0 if self.leg_ok[0] else 1
+            for k, j in enumerate(LEG_JOINTS):
+                if np.isfinite(legs[side, k, 0]):
+                    new[j] = legs[side, k] - self._leg_offset[side, k]
+        near = self.thigh_px * SAME_POINT if self.thigh_px else math.inf
+        for j in (EAR, SHOULDER, WRIST):
+            left, right = LABELS[j]
+            if ok[left] and ok[right]:
+                apart = math.hypot(pts[left, 0] - pts[right, 0], pts[left, 1] - pts[right, 1])
+                if j == WRIST and apart >= near:   # two hands in two places: follow the surer one
+                    new[j] = pts[left if pts[left, 2] >= pts[right, 2] else right, :2]
+                else:
+                    new[j] = (pts[left, :2] + pts[right, :2]) / 2
+            elif ok[left] or ok[right]:
+                new[j] = pts[left if ok[left] else right, :2]
+        near = self.near_side
+        for near_joint, joint in NEAR_OF:
+            label = LABELS[joint, near]
+            new[near_joint] = pts[label, :2] if ok[label] else new[joint]
+        return new
+
+    def _remember(self, bone: int, length: float) -> None:
+        """Every measured length goes in, sound or not: a high percentile ignores the odd wrong one
+        and follows a lifter who steps closer, so a bad first frame cannot lock the lengths."""
+        self._lengths[bone, self._history_count[bone] % LENGTH_HISTORY] = length
+        self._history_count[bone] += 1
+
+    @property
+    def _lengths_known(self) -> bool:
+        return self._history_count[0] >= MIN_LENGTH_SAMPLES and self.thigh_px > 0
+
+    def _update_lengths(self) -> None:
+        """Stable bone lengths: a high percentile (foreshortening only ever shortens a bone)."""
+        for bone, count in enumerate(self._history_count):
+            if count and (count < MIN_LENGTH_SAMPLES or count % 4 == 0):
+                value = float(np.percentile(self._lengths[bone, :min(count, LENGTH_HISTORY)], STABLE_LENGTH_QUANTILE))
+                if bone == THIGH:
+                    self.thigh_px = value
+                else:
+                    self.shank_px = value
+
+    def _update_upright_thigh(self) -> None:
+        """The thigh's length when it stands upright: in the image plane in any view (the drop's scale)."""
+        hip, knee = self._raw[HIP], self._raw[KNEE]
+        length = math.hypot(*(hip - knee))
+        if length > 1 and abs(knee[1] - hip[1]) > math.sin(math.radians(UPRIGHT_THIGH_DEG)) * length:
+            self._upright_history[self._upright_size % UPRIGHT_HISTORY] = length
+            self._upright_size += 1
+            if self._upright_size < 8 or self._upright_size % 4 == 0:
+                self.upright_thigh_px = float(np.median(self._upright_history[:min(self._upright_size,
+                                                                                     UPRIGHT_HISTORY)]))
+
+    def _update_view(self, pts: np.ndarray, ok: np.ndarray) -> None:
+        """Near side, facing (nose ahead of the ears) and how far the body is turned to the camera."""
+        self._side_score += 0.1 * (pts[LABELS[EAR:HIP + 1], 2].sum(axis=0) - self._side_score)
+        other = 1 - self.near_side
+        if self._side_score[other] > self._side_score[self.near_side] + NEAR_SIDE_HYSTERESIS:
+            self.near_side = other
+        # In a squat the knees travel forward and the hips back: with the thigh well away from
+        # vertical, the knee ahead of the hip says which way the lifter faces, far more surely than
+        # the nose (MoveNet often puts a side-on nose behind the ear). Standing, the nose is all we have.
+        hip, knee = self._raw[HIP], self._raw[KNEE]
+        dx, dy = knee[0] - hip[0], knee[1] - hip[1]
+        if abs(dx) > abs(dy) * FACING_FROM_KNEES:
+            self.facing += 0.2 * ((1.0 if dx > 0 else -1.0) - self.facing)
+        elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]):
+            direction = 1.0 if pts[KP.NOSE, 0] > self._raw[EAR, 0] else -1.0
+            self.facing += 0.02 * (direction - self.facing)
+        shoulders, hips = LABELS[SHOULDER], LABELS[HIP]
+        if not (ok[shoulders].all() and ok[hips].all()):
+            self.width_ratio = 0.0   # the far side is hidden behind the body: side-on
+        else:
+            torso = math.hypot(*(pts[shoulders, :2].mean(axis=0) - pts[hips, :2].mean(axis=0)))
+            if torso > 1:
+                spread = abs(pts[shoulders[0], 0] - pts[shoulders[1], 0]) + abs(pts[hips[0], 0] - pts[hips[1], 0])
+                self.width_ratio = spread / 2 / torso
