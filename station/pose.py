@@ -309,19 +309,31 @@ class PoseEstimator:
         return region
 
     def track(self, frames, max_fps: float | None = None):
-        """Keypoints for each (timestamp, frame), skipping frames to stay at or under max_fps.
+        """Keypoints for each (timestamp, frame), as a station that manages max_fps would see them.
 
-        Skipping by time, not every k-th frame, is what a Pi does when the model is slower than the
-        camera: it always takes the newest frame, so a 30 fps clip at 10 fps keeps every third frame
-        and a 25 fps clip keeps frames 0.1 s apart, not every second one.
+        A Pi slower than its camera does not take every k-th frame: when the model is done it takes
+        the newest frame there is. So a frame is used when the station is idle at its timestamp, or
+        when it is the newest one the moment the station frees up; each one keeps it busy 1/max_fps.
         """
-        next_t = -np.inf
+        if not max_fps:
+            for timestamp, frame in frames:
+                yield self.estimate(frame, timestamp)
+            return
+        period = 1.0 / max_fps
+        busy_until = -np.inf
+        pending = None                      # the newest frame while the station is busy
         for timestamp, frame in frames:
-            if max_fps and timestamp + 1e-6 < next_t:
-                continue
-            if max_fps:
-                next_t = max(next_t + 1.0 / max_fps, timestamp)
-            yield self.estimate(frame, timestamp)
+            if pending is not None and timestamp > busy_until:
+                yield self.estimate(pending[1], pending[0])
+                busy_until = max(busy_until, pending[0]) + period
+                pending = None
+            if timestamp > busy_until:
+                yield self.estimate(frame, timestamp)
+                busy_until = timestamp + period
+            else:
+                pending = (timestamp, frame)
+        if pending is not None:             # the station frees up after the stream ends: one more
+            yield self.estimate(pending[1], pending[0])
 
     def estimate(self, frame: np.ndarray, timestamp: float) -> Keypoints:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:

@@ -17,6 +17,7 @@ from station.analysis.types import RepResult, RepSeries, SetResult
 
 PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
 ONE_LEG_EXTRA_BAND_DEG = 3.0     # only one leg seen at the bottom: parallax not cancelled
+BOTTOM_WINDOW_S = 0.3            # +- this around the bottom: where heels lift
 PAUSE_BAND_DEG = 3.0             # within this of the bottom counts as pausing there
 BOTTOM_HOLD_S = 0.2              # the depth is the deepest angle held at least this long
 SHANK_PER_HEIGHT = 0.246         # shank length / body height (Winter's anthropometry)
@@ -94,7 +95,9 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                                                                 - math.sin(math.radians(standing_shin_deg)))
                 knee_travel = travel if 0.0 <= travel <= MAX_KNEE_TRAVEL_CM else None
             if math.isfinite(standing_ankle_y):
-                rise_cm = (standing_ankle_y - float(np.min(running_median3(col["ankle_y"])))) * cm_per_px
+                # heels rise at the bottom: the ankle point's median there, against standing
+                at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
+                rise_cm = (standing_ankle_y - float(np.median(col["ankle_y"][at_bottom]))) * cm_per_px
                 if rise_cm <= MAX_HEEL_LIFT_CM:
                     heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
     joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)

@@ -41,16 +41,18 @@ LENGTH_HISTORY = 128                # recent lengths kept (about 4-12 s)
 MIN_LENGTH_SAMPLES = 16             # lengths seen before the bone check trusts them
 UPRIGHT_HISTORY = 32                # upright thigh lengths kept for the drop signal's scale
 UPRIGHT_THIGH_DEG = 70.0            # a thigh steeper than this is upright (standing, top of a rep)
+MIN_LEG_SHARE = 0.45               # thigh + shank shorter than this share of usual: collapsed points
 MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
 SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
-# The hip cannot move faster than this (leg lengths per second; a fast squat peaks near 1.5): a
-# faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
+# Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
+# 1.5): a faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
 MAX_HIP_SPEED_LEGS_S = 1.5
 CONFIDENCE_HISTORY = 64
 UNSURE_SHARE = 0.75                # hip and knee scores below this share of the usual: skip the frame
 STEADY_FRAMES = 3                  # jumps are judged only against a pose seen this many frames
 MIN_JUMP_LEGS = 0.15               # at high frame rates, smaller steps than this are noise, not jumps
 MAX_HOLD_S = 0.6                    # hold the last pose at most this long, then accept the new one
+MAX_UNSURE_HOLD_S = 1.5             # ... or this long while the new one is also unsure
 
 
 class BodyTracker:
@@ -120,19 +122,8 @@ class BodyTracker:
         if not self.leg_ok.any():
             return self._fill_gaps(t)
         new = self._midline(pts, ok)
-        dt = t - self._last_t             # since the last accepted pose: the hip may have moved since
-        if self.have_pose and self._steady >= STEADY_FRAMES and np.isfinite(new[HIP, 0]) and dt > 0:
-            jump = math.hypot(*(new[HIP] - self._raw[HIP])) / self.leg_px
-            # a sure pose may have moved as far as a hip can since the last accepted one; an unsure
-            # one (torso scores far below usual: a plate or a bar in front) may not move at all
-            allowed = MIN_JUMP_LEGS if unsure else max(MIN_JUMP_LEGS, MAX_HIP_SPEED_LEGS_S * dt)
-            if jump > allowed:
-                if self._jump_since is None:
-                    self._jump_since = t
-                if t - self._jump_since <= MAX_HOLD_S:
-                    return self._fill_gaps(t)   # somebody else, or a swap: hold the lifter
-                self.filter.reset()             # it persists: the lifter really is there now
-                self._steady = 0
+        if self._implausible_jump(new, t, unsure):
+            return self._fill_gaps(t, holding=True)   # somebody else, a swap, a plate: hold the lifter
         self._jump_since = None
         self._steady += 1
         self._last_t = t
@@ -143,6 +134,29 @@ class BodyTracker:
         self._update_upright_thigh()
         self._update_view(pts, ok)
         return self._fill_gaps(t)
+
+    def _implausible_jump(self, new: np.ndarray, t: float, unsure: bool) -> bool:
+        """True while hip or knee sit further from the last accepted pose than they could have moved.
+
+        A sure pose may have moved as far as a hip can since the last accepted one; an unsure one
+        (torso scores far below usual: a plate or a bar in front) may not move at all. A sure jump is
+        believed after MAX_HOLD_S, an unsure one after MAX_UNSURE_HOLD_S; by then the time allowance
+        has usually caught up anyway (a lifter who really moved).
+        """
+        dt = t - self._last_t
+        if self._steady < STEADY_FRAMES or dt <= 0 or not self.leg_px:
+            return False
+        moved = [math.hypot(*(new[j] - self._raw[j])) for j in REQUIRED if np.isfinite(new[j, 0])]
+        allowed = MIN_JUMP_LEGS if unsure else max(MIN_JUMP_LEGS, MAX_HIP_SPEED_LEGS_S * dt)
+        if not moved or max(moved) <= allowed * self.leg_px:
+            return False
+        if self._jump_since is None:
+            self._jump_since = t
+        if t - self._jump_since <= (MAX_UNSURE_HOLD_S if unsure else MAX_HOLD_S):
+            return True
+        self.filter.reset()             # it persists: the lifter really is there now
+        self._steady = 0
+        return False
 
     def _unsure(self, scores: np.ndarray) -> bool:
         """True when this frame's shoulders and hips score far below the lifter's usual: MoveNet then
@@ -155,12 +169,12 @@ class BodyTracker:
             self.usual_confidence = float(np.median(self._confidence[:n]))
         return n >= 8 and confidence < UNSURE_SHARE * self.usual_confidence
 
-    def _fill_gaps(self, t: float) -> bool:
-        """Short dropouts keep the last position; a longer one of hip or knee is 'absent'."""
-        fresh = t - self._last_seen <= self.max_gap_s
-        if not all(fresh[j] for j in REQUIRED):
+    def _fill_gaps(self, t: float, holding: bool = False) -> bool:
+        """Short dropouts keep the last position; a longer one of hip or knee is 'absent'.
+        While a jump is held the lifter is still there, only unsure: the hold's own limit applies."""
+        limit = MAX_UNSURE_HOLD_S if holding else self.max_gap_s
+        if not all(t - self._last_seen[j] <= limit for j in REQUIRED):
             self.have_pose = False
-            self._steady = 0
             return False
         if not self.have_pose:
             self.filter.reset()
@@ -194,6 +208,9 @@ class BodyTracker:
             if ok[ankle]:
                 shank = math.hypot(pts[knee, 0] - pts[ankle, 0], pts[knee, 1] - pts[ankle, 1])
                 self._remember(SHANK, shank)
+                if self._lengths_known and thighs[side] + shank < MIN_LEG_SHARE * self.leg_px:
+                    legs[side] = np.nan         # a leg folded into a fist-sized knot: not a leg
+                    continue
                 if not self._lengths_known or shank <= MAX_BONE_STRETCH * self.shank_px:
                     legs[side, 2] = pts[ankle, :2]
             self.leg_ok[side] = True

@@ -1,0 +1,272 @@
+"""What real footage taught the analysis (issue 9): each behaviour on hand-made keypoints, then the
+real clips themselves (skipped without ../shared)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from station.analysis import AnalysisParams, SetFinished, SquatAnalyzer
+from station.analysis.analyzer import THIGH_TAPER_DEG, analyze_keypoints
+from station.analysis.quality import SETUP_ADVICE, classify_view
+from station.analysis.reps import RepCounter
+from station.keypoints import KP, Keypoints
+from station.pose import CropRegion, PoseEstimator
+from station.sim.lifter import CameraParams, LifterParams, simulate_set
+from station.sim.noise import NoiseParams, noisy_keypoints
+
+from conftest import require_shared
+
+ON_THE_JOINTS = AnalysisParams(hip_point_offset_deg=0.0)
+
+
+def _thigh_profile(fps: float, reps: int = 3, start_deg: float = 85.0, bottom_deg: float = 0.0,
+                   rep_s: float = 2.4, pause_s: float = 0.7, lead_s: float = 0.0):
+    """Thigh angle over time: reps of cosine-shaped squats separated by short pauses."""
+    t = np.arange(0, lead_s + reps * (rep_s + pause_s), 1 / fps)
+    thigh = np.full(len(t), start_deg)
+    for i in range(reps):
+        t0 = lead_s + i * (rep_s + pause_s)
+        inside = (t >= t0) & (t < t0 + rep_s)
+        phase = (t[inside] - t0) / rep_s
+        thigh[inside] = start_deg - (start_deg - bottom_deg) * (1 - np.cos(2 * math.pi * phase)) / 2
+    return t, thigh
+
+
+def _side_pose(t: float, thigh_deg: float, far_offset_deg: float = 0.0, score: float = 0.8,
+               thigh_px: float = 100.0) -> Keypoints:
+    """A side-on lifter facing right: near leg (right labels) and far leg (left), ankle fixed."""
+    pts = np.zeros((17, 3), np.float32)
+    pts[:, 2] = 0.1
+    ankle = np.array([320.0, 420.0])
+    shin = math.radians(25.0 * (1 - thigh_deg / 90))
+    knee = ankle + 100 * np.array([math.sin(shin), -math.cos(shin)])
+    for side, offset in ((KP.RIGHT_HIP, 0.0), (KP.LEFT_HIP, far_offset_deg)):
+        a = math.radians(thigh_deg + offset)
+        hip = knee + thigh_px * np.array([-math.cos(a), -math.sin(a)])
+        pts[side] = (*hip, score)
+    hip = pts[KP.RIGHT_HIP, :2]
+    lean = math.radians(10 + 30 * (1 - thigh_deg / 90))
+    shoulder = hip + 150 * np.array([math.sin(lean), -math.cos(lean)])
+    for idx, xy in ((KP.RIGHT_KNEE, knee), (KP.LEFT_KNEE, knee), (KP.RIGHT_ANKLE, ankle), (KP.LEFT_ANKLE, ankle),
+                    (KP.RIGHT_SHOULDER, shoulder), (KP.LEFT_SHOULDER, shoulder),
+                    (KP.RIGHT_EAR, shoulder + (5, -30)), (KP.NOSE, shoulder + (25, -30))):
+        pts[idx] = (*xy, score)
+    return Keypoints(pts, 640, 480, t)
+
+
+def _run(keypoints, params=ON_THE_JOINTS):
+    sets = analyze_keypoints(keypoints, params)
+    return [r for s in sets for r in s.reps], sets
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_the_first_rep_counts_without_standing_still_first(fps):
+    t, thigh = _thigh_profile(fps, reps=3)
+    reps, _ = _run([_side_pose(ti, th) for ti, th in zip(t, thigh)])
+    assert len(reps) == 3
+    assert reps[0].start_t < 0.3, "the first rep starts with the clip: no calibration gate"
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
+    t, thigh = _thigh_profile(fps, reps=3, rep_s=2.4)
+    keep = (t >= 0.5) & (t <= 2 * 3.1 + 1.2)        # starts on the way down, ends at the 3rd bottom
+    reps, sets = _run([_side_pose(ti, th) for ti, th in zip(t[keep], thigh[keep])])
+    assert len(reps) == 3, "the cut-off rep at the end is reported (a bottom seen)"
+    assert sets[0].end_reason == "shutdown"
+
+
+def test_depth_uses_both_legs_so_parallax_cancels():
+    # camera above the knees: the far thigh reads 14 deg deeper than the near one
+    t, thigh = _thigh_profile(30.0, reps=2, bottom_deg=0.0)
+    both = [_side_pose(ti, th, far_offset_deg=-14.0) for ti, th in zip(t, thigh)]
+    reps, _ = _run(both)
+    assert len(reps) == 2
+    for rep in reps:  # the midline is ~7 deg below the near leg: the mean of the two
+        assert rep.max_depth_deg == pytest.approx(-7.0 - THIGH_TAPER_DEG, abs=2.5)
+
+
+def test_the_three_way_verdict_has_a_band_around_parallel():
+    results = {}
+    for bottom in (THIGH_TAPER_DEG - 12, THIGH_TAPER_DEG, THIGH_TAPER_DEG + 12):
+        t, thigh = _thigh_profile(30.0, reps=1, bottom_deg=bottom)
+        reps, _ = _run([_side_pose(ti, th) for ti, th in zip(t, thigh)])
+        results[bottom - THIGH_TAPER_DEG] = reps[0]
+    assert [results[d].depth_verdict for d in (-12, 0, 12)] == ["below", "parallel", "above"]
+    assert all(r.depth_uncertainty_deg > 0 for r in results.values())
+
+
+def test_a_plate_pulling_the_hip_point_up_is_not_a_rep_or_a_bottom():
+    t, thigh = _thigh_profile(30.0, reps=2, bottom_deg=-5.0)
+    keypoints = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    bottom = int(np.argmin(thigh[: len(t) // 2]))
+    for i in range(bottom - 3, bottom + 10):   # MoveNet puts both hips on the plate, torso unsure
+        pts = keypoints[i].points.copy()
+        pts[[KP.LEFT_HIP, KP.RIGHT_HIP], 1] -= 60
+        pts[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER, KP.LEFT_HIP, KP.RIGHT_HIP], 2] = 0.3
+        keypoints[i] = Keypoints(pts, 640, 480, keypoints[i].timestamp)
+    reps, _ = _run(keypoints)
+    assert len(reps) == 2
+    assert reps[0].max_depth_deg < 0, "the held bottom, not the glitch, sets the depth"
+
+
+def test_a_spotter_walking_through_is_held_out():
+    t, thigh = _thigh_profile(30.0, reps=3)
+    keypoints = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    for i in range(40, 48):
+        pts = keypoints[i].points.copy()
+        pts[:, 0] += 250
+        keypoints[i] = Keypoints(pts, 640, 480, keypoints[i].timestamp)
+    reps, _ = _run(keypoints)
+    assert len(reps) == 3
+
+
+def test_a_bump_of_noise_mid_descent_does_not_end_the_descent():
+    counter = RepCounter(min_range_deg=35)
+    steps = []
+    angles = [85, 85, 84, 75, 65, 55, 60, 62, 50, 40, 30, 20, 10, 5, 8, 20, 40, 60, 80, 84, 85]
+    for i, angle in enumerate(angles):
+        steps.append(counter.step(i * 0.1, angle))
+    assert steps.count("complete") == 1 and steps.count("start") == 1
+    assert counter.lowest_deg <= 8
+
+
+def test_reps_without_lockout_are_still_separate_reps():
+    counter = RepCounter(min_range_deg=35)
+    done = 0
+    t = 0.0
+    for _ in range(3):   # up to 65 deg only (standing is 85): continuous reps
+        for angle in list(range(85 if t == 0 else 65, 0, -5)) + list(range(0, 66, 5)):
+            done += counter.step(t, float(angle)) == "complete"
+            t += 0.05
+    assert done >= 2
+
+
+def test_front_view_counts_reps_but_gives_no_depth():
+    # from the front: hips and shoulders wide apart, the thigh points at the camera as the hip drops
+    t, drop = _thigh_profile(30.0, reps=3, start_deg=88, bottom_deg=-10)
+    keypoints = []
+    for ti, d in zip(t, drop):
+        pts = np.zeros((17, 3), np.float32)
+        pts[:, 2] = 0.8
+        knee_y, thigh_px = 330.0, 100.0
+        hip_y = knee_y - thigh_px * d / 90
+        for left, right, y, half in ((KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER, hip_y - 160, 55),
+                                     (KP.LEFT_HIP, KP.RIGHT_HIP, hip_y, 40), (KP.LEFT_KNEE, KP.RIGHT_KNEE, knee_y, 40),
+                                     (KP.LEFT_ANKLE, KP.RIGHT_ANKLE, 430.0, 35), (KP.LEFT_EAR, KP.RIGHT_EAR, hip_y - 200, 12),
+                                     (KP.LEFT_EYE, KP.RIGHT_EYE, hip_y - 205, 6)):
+            pts[left, :2] = (320 + half, y)
+            pts[right, :2] = (320 - half, y)
+        pts[KP.NOSE, :2] = (320, hip_y - 195)
+        keypoints.append(Keypoints(pts, 640, 480, float(ti)))
+    reps, sets = _run(keypoints)
+    assert len(reps) == 3
+    assert not any(r.side_view for r in reps) and all(r.depth_verdict == "unknown" for r in reps)
+    assert sets[0].view == "front" and sets[0].setup_advice == SETUP_ADVICE["front_view"]
+    assert "side" in sets[0].summary and "deg" not in sets[0].summary
+
+
+def test_view_classes():
+    assert classify_view(0.05) == "side" and classify_view(0.45) == "three-quarter"
+    assert classify_view(0.65) == "front" and classify_view(float("nan")) == "unknown"
+
+
+def test_live_state_says_how_to_fix_the_camera_and_shows_no_depth():
+    analyzer = SquatAnalyzer(ON_THE_JOINTS)
+    state = None
+    for i in range(40):   # the lifter's feet below the bottom edge of the picture
+        kp = _side_pose(i / 30, 85.0)
+        pts = kp.points.copy()
+        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.05
+        state, _ = analyzer.update(Keypoints(pts, 640, 480, kp.timestamp))
+    assert state.setup_issue == "feet_out" and "feet" in state.setup_advice
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_synthetic_secondary_numbers_are_plausible(fps):
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10), CameraParams(), fps=fps, seed=21)
+    reps, _ = _run(noisy_keypoints(truth, NoiseParams(), seed=21))
+    assert len(reps) == 3
+    for rep, true_rep in zip(reps, truth.reps):
+        assert rep.heel_lift_cm is not None and rep.heel_lift_cm <= 3.0, "heels do not lift 30 cm"
+        assert rep.knee_travel_cm is not None and abs(rep.knee_travel_cm - true_rep.knee_travel_cm) <= 5
+        assert rep.max_trunk_lean_deg is not None and 0 <= rep.max_trunk_lean_deg <= 75
+        assert rep.down_s == pytest.approx(true_rep.down_s, abs=0.5)
+
+
+def test_pose_track_skips_by_time_like_a_busy_pi():
+    class Counting:
+        calls = 0
+
+        def estimate(self, frame, t):
+            Counting.calls += 1
+            return t
+    frames = [(i / 25, None) for i in range(50)]          # 2 s at 25 fps
+    times = list(PoseEstimator.track(Counting(), frames, max_fps=10))
+    assert len(times) in (20, 21)
+    assert all(0.079 <= b - a <= 0.121 for a, b in zip(times, times[1:])), "the newest frame when free"
+    assert times[:4] == pytest.approx([0.0, 0.08, 0.2, 0.28])
+
+
+def test_crop_never_collapses_below_the_lifter_size(movenet):
+    estimator = PoseEstimator(movenet)
+    pts = np.zeros((17, 3), np.float32)
+    body = {KP.LEFT_SHOULDER: (300, 190), KP.RIGHT_SHOULDER: (300, 190), KP.LEFT_HIP: (300, 250),
+            KP.RIGHT_HIP: (300, 250), KP.LEFT_KNEE: (320, 295), KP.RIGHT_KNEE: (320, 295),
+            KP.LEFT_ANKLE: (310, 345), KP.RIGHT_ANKLE: (310, 345), KP.NOSE: (305, 175)}
+    for k, xy in body.items():
+        pts[k] = (*xy, 0.9)
+    normal = estimator._track(pts, 640, 480, 0.0)
+    assert normal.side < 400, "a crop around the lifter, not the whole frame"
+    squeezed = pts.copy()
+    squeezed[:, :2] = (squeezed[:, :2] - (300, 250)) * 0.7 + (300, 250)   # points pulled together
+    held = estimator._track(squeezed, 640, 480, 0.1)
+    assert held.side >= 0.83 * normal.side   # MIN_CROP_SHARE of a stable size that decays slowly
+    collapsed = pts.copy()
+    collapsed[:, :2] = (collapsed[:, :2] - (300, 250)) * 0.3 + (300, 250)  # onto a plate
+    full = estimator._track(collapsed, 640, 480, 0.2)
+    assert full == CropRegion(0.0, -80.0, 640.0) and estimator.collapses == 1
+
+
+def test_rotation_flag_is_honoured():
+    from station.sources import VideoFileSource
+
+    clip = require_shared("real", "kham_squat_too_deep.mp4")
+    source = VideoFileSource(clip)
+    _, frame = next(iter(source))
+    source.close()
+    assert frame.shape == (848, 480, 3), "a phone clip stored on its side is turned upright"
+
+
+REAL = {  # clip: (reps N, bottoms M, depth label or None for 'cannot judge')
+    "rnjs_squat_side": (1, 1, "below"), "kham_squat_too_deep": (1, 1, "below"),
+    "dillonloh_squats_quarter": (4, 4, "above"), "pasan_squat2": (12, 12, "parallel"),
+    "nowva_squats": (5, 5, None), "sebitzu_squat": (2, 2, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_clips_reps_and_verdicts(name, movenet):
+    """A few real clips end to end at 10 fps (a Pi 4); scripts/bench_real.py runs all of them."""
+    from station.sources import VideoFileSource
+
+    clip = require_shared("real", f"{name}.mp4")
+    reps_n, bottoms_m, depth = REAL[name]
+    source = VideoFileSource(clip)
+    try:
+        sets = analyze_keypoints(PoseEstimator(movenet).track(source, max_fps=10.0), AnalysisParams())
+    finally:
+        source.close()
+    reps = [r for s in sets for r in s.reps]
+    assert len(reps) in (reps_n, bottoms_m)
+    if depth is None:
+        assert not any(r.side_view for r in reps) and all(s.setup_advice for s in sets)
+    else:
+        assert min(reps, key=lambda r: r.max_depth_deg).depth_verdict == depth
+        for rep in reps:
+            assert rep.heel_lift_cm is None or rep.heel_lift_cm <= 8
+            assert rep.knee_travel_cm is None or 0 <= rep.knee_travel_cm <= 30
+            assert rep.max_trunk_lean_deg is None or 0 <= rep.max_trunk_lean_deg <= 75
