@@ -56,13 +56,15 @@ def summarise(scores) -> dict:
     pairs = [p for s in scores for p in s.wink_pairs]
     positives = [detected for magnitude, detected, _ in pairs if magnitude >= 10]
     negatives = [detected for magnitude, detected, _ in pairs if magnitude <= 3]
-    onset = [abs(err) for magnitude, detected, err in pairs if err is not None and magnitude >= 10]
+    signed = [err for magnitude, detected, err in pairs if err is not None and magnitude >= 10]
+    onset = [abs(err) for err in signed]
     return {
         "sets": len(scores), "reps": sum(s.true_reps for s in scores), "exact": exact,
         "depth_median": float(np.nanmedian(depth)), "depth_p95": float(np.nanpercentile(depth, 95)),
         "recall": float(np.mean(positives)) if positives else float("nan"), "n_pos": len(positives),
         "fpr": float(np.mean(negatives)) if negatives else float("nan"), "n_neg": len(negatives),
         "onset_median": float(np.median(onset)) if onset else float("nan"),
+        "onset_signed": float(np.median(signed)) if signed else float("nan"),
     }
 
 
@@ -161,7 +163,7 @@ def real_clip(model: Path):
 def row(name, s):
     return (f"| {name} | {s['sets']} | {s['reps']} | {100 * s['exact']:.1f}% | {s['depth_median']:.1f} | "
             f"{s['depth_p95']:.1f} | {100 * s['recall']:.1f}% (n={s['n_pos']}) | {100 * s['fpr']:.1f}% (n={s['n_neg']}) | "
-            f"{s['onset_median']:.1f} |")
+            f"{s['onset_median']:.1f} (signed {s['onset_signed']:+.1f}) |")
 
 
 def main() -> int:

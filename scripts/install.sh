@@ -109,10 +109,19 @@ install_venv() {
   fi
   run mkdir -p "$OPT/src"
   run cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/station" "$SRC/docs" "$OPT/src/"
+  # Keep apt's numpy when it is 1.x (Bookworm): a pip numpy 2 in the venv shadows it and breaks
+  # apt's compiled modules built against numpy 1 (picamera2's simplejpeg among them). LiteRT
+  # runs on either (checked in an emulated Bookworm root: docs/install.md).
+  local constraint=()
+  if python3 -c 'import numpy, sys; sys.exit(0 if numpy.__version__.startswith("1.") else 1)' 2>/dev/null; then
+    printf 'numpy<2\n' > "$OPT/numpy-constraint.txt"
+    constraint=(--constraint "$OPT/numpy-constraint.txt")
+    say "apt numpy is 1.x: pinning numpy<2 in the venv"
+  fi
   if [ -n "$WHEELS" ]; then
-    system "$VENV/bin/pip" install --no-index --find-links "$WHEELS" "$OPT/src[video]"
+    system "$VENV/bin/pip" install "${constraint[@]}" --no-index --find-links "$WHEELS" "$OPT/src[video]"
   else
-    system "$VENV/bin/pip" install "$OPT/src[video]"
+    system "$VENV/bin/pip" install "${constraint[@]}" "$OPT/src[video]"
   fi
 }
 

@@ -157,8 +157,10 @@ def frame_rotation_deg(frame) -> int:
     """The display rotation a phone stored with the frame (0, 90, 180, 270; counter-clockwise).
 
     Phones record upright video as landscape frames plus a display matrix; a reader that ignores
-    it sees the lifter lying on their side. PyAV >= 13 exposes ``frame.rotation``; older PyAV (such
-    as Debian's python3-av 10 on Bookworm) only has the raw matrix in the side data.
+    it sees the lifter lying on their side. PyAV >= 13 exposes ``frame.rotation``; older PyAV may
+    carry the raw matrix in the frame's side data. Debian Bookworm's python3-av 10 (FFmpeg 5.1)
+    carries neither (checked in an emulated root), which is one reason the venv installs PyAV from
+    PyPI (av >= 11, with its own FFmpeg): that one has frame.rotation on both Pi OS releases.
     """
     rotation = getattr(frame, "rotation", None)
     if rotation is None:
@@ -206,6 +208,9 @@ class Picamera2Source:
                  exposure_us: int = 0, analogue_gain: float = 0.0, camera_index: int = 0):
         try:
             from picamera2 import Picamera2
+        except ValueError as exc:   # "numpy.dtype size changed": a pip numpy 2 shadowing apt's numpy 1
+            raise SourceError(f"picamera2 cannot load with this numpy ({exc}); reinstall the venv with "
+                              "numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')") from None
         except ImportError:
             raise SourceError(
                 "picamera2 is not installed: on Raspberry Pi OS run `sudo apt install python3-picamera2` "

@@ -12,7 +12,9 @@ from station.store import StoreWriter
 
 SETS = [
     LifterParams(reps=5, target_depth_deg=-8),
-    LifterParams(reps=6, target_depth_deg=-14, wink_onset_flexion_deg=125, wink_magnitude_deg=20),
+    # a wink the trunk line shows: the thorax follows the pelvis, lean flattens near the bottom
+    LifterParams(reps=6, target_depth_deg=-16, wink_onset_flexion_deg=130, wink_magnitude_deg=25, thorax_follow=0.9,
+                 lean_flattening=0.2),
     LifterParams(reps=4, target_depth_deg=15),
 ]
 

@@ -6,7 +6,7 @@ Each frame goes through the stages in their own modules:
     quality.ViewGate       side / three-quarter / front, cut off, too small, camera high, too dark
     reps.RepCounter        standing level learnt as we go, descent / ascent / complete
     summary.build_rep      a finished rep's numbers; summary.summarise_set at the end of a set
-    wink.estimate_winks    at the turn (live warning) and at the end of the set (final flags)
+    wink.estimate_wink     per rep, at the turn (live warning) and at its end (the same frames: they agree)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from station.analysis.summary import build_rep, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepStarted, SetFinished,
                                     SetResult, WinkWarning)
-from station.analysis.wink import NO_WINK, WinkEstimate, estimate_winks
+from station.analysis.wink import NO_WINK, WinkEstimate, estimate_wink
 from station.keypoints import KP, Keypoints
 
 SIDE_OR_UNKNOWN = ("side", "unknown")
@@ -69,7 +69,7 @@ class AnalysisParams:
 
 # columns of the per-rep record: time, angles, set-up evidence (quality.ViewGate.FEATURES order),
 # legs seen, ankle height, then the six midline joints' x, y (the replay's skeleton)
-COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y")
+COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y", "torso_sure")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -121,7 +121,6 @@ class SquatAnalyzer:
         self._absent_since: float | None = None
         self._ready = False
         self._set: SetResult | None = None
-        self._set_wink_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._last_activity_t = 0.0
         self._reset_rep()
 
@@ -253,23 +252,24 @@ class SquatAnalyzer:
         row[start:start + len(self._features)] = self._features
         row[COLUMNS["legs_seen"]] = float(self.tracker.leg_ok.sum())
         row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1]
+        row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
         row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
-    def _wink_input(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._rep.column("thigh_deg").copy(), self._rep.column("upper_lean_deg").copy()
+    def _wink(self) -> WinkEstimate:
+        """The wink estimate from this rep's frames so far (descent and bottom decide it)."""
+        rep = self._rep
+        depth = self.p.depth_from_thigh(rep.column("thigh_deg"))
+        return estimate_wink(rep.column("t"), depth, rep.column("upper_lean_deg"), rep.column("torso_sure"),
+                             self.p.wink_sensitivity)
 
     def _live_wink_check(self, t: float, events: list) -> None:
-        """At the turn from bottom to ascent: enough data for the hinge fit, still in the rep."""
+        """At the turn from bottom to ascent: the bottom is known, the lifter is still in the rep."""
         if not self._side_on():
             return
-        est = self._winks_with(self._wink_input())[-1]
-        self._live_wink = est
-        if est.detected:
-            events.append(WinkWarning(t, self._rep_number(), est.onset_deg, est.magnitude_deg))
-
-    def _winks_with(self, current: tuple[np.ndarray, np.ndarray]) -> list[WinkEstimate]:
-        return estimate_winks(self._set_wink_data + [current], self.baseline.standing_drop_deg,
-                              self.p.wink_sensitivity)
+        self._live_wink = self._wink()
+        if self._live_wink.detected:
+            events.append(WinkWarning(t, self._rep_number(), self._live_wink.onset_deg,
+                                      self._live_wink.magnitude_deg))
 
     def _end_rep(self, t: float, events: list, cut_off: bool = False) -> None:
         rows = self._rep.view()
@@ -290,12 +290,11 @@ class SquatAnalyzer:
                         standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
                         frame_size=self._frame_size)
-        if rep.side_view:
-            wink_data = self._wink_input()
-            wink = self._winks_with(wink_data)[-1]
-            self._set_wink_data.append(wink_data)
+        if rep.side_view:   # only reps the view gate calls side-on are judged for a wink
+            wink = self._wink()
             rep.wink, rep.wink_onset_deg = wink.detected, wink.onset_deg
             rep.wink_magnitude_deg, rep.wink_confidence = wink.magnitude_deg, wink.confidence
+            rep.wink_judged = wink.judged
         self._set.reps.append(rep)
         self._set.end_t = rep.end_t
         self._last_activity_t = t
@@ -309,13 +308,6 @@ class SquatAnalyzer:
             return
         current.end_t = t
         current.end_reason = reason
-        # with the whole set in hand, every side-on rep's wink is re-estimated against the full pool
-        side_reps = [r for r in current.reps if r.side_view]
-        final = estimate_winks(self._set_wink_data, self.baseline.standing_drop_deg, self.p.wink_sensitivity)
-        for rep, est in zip(side_reps, final):
-            rep.wink, rep.wink_onset_deg = est.detected, est.onset_deg
-            rep.wink_magnitude_deg, rep.wink_confidence = est.magnitude_deg, est.confidence
-        self._set_wink_data = []
         summarise_set(current, self.p.safe_depth_margin_deg)
         events.append(SetFinished(t, current))
 

@@ -90,6 +90,7 @@ class BodyTracker:
         self.score = 0.0               # smoothed mean score of the body's joints (light, occlusion)
         self.width_ratio = 0.0         # this frame's L-R spread / torso: 0 side-on, ~0.6 front-on
         self.have_pose = False
+        self.torso_unsure = False      # this frame's shoulders and hips score far below usual
         self._jump_since: float | None = None
         self._steady = 0               # frames accepted since the pose (re)appeared
         self._last_t = -math.inf
@@ -116,7 +117,7 @@ class BodyTracker:
         scores = pts[:, 2]
         ok = scores >= self.min_score
         self.score += 0.1 * (float(scores[LABELS[:5]].mean()) - self.score)
-        unsure = self._unsure(scores)
+        unsure = self.torso_unsure = self._unsure(scores)
         self._check_legs(pts, ok)
         self._update_lengths()
         if not self.leg_ok.any():

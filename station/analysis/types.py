@@ -73,6 +73,7 @@ class RepResult:
     side_view: bool = True             # the view gate called this rep side-on (depth and wink judged)
     view: str = "side"                 # side | front | three-quarter | unknown
     setup_issue: str | None = None     # SETUP_ADVICE key when the rep's view was not good enough
+    wink_judged: bool = True           # False: the lower back was hidden at the bottom (plate, bar)
 
 
 @dataclass

@@ -1,16 +1,23 @@
-"""Butt-wink detection from 2-D keypoints (the method is defended in docs/butt-wink.md).
+"""Butt-wink detection from the trunk line, per rep (the method is defended in docs/butt-wink.md).
 
-COCO-17 has no pelvis orientation, so the wink is inferred from what it does to the trunk line.
-With a neutral spine the trunk lean (hip->shoulder against vertical) follows the thigh along a
-lifter-specific trend. When the pelvis tucks, the sacrum swings back and down around the hip
-joint and the lumbar spine flexes: the shoulder is carried backwards and the trunk line tilts
-*back* against that trend, starting abruptly at the onset depth. We fit trunk lean against thigh
-angle as a straight trend plus a hinge
-        lean = a + b*thigh + d*max(0, onset - thigh)
-over descent and ascent frames, scanning the hinge position. A wink is a hinge that tilts the
-trunk back (d < 0) by more than the sensitivity threshold, with a clear t-statistic. (A quadratic
-trend was tried and dropped: over a long hinge it is nearly collinear with it, and the fit then
-trades one against the other; see docs/butt-wink.md.)
+COCO-17 has no pelvis, so the wink is inferred from what it does to the trunk line (hip -> ear and
+shoulder, on the side facing the camera). Real lifters stop adding trunk lean near the bottom:
+over the last 20 deg of depth the lean grows at a median 0.23 times its mid-descent rate, and
+some hold it flat. That flattening is normal mechanics, and the earlier pooled hinge fit called it
+a wink. A wink is more than flattening: the pelvis tucks under, the lumbar spine flexes and the
+trunk line tilts *back*, against the direction it has been leaning all the way down. So:
+
+    back   = the highest lean on the way down minus the lean held at the bottom (+- 0.25 s)
+    onset  = the deepest point of the descent where the lean is still on that peak (within noise):
+             from there on the trunk tips back. Real lifters hold a plateau near the bottom (the
+             flattening), so the onset is where the plateau ends, not where the lean first peaked.
+
+A rep winks when `back` clears the sensitivity threshold and three times the rep's own
+frame-to-frame lean noise, the torso is seen surely at the bottom (no plate or bar hiding it),
+and the onset is a real change at least MIN_ONSET_ABOVE_BOTTOM_DEG above the bottom and not in the
+descent's first frames. The whole descent is searched, so the onset is a depth the lifter passed
+through with data on both sides, never the edge of a search range. Only the descent and the bottom are used, so the live
+warning at the turn and the rep's final flag come from the same frames and agree.
 """
 
 from __future__ import annotations
@@ -22,89 +29,69 @@ import numpy as np
 # trunk-line degrees per degree of posterior pelvic tilt (segment geometry: pelvis + half the
 # lumbar spine over the hip-shoulder distance, thorax partly following); see docs/butt-wink.md
 TRUNK_PER_PELVIS_DEG = 0.45
-SENSITIVITY_THRESHOLD_DEG = {"low": 16.0, "normal": 12.0, "high": 9.0}
+# back-tilt of the trunk line (deg) that counts as a wink, per sensitivity. Measured on the real
+# no-wink clips: up to 7.3 deg at the bottom (docs/butt-wink.md), so 'normal' sits above that.
+SENSITIVITY_THRESHOLD_DEG = {"low": 11.0, "normal": 9.0, "high": 7.0}
+EDGE_FRAMES = 2                     # an onset in the descent's first frames is no change
+PLATEAU_MIN_DEG = 1.5               # within this of the peak lean (or PLATEAU_NOISE x noise) ...
+PLATEAU_NOISE = 2.0                 # ... the trunk has not started tipping back yet
+MIN_ONSET_ABOVE_BOTTOM_DEG = 2.0    # an onset at the very bottom is no change at all
+BOTTOM_HOLD_S = 0.25                # the lean 'held at the bottom': the median over +- this
+NOISE_FACTOR = 3.0                  # back-tilt must clear this many times the lean noise
+MIN_SURE_TORSO = 0.7                # share of bottom frames with the torso seen surely
 
 
 @dataclass(frozen=True)
 class WinkEstimate:
     detected: bool
-    onset_deg: float | None
-    magnitude_deg: float
-    confidence: float
+    onset_deg: float | None      # depth (top-of-thigh convention) where the trunk started tilting back
+    magnitude_deg: float         # estimated posterior pelvic tilt
+    confidence: float            # 0..1 (docs/butt-wink.md: how it maps to precision)
+    back_tilt_deg: float = 0.0   # the measured trunk-line back-tilt
+    judged: bool = True          # False: the torso was hidden at the bottom, no verdict
 
 
 NO_WINK = WinkEstimate(False, None, 0.0, 0.0)
-MIN_T_STATISTIC = 2.0
+NOT_JUDGED = WinkEstimate(False, None, 0.0, 0.0, judged=False)
 
 
-def estimate_winks(reps: list[tuple[np.ndarray, np.ndarray]], standing_thigh_deg: float,
-                   sensitivity: str = "normal") -> list[WinkEstimate]:
-    """Pooled hinge fit over a lifter's reps: one per rep, in order.
-
-    reps: (thigh_deg, trunk_lean_deg) arrays per rep. The trend's slope and the onset are shared
-    (the same lifter, the same hip-flexion limit), each rep has its own offset and its own hinge
-    amplitude; that pooling is what lifts the signal above 2-D keypoint noise.
-    """
-    xs, ys, ids, bottoms, usable = [], [], [], [], []
-    for i, (thigh, trunk) in enumerate(reps):
-        keep = thigh < standing_thigh_deg - 15.0
-        if np.count_nonzero(keep) >= 12 and np.ptp(thigh[keep]) >= 15.0:
-            xs.append(thigh[keep])
-            ys.append(trunk[keep])
-            ids.append(np.full(np.count_nonzero(keep), len(usable)))
-            bottoms.append(float(thigh[keep].min()))
-            usable.append(i)
-    results = [NO_WINK] * len(reps)
-    if not usable:
-        return results
-    x, y, rid = np.concatenate(xs), np.concatenate(ys), np.concatenate(ids)
-    n_reps = len(usable)
-    design = np.zeros((len(x), 2 * n_reps + 1))
-    design[np.arange(len(x)), rid] = 1.0
-    design[:, n_reps] = (x - x.mean()) / 30.0
-    hinge = design[:, n_reps + 1:]
-    bottom = float(np.median(bottoms))
-    span = float(np.median([np.ptp(v) for v in xs]))
-    best = None
-    for onset in np.arange(bottom + 6.0, bottom + min(span - 5.0, 45.0), 1.0):
-        hinge[:] = 0.0
-        depth_past = np.maximum(onset - x, 0.0)
-        hinge[np.arange(len(x)), rid] = depth_past
-        active = np.count_nonzero(hinge, axis=0) >= 4
-        columns = np.r_[np.ones(n_reps + 1, bool), active]
-        coef, *_ = np.linalg.lstsq(design[:, columns], y, rcond=None)
-        rss = float(np.sum((y - design[:, columns] @ coef) ** 2))
-        if best is None or rss < best[0]:
-            best = (rss, float(onset), coef, columns.copy(), design[:, columns].copy())
-    if best is None:
-        return results
-    rss, onset, coef, columns, used = best
-    dof = max(1, len(x) - used.shape[1] - 1)
-    sigma2 = rss / dof
-    # Keypoint noise persists over several frames, so neighbouring residuals are not independent
-    # and a plain t-statistic overstates the evidence. Deflate it by the lag-1 autocorrelation.
-    residual = y - used @ coef
-    same_rep = rid[1:] == rid[:-1]
-    lag1 = float(np.corrcoef(residual[1:][same_rep], residual[:-1][same_rep])[0, 1]) if same_rep.sum() > 3 else 0.0
-    lag1 = min(max(lag1 if np.isfinite(lag1) else 0.0, 0.0), 0.95)
-    deflate = np.sqrt((1 - lag1) / (1 + lag1))
-    try:
-        cov = sigma2 * np.linalg.inv(used.T @ used)
-    except np.linalg.LinAlgError:
-        return results
+def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, torso_sure: np.ndarray,
+                  sensitivity: str = "normal") -> WinkEstimate:
+    """One rep (descent and bottom are enough). depth_deg: top-of-thigh angle per frame;
+    lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame."""
+    if len(t) < 5:
+        return NO_WINK
+    lean = _median3(lean_deg)
+    bottom = int(np.argmin(depth_deg))
+    at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
+    if float(np.mean(torso_sure[at_bottom])) < MIN_SURE_TORSO:
+        return NOT_JUDGED
+    if bottom < 2 * EDGE_FRAMES + 2:
+        return NO_WINK
+    descent = lean[:bottom + 1]
+    held = float(np.median(lean[at_bottom]))
+    peak = float(np.max(descent))
+    back = peak - held
+    # frame noise of the lean: second differences remove the steady lean of the descent itself
+    # (white noise of s gives second differences of s * sqrt(6)); robust to the odd glitch
+    bends = np.abs(np.diff(descent, 2))
+    noise = 1.48 * float(np.median(bends)) / np.sqrt(6.0) if len(bends) >= 3 else 0.0
+    # the onset: the deepest point still on the lean's plateau; from there on the trunk tips back
+    plateau = np.flatnonzero(descent >= peak - max(PLATEAU_MIN_DEG, PLATEAU_NOISE * noise))
+    onset_i = int(plateau[-1])
+    onset = float(depth_deg[onset_i])
     threshold = SENSITIVITY_THRESHOLD_DEG[sensitivity]
-    positions = np.flatnonzero(columns)
-    for k, rep_i in enumerate(usable):
-        column = n_reps + 1 + k
-        if not columns[column]:
-            continue
-        j = int(np.searchsorted(positions, column))
-        amplitude = float(coef[j])
-        t_stat = -amplitude / np.sqrt(max(cov[j, j], 1e-12)) * deflate
-        trunk_change = -amplitude * (onset - bottoms[k])  # trunk tilting back: positive here
-        magnitude = max(0.0, trunk_change / TRUNK_PER_PELVIS_DEG)
-        detected = bool(magnitude >= threshold and t_stat >= MIN_T_STATISTIC)
-        confidence = float(np.clip(min(magnitude / (2 * threshold), t_stat / (2 * MIN_T_STATISTIC)), 0.0, 1.0))
-        results[rep_i] = WinkEstimate(detected, onset if detected else None, magnitude, confidence)
-    return results
+    real_change = onset_i >= EDGE_FRAMES and onset >= depth_deg[bottom] + MIN_ONSET_ABOVE_BOTTOM_DEG
+    detected = bool(real_change and back >= threshold and back >= NOISE_FACTOR * noise)
+    magnitude = max(0.0, back) / TRUNK_PER_PELVIS_DEG
+    confidence = float(np.clip((back - 0.5 * threshold) / threshold, 0.0, 1.0)) if real_change else 0.0
+    return WinkEstimate(detected, onset if detected else None, magnitude if detected else 0.0,
+                        confidence, back_tilt_deg=back)
 
+
+def _median3(x: np.ndarray) -> np.ndarray:
+    if len(x) < 3:
+        return x.astype(float)
+    out = x.astype(float).copy()
+    out[1:-1] = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
+    return out

@@ -52,6 +52,8 @@ def run_analysis(keypoints: list[Keypoints], params=None):
 
 
 def score_set(truth: SetTruth, reps) -> SetScore:
+    from station.analysis.analyzer import THIGH_TAPER_DEG
+
     score = SetScore(true_reps=len(truth.reps), counted_reps=len(reps), reps=reps)
     t = truth.timestamps
     for true_rep in truth.reps:
@@ -60,12 +62,11 @@ def score_set(truth: SetTruth, reps) -> SetScore:
         if match is None:
             continue
         # the station reports the top of the thigh (parallel as judged); the truth is the joint line
-        from station.analysis.analyzer import THIGH_TAPER_DEG
 
         score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
         onset_error = None
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
-            onset_error = match.wink_onset_deg - true_rep.wink_onset_thigh_deg
+            onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)
         score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
         for name, _, measured_attr, true_attr, _ in SECONDARY:
             measured = getattr(match, measured_attr, None)

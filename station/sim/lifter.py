@@ -465,6 +465,9 @@ def random_lifter(rng: np.random.Generator, realism: np.random.Generator | None 
         params.parallax = True
         params.toe_out_deg = realism.uniform(10, 35)
         params.plate_radius_m = float(realism.choice([0.225, 0.2, 0.16])) if realism.random() < 0.35 else 0.0
+        # how much of the pelvic tilt the thorax follows decides whether the trunk line tips back:
+        # on the real wink clips one tips back 10-12 deg (kham), one barely at all (rnjs)
+        params.thorax_follow = float(realism.uniform(0.0, 1.0))
         # the flattened lean lowers the hip-flexion demand at the bottom: keep the onset's margin
         flat_demand = (90 - params.target_depth_deg) + flattened_lean(
             params.target_depth_deg, params.target_depth_deg, params.trunk_lean_max_deg,

@@ -14,7 +14,8 @@ from station.sim.render import MannequinRenderer
 
 DEMO_SETS = (
     LifterParams(reps=5, target_depth_deg=-10, wink_magnitude_deg=0),
-    LifterParams(reps=6, target_depth_deg=-20, wink_onset_flexion_deg=105, wink_magnitude_deg=25, thorax_follow=0.35),
+    LifterParams(reps=6, target_depth_deg=-20, wink_onset_flexion_deg=130, wink_magnitude_deg=25, thorax_follow=0.9,
+                 lean_flattening=0.2),
     LifterParams(reps=4, target_depth_deg=25, wink_magnitude_deg=0, trunk_lean_max_deg=38),
 )
 EMPTY_S = 4.5  # nobody in view between sets
