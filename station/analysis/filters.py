@@ -56,3 +56,12 @@ class OneEuroFilter:
         self._tmp *= self._alpha
         self.value += self._tmp
         return self.value
+
+
+def running_median3(x: np.ndarray) -> np.ndarray:
+    """Each value replaced by the median of it and its neighbours (ends kept): one glitched frame
+    cannot set a per-rep extreme."""
+    out = np.asarray(x, dtype=float).copy()
+    if len(out) >= 3:
+        out[1:-1] = np.median(np.stack([out[:-2], out[1:-1], out[2:]]), axis=0)
+    return out

@@ -1,6 +1,6 @@
 """A finished rep's numbers, and the set's summary sentence. Every number is true or absent.
 
-Depth (docs/depth.md): the lowest point of a 3-frame running median of the midline thigh angle,
+Depth (docs/depth.md): the deepest midline thigh angle held for 0.2 s, in the top-of-thigh convention,
 corrected for where MoveNet puts the hip point, with a three-way verdict and its uncertainty band.
 Secondary numbers are given only when the view lets us stand behind them, and only within
 physically plausible ranges; otherwise they are None and the page shows nothing.
@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from station.analysis.filters import running_median3
 from station.analysis.quality import BLOCKING, SETUP_ADVICE, judge
 from station.analysis.types import RepResult, RepSeries, SetResult
 
@@ -25,14 +26,6 @@ HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noi
 MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
 MAX_KNEE_TRAVEL_CM = 30.0
 MAX_TRUNK_LEAN_DEG = 75.0
-
-
-def running_median3(x: np.ndarray) -> np.ndarray:
-    if len(x) < 3:
-        return x.copy()
-    out = x.copy()
-    out[1:-1] = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
-    return out
 
 
 def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray, hold_s: float = BOTTOM_HOLD_S) -> tuple[int, float]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from station.analysis.filters import running_median3
+
 # trunk-line degrees per degree of posterior pelvic tilt (segment geometry: pelvis + half the
 # lumbar spine over the hip-shoulder distance, thorax partly following); see docs/butt-wink.md
 TRUNK_PER_PELVIS_DEG = 0.45
@@ -61,7 +63,7 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame."""
     if len(t) < 5:
         return NO_WINK
-    lean = _median3(lean_deg)
+    lean = running_median3(lean_deg)
     bottom = int(np.argmin(depth_deg))
     at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
     if float(np.mean(torso_sure[at_bottom])) < MIN_SURE_TORSO:
@@ -87,11 +89,3 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     confidence = float(np.clip((back - 0.5 * threshold) / threshold, 0.0, 1.0)) if real_change else 0.0
     return WinkEstimate(detected, onset if detected else None, magnitude if detected else 0.0,
                         confidence, back_tilt_deg=back)
-
-
-def _median3(x: np.ndarray) -> np.ndarray:
-    if len(x) < 3:
-        return x.astype(float)
-    out = x.astype(float).copy()
-    out[1:-1] = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
-    return out
