@@ -42,8 +42,14 @@ SOUNDS = {
     "set_wink": [("low", 0.25), (None, 0.12), ("low", 0.25)],
     "fault": [("fault", 0.6)],
     "setup": [("mid", 0.05), (None, 0.07), ("mid", 0.05), (None, 0.07), ("mid", 0.05)],  # three pips
+    # the self-test (docs/self-test.md): "next one a little deeper" is two short rising pips with a
+    # clear gap (dit ... dit); "the test is over" is one long tone and two quick pips (daaah-dit-dit)
+    "selftest_next": [("mid", 0.06), (None, 0.15), ("high", 0.06)],
+    "selftest_done": [("rise", 0.45), (None, 0.1), ("high", 0.06), (None, 0.06), ("high", 0.06)],
 }
-ANIMATION_S = {"ready": 0.4, "wink": 1.5, "rep": 0.8, "set_clean": 2.0, "set_wink": 2.5}
+ANIMATION_S = {"ready": 0.4, "wink": 1.5, "rep": 0.8, "set_clean": 2.0, "set_wink": 2.5, "selftest_next": 1.2,
+               "selftest_done": 3.0}
+SELFTEST_SWEEP_S = 0.6   # "next one deeper": one lit segment climbs the bar, twice
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ class Feedback:
         self._fault: str | None = None
         self._setup_issue: str | None = None     # the issue of the last posted state (cue on change)
         self._setup_cued_at = float("-inf")
+        self._selftest_label: str | None = None  # while a self-test runs: "self-test rep 3 to 11°"
         self._running = True
         self._bar = BarState((0.0,) * self.count, "idle", "waiting for a lifter")
         self._written: list[float] = [0.0] * self.count
@@ -188,6 +195,18 @@ class Feedback:
                 cue = _cue_for(event)
                 if cue:
                     self._cues.append((cue, now, event))
+            self._cond.notify()
+
+    def cue(self, name: str, label: str = "") -> None:
+        """A cue that is no analysis event (the self-test's): its sound, and its animation with `label`."""
+        with self._cond:
+            self._cues.append((name, self._clock(), label))
+            self._cond.notify()
+
+    def set_selftest(self, label: str | None) -> None:
+        """While a self-test runs, the depth label names it (the page and the terminal show it)."""
+        with self._cond:
+            self._selftest_label = label
             self._cond.notify()
 
     def set_fault(self, message: str | None) -> None:
@@ -245,7 +264,7 @@ class Feedback:
     def _start_cue(self, cue: str, now: float, event) -> None:
         if cue in ANIMATION_S:
             count = event.rep.index if isinstance(event, RepCompleted) else 0
-            self._animation = (cue, now, count)
+            self._animation = (cue, now, count, event if isinstance(event, str) else "")
         if cue in SOUNDS and self.cfg.mode == "full":
             self._sound = [(tone, now + sum(d for _, d in SOUNDS[cue][:i + 1])) for i, (tone, _) in
                            enumerate(SOUNDS[cue])]
@@ -276,10 +295,10 @@ class Feedback:
     def _levels(self, now, state, fault):
         n = self.count
         if self._animation:
-            name, start, count = self._animation
+            name, start, count, text = self._animation
             elapsed = now - start
             if elapsed < ANIMATION_S[name]:
-                return _animation_levels(name, elapsed, count, n) + (0.05,)
+                return _animation_levels(name, elapsed, count, n, text) + (0.05,)
             self._animation = None
         if fault:
             on = (now % 1.0) < 0.5
@@ -300,6 +319,8 @@ class Feedback:
         elif lit >= n:
             lit = n - 1
         label = "TARGET" if state.target_reached else f"depth {100 * state.depth_fraction:3.0f}%"
+        if self._selftest_label:
+            label = f"{self._selftest_label}: {label}"
         return [1.0] * lit + [0.0] * (n - lit), "depth", label, None
 
     def _write_leds(self, levels) -> None:
@@ -342,7 +363,7 @@ def _cue_for(event) -> str | None:
     return None
 
 
-def _animation_levels(name: str, elapsed: float, count: int, n: int):
+def _animation_levels(name: str, elapsed: float, count: int, n: int, text: str = ""):
     if name == "ready":
         lit = min(n, int(elapsed / ANIMATION_S["ready"] * n) + 1)
         return [1.0] * lit + [0.0] * (n - lit), "ready", "ready"
@@ -354,6 +375,13 @@ def _animation_levels(name: str, elapsed: float, count: int, n: int):
         return [1.0] * lit + [0.0] * (n - lit), "rep", f"rep {count}"
     if name == "set_clean":
         return [1.0] * n, "set_clean", "set done: clean"
+    if name == "selftest_next":  # one segment climbs the bar, twice: "next one a little deeper"
+        lit = min(n - 1, int((elapsed % SELFTEST_SWEEP_S) / SELFTEST_SWEEP_S * n))
+        return [1.0 if i == lit else 0.0 for i in range(n)], "selftest_next", text or "self-test: a little deeper"
+    if name == "selftest_done":  # odd and even segments take turns: "the test is over, see the page"
+        odd = (elapsed % 0.5) < 0.25
+        return ([1.0 if (i % 2 == 1) == odd else 0.0 for i in range(n)], "selftest_done",
+                text or "self-test done: see the page")
     on = (elapsed % 0.5) < 0.25
     half = n // 2
     levels = ([1.0] * half + [0.0] * (n - half)) if on else ([0.0] * half + [1.0] * (n - half))

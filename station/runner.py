@@ -27,8 +27,10 @@ from station.analysis import (AnalysisParams, FrameState, LifterReady, RepComple
 from station.feedback import Feedback, TerminalBar, make_pin_factory
 from station.pose import PoseEstimator
 from station.sdnotify import Notifier
+from station.selftest import (CANCELLED, ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker,
+                              evidence as selftest_evidence)
 from station.sources import SourceError
-from station.store import StoreWriter
+from station.store import Store, StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ def live_state(state: FrameState | None) -> dict:
             "target_reached": state.target_reached and judged, "rep_count": state.rep_count,
             "set_active": state.set_active, "wink_active": state.wink_active,
             "setup_issue": state.setup_issue, "setup_advice": state.setup_advice}
+
+
+def _deg(value: float) -> str:
+    return "parallel" if abs(value) < 0.5 else f"{abs(value):.0f}° {'below' if value < 0 else 'above'}"
 
 
 class FrameMailbox:
@@ -151,6 +157,15 @@ class Station:
         self.feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
         self.store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
                                  max_db_mb=cfg.store.max_db_mb, min_free_mb=cfg.store.min_free_mb)
+        # the self-test (docs/self-test.md): started and cancelled from the page (web threads), run by
+        # the frame loop; each lifter's own target depth (from their last self-test) when they are active
+        self._selftest_lock = threading.Lock()
+        self._selftest: SelfTestTracker | None = None
+        self._selftest_changed = False          # a start or cancel for the frame loop to apply
+        self._selftest_wall_start = 0.0
+        self._lifter_target = self._read_lifter_target(cfg.station.lifter)
+        self._auto_selftests = _demo_presses(cfg)
+        self.analyzer.update_params(self._params())
         self.stop_event = threading.Event()
         self.mailbox = FrameMailbox(lossless=not live_source)
         self.capture = CaptureThread(open_source, self.mailbox, self._camera_fault, retry=live_source,
@@ -172,7 +187,9 @@ class Station:
         from station.web import StationHooks, create_app, serve
 
         hooks = StationHooks(get_config=lambda: self.cfg, apply_settings=self.apply_settings, live=self.live,
-                             preview_jpeg=self.preview_jpeg, store_status=self.store_status)
+                             preview_jpeg=self.preview_jpeg, store_status=self.store_status,
+                             selftest_status=self.selftest_status, selftest_start=self.selftest_start,
+                             selftest_cancel=self.selftest_cancel)
         app = create_app(self.cfg.db_path(), hooks, self.cfg.state_dir())
         self.web_server = serve(app, self.cfg.web.host, self.cfg.web.port, self.cfg.web.threads)
         port = self.web_server.effective_port
@@ -185,6 +202,9 @@ class Station:
         out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": round(self.stats.fps(), 1),
                "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
         out.update(live_state(state))
+        test = self._selftest
+        out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1), "message": test.message}
+                           if test is not None and not test.done else None)
         return out
 
     def store_status(self) -> dict:
@@ -210,6 +230,8 @@ class Station:
         """Validate, save to the config file, and hand to the frame loop for its next frame."""
         with self._cfg_lock:
             new = config_mod.updated(self.cfg, changes)
+            if new.station.lifter != self.cfg.station.lifter:
+                self._lifter_target = self._read_lifter_target(new.station.lifter)
             if new.source_path:
                 try:
                     config_mod.save(new, new.source_path)
@@ -218,6 +240,119 @@ class Station:
             self._pending_cfg = new
             self.cfg = new
         return new
+
+    # --- the self-test and each lifter's target ---------------------------------------------
+    def _read_lifter_target(self, lifter: str) -> float | None:
+        """The lifter's own target depth from their last self-test (None: the configured one). Read when
+        the station starts and when the lifter changes, never in the frame loop."""
+        try:
+            store = Store(self.cfg.db_path())
+            try:
+                return store.lifter_target(lifter)
+            finally:
+                store.close()
+        except Exception as exc:  # the history may be unreadable; the configured target still works
+            log.warning("cannot read lifter %s's target depth: %s", lifter, exc)
+            return None
+
+    def _params(self) -> AnalysisParams:
+        """The analysis settings now: the configured ones, with the target depth of the running self-test's
+        rep, else the active lifter's own target, else the configured target."""
+        params = AnalysisParams.from_config(self.cfg.analysis, self.cfg.pose)
+        test = self._selftest
+        if test is not None and not test.done and test.started_t is not None:
+            params.target_depth_deg = test.target_deg
+        elif self._lifter_target is not None:
+            params.target_depth_deg = self._lifter_target
+        return params
+
+    def selftest_status(self) -> dict:
+        with self._selftest_lock:
+            test = self._selftest
+            status = test.status() if test is not None else {"running": False, "outcome": None, "reps": []}
+            status["starting"] = test is not None and not test.done and test.started_t is None
+        cfg = self.cfg
+        status.update(active_lifter=cfg.station.lifter, configured_target_deg=cfg.analysis.target_depth_deg,
+                      lifter_target_deg=self._lifter_target, station_running=not self.stop_event.is_set())
+        return status
+
+    def selftest_start(self) -> dict:
+        """From the page: a new test for the active lifter; the frame loop begins it with its next frame."""
+        with self._selftest_lock:
+            if self._selftest is not None and not self._selftest.done:
+                raise SelfTestError("a self-test is already running: cancel it first")
+            if self.stop_event.is_set():
+                raise SelfTestError("the station is stopping")
+            plan = SelfTestPlan(margin_deg=self.cfg.analysis.safe_depth_margin_deg)
+            self._selftest = SelfTestTracker(plan, self.cfg.station.lifter)
+            self._selftest_changed = True
+        log.info("self-test started for lifter %s", self.cfg.station.lifter)
+        return self.selftest_status()
+
+    def selftest_cancel(self) -> bool:
+        with self._selftest_lock:
+            test = self._selftest
+            if test is None or test.done:
+                return False
+            test.cancel()
+            self._selftest_changed = True
+        log.info("self-test cancelled from the page")
+        return True
+
+    def _selftest_tick(self, t: float) -> None:
+        """Frame loop: begin a test started from the page; drop a cancelled or abandoned one."""
+        with self._selftest_lock:
+            test, self._selftest_changed = self._selftest, False
+            if test is None:
+                return
+            begin = test.started_t is None and not test.done
+            if begin:
+                test.begin(t)
+            elif test.expired(t):
+                test.cancel(f"stopped: no rep for {t - test.last_activity_t:.0f} s")
+        if begin:
+            self._selftest_wall_start = time.time()
+            self.analyzer.update_params(self._params())
+            self.feedback.set_selftest(f"self-test rep 1 to {_deg(test.target_deg)}")
+            self.feedback.cue("selftest_next", f"self-test: rep 1 to {_deg(test.target_deg)}")
+        elif test.done and test.result.outcome == CANCELLED:
+            self.analyzer.update_params(self._params())   # back to the lifter's own or the configured target
+            self.feedback.set_selftest(None)
+
+    def _selftest_rep(self, test: SelfTestTracker, rep, set_key: int) -> None:
+        """Frame loop, at each RepCompleted: the next rep's target, the cue, and at the end the result."""
+        with self._selftest_lock:
+            step = test.feed(rep, set_key)
+        if not step.counted:
+            return
+        log.info("self-test: %s", step.message)
+        if step.done:
+            self._selftest_finish(test)
+            return
+        self.analyzer.update_params(self._params())
+        label = f"self-test rep {test.rep_number} to {_deg(step.target_deg)}"
+        self.feedback.set_selftest(label)
+        if step.deeper:
+            self.feedback.cue("selftest_next", f"self-test: rep {test.rep_number} a little deeper, "
+                                               f"to {_deg(step.target_deg)}")
+
+    def _selftest_finish(self, test: SelfTestTracker) -> None:
+        result = test.result
+        set_key = rep_idx = evidence = None
+        if result.evidence_rep is not None:
+            entry = result.reps[result.evidence_rep - 1]
+            set_key, rep_idx = entry.set_key, entry.rep_index
+            evidence = selftest_evidence(test.rep_results[result.evidence_rep], result.onset_deg,
+                                         self.analyzer.p.depth_from_thigh)
+        self.store.selftest_finished(self._selftest_wall_start, time.time(), result, set_key, rep_idx, evidence)
+        if result.sets_target and result.lifter == self.cfg.station.lifter:
+            self._lifter_target = result.safe_depth_deg   # None after no rounding: the configured target
+        self.analyzer.update_params(self._params())
+        self.feedback.set_selftest(None)
+        done = (f"self-test done: safe depth {_deg(result.safe_depth_deg)}" if result.outcome == ROUNDING
+                else "self-test done: see the page")
+        self.feedback.cue("selftest_done", done)
+        log.info("self-test finished (%s): %s", result.outcome, result.message)
 
     # --- faults -----------------------------------------------------------------------------
     def _camera_fault(self, message: str | None) -> None:
@@ -255,6 +390,11 @@ class Station:
             if self._pending_cfg is not None:
                 self._apply_pending()
             timestamp, frame, _captured = item
+            if self._auto_selftests and timestamp >= self._auto_selftests[0]:
+                self._auto_selftests.pop(0)
+                self._demo_press()
+            if self._selftest_changed or (self._selftest is not None and not self._selftest.done):
+                self._selftest_tick(timestamp)
             t0 = clock()
             keypoints = self.estimator.estimate(frame, timestamp)
             t1 = clock()
@@ -287,7 +427,7 @@ class Station:
     def _apply_pending(self) -> None:
         with self._cfg_lock:
             cfg, self._pending_cfg = self._pending_cfg, None
-        self.analyzer.update_params(AnalysisParams.from_config(cfg.analysis, cfg.pose))
+        self.analyzer.update_params(self._params())
         self.feedback.apply_config(cfg.feedback)
         self.store.lifter = cfg.station.lifter
         log.info("settings applied: target %.0f deg, sensitivity %s, feedback %s, lifter %s",
@@ -305,10 +445,21 @@ class Station:
                                     source=self.cfg.camera.source)
             log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
                      f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
+            test = self._selftest
+            if test is not None and not test.done and test.started_t is not None:
+                self._selftest_rep(test, event.rep, key)
         elif isinstance(event, SetFinished):
             self._set_wall_start.pop(event.result.index, None)
             self.store.set_finished(event.result.index, to_wall, event.result)
             log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
+
+    def _demo_press(self) -> None:
+        """The synthetic lifter's programme starts with a self-test: press the page's button for them."""
+        try:
+            self.selftest_start()
+            log.info("demo: the synthetic lifter pressed 'Find my safe depth' on the page")
+        except SelfTestError as exc:
+            log.info("demo: no self-test started: %s", exc)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -332,6 +483,15 @@ def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool 
     return lambda: open_source(spec, width=cfg.camera.width, height=cfg.camera.height, fps=cfg.camera.fps,
                                realtime=realtime, loop=loop, exposure_us=cfg.camera.exposure_us,
                                analogue_gain=cfg.camera.analogue_gain)
+
+
+def _demo_presses(cfg: config_mod.Config) -> list[float]:
+    """Source times at which the synthetic lifter's programme 'presses' Find my safe depth (the demo)."""
+    if cfg.camera.source != "synthetic":
+        return []
+    from station.sim.source import selftest_press_times
+
+    return selftest_press_times(fps=cfg.camera.fps)
 
 
 def pin_factory_for(kind: str):

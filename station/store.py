@@ -9,6 +9,7 @@ frame loop. Size is bounded by a retention policy (age, file size, free disk spa
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -70,6 +71,22 @@ MIGRATIONS = [
     """
     ALTER TABLE reps ADD COLUMN view TEXT;
     ALTER TABLE reps ADD COLUMN setup_issue TEXT;
+    """,
+    # 5: the self-test ("find my safe depth", docs/self-test.md): one row per finished test, with its
+    # evidence (the evidence rep's joints at the onset and at the bottom: kept here, so the result
+    # outlives its set), and each lifter's own target depth (NULL: the configured one applies)
+    """
+    CREATE TABLE selftests (
+        id INTEGER PRIMARY KEY,
+        lifter_id INTEGER NOT NULL REFERENCES lifters(id) ON DELETE CASCADE,
+        started_at REAL NOT NULL, ended_at REAL NOT NULL, outcome TEXT NOT NULL,
+        onset_deg REAL, safe_depth_deg REAL, margin_deg REAL NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
+        full_depth_deg REAL NOT NULL, deepest_deg REAL, reached_full_depth INTEGER NOT NULL DEFAULT 0,
+        set_id INTEGER REFERENCES sets(id) ON DELETE SET NULL, evidence_rep_idx INTEGER,
+        evidence TEXT, reps TEXT, message TEXT);
+    CREATE INDEX selftests_by_lifter ON selftests (lifter_id, started_at);
+    ALTER TABLE lifters ADD COLUMN target_depth_deg REAL;
+    ALTER TABLE lifters ADD COLUMN target_selftest_id INTEGER REFERENCES selftests(id) ON DELETE SET NULL;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -157,6 +174,16 @@ class Store:
     def lifters(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
 
+    def lifter_target(self, name: str) -> float | None:
+        """The lifter's own target depth (from a self-test), or None: the configured one applies."""
+        row = self.conn.execute("SELECT target_depth_deg FROM lifters WHERE name = ?", (name,)).fetchone()
+        return row["target_depth_deg"] if row else None
+
+    def set_lifter_target(self, name: str, target_depth_deg: float | None, selftest_id: int | None = None) -> None:
+        lifter_id = self.lifter_id(name)
+        self.conn.execute("UPDATE lifters SET target_depth_deg = ?, target_selftest_id = ? WHERE id = ?",
+                          (target_depth_deg, selftest_id, lifter_id))
+
     # --- writes -----------------------------------------------------------------------------
     def free_mb(self) -> float:
         return shutil.disk_usage(self.path.parent).free / 1e6
@@ -226,6 +253,33 @@ class Store:
                 (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, rep.depth_verdict,
                  rep.depth_uncertainty_deg, rep.side_view, rep.view, rep.setup_issue, set_id, rep.index))
 
+    def add_selftest(self, started_at: float, ended_at: float, result, set_id: int | None = None,
+                     evidence_rep_idx: int | None = None, evidence: dict | None = None) -> int:
+        """A finished self-test (station.selftest.SelfTestResult) and, in the same transaction, its
+        lifter's target: the safe depth when rounding was found, the configured one (NULL) when none
+        was found down to the deepest rep; an incomplete test leaves the target as it was."""
+        reps = [r if isinstance(r, dict) else dataclasses.asdict(r) for r in result.reps]
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            lifter_id = self.lifter_id(result.lifter)
+            test_id = self.conn.execute(
+                "INSERT INTO selftests (lifter_id, started_at, ended_at, outcome, onset_deg, safe_depth_deg, "
+                "margin_deg, confirmed, full_depth_deg, deepest_deg, reached_full_depth, set_id, evidence_rep_idx, "
+                "evidence, reps, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (lifter_id, started_at, ended_at, result.outcome, result.onset_deg, result.safe_depth_deg,
+                 result.margin_deg, result.confirmed, result.full_depth_deg, result.deepest_deg,
+                 result.reached_full_depth, set_id, evidence_rep_idx,
+                 json.dumps(evidence, separators=(",", ":")) if evidence is not None else None,
+                 json.dumps(reps, separators=(",", ":")), result.message)).lastrowid
+            if result.sets_target:
+                self.conn.execute("UPDATE lifters SET target_depth_deg = ?, target_selftest_id = ? WHERE id = ?",
+                                  (result.safe_depth_deg, test_id, lifter_id))
+            self.conn.execute("COMMIT")
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+        return test_id
+
     def delete_set(self, set_id: int) -> bool:
         return self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,)).rowcount > 0
 
@@ -234,6 +288,9 @@ class Store:
         now = now or time.time()
         removed = self.conn.execute("DELETE FROM sets WHERE started_at < ?",
                                     (now - self.retention_days * 86400,)).rowcount
+        self.conn.execute("DELETE FROM selftests WHERE started_at < ? AND id NOT IN "
+                          "(SELECT target_selftest_id FROM lifters WHERE target_selftest_id IS NOT NULL)",
+                          (now - self.retention_days * 86400,))
         while self._db_mb() > self.max_db_mb:
             oldest = self.conn.execute("SELECT id FROM sets ORDER BY started_at LIMIT 1").fetchone()
             if oldest is None:
@@ -295,6 +352,49 @@ class Store:
         sql += " ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?"
         return [dict(r) for r in self.conn.execute(sql, args + [limit, offset])]
 
+    # --- self-tests ---------------------------------------------------------------------------
+    SELFTEST_SUMMARY = ("t.id, t.started_at, t.ended_at, t.outcome, t.onset_deg, t.safe_depth_deg, t.margin_deg, "
+                        "t.confirmed, t.full_depth_deg, t.deepest_deg, t.reached_full_depth, t.set_id, "
+                        "t.evidence_rep_idx, t.message, l.name AS lifter")
+
+    def list_selftests(self, lifter: str | None = None, limit: int = 50) -> list[dict]:
+        """Finished self-tests, newest first, without their evidence."""
+        sql = f"SELECT {self.SELFTEST_SUMMARY} FROM selftests t JOIN lifters l ON l.id = t.lifter_id"
+        args: list = []
+        if lifter:
+            sql += " WHERE l.name = ?"
+            args.append(lifter)
+        rows = self.conn.execute(sql + " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", args + [limit])
+        return [self._selftest_dict(r) for r in rows]
+
+    def get_selftest(self, test_id: int) -> dict | None:
+        """One self-test with its reps and evidence; `evidence_rep_id` links the evidence rep while
+        its set is still kept."""
+        row = self.conn.execute(f"SELECT {self.SELFTEST_SUMMARY}, t.evidence, t.reps FROM selftests t "
+                                "JOIN lifters l ON l.id = t.lifter_id WHERE t.id = ?", (test_id,)).fetchone()
+        if row is None:
+            return None
+        data = self._selftest_dict(row)
+        data["evidence"] = json.loads(row["evidence"]) if row["evidence"] else None
+        data["reps"] = json.loads(row["reps"]) if row["reps"] else []
+        rep = None
+        if row["set_id"] is not None and row["evidence_rep_idx"] is not None:
+            rep = self.conn.execute("SELECT id FROM reps WHERE set_id = ? AND idx = ?",
+                                    (row["set_id"], row["evidence_rep_idx"])).fetchone()
+        data["evidence_rep_id"] = rep["id"] if rep else None
+        return data
+
+    def last_selftest_id(self, lifter: str | None = None) -> int | None:
+        tests = self.list_selftests(lifter, limit=1)
+        return tests[0]["id"] if tests else None
+
+    @staticmethod
+    def _selftest_dict(row) -> dict:
+        data = {k: row[k] for k in row.keys() if k not in ("evidence", "reps")}
+        for flag in ("confirmed", "reached_full_depth"):
+            data[flag] = bool(data[flag])
+        return data
+
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -349,6 +449,7 @@ class StoreWriter:
         self.last_error: str | None = None
         self.unsaved: list[RepResult] = []
         self._set_ids: dict[int, int] = {}
+        self._db_ids: dict[int, int] = {}   # every set key seen -> its row (the self-test's evidence link)
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._thread.start()
@@ -362,6 +463,11 @@ class StoreWriter:
 
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
         self._queue.put(("set", set_key, to_wall, result))
+
+    def selftest_finished(self, started_wall: float, ended_wall: float, result, evidence_set_key: int | None = None,
+                          evidence_rep_idx: int | None = None, evidence: dict | None = None) -> None:
+        """Queued after the test's last rep, so the evidence rep's set row exists by then."""
+        self._queue.put(("selftest", started_wall, ended_wall, result, evidence_set_key, evidence_rep_idx, evidence))
 
     def flush(self, timeout: float = 10.0) -> bool:
         done = threading.Event()
@@ -404,6 +510,10 @@ class StoreWriter:
                     _, key, started, to_wall, target, rep, source = item
                     self._set_ids[key] = self._store.add_rep(self._set_ids.get(key), self.lifter, started, to_wall,
                                                              target, rep, source)
+                    self._db_ids[key] = self._set_ids[key]
+                elif kind == "selftest":
+                    _, started, ended, result, set_key, rep_idx, evidence = item
+                    self._store.add_selftest(started, ended, result, self._db_ids.get(set_key), rep_idx, evidence)
                 elif kind == "set" and item[1] in self._set_ids:
                     self._store.finish_set(self._set_ids.pop(item[1]), item[2], item[3])
                     self._store.apply_retention()

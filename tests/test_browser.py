@@ -234,3 +234,126 @@ def test_last_set_page_shows_a_new_set_without_a_reload_by_hand(server, browser)
                            timeout=20000)
     assert page.locator("#reps tbody tr").count() == 2
     page.close()
+
+
+# --- the self-test: start it from the page, follow it, read the result ----------------------------
+
+class PhoneSelfTest:
+    """The runner's self-test hooks: started from the page, then moved on by the test."""
+
+    def __init__(self):
+        self.running = False
+        self.rep = 1
+        self.started = 0
+
+    def status(self):
+        targets = [25.0, 18.0, 11.0, 4.0]
+        reps = [{"number": k + 1, "rep_index": k + 1, "set_key": 1, "target_deg": targets[k], "judged": True,
+                 "depth_deg": targets[k] - 2, "wink": False, "onset_deg": None, "confidence": 0.0, "note": ""}
+                for k in range(self.rep - 1)]
+        return {"running": self.running, "starting": False, "lifter": "maria", "rep": self.rep,
+                "target_deg": targets[self.rep - 1], "max_reps": 10, "reps": reps, "outcome": None,
+                "message": (f"Rep {self.rep - 1}: no rounding. Rep {self.rep}: a little deeper, to "
+                            f"{targets[self.rep - 1]:.0f}° above parallel." if self.rep > 1 else
+                            "Self-test started: slow bodyweight squats, side-on to the camera.")}
+
+    def start(self):
+        self.started += 1
+        self.running = True
+        return self.status()
+
+    def cancel(self):
+        self.running = False
+        return True
+
+
+@pytest.fixture(scope="module")
+def selftest_server(tmp_path_factory):
+    if not CHROMIUM:
+        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+    from selftestseed import seed_selftests
+
+    db = tmp_path_factory.mktemp("selftest-browser") / "station.db"
+    info = seed_selftests(db, "maria")
+    cfg = Config()
+    cfg.web.pin = "2468"
+    cfg.station.lifter = "maria"
+    fake = PhoneSelfTest()
+    app = create_app(db, StationHooks(get_config=lambda: cfg, live=lambda: dict(JUDGING), selftest_status=fake.status,
+                                      selftest_start=fake.start, selftest_cancel=fake.cancel))
+    srv = serve(app, "127.0.0.1", 0)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.effective_port}", fake, info
+    srv.close()
+
+
+def _inside(page, inner, outer, slack=0.5):
+    a, b = inner.bounding_box(), outer.bounding_box()
+    return (a["x"] >= b["x"] - slack and a["y"] >= b["y"] - slack and a["x"] + a["width"] <= b["x"] + b["width"] + slack
+            and a["y"] + a["height"] <= b["y"] + b["height"] + slack)
+
+
+def test_self_test_from_the_page_on_a_phone(selftest_server, browser):
+    base, fake, info = selftest_server
+    page, requests = _phone_page(browser, base)
+    page.goto(base + "/selftest", wait_until="networkidle")
+    for link in page.locator("nav a").all():
+        assert link.evaluate(LINES) == 1, f"nav item {link.inner_text()!r} wraps"
+    assert page.locator("nav a.on").inner_text() == "Safe depth"
+    assert page.locator("#start").is_visible() and not page.locator("#status").is_visible()
+    _fits_the_phone(page)
+    _shot(page, "selftest-start")
+
+    page.fill("#pin", "2468")
+    page.click("#begin")
+    page.wait_for_selector("#status", state="visible")
+    assert fake.started == 1
+    assert page.locator("#st-rep").inner_text() == "1" and page.locator("#st-target").inner_text() == "25° above"
+    fake.rep = 3   # two reps done: the page follows without a reload
+    page.wait_for_function("() => document.getElementById('st-rep').textContent === '3'")
+    assert page.locator("#st-target").inner_text() == "11° above"
+    assert page.locator("#st-reps tbody tr").count() == 2
+    assert "a little deeper" in page.locator("#st-message").inner_text()
+    assert page.locator("#cancel").is_visible() and page.locator("#start").count() == 0
+    _fits_the_phone(page)
+    _shot(page, "selftest-running")
+
+    fake.running = False   # the station finished the test: the page reloads with the result
+    page.wait_for_selector("#start", state="visible", timeout=10000)
+    page.wait_for_load_state("networkidle")
+    result = info["result"]
+    assert page.locator("#result").inner_text() == result.message
+    evidence = page.locator("svg#evidence")
+    assert evidence.is_visible() and evidence.locator("g.panel").count() == 2
+    for panel in evidence.locator("g.panel").all():
+        assert _inside(page, panel, evidence), "each skeleton stays inside the drawing"
+    onset, bottom = evidence.locator("g.panel.onset"), evidence.locator("g.panel.bottom")
+    assert not page.evaluate(OVERLAP, [onset.element_handle(), bottom.element_handle()]), "side by side, apart"
+    assert "rounding began" in onset.locator("text").text_content()
+    assert evidence.locator("line.onset-ghost").count() == 1
+    history = page.locator("svg.chart").last
+    dots = history.locator("circle").all()
+    assert len(dots) == 3
+    for dot in dots:
+        assert _inside(page, dot, history)
+    assert page.locator("#tests tbody tr").count() == 3
+    assert "deeper" in page.locator("#trend").inner_text()
+    for th in page.locator("#test-reps th, #tests th").all():
+        assert th.evaluate(LINES) == 1, f"header {th.inner_text()!r} wraps"
+    _fits_the_phone(page)
+    _shot(page, "selftest-result")
+    page.click("#evidence-rep")
+    page.wait_for_selector("#replay")
+    assert all(url.startswith(base) for url in requests), [u for u in requests if not u.startswith(base)]
+    page.close()
+
+
+def test_nav_fits_one_line_on_every_page(server, browser):
+    base, ids, _, _ = server
+    page, _ = _phone_page(browser, base)
+    for path in ("/", "/history", "/live", "/settings", "/selftest"):
+        page.goto(base + path, wait_until="domcontentloaded")
+        for link in page.locator("nav a").all():
+            assert link.evaluate(LINES) == 1, f"{path}: nav item {link.inner_text()!r} wraps"
+        _fits_the_phone(page)
+    page.close()

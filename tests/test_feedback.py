@@ -7,7 +7,7 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from station.analysis import FrameState, RepCompleted, SquatAnalyzer
+from station.analysis import FrameState, RepCompleted, SquatAnalyzer, WinkWarning
 from station.config import FeedbackConfig
 from station.feedback import Feedback, TerminalBar
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
@@ -118,18 +118,17 @@ def test_scripted_clean_set_chirps_once_per_rep_at_depth_and_never_winks():
 
 
 def test_wink_rep_plays_the_two_low_tones_and_flashes_the_bar():
-    params = LifterParams(reps=3, target_depth_deg=-12, wink_onset_flexion_deg=120, wink_magnitude_deg=22)
-    truth = simulate_set(params, CameraParams(), seed=8)
+    """The wink warning as the analysis hands it over at the bottom of a rep (whether the detector
+    fires on a given lifter is test_analysis.py's business, not the bar's)."""
     fb, factory, cfg = _feedback()
     patterns = []
     try:
-        analyzer = SquatAnalyzer()
-        for kp in noisy_keypoints(truth, NoiseParams(0, 0, 0, 0)):
-            state, events = analyzer.update(kp)
-            fb.post(state, events)
-            time.sleep(0.002)
+        for i in range(20):  # down to the bottom, where the warning comes, and a moment there
+            events = [WinkWarning(i / 30, 1, -4.0, 20.0)] if i == 10 else []
+            fb.post(_state(min(1.0, i / 10), t=i / 30), events)
+            time.sleep(0.02)
             patterns.append(fb.bar.pattern)
-        time.sleep(0.3)
+        time.sleep(0.9)
     finally:
         fb.close()
     pulses = _buzzer_pulses(factory, cfg)
@@ -331,3 +330,67 @@ def test_cannot_judge_cues_again_after_the_hold_off():
         assert fb._setup_cued_at == clock[0], "a new appearance after the hold-off cues again"
     finally:
         fb.close()
+
+
+# --- the self-test's cues (docs/self-test.md, docs/wiring.md) -----------------------------------------
+
+def _cue_pulses(name, label="self-test"):
+    fb, factory, cfg = _feedback()
+    try:
+        fb.post(_state(0.0))
+        fb.cue(name, label)
+        assert _wait_for(lambda: fb.bar.pattern == name)
+        seen_label = fb.bar.label
+        time.sleep(0.9)
+    finally:
+        fb.close()
+    return _buzzer_pulses(factory, cfg), seen_label
+
+
+def test_self_test_next_cue_is_two_short_pips_with_a_gap_and_a_climbing_light():
+    pulses, label = _cue_pulses("selftest_next", "self-test: rep 3 a little deeper, to 11° above")
+    assert len(pulses) == 2, f"two pips, got {len(pulses)}"
+    assert all(off is not None and off - on < 0.12 for on, off in pulses), "short pips"
+    assert pulses[1][0] - pulses[0][1] >= 0.1, "a clear gap between them (unlike the setup's quick three)"
+    assert label == "self-test: rep 3 a little deeper, to 11° above"
+
+
+def test_self_test_done_cue_is_a_long_tone_and_two_pips():
+    pulses, label = _cue_pulses("selftest_done", "self-test done: safe depth 3° below")
+    assert len(pulses) == 3
+    (on0, off0), *pips = pulses
+    assert off0 - on0 >= 0.35, "one long tone first"
+    assert all(off - on < 0.12 for on, off in pips), "then two quick pips"
+    assert label == "self-test done: safe depth 3° below"
+
+
+def test_self_test_bar_patterns_are_unlike_the_others():
+    from station.feedback import ANIMATION_S, SELFTEST_SWEEP_S, _animation_levels
+
+    n = 10
+    sweep = [_animation_levels("selftest_next", k * SELFTEST_SWEEP_S / n + 0.01, 0, n)[0] for k in range(n)]
+    assert all(sum(levels) == 1.0 for levels in sweep), "one segment lit at a time (depth fills, ready sweeps full)"
+    assert [levels.index(1.0) for levels in sweep] == list(range(n)), "it climbs from the bottom to the top"
+    assert ANIMATION_S["selftest_next"] >= 2 * SELFTEST_SWEEP_S - 1e-9, "twice"
+    done = [_animation_levels("selftest_done", t, 0, n)[0] for t in (0.1, 0.35)]
+    assert done[0] != done[1] and all(sum(levels) == n / 2 for levels in done), "odd and even segments take turns"
+    assert all(done[0][i] != done[0][i + 1] for i in range(n - 1))
+    wink_halves = _animation_levels("set_wink", 0.1, 0, n)[0]
+    assert wink_halves != done[0] and wink_halves != done[1], "not the back-rounded set's halves"
+
+
+def test_self_test_names_itself_in_the_depth_label_and_lights_only_mutes_its_cues():
+    fb, factory, cfg = _feedback(mode="lights_only")
+    try:
+        fb.set_selftest("self-test rep 2 to 18° above")
+        fb.post(_state(0.4))
+        assert _wait_for(lambda: fb.bar.label.startswith("self-test rep 2 to 18° above: depth"))
+        fb.cue("selftest_next", "next")
+        assert _wait_for(lambda: fb.bar.pattern == "selftest_next")
+        time.sleep(0.5)
+        fb.set_selftest(None)
+        fb.post(_state(0.4, t=1.0))
+        assert _wait_for(lambda: fb.bar.label.startswith("depth"), timeout=3.0)
+    finally:
+        fb.close()
+    assert _buzzer_pulses(factory, cfg) == [], "lights only: no sound"

@@ -65,19 +65,59 @@ def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
     assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
 
 
-def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(tmp_path):
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`station demo --fast` once for the tests below: the self-test, then the three sets."""
+    state = tmp_path_factory.mktemp("demo")
     result = subprocess.run([sys.executable, "-m", "station", "demo", "--fast", "--exit-when-done", "--port", "0",
-                             "--state-dir", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+                             "--state-dir", str(state)], capture_output=True, text=True, timeout=400, cwd=ROOT)
+    return result, state / "station.db"
+
+
+def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(demo):
+    result, db = demo
     assert result.returncode == 0, result.stderr[-2000:]
     assert "page at http://127.0.0.1:" in result.stdout and "settings PIN for this demo" in result.stdout
-    store = Store(tmp_path / "station.db")
-    sets = store.list_sets()  # newest first
-    assert len(sets) == 3 and all(s["lifter"] == "demo" for s in sets)
+    store = Store(db)
+    sets = store.list_sets()  # newest first: the three demo sets, then the self-test's squats
+    assert len(sets) == 4 and all(s["lifter"] == "demo" for s in sets)
     starts = [s["started_at"] for s in sets]
-    assert starts[0] > starts[1] > starts[2], "each set gets its own start time, in order"
+    assert starts[0] > starts[1] > starts[2] > starts[3], "each set gets its own start time, in order"
     assert all(s["ended_at"] >= s["started_at"] for s in sets)
-    assert abs(time.time() - starts[0]) < 300
-    assert "started to round" in sets[1]["summary"], "the demo's second set is the one with the wink"
+    assert abs(time.time() - starts[0]) < 400
+    assert "started to round" in sets[1]["summary"], "the demo's deep set is the one with the wink"
+
+
+def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(demo):
+    """The issue's acceptance test: the synthetic lifter rounds from a known depth; the self-test, run
+    end to end through the model, must store a safe depth within 5 deg of that onset + the margin,
+    make it the lifter's target, and keep the evidence."""
+    from station.analysis import AnalysisParams
+    from station.sim.source import selftest_truth, selftest_truth_onset_deg
+
+    result, db = demo
+    assert result.returncode == 0, result.stderr[-2000:]
+    truth_onset = selftest_truth_onset_deg(selftest_truth()[0])
+    expected = truth_onset + AnalysisParams().safe_depth_margin_deg
+    log = "\n".join(line for line in result.stderr.splitlines() if "self-test" in line or "rep " in line)
+    store = Store(db)
+    tests = store.list_selftests("demo")
+    assert len(tests) == 1, f"the demo's self-test did not finish:\n{log}"
+    test = store.get_selftest(tests[0]["id"])
+    assert test["outcome"] == "rounding", (
+        f"the wink detector did not see the synthetic self-test lifter's rounding through the model "
+        f"(truth onset {truth_onset:.1f} deg; outcome {test['outcome']}): {test['message']}\n{log}")
+    assert abs(test["safe_depth_deg"] - expected) <= 5.0, (
+        f"stored safe depth {test['safe_depth_deg']:.1f} deg; truth onset {truth_onset:.1f} + margin = "
+        f"{expected:.1f} deg\n{log}")
+    assert store.lifter_target("demo") == test["safe_depth_deg"]
+    sets = store.list_sets()
+    assert all(s["target_depth_deg"] == test["safe_depth_deg"] for s in sets[:3]), \
+        "the sets after the self-test use the lifter's new target"
+    evidence = test["evidence"]
+    assert evidence["onset"]["depth_deg"] > evidence["bottom"]["depth_deg"]
+    assert abs(evidence["onset"]["depth_deg"] - test["onset_deg"]) < 3.0
+    assert test["evidence_rep_id"] is not None and test["set_id"] == sets[3]["id"]
 
 
 class FlakyCamera:
@@ -186,5 +226,53 @@ def test_settings_apply_without_restart_and_are_saved(tmp_path, model_path):
         with pytest.raises(config_mod.ConfigError):
             station.apply_settings({"analysis.target_depth_deg": 99.0})
         assert station.cfg.analysis.target_depth_deg == -7.0
+    finally:
+        station.shutdown()
+
+
+def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path, model_path):
+    from station.analysis import RepResult
+    from station.selftest import SelfTestError
+
+    cfg = _config(tmp_path, model_path)
+    cfg.analysis.target_depth_deg = -2.0
+    seed = Store(cfg.db_path())
+    seed.set_lifter_target("default", -6.0)
+    seed.close()
+    station = Station(cfg, source_opener(cfg, "synthetic", realtime=False), live_source=False,
+                      pin_factory=make_pin_factory("mock"), serve_web=False)
+    try:
+        assert station.analyzer.p.target_depth_deg == -6.0, "the active lifter's own target"
+        status = station.selftest_start()
+        assert status["starting"] and status["running"] and status["lifter"] == "default"
+        with pytest.raises(SelfTestError, match="already running"):
+            station.selftest_start()
+        station._selftest_tick(100.0)   # the frame loop's next frame begins it
+        assert station.analyzer.p.target_depth_deg == 25.0 and not station.selftest_status()["starting"]
+        assert station.live()["selftest"]["target_deg"] == 25.0
+        assert station.selftest_cancel() and not station.selftest_cancel()
+        station._selftest_tick(101.0)
+        assert station.analyzer.p.target_depth_deg == -6.0, "cancelled: back to the lifter's own target"
+        assert station.selftest_status()["outcome"] == "cancelled" and station.live()["selftest"] is None
+
+        station.apply_settings({"station.lifter": "maria"})
+        station._apply_pending()
+        assert station.analyzer.p.target_depth_deg == -2.0, "a lifter without a self-test: the configured target"
+        station.selftest_start()
+        station._selftest_tick(200.0)
+        rep = RepResult(index=1, start_t=201.0, bottom_t=202.0, end_t=204.0, max_depth_deg=15.0,
+                        below_parallel=False, reached_target=False, tut_s=3, down_s=1, up_s=2,
+                        max_trunk_lean_deg=40.0, knee_travel_cm=10.0, heel_lift_cm=0.0, wink=True,
+                        wink_onset_deg=19.0, wink_magnitude_deg=20.0, wink_confidence=1.0, depth_verdict="above")
+        station._selftest_rep(station._selftest, rep, 1)
+        assert station.analyzer.p.target_depth_deg == 24.0, "the safe depth (onset 19 + margin 5) is the target"
+        assert station.store.flush()
+        store = Store(cfg.db_path())
+        assert store.lifter_target("maria") == 24.0 and store.lifter_target("default") == -6.0
+        assert store.list_selftests("maria")[0]["onset_deg"] == 19.0
+        store.close()
+        station.apply_settings({"station.lifter": "default"})
+        station._apply_pending()
+        assert station.analyzer.p.target_depth_deg == -6.0
     finally:
         station.shutdown()

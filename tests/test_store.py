@@ -263,3 +263,92 @@ def test_an_unjudged_set_without_reps_is_kept_with_its_advice(tmp_path):
     sets = store.list_sets()
     assert len(sets) == 1 and sets[0]["lifter"] == "ana" and sets[0]["rep_count"] == 0
     assert sets[0]["setup_advice"] == FRONT_ADVICE
+
+
+# --- schema 5: the self-test and each lifter's own target depth -----------------------------------
+
+def _selftest_result(outcome="rounding", lifter="maria", onset=-6.0, safe=-1.0, deepest=-20.0):
+    from station.selftest import SelfTestRep, SelfTestResult
+
+    reps = [SelfTestRep(1, 1, 1, 25.0, True, 20.0, note="No rounding."),
+            SelfTestRep(2, 2, 1, 18.0, True, deepest, True, onset, 0.9, note="Lower back rounded.")]
+    return SelfTestResult(outcome=outcome, lifter=lifter, onset_deg=onset if outcome == "rounding" else None,
+                          safe_depth_deg=safe if outcome == "rounding" else None, confirmed=True,
+                          deepest_deg=deepest, evidence_rep=2, message=f"{outcome} for {lifter}", reps=reps)
+
+
+EVIDENCE = {"joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"], "frame_size": [640, 480],
+            "onset": {"index": 3, "t": 0.1, "depth_deg": -6.0, "joints": [[1.0, 2.0]] * 6},
+            "bottom": {"index": 9, "t": 0.3, "depth_deg": -20.0, "joints": [[3.0, 4.0]] * 6}}
+
+
+def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_path):
+    path = tmp_path / "v4.db"
+    raw = sqlite3.connect(path)
+    for migration in MIGRATIONS[:4]:
+        for statement in filter(str.strip, migration.split(";")):
+            raw.execute(statement)
+    raw.execute("INSERT INTO lifters (name, created_at) VALUES ('maria', 100.0)")
+    raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg, rep_count, view) "
+                "VALUES (2, 100.0, 0.0, 1, 'side')")
+    raw.execute("INSERT INTO reps (set_id, idx, started_at, max_depth_deg, below_parallel, reached_target, wink, "
+                "depth_verdict, view) VALUES (1, 1, 100.0, -6.0, 1, 1, 0, 'below', 'side')")
+    raw.execute("PRAGMA user_version=4")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "selftests" in tables
+    assert store.lifter_target("maria") is None and store.lifter_target("default") is None
+    assert store.list_selftests() == [] and store.last_selftest_id("maria") is None
+    data = store.get_set(1)
+    assert data["lifter"] == "maria" and data["reps"][0]["max_depth_deg"] == -6.0
+    assert store.integrity_ok()
+    store.close()
+
+
+def test_a_self_test_round_trips_and_sets_or_clears_the_lifters_target(tmp_path):
+    reps, _ = _analysed(reps=2)
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "maria", 100.0, 100.0, 0.0, rep)
+    first = store.add_selftest(100.0, 160.0, _selftest_result(), set_id, 2, EVIDENCE)
+    assert store.lifter_target("maria") == -1.0 and store.lifter_target("default") is None
+    test = store.get_selftest(first)
+    assert test["outcome"] == "rounding" and test["onset_deg"] == -6.0 and test["safe_depth_deg"] == -1.0
+    assert test["confirmed"] is True and test["lifter"] == "maria" and test["evidence"] == EVIDENCE
+    assert [r["number"] for r in test["reps"]] == [1, 2] and test["reps"][1]["onset_deg"] == -6.0
+    assert test["evidence_rep_id"] == store.get_set(set_id)["reps"][1]["id"]
+    # an incomplete test keeps the target; one without rounding hands back the configured target
+    store.add_selftest(200.0, 230.0, _selftest_result("incomplete"))
+    assert store.lifter_target("maria") == -1.0
+    store.add_selftest(300.0, 360.0, _selftest_result("no_rounding", deepest=-31.0))
+    assert store.lifter_target("maria") is None
+    assert [t["outcome"] for t in store.list_selftests("maria")] == ["no_rounding", "incomplete", "rounding"]
+    assert store.list_selftests("nobody") == [] and store.get_selftest(999) is None
+    # the evidence outlives its set
+    store.delete_set(set_id)
+    kept = store.get_selftest(first)
+    assert kept["set_id"] is None and kept["evidence_rep_id"] is None and kept["evidence"] == EVIDENCE
+    assert store.integrity_ok()
+
+
+def test_the_writer_links_a_self_test_to_its_set_and_retention_keeps_the_one_in_use(tmp_path):
+    reps, _ = _analysed(reps=2)
+    writer = StoreWriter(tmp_path / "s.db", lifter="maria", retention_days=30)
+    old = time.time() - 60 * 86400
+    for rep in reps:
+        writer.rep_finished(3, old, old, 0.0, rep)
+    writer.selftest_finished(old, old + 60, _selftest_result(), 3, 2, EVIDENCE)
+    writer.selftest_finished(old, old + 60, _selftest_result("incomplete"))
+    assert writer.flush()
+    writer.close()
+    store = Store(tmp_path / "s.db", retention_days=30)
+    tests = store.list_selftests("maria")
+    assert tests[-1]["set_id"] == store.last_set_id("maria") and tests[-1]["evidence_rep_idx"] == 2
+    store.apply_retention()
+    assert [t["outcome"] for t in store.list_selftests("maria")] == ["rounding"], \
+        "an old test goes, but not the one that set the lifter's target"
+    assert store.lifter_target("maria") == -1.0

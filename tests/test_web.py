@@ -337,3 +337,171 @@ def test_an_unjudged_rep_says_why_in_the_lifters_words():
     assert rep_advice({"judged": False, "set_setup_advice": FRONT_ADVICE, "setup_issue": "feet_out"}) == FRONT_ADVICE
     assert rep_advice({"judged": False, "set_setup_advice": None, "setup_issue": "feet_out"}) == SETUP_ADVICE["feet_out"]
     assert rep_advice({"judged": False, "set_setup_advice": None, "setup_issue": None}) == NOT_SIDE_ON
+
+
+# --- the self-test: "find my safe depth" ------------------------------------------------------------
+
+class FakeSelfTest:
+    """The runner's self-test hooks, recorded."""
+
+    def __init__(self):
+        self.started = self.cancelled = 0
+        self.running = False
+        self.error = None
+
+    def status(self):
+        reps = [{"number": 1, "rep_index": 1, "set_key": 1, "target_deg": 25.0, "judged": True, "depth_deg": 22.0,
+                 "wink": False, "onset_deg": None, "confidence": 0.0, "note": "No rounding."}]
+        return {"running": self.running, "starting": False, "lifter": "maria", "rep": 2, "target_deg": 18.0,
+                "max_reps": 10, "message": "Rep 1: 22° above parallel, no rounding. Rep 2: a little deeper.",
+                "reps": reps if self.running else [], "outcome": None}
+
+    def start(self):
+        from station.selftest import SelfTestError
+
+        if self.error:
+            raise SelfTestError(self.error)
+        self.started += 1
+        self.running = True
+        return self.status()
+
+    def cancel(self):
+        self.cancelled += 1
+        self.running = False
+        return True
+
+
+@pytest.fixture(scope="module")
+def selftest_db(tmp_path_factory):
+    from selftestseed import seed_selftests
+
+    db = tmp_path_factory.mktemp("selftest") / "station.db"
+    return db, seed_selftests(db, "maria")
+
+
+@pytest.fixture
+def st_client(selftest_db):
+    db, _ = selftest_db
+    settings = Settings()
+    settings.cfg.station.lifter = "maria"
+    fake = FakeSelfTest()
+    app = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply,
+                                      selftest_status=fake.status, selftest_start=fake.start,
+                                      selftest_cancel=fake.cancel))
+    client = app.test_client()
+    client.fake = fake
+    return client
+
+
+def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client, selftest_db):
+    _, info = selftest_db
+    result = info["result"]
+    page = st_client.get("/selftest").get_data(as_text=True)
+    assert 'href="/selftest" class="on"' in page, "its own page in the nav"
+    assert 'id="start"' in page and 'name="pin"' in page and 'name="csrf"' in page
+    assert result.message in page
+    assert 'class="chart evidence"' in page and 'class="panel onset"' in page and 'class="panel bottom"' in page
+    assert 'class="onset-ghost"' in page, "the onset's thigh marked on the bottom frame"
+    assert 'id="evidence-rep"' in page, "a link to the evidence rep's replay"
+    assert page.count('<tr><td><a href="/selftest?lifter=maria&amp;test=') == 3
+    assert "deeper than in the first self-test" in page and "mobility is improving" in page
+    assert "http" not in page.replace("http://www.w3.org/2000/svg", ""), "nothing from the internet"
+    target = re.search(r'<p class="card" id="target">(.*?)</p>', page, re.S).group(1)
+    assert "safe depth from maria's self-test" in target
+
+
+def test_an_older_self_test_and_a_lifter_without_one(st_client, selftest_db):
+    _, info = selftest_db
+    older = st_client.get(f"/selftest?test={info['ids'][0]}").get_data(as_text=True)
+    assert "starts to round at 6°" in older and 'class="panel' not in older, "no evidence stored: no drawing"
+    assert st_client.get("/selftest?test=99999").status_code == 404
+    none = st_client.get("/selftest?lifter=nobody").get_data(as_text=True)
+    assert "No self-test for nobody yet" in none and "the configured target" in none
+
+
+def test_starting_needs_the_pin_and_a_csrf_token(st_client):
+    token = _csrf(st_client, "/selftest")
+    assert st_client.post("/selftest/start", data={"pin": "2468"}).status_code == 403
+    wrong = st_client.post("/selftest/start", data={"csrf": token, "pin": "1111"})
+    assert wrong.status_code == 403 and "wrong PIN" in wrong.get_data(as_text=True)
+    assert st_client.fake.started == 0
+    ok = st_client.post("/selftest/start", data={"csrf": token, "pin": "2468"})
+    assert ok.status_code == 303 and ok.headers["Location"].endswith("/selftest") and st_client.fake.started == 1
+    running = st_client.get("/selftest").get_data(as_text=True)
+    assert '<div class="card" id="status">' in running and 'id="cancel"' in running and 'id="start"' not in running
+    assert "Rep 1: 22° above parallel" in running and "18° above" in running
+
+
+def test_a_start_the_station_refuses_says_why(st_client):
+    st_client.fake.error = "a self-test is already running: cancel it first"
+    response = st_client.post("/selftest/start", data={"csrf": _csrf(st_client, "/selftest"), "pin": "2468"})
+    assert response.status_code == 409 and "already running" in response.get_data(as_text=True)
+
+
+def test_cancelling_needs_the_csrf_token_but_no_pin(st_client):
+    st_client.fake.running = True
+    assert st_client.post("/selftest/cancel").status_code == 403 and st_client.fake.cancelled == 0
+    response = st_client.post("/selftest/cancel", data={"csrf": _csrf(st_client, "/selftest")})
+    assert response.status_code == 303 and st_client.fake.cancelled == 1
+
+
+def test_a_read_only_page_cannot_start_a_self_test(selftest_db):
+    db, _ = selftest_db
+    settings = Settings()
+    client = create_app(db, StationHooks(get_config=settings.get)).test_client()
+    page = client.get("/selftest?lifter=maria").get_data(as_text=True)
+    assert "not connected to a running station" in page and 'name="pin"' not in page
+    response = client.post("/selftest/start", data={"csrf": _csrf(client, "/"), "pin": "2468"})
+    assert response.status_code == 403 and "read-only" in response.get_data(as_text=True)
+
+
+def test_self_test_api(st_client, selftest_db):
+    _, info = selftest_db
+    data = st_client.get("/api/selftest").get_json()
+    assert set(data) == {"status", "lifter", "target", "latest", "tests", "trend"}
+    assert data["lifter"] == "maria" and data["status"]["running"] is False
+    latest = data["latest"]
+    assert latest["id"] == info["latest"] and latest["outcome"] == "rounding"
+    assert latest["safe_depth_deg"] == pytest.approx(latest["onset_deg"] + 5.0)
+    assert set(latest["evidence"]) == {"joint_names", "frame_size", "onset", "bottom"}
+    assert latest["evidence"]["onset"]["depth_deg"] > latest["evidence"]["bottom"]["depth_deg"]
+    assert data["target"]["lifter_deg"] == latest["safe_depth_deg"] == data["target"]["effective_deg"]
+    assert [t["id"] for t in data["tests"]] == info["ids"][::-1] and "evidence" not in data["tests"][0]
+    assert data["trend"]["direction"] == "deeper" and data["trend"]["first_onset_deg"] == 6.0
+    one = st_client.get(f"/api/selftests/{info['ids'][0]}").get_json()["selftest"]
+    assert one["onset_deg"] == 6.0 and one["reps"][1]["wink"] is True
+    assert st_client.get("/api/selftests/99999").status_code == 404
+    assert st_client.get("/api/selftest?lifter=nobody").get_json()["latest"] is None
+
+
+def test_self_test_trend_over_the_weeks():
+    from station.web.views import selftest_trend
+
+    def t(day, outcome, onset=None, deepest=-20.0):
+        return {"started_at": day * 86400.0, "outcome": outcome, "onset_deg": onset, "deepest_deg": deepest}
+
+    assert selftest_trend([t(0, "rounding", 2.0)]) is None
+    assert selftest_trend([t(0, "rounding", 2.0), t(14, "rounding", 1.0)])["direction"] == "same"
+    assert selftest_trend([t(0, "rounding", 2.0), t(14, "rounding", 6.0)])["direction"] == "higher"
+    deeper = selftest_trend([t(0, "rounding", 2.0), t(7, "incomplete"), t(21, "rounding", -6.0)])
+    assert deeper["direction"] == "deeper" and deeper["change_deg"] == -8.0 and deeper["days"] == 21.0
+    clean = selftest_trend([t(0, "rounding", 2.0), t(30, "no_rounding", deepest=-29.0)])
+    assert clean["latest_onset_deg"] is None and clean["latest_deepest_deg"] == -29.0
+
+
+def test_evidence_drawing():
+    from station.web.charts import evidence_svg
+
+    skeleton = [[300.0, 100.0], [310.0, 130.0], [280.0, 250.0], [360.0, 260.0], [330.0, 380.0], [340.0, 200.0]]
+    bottom = [[p[0], p[1] + 40] for p in skeleton]
+    evidence = {"joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"], "frame_size": [640, 480],
+                "onset": {"index": 4, "t": 0.4, "depth_deg": -6.0, "joints": skeleton},
+                "bottom": {"index": 9, "t": 0.9, "depth_deg": -21.0, "joints": bottom}}
+    svg = evidence_svg(evidence, -6.0)
+    assert svg.count('<g class="panel') == 2 and "rounding began: 6° below" in svg and "bottom: 21° below" in svg
+    assert 'class="onset-ghost"' in svg
+    for x in re.findall(r' x[12]="(-?[\d.]+)"', svg):
+        assert 0 <= float(x) <= 360, "everything inside the drawing"
+    plain = evidence_svg(dict(evidence, onset=None), None)
+    assert plain.count('<g class="panel') == 1 and "onset-ghost" not in plain
+    assert evidence_svg(None, None) == ""

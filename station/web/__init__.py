@@ -33,6 +33,10 @@ class StationHooks:
     live: Callable[[], dict] = lambda: {"running": False}
     preview_jpeg: Callable[[], bytes | None] = lambda: None
     store_status: Callable[[], dict] = lambda: {"disk_full": False, "error": None}
+    # the self-test (docs/self-test.md); None: this page cannot start one (a read-only history viewer)
+    selftest_status: Callable[[], dict] = lambda: {"running": False, "outcome": None, "reps": []}
+    selftest_start: Callable[[], dict] | None = None     # raises station.selftest.SelfTestError with a message
+    selftest_cancel: Callable[[], bool] | None = None
 
 
 def _secret_key(state_dir: Path) -> bytes:
@@ -86,6 +90,7 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     app.register_error_handler(403, lambda e: error(403, getattr(e, "description", "forbidden")))
     app.register_error_handler(404, lambda e: error(404, "not found"))
     app.register_error_handler(405, lambda e: error(405, "method not allowed"))
+    app.register_error_handler(409, lambda e: error(409, getattr(e, "description", "conflict")))
     app.register_error_handler(413, lambda e: error(413, "request too large"))
 
     @app.errorhandler(Exception)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, jsonify
 from station import config as config_mod
 from station.store import Store
 from station.web import hooks, int_arg, store
-from station.web.views import history, lifter_arg, set_or_404
+from station.web.views import history, lifter_arg, selftest_view, set_or_404
 
 api = Blueprint("api", __name__)
 
@@ -89,3 +89,20 @@ def preview():
     if jpeg is None:
         abort(404)
     return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@api.get("/selftest")
+def selftest():
+    """The running self-test's status, the lifter's target and their self-tests (docs/api.md)."""
+    lifter = lifter_arg() or hooks().get_config().station.lifter
+    data = selftest_view(lifter)
+    return jsonify({"status": data["status"], "lifter": lifter, "target": data["target"],
+                    "latest": data["selftest"], "tests": data["tests"], "trend": data["trend"]})
+
+
+@api.get("/selftests/<int:test_id>")
+def one_selftest(test_id):
+    data = store().get_selftest(test_id)
+    if data is None:
+        abort(404)
+    return jsonify({"selftest": data})

@@ -161,3 +161,117 @@ def history_chart(points: list[tuple[float, float | None, float | None]]) -> str
     if len(onsets) > 1:
         parts.append(_polyline([p[0] for p in onsets], [p[1] for p in onsets], COLOURS["wink"], 1.5))
     return _frame(parts, ys, lo, hi, "depth and wink onset per set over time")
+
+
+# --- the self-test's evidence and history ---------------------------------------------------------
+EVIDENCE_H = 230
+PANEL_TITLE_H = 34
+J = {"ear": 0, "shoulder": 1, "hip": 2, "knee": 3, "ankle": 4, "wrist": 5}
+
+
+def _deg_text(v: float) -> str:
+    return "parallel" if abs(v) < 0.5 else f"{abs(v):.0f}° {'below' if v < 0 else 'above'}"
+
+
+def evidence_svg(evidence: dict | None, onset_deg: float | None) -> str:
+    """The evidence rep side-on: its skeleton where the lower back began to round (onset) and at the
+    bottom, drawn at the same scale; the knee level (parallel) dashed; at the bottom, the thigh's
+    position at the onset as a red ghost, so the depth past the onset shows. Without rounding: the
+    bottom of the deepest rep alone."""
+    if not evidence or not evidence.get("bottom"):
+        return ""
+    frames = [("onset", evidence["onset"])] if evidence.get("onset") and onset_deg is not None else []
+    frames.append(("bottom", evidence["bottom"]))
+    pts = [p for _, f in frames for p in f["joints"]]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    panel_w = W / len(frames)
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
+    scale = min(panel_w - 24, EVIDENCE_H - PANEL_TITLE_H - 16) / span
+    parts = []
+    for k, (name, frame) in enumerate(frames):
+        j = frame["joints"]
+        fx = [p[0] for p in j]
+        fy = [p[1] for p in j]
+        cx = k * panel_w + panel_w / 2
+        ox = cx - (min(fx) + max(fx)) / 2 * scale
+        oy = EVIDENCE_H - 12 - max(fy) * scale     # the ankle on the panel's floor
+
+        def at(i):
+            return j[i][0] * scale + ox, j[i][1] * scale + oy
+
+        def line(a, b, colour, width, extra=""):
+            (x1, y1), (x2, y2) = at(J[a]), at(J[b])
+            return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+                    f'stroke-width="{width}" stroke-linecap="round"{extra}/>')
+
+        rounding = name == "bottom" and onset_deg is not None
+        title = (f"rounding began: {_deg_text(frame['depth_deg'])}" if name == "onset"
+                 else f"bottom: {_deg_text(frame['depth_deg'])}")
+        colour = COLOURS["wink"] if name == "onset" else COLOURS["text"]
+        g = [f'<g class="panel {name}">',
+             f'<text x="{cx:.1f}" y="20" text-anchor="middle" font-size="13" fill="{colour}">{escape(title)}</text>']
+        kx, ky = at(J["knee"])
+        hx, hy = at(J["hip"])
+        reach = max(abs(hx - kx), 20.0) * 1.3
+        left, right = max(k * panel_w + 6, kx - reach), min((k + 1) * panel_w - 6, kx + reach)
+        g.append(f'<line class="knee-level" x1="{left:.1f}" x2="{right:.1f}" y1="{ky:.1f}" y2="{ky:.1f}" '
+                 f'stroke="{COLOURS["text"]}" stroke-width="1" stroke-dasharray="4 3"/>')
+        if rounding and evidence.get("onset"):  # where the thigh was when the rounding began
+            o = evidence["onset"]["joints"]
+            dx, dy = o[J["hip"]][0] - o[J["knee"]][0], o[J["hip"]][1] - o[J["knee"]][1]
+            g.append(f'<line class="onset-ghost" x1="{kx:.1f}" y1="{ky:.1f}" x2="{kx + dx * scale:.1f}" '
+                     f'y2="{ky + dy * scale:.1f}" stroke="{COLOURS["wink"]}" stroke-width="3" '
+                     f'stroke-dasharray="5 4" stroke-linecap="round"/>')
+        back_colour = COLOURS["wink"] if rounding else "#f2f4f7"
+        g += [line("knee", "ankle", "#f2f4f7", 5), line("hip", "knee", COLOURS["thigh"], 6),
+              line("shoulder", "hip", back_colour, 6), line("shoulder", "wrist", COLOURS["hip"], 4)]
+        ex, ey = at(J["ear"])
+        sx, sy = at(J["shoulder"])
+        neck = max(((ex - sx) ** 2 + (ey - sy) ** 2) ** 0.5, 1e-6)
+        r = max(6.0, 0.45 * neck)
+        if neck > r:  # the neck ends at the head's outline
+            nx, ny = ex + (sx - ex) * r / neck, ey + (sy - ey) * r / neck
+            g.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{nx:.1f}" y2="{ny:.1f}" stroke="#f2f4f7" '
+                     f'stroke-width="4" stroke-linecap="round"/>')
+        g.append(f'<circle cx="{ex:.1f}" cy="{ey:.1f}" r="{r:.1f}" fill="none" stroke="#f2f4f7" stroke-width="2.5"/>')
+        dot = COLOURS["wink"] if name == "onset" else COLOURS["thigh"]
+        g.append(f'<circle cx="{hx:.1f}" cy="{hy:.1f}" r="5" fill="{dot}"/>')
+        g.append("</g>")
+        parts += g
+    if len(frames) == 2:
+        parts.append(f'<line x1="{panel_w:.1f}" x2="{panel_w:.1f}" y1="30" y2="{EVIDENCE_H - 8}" '
+                     f'stroke="{COLOURS["grid"]}" stroke-width="1"/>')
+    label = ("the rep side-on where the lower back began to round and at the bottom" if len(frames) == 2
+             else "the deepest rep side-on at the bottom")
+    return (f'<svg viewBox="0 0 {W} {EVIDENCE_H}" role="img" aria-label="{label}" class="chart evidence" '
+            f'id="evidence">{"".join(parts)}</svg>')
+
+
+def selftest_history_chart(tests: list[dict]) -> str:
+    """Per self-test over time: where the rounding began (red dots, joined), or, when there was none,
+    the deepest rep without it (green ring: 'at least this deep')."""
+    points = [t for t in tests if t["outcome"] in ("rounding", "no_rounding")]
+    if not points:
+        return ""
+    t0, t1 = min(t["started_at"] for t in points), max(t["started_at"] for t in points)
+    inset = ONSET_DOT_R + 4
+    xs = _scale(t0, t1 if t1 > t0 else t0 + 1, W, PAD_L + inset, W - PLOT_R + inset)
+    values = [t["onset_deg"] if t["outcome"] == "rounding" else t["deepest_deg"] for t in points]
+    values = [v for v in values if v is not None]
+    lo, hi = min(values + [-10]) - 5, max(values + [10]) + 5
+    ys = _scale(lo, hi, H, PAD_T + inset, PAD_B + inset, invert=True)
+    parts = [_hline(ys, 0, COLOURS["text"], "parallel")]
+    onsets = []
+    for t in sorted(points, key=lambda t: t["started_at"]):
+        x = xs(t["started_at"])
+        if t["outcome"] == "rounding" and t["onset_deg"] is not None:
+            onsets.append((x, ys(t["onset_deg"])))
+            parts.append(f'<circle class="onset" cx="{x:.1f}" cy="{ys(t["onset_deg"]):.1f}" r="{ONSET_DOT_R}" '
+                         f'fill="{COLOURS["wink"]}"><title>rounding began {t["onset_deg"]:.0f} deg</title></circle>')
+        elif t["deepest_deg"] is not None:
+            parts.append(f'<circle class="clean" cx="{x:.1f}" cy="{ys(t["deepest_deg"]):.1f}" r="{ONSET_DOT_R}" '
+                         f'fill="none" stroke="{COLOURS["target"]}" stroke-width="2"><title>no rounding down to '
+                         f'{t["deepest_deg"]:.0f} deg</title></circle>')
+    if len(onsets) > 1:
+        parts.insert(1, _polyline([p[0] for p in onsets], [p[1] for p in onsets], COLOURS["wink"], 1.5))
+    return _frame(parts, ys, lo, hi, "where the lower back began to round, per self-test")

@@ -10,10 +10,12 @@ import time
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from station import config as config_mod
-from station.web import BadRequest, hooks, store
-from station.web.charts import depth_bars, history_chart, rep_curves, set_curves
+from station.selftest import SelfTestError
+from station.web import BadRequest, hooks, int_arg, store
+from station.web.charts import (depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart,
+                                set_curves)
 from station.web.views import (VERDICT_TEXT, history, lifter_arg, rep_advice, rep_sentence, replay_model,
-                               set_or_404)
+                               selftest_view, set_or_404)
 
 pages = Blueprint("pages", __name__)
 PIN_FAILURES_ALLOWED = 5
@@ -33,11 +35,15 @@ def template_globals():
             "verdict_text": VERDICT_TEXT}
 
 
-def check_form() -> None:
-    """CSRF token and PIN for every change; repeated wrong PINs lock the form for a minute."""
+def check_csrf() -> None:
     token = request.form.get("csrf", "")
     if not token or not hmac.compare_digest(token, session.get("csrf", "")):
         abort(403, "the form expired or did not come from this page (CSRF check failed): reload and try again")
+
+
+def check_form() -> None:
+    """CSRF token and PIN for every change; repeated wrong PINs lock the form for a minute."""
+    check_csrf()
     pin = hooks().get_config().web.pin
     if not pin:
         abort(403, "changes are disabled: no PIN is set (web.pin in the station's config)")
@@ -145,3 +151,44 @@ def delete_set(set_id):
     if not store().delete_set(set_id):
         abort(404)
     return redirect(url_for("pages.history_page"))
+
+
+# --- the self-test: "find my safe depth" (docs/self-test.md) ----------------------------------------
+
+@pages.get("/selftest")
+def selftest():
+    cfg = hooks().get_config()
+    lifter = lifter_arg() or cfg.station.lifter
+    test_id = int_arg("test", 0, 0, 2**62) or None
+    data = selftest_view(lifter, test_id)
+    shown = data["selftest"]
+    return render_template("selftest.html", title="Safe depth", **data,
+                           evidence_svg=evidence_svg(shown["evidence"], shown["onset_deg"]) if shown else "",
+                           history_svg=selftest_history_chart(data["tests"]), lifters=store().lifters(),
+                           active_lifter=cfg.station.lifter, can_start=hooks().selftest_start is not None,
+                           changes_enabled=bool(cfg.web.pin))
+
+
+@pages.post("/selftest/start")
+def selftest_start():
+    """Starting needs the PIN: the test ends by rewriting the lifter's target depth, and a start from
+    anyone on the gym's Wi-Fi would change what the bar and buzzer tell a lifter under the bar."""
+    check_form()
+    if hooks().selftest_start is None:
+        abort(403, "this page is read-only: a self-test needs the running station")
+    try:
+        hooks().selftest_start()
+    except SelfTestError as exc:
+        abort(409, str(exc))
+    return redirect(url_for("pages.selftest"), code=303)
+
+
+@pages.post("/selftest/cancel")
+def selftest_cancel():
+    """Cancelling needs only the CSRF token: it changes nothing stored, and a lifter who wants out of
+    the test must never be stuck in it for want of a PIN."""
+    check_csrf()
+    if hooks().selftest_cancel is None:
+        abort(403, "this page is read-only: no self-test runs here")
+    hooks().selftest_cancel()
+    return redirect(url_for("pages.selftest"), code=303)

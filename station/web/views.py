@@ -93,3 +93,49 @@ def lifter_arg() -> str | None:
     if name is not None and not (0 < len(name) <= 40):
         raise BadRequest("parameter lifter must be 1 to 40 characters")
     return name
+
+
+# --- the self-test ("find my safe depth", docs/self-test.md) -----------------------------------
+
+def selftest_trend(tests: list[dict]) -> dict | None:
+    """Is the onset moving deeper over the weeks? The first test with rounding against the latest test.
+
+    A latest test without rounding (down to its deepest rep) counts as 'at least that deep'."""
+    ordered = sorted((t for t in tests if t["outcome"] in ("rounding", "no_rounding")), key=lambda t: t["started_at"])
+    first = next((t for t in ordered if t["outcome"] == "rounding"), None)
+    if first is None or len(ordered) < 2 or ordered[-1] is first:
+        return None
+    latest = ordered[-1]
+    days = (latest["started_at"] - first["started_at"]) / 86400
+    if latest["outcome"] == "no_rounding":
+        return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": None,
+                "latest_deepest_deg": latest["deepest_deg"] and round(latest["deepest_deg"], 1),
+                "change_deg": None, "days": round(days, 1), "direction": "deeper"}
+    change = latest["onset_deg"] - first["onset_deg"]
+    direction = "deeper" if change < -2 else ("higher" if change > 2 else "same")
+    return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": round(latest["onset_deg"], 1),
+            "latest_deepest_deg": None, "change_deg": round(change, 1), "days": round(days, 1),
+            "direction": direction}
+
+
+def selftest_view(lifter: str, test_id: int | None = None) -> dict:
+    """Everything the Safe depth page and /api/selftest show for one lifter."""
+    from flask import abort
+
+    from station.web import hooks
+
+    db = store()
+    cfg = hooks().get_config()
+    tests = db.list_selftests(lifter, limit=200)
+    shown = None
+    if test_id is not None:
+        shown = db.get_selftest(test_id)
+        if shown is None:
+            abort(404)
+    elif tests:
+        shown = db.get_selftest(tests[0]["id"])
+    own = db.lifter_target(lifter)
+    status = hooks().selftest_status()
+    return {"lifter": lifter, "status": status, "selftest": shown, "tests": tests, "trend": selftest_trend(tests),
+            "target": {"configured_deg": cfg.analysis.target_depth_deg, "lifter_deg": own,
+                       "effective_deg": own if own is not None else cfg.analysis.target_depth_deg}}

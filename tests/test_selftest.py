@@ -1,0 +1,232 @@
+"""The self-test's logic (station/selftest.py) with hand-made RepResults, and the synthetic self-test
+lifter through the real analysis at the keypoint level (the demo test in test_runner.py adds the model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from station.analysis import AnalysisParams, RepCompleted, RepResult, RepSeries, SquatAnalyzer
+from station.selftest import (CANCELLED, IDLE_LIMIT_S, INCOMPLETE, NO_ROUNDING, ROUNDING, SelfTestPlan,
+                              SelfTestTracker, evidence)
+
+PLAN = SelfTestPlan()
+
+
+def rep(depth, wink=False, onset=None, confidence=0.0, side_view=True, wink_judged=True, start=None, index=1,
+        setup_issue=None):
+    start = start if start is not None else 10.0 * index
+    return RepResult(index=index, start_t=start, bottom_t=start + 2, end_t=start + 4, max_depth_deg=depth,
+                     below_parallel=depth < -3, reached_target=False, tut_s=4, down_s=2, up_s=2,
+                     max_trunk_lean_deg=40.0, knee_travel_cm=10.0, heel_lift_cm=0.0, wink=wink,
+                     wink_onset_deg=onset if wink else None, wink_magnitude_deg=20.0 if wink else 0.0,
+                     wink_confidence=confidence, depth_verdict="below" if depth < -3 else "above",
+                     side_view=side_view, view="side" if side_view else "front", setup_issue=setup_issue,
+                     wink_judged=wink_judged)
+
+
+def started(plan=PLAN) -> SelfTestTracker:
+    test = SelfTestTracker(plan, "maria")
+    test.begin(5.0)
+    return test
+
+
+def test_the_plan_starts_high_and_steps_down_to_full_depth():
+    assert [PLAN.target(k) for k in range(11)] == [25, 18, 11, 4, -3, -10, -17, -24, -30, -30, -30]
+    test = started()
+    assert test.target_deg == 25 and test.rep_number == 1 and "25° above parallel" in test.message
+
+
+def test_each_clean_rep_asks_for_a_little_deeper():
+    test = started()
+    for k, depth in enumerate((24.0, 17.0, 10.0)):
+        step = test.feed(rep(depth, index=k + 1))
+        assert step.counted and not step.done and step.deeper
+        assert step.target_deg == PLAN.target(k + 1) == test.target_deg
+    assert "Rep 4: a little deeper, to 4° above parallel" in step.message
+
+
+def test_rounding_on_two_reps_in_a_row_ends_with_the_shallowest_onset_and_a_safe_depth_above_it():
+    test = started()
+    for k, depth in enumerate((24.0, 17.0, 10.0, 3.0, -4.0)):
+        test.feed(rep(depth, index=k + 1))
+    first = test.feed(rep(-11.0, wink=True, onset=-7.0, confidence=0.6, index=6))
+    assert not first.done and not first.deeper and first.target_deg == -10.0, "same depth again, to confirm"
+    assert "once more, to confirm" in first.message
+    second = test.feed(rep(-12.0, wink=True, onset=-8.5, confidence=0.7, index=7))
+    assert second.done
+    result = test.result
+    assert result.outcome == ROUNDING and result.confirmed and result.sets_target
+    assert result.onset_deg == -7.0, "the shallowest depth at which rounding was seen"
+    assert result.safe_depth_deg == -2.0 and result.margin_deg == 5.0
+    assert result.evidence_rep == 6 and test.rep_results[6].wink_onset_deg == -7.0
+    assert "two reps in a row" in result.message and "7° below parallel" in result.message
+    assert result.deepest_deg == -12.0 and [r.number for r in result.reps] == list(range(1, 8))
+
+
+def test_one_rep_with_high_confidence_is_enough():
+    test = started(SelfTestPlan(margin_deg=4.0))
+    test.feed(rep(24.0))
+    step = test.feed(rep(15.0, wink=True, onset=19.0, confidence=0.95, index=2))
+    assert step.done and test.result.outcome == ROUNDING and test.result.confirmed
+    assert test.result.onset_deg == 19.0 and test.result.safe_depth_deg == 23.0 and test.result.evidence_rep == 2
+
+
+def test_a_rounding_the_next_rep_does_not_show_is_not_the_onset():
+    test = started()
+    test.feed(rep(24.0, wink=True, onset=26.0, confidence=0.55, index=1))   # a false alarm at the top
+    step = test.feed(rep(23.0, index=2))
+    assert step.deeper and "not seen again" in test.reps[-1].note
+    test.feed(rep(16.0, index=3))
+    test.feed(rep(9.0, wink=True, onset=12.0, confidence=0.6, index=4))
+    test.feed(rep(8.0, wink=True, onset=11.0, confidence=0.6, index=5))
+    assert test.result.outcome == ROUNDING and test.result.onset_deg == 12.0 and test.result.evidence_rep == 4
+
+
+def test_full_depth_twice_without_rounding_means_no_limit():
+    test = started()
+    depths = (24.0, 17.0, 10.0, 3.0, -4.0, -11.0, -18.0, -25.0, -30.0, -31.0)
+    for k, depth in enumerate(depths):
+        step = test.feed(rep(depth, index=k + 1))
+        if step.done:
+            break
+    assert k == 9, "the plan reaches full depth on rep 9; the second rep there ends the test"
+    result = test.result
+    assert result.outcome == NO_ROUNDING and result.reached_full_depth and result.sets_target
+    assert result.onset_deg is None and result.safe_depth_deg is None
+    assert result.evidence_rep == 10 and result.deepest_deg == -31.0
+    assert "No rounding down to 31° below parallel (full depth)" in result.message
+
+
+def test_the_rep_limit_without_full_depth_says_how_deep_it_went():
+    test = started(SelfTestPlan(max_reps=3))
+    for k, depth in enumerate((24.0, 17.0, 12.0)):
+        test.feed(rep(depth, index=k + 1))
+    result = test.result
+    assert result.outcome == NO_ROUNDING and not result.reached_full_depth
+    assert "No rounding down to 12° above parallel, your deepest rep" in result.message
+    assert "not reached" in result.message
+
+
+def test_the_rep_limit_with_one_rounding_rep_keeps_it_unconfirmed():
+    test = started(SelfTestPlan(max_reps=2))
+    test.feed(rep(24.0))
+    test.feed(rep(17.0, wink=True, onset=20.0, confidence=0.5, index=2))
+    result = test.result
+    assert result.outcome == ROUNDING and not result.confirmed and result.safe_depth_deg == 25.0
+    assert "repeat the test to confirm" in result.message
+
+
+@pytest.mark.parametrize("kwargs,why", [
+    (dict(side_view=False, setup_issue="front_view"), "side-on"),
+    (dict(wink_judged=False), "lower back was hidden"),
+])
+def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_why(kwargs, why):
+    test = started()
+    test.feed(rep(24.0))
+    step = test.feed(rep(-20.0, wink=False, index=2, **kwargs))
+    assert step.counted and not step.done and not step.deeper and step.target_deg == 18.0, "same target again"
+    assert why in step.message and "did not count" in step.message
+    entry = test.reps[-1]
+    assert not entry.judged and entry.depth_deg is None and why in entry.note
+    assert test.feed(rep(17.0, index=3)).target_deg == 11.0, "the plan goes on from where it was"
+
+
+def test_too_many_reps_that_cannot_be_judged_end_without_a_verdict():
+    test = started()
+    for k in range(PLAN.max_unjudged):
+        step = test.feed(rep(10.0, wink_judged=False, index=k + 1))
+    assert step.done and test.result.outcome == INCOMPLETE and not test.result.sets_target
+    assert test.result.safe_depth_deg is None and "start it again" in test.result.message
+
+
+def test_reps_that_began_before_the_start_are_ignored_and_a_finished_test_takes_no_more():
+    test = started()
+    assert not test.feed(rep(24.0, start=4.0)).counted and test.reps == []
+    test.feed(rep(24.0, wink=True, onset=28.0, confidence=1.0, start=6.0))
+    assert test.done
+    assert not test.feed(rep(10.0, start=30.0)).counted and len(test.reps) == 1
+
+
+def test_cancel_and_idle_expiry():
+    test = started()
+    assert not test.expired(5.0 + IDLE_LIMIT_S - 1) and test.expired(5.0 + IDLE_LIMIT_S + 1)
+    result = test.cancel()
+    assert test.done and result.outcome == CANCELLED and not result.sets_target
+    assert test.status()["running"] is False and test.status()["outcome"] == CANCELLED
+
+
+def test_status_for_the_page():
+    test = started()
+    test.feed(rep(23.0))
+    status = test.status()
+    assert status["running"] and status["rep"] == 2 and status["target_deg"] == 18.0
+    assert status["reps"][0]["depth_deg"] == 23.0 and status["lifter"] == "maria"
+
+
+def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom():
+    thigh = np.array([80, 60, 40, 20, 10, 0, -5, -10, -5, 10, 40, 80], np.float32)  # keypoint line
+    joints = np.zeros((len(thigh), 6, 2), np.float32)
+    joints[:, :, 0] = np.arange(len(thigh))[:, None]     # frame number in x, to tell frames apart
+    series = RepSeries(t=np.arange(len(thigh), dtype=np.float32) / 10, thigh_deg=thigh, hip_deg=thigh,
+                       trunk_lean_deg=thigh, knee_deg=thigh, joints=joints, frame_size=(640, 480))
+    result = rep(-19.0, wink=True, onset=-9.0)
+    result.series = series
+    params = AnalysisParams()   # depth = thigh line - 9 (hip point offset 5, thigh taper 4)
+    ev = evidence(result, -9.0, params.depth_from_thigh)
+    assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "first frame at or below the onset"
+    assert ev["bottom"]["index"] == 7 and ev["bottom"]["depth_deg"] == -19.0
+    assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
+    assert ev["frame_size"] == [640, 480]
+    assert evidence(result, None, params.depth_from_thigh)["onset"] is None
+    result.series = None
+    assert evidence(result, -9.0, params.depth_from_thigh) is None
+
+
+def _run_the_programme(truth, press_s, seed):
+    """The runner's loop in small: the station's targets fed back to the analysis between reps."""
+    from station.sim.noise import noisy_keypoints
+
+    params = AnalysisParams(hip_point_offset_deg=0.0)   # synthetic keypoints sit on the joints
+    analyzer = SquatAnalyzer(params)
+    test = SelfTestTracker(SelfTestPlan(margin_deg=params.safe_depth_margin_deg), "synthetic")
+    seen = []
+    for kp in noisy_keypoints(truth, seed=seed):
+        if test.started_t is None and kp.timestamp >= press_s:
+            test.begin(kp.timestamp)
+            params.target_depth_deg = test.target_deg
+            analyzer.update_params(params)
+        _, events = analyzer.update(kp)
+        for event in events:
+            if isinstance(event, RepCompleted) and test.started_t is not None and not test.done:
+                rep_ = event.rep
+                seen.append((round(rep_.max_depth_deg), rep_.wink,
+                             None if rep_.wink_onset_deg is None else round(rep_.wink_onset_deg, 1)))
+                test.feed(rep_, analyzer.set_index)
+                params.target_depth_deg = test.target_deg
+                analyzer.update_params(params)
+    return test.result, seen
+
+
+def test_the_synthetic_self_test_lifter_through_the_analysis_finds_the_onset():
+    """Keypoint level (MoveNet-like noise, no model): the programme the demo renders, ten noise draws.
+    The safe depth must be within 5 deg of the truth onset + margin on at least 8 of them; when the
+    detector does not see this lifter's rounding, the message says so, rep by rep."""
+    from station.sim.source import selftest_truth, selftest_truth_onset_deg
+
+    truth, press_s = selftest_truth()
+    truth_onset = selftest_truth_onset_deg(truth)
+    assert truth_onset is not None and -11 < truth_onset < -5, "the programme's lifter rounds 5-10 deg below parallel"
+    expected = truth_onset + AnalysisParams().safe_depth_margin_deg
+    runs = {seed: _run_the_programme(truth, press_s, seed) for seed in range(10)}
+    good = [seed for seed, (result, _) in runs.items()
+            if result is not None and result.outcome == ROUNDING and abs(result.safe_depth_deg - expected) <= 5.0]
+    report = "\n".join(
+        f"  seed {seed}: " + ("the programme ended before the test did" if result is None else
+                             f"{result.outcome}, safe depth {result.safe_depth_deg}")
+        + f"; reps (depth, wink, onset) {seen}" for seed, (result, seen) in runs.items())
+    assert any(r is not None and r.outcome == ROUNDING for r, _ in runs.values()), (
+        "the wink detector does not see the synthetic self-test lifter's rounding "
+        f"(truth onset {truth_onset:.1f} deg):\n" + report)
+    assert len(good) >= 8, (f"safe depth within 5 deg of truth onset {truth_onset:.1f} + margin = {expected:.1f} deg "
+                            f"on only {len(good)} of 10 noise draws:\n" + report)
