@@ -112,12 +112,16 @@ def score(clip: Clip, sets) -> dict:
     if clip.side:
         deepest = min(judged, key=lambda r: r.max_depth_deg) if judged else None
         row["depth"] = None if deepest is None else round(deepest.max_depth_deg, 1)
-        row["verdict"] = deepest.depth_verdict if deepest else "none"
+        row["verdict"] = deepest.depth_verdict if deepest else "abstained"
         row["depth_ok"] = row["verdict"] == labels["depth"]
-        row["view_ok"] = bool(reps) and len(judged) == len(reps)
-        row["view"] = "side" if row["view_ok"] else (advice or "not judged")
+        row["depth_abstained"] = deepest is None
+        # the view verdict: called side-on (a rep may still abstain on depth, e.g. hips hidden)
+        row["view_ok"] = bool(reps) and all(r.view == "side" for r in reps)
+        hidden = sum(1 for r in reps if r.setup_issue == "hips_hidden")
+        row["view"] = "side" + (f", {hidden} of {len(reps)} reps not judged: hips hidden" if hidden else "") \
+            if row["view_ok"] else (advice or "not judged")
     else:
-        row["depth"], row["verdict"], row["depth_ok"] = None, "-", None
+        row["depth"], row["verdict"], row["depth_ok"], row["depth_abstained"] = None, "-", None, None
         row["view_ok"] = not judged and advice is not None
         row["view"] = advice or "judged (wrong)"
     flagged = [r.index for r in judged if r.wink]
@@ -167,14 +171,14 @@ def main(argv=None) -> int:
             mark = lambda ok: "" if ok is None else (" ok" if ok else " MISS")  # noqa: E731
             depth = "-" if row["depth"] is None else f"{row['depth']:+.1f}"
             verdict = f"{row['verdict']} ({clip.labels['depth']}){mark(row['depth_ok'])}" if clip.side else "-"
-            view = "side" if clip.side and row["view_ok"] else row["view"][:60]
+            view = row["view"] if clip.side and row["view_ok"] else row["view"][:60]
             print(f"| {rate} | {clip.name} | {row['reps']} ({row['reps_label']}){mark(row['reps_ok'])} | {depth} | "
                   f"{verdict} | {view}{mark(row['view_ok'])} | {row['winks'] or '-'} ({row['wink_label']})"
                   f"{mark(row['wink_ok'])} |", flush=True)
     print()
-    print("| rate | rep count exact | depth verdict right (side views) | view verdict right | "
+    print("| rate | rep count exact | depth verdict right (side views) | of those: abstained | view verdict right | "
           "no wink on wink=no | wink on wink=yes |")
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for rate in rates:
         mine = [r for r in rows if r["rate"] == rate]
 
@@ -183,7 +187,8 @@ def main(argv=None) -> int:
             return f"{sum(values)}/{len(values)}"
         no = [r for r in mine if r["wink_label"] == "no"]
         yes = [r for r in mine if r["wink_label"] == "yes"]
-        print(f"| {rate} | {tally('reps_ok')} | {tally('depth_ok')} | {tally('view_ok')} | "
+        abstained = sum(1 for r in mine if r["depth_abstained"])
+        print(f"| {rate} | {tally('reps_ok')} | {tally('depth_ok')} | {abstained} | {tally('view_ok')} | "
               f"{tally('wink_ok', no) if no else '-'} | {tally('wink_ok', yes) if yes else '-'} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

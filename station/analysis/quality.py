@@ -22,13 +22,17 @@ SETUP_ADVICE = {
     "too_small": "Cannot judge from here: you are too small in the picture. Move the camera closer "
                  "(2-4 m away) so you fill most of its height.",
     "camera_high": "Cannot judge depth from here: the camera looks down on you. Lower it to hip height.",
+    "hips_hidden": "Cannot judge depth: the plates hide your hips at the bottom. Move the camera further back "
+                   "and a little lower, so it sees under the plates.",
     "too_dark": "Cannot judge from here: the camera cannot see you clearly. Add light or move away from "
                 "bright windows behind you.",
     "lost": "Cannot see you: step into the camera's view, side-on.",
 }
 
 # what blocks a depth verdict; the others are advice while depth stays measurable
-BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark", "lost"})
+BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark", "lost",
+                      "hips_hidden"})
+MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
 
 # view: the left-right spread of shoulders and hips over the torso length (0 side-on, ~0.7 front-on).
 # Measured on the dev clips: side views 0.02-0.34, three-quarter 0.43, front 0.53-0.62.

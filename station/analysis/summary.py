@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from station.analysis.filters import running_median3
-from station.analysis.quality import BLOCKING, SETUP_ADVICE, judge
+from station.analysis.quality import BLOCKING, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, judge
 from station.analysis.types import RepResult, RepSeries, SetResult
 
 PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
@@ -66,10 +66,13 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
-    side_view = issue not in BLOCKING
-    signal = col["thigh_deg"] if side_view else col["drop_deg"]
+    signal = col["thigh_deg"] if issue not in BLOCKING else col["drop_deg"]
     bottom_i, bottom_deg = sustained_bottom(t, signal)
     bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
+    at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
+    if issue is None and float(np.mean(col["torso_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM:
+        issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
+    side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
     around = slice(max(0, bottom_i - 2), bottom_i + 3)
     both_legs = float(np.mean(col["legs_seen"][around])) >= 1.5
@@ -89,7 +92,6 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                 knee_travel = travel if 0.0 <= travel <= MAX_KNEE_TRAVEL_CM else None
             if math.isfinite(standing_ankle_y):
                 # heels rise at the bottom: the ankle point's median there, against standing
-                at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
                 rise_cm = (standing_ankle_y - float(np.median(col["ankle_y"][at_bottom]))) * cm_per_px
                 if rise_cm <= MAX_HEEL_LIFT_CM:
                     heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
