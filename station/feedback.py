@@ -311,7 +311,7 @@ class Feedback:
             return levels, "setup", label, SETUP_SWAP_S - now % SETUP_SWAP_S
         if state is None or not state.lifter_present or not state.calibrated:
             on = (now % 2.0) < 0.15
-            label = "waiting for a lifter" if state is None or not state.lifter_present else "stand still to calibrate"
+            label = "waiting for a lifter" if state is None or not state.lifter_present else "lifter in view"
             return [1.0 if on else 0.0] + [0.0] * (n - 1), "idle", label, (0.15 - now % 2.0) if on else 2.0 - now % 2.0
         lit = int(round(state.depth_fraction * (n - 1)))
         if state.target_reached:

@@ -342,8 +342,7 @@ class Station:
         if result.evidence_rep is not None:
             entry = result.reps[result.evidence_rep - 1]
             set_key, rep_idx = entry.set_key, entry.rep_index
-            evidence = selftest_evidence(test.rep_results[result.evidence_rep], result.onset_deg,
-                                         self.analyzer.p.depth_from_thigh)
+            evidence = selftest_evidence(test.rep_results[result.evidence_rep], result.onset_deg)
         self.store.selftest_finished(self._selftest_wall_start, time.time(), result, set_key, rep_idx, evidence)
         if result.sets_target and result.lifter == self.cfg.station.lifter:
             self._lifter_target = result.safe_depth_deg   # None after no rounding: the configured target

@@ -297,16 +297,16 @@ class SelfTestTracker:
 
 # --- evidence: the rep's skeleton at the onset and at the bottom -----------------------------
 
-def evidence(rep: RepResult, onset_deg: float | None, depth_from_thigh) -> dict | None:
+def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     """The evidence rep's joints at the onset frame and at the bottom frame, from its series.
 
-    depth_from_thigh maps the series' thigh angle (the hip->knee keypoint line) to depth (top of the
-    thigh; AnalysisParams.depth_from_thigh). The onset frame is the first frame on the way down at
-    or below the onset depth; the bottom frame is the deepest one. None without a series."""
+    The series' thigh angle is the depth (top of the thigh, as the onset). The onset frame is the
+    frame on the way down nearest the onset depth; the bottom frame is the deepest one.
+    None without a series."""
     series = rep.series
     if series is None or len(series.t) == 0:
         return None
-    depth = np.asarray(depth_from_thigh(np.asarray(series.thigh_deg, float)), float)
+    depth = np.asarray(series.thigh_deg, float)
     bottom = int(np.argmin(depth))
 
     def frame(i: int) -> dict:
@@ -314,8 +314,7 @@ def evidence(rep: RepResult, onset_deg: float | None, depth_from_thigh) -> dict 
                 "joints": np.round(np.asarray(series.joints[i], float), 1).tolist()}
 
     onset = None
-    if onset_deg is not None:
-        reached = np.flatnonzero(depth[:bottom + 1] <= onset_deg)
-        onset = frame(int(reached[0]) if len(reached) else bottom)
+    if onset_deg is not None:   # the frame on the way down whose depth is nearest the onset
+        onset = frame(int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg))))
     return {"joint_names": list(SERIES_JOINTS), "frame_size": [int(v) for v in series.frame_size],
             "onset": onset, "bottom": frame(bottom)}

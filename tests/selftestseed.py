@@ -60,7 +60,7 @@ def seed_selftests(path: Path, lifter: str = "maria") -> dict:
     for rep in reps:
         set_id = store.add_rep(set_id, lifter, now - 120, now - 120, 25.0, rep)
     entry = result.reps[result.evidence_rep - 1]
-    proof = evidence(test.rep_results[result.evidence_rep], result.onset_deg, params.depth_from_thigh)
+    proof = evidence(test.rep_results[result.evidence_rep], result.onset_deg)
     ids.append(store.add_selftest(now - 120, now - 60, result, set_id, entry.rep_index, proof))
     store.close()
     return {"latest": ids[-1], "result": result, "ids": ids}

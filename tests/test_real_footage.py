@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from station.analysis import AnalysisParams, SetFinished, SquatAnalyzer
+from station.analysis import AnalysisParams, SquatAnalyzer
 from station.analysis.analyzer import THIGH_TAPER_DEG, analyze_keypoints
 from station.analysis.quality import SETUP_ADVICE, classify_view
 from station.analysis.reps import RepCounter

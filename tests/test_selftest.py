@@ -165,22 +165,21 @@ def test_status_for_the_page():
 
 
 def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom():
-    thigh = np.array([80, 60, 40, 20, 10, 0, -5, -10, -5, 10, 40, 80], np.float32)  # keypoint line
+    thigh = np.array([71, 51, 31, 11, 1, -9, -14, -19, -14, 1, 31, 71], np.float32)  # depth (top of thigh)
     joints = np.zeros((len(thigh), 6, 2), np.float32)
     joints[:, :, 0] = np.arange(len(thigh))[:, None]     # frame number in x, to tell frames apart
     series = RepSeries(t=np.arange(len(thigh), dtype=np.float32) / 10, thigh_deg=thigh, hip_deg=thigh,
                        trunk_lean_deg=thigh, knee_deg=thigh, joints=joints, frame_size=(640, 480))
     result = rep(-19.0, wink=True, onset=-9.0)
     result.series = series
-    params = AnalysisParams()   # depth = thigh line - 9 (hip point offset 5, thigh taper 4)
-    ev = evidence(result, -9.0, params.depth_from_thigh)
+    ev = evidence(result, -9.0)
     assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "first frame at or below the onset"
     assert ev["bottom"]["index"] == 7 and ev["bottom"]["depth_deg"] == -19.0
     assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
     assert ev["frame_size"] == [640, 480]
-    assert evidence(result, None, params.depth_from_thigh)["onset"] is None
+    assert evidence(result, None)["onset"] is None
     result.series = None
-    assert evidence(result, -9.0, params.depth_from_thigh) is None
+    assert evidence(result, -9.0) is None
 
 
 def _run_the_programme(truth, press_s, seed):

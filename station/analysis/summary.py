@@ -96,7 +96,9 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                 if rise_cm <= MAX_HEEL_LIFT_CM:
                     heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
     joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
-    series = RepSeries(t=(t - t[0]).astype(np.float32), thigh_deg=col["thigh_deg"].astype(np.float32),
+    # the replay and the charts speak the lifter's depth convention (top of the thigh), like the onset
+    shown = depth_from_thigh(col["thigh_deg"]) if side_view else col["thigh_deg"]
+    series = RepSeries(t=(t - t[0]).astype(np.float32), thigh_deg=shown.astype(np.float32),
                        hip_deg=col["hip_deg"].astype(np.float32),
                        trunk_lean_deg=col["trunk_lean_deg"].astype(np.float32),
                        knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
