@@ -217,7 +217,7 @@ def main() -> int:
         reps = real_clip(args.model)
         depths = ", ".join(f"{r.max_depth_deg:.1f}" for r in reps)
         print(f"\nreal clip {CLIP.name}: {len(reps)} reps (truth 2), depths {depths} deg "
-              f"(truth: both below parallel: {all(r.below_parallel for r in reps) and len(reps) == 2}), "
+              f"(labelled below; verdicts: {', '.join(r.depth_verdict for r in reps)}), "
               f"winks flagged: {sum(r.wink for r in reps)} (no wink ground truth for this clip)")
     else:
         print(f"\nreal clip skipped: {CLIP} is absent")

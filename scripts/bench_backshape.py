@@ -2,8 +2,8 @@
 """The lower back's outline at the bottom of each rep, from MediaPipe's person mask (a measurement
 for docs/butt-wink.md, not yet a station stage).
 
-For each side-view real clip: the analysis finds the reps; for the frame where the thigh passes
-40 deg on the way down ('mid') and the bottom frame, a square crop around the lifter goes through
+For each side-view real clip: the analysis finds the reps; for the frame where the depth passes
+30 deg above parallel on the way down ('mid') and the bottom frame, a square crop around the lifter goes through
 MediaPipe's pose_landmark_full model (../shared/models, Apache-2.0) and its segmentation output is
 thresholded into a person mask. Along the near hip -> near shoulder chord the back's outline is
 traced (distance from the chord to the mask's edge, on the back side, over the chord length), and
@@ -36,6 +36,7 @@ MODEL = "pose_landmark_full.tflite"
 SIZE = 256
 CHORD_STEPS = np.linspace(0.1, 0.9, 17)
 LUMBAR = slice(2, 9)                 # 20-55 % of the chord from the hip
+MID_DEPTH_DEG = 30.0                 # 'mid-descent': the depth (top of the thigh) 30 deg above parallel
 
 
 class PersonMask:
@@ -117,7 +118,7 @@ def main() -> int:
         for rep in reps:
             t = rep.series.t + rep.start_t
             bottom = int(np.argmin(rep.series.thigh_deg))
-            mid = int(np.argmin(np.abs(rep.series.thigh_deg[:bottom + 1] - 40.0)))
+            mid = int(np.argmin(np.abs(rep.series.thigh_deg[:bottom + 1] - MID_DEPTH_DEG)))
             wanted[rep.index] = (rep, float(t[mid]), rep.bottom_t)
         targets = sorted({x for _, a, b in wanted.values() for x in (a, b)})
         frames = {}
