@@ -66,8 +66,9 @@ def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """`station demo --fast` once for the tests below: the self-test, then the three sets."""
+def demo(tmp_path_factory, model_path):
+    """`station demo --fast` once for the tests below: the self-test, then the three sets (needs the
+    model: model_path skips with the reason in a clone without it)."""
     state = tmp_path_factory.mktemp("demo")
     result = subprocess.run([sys.executable, "-m", "station", "demo", "--fast", "--exit-when-done", "--port", "0",
                              "--state-dir", str(state)], capture_output=True, text=True, timeout=400, cwd=ROOT)

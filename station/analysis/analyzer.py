@@ -30,6 +30,8 @@ SIDE_OR_UNKNOWN = ("side", "unknown")
 # judge sees it: hip crease level with the top of the knee) the joint line still dips ~4 deg to the
 # hip (thigh radius ~8.5 cm at the crease, ~5 cm at the knee, over a ~43 cm femur).
 THIGH_TAPER_DEG = 4.0
+CUT_OFF_START_S = 0.3        # a rep starting this soon after the lifter appeared was cut off by the start
+MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing)
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
 
 
@@ -118,6 +120,7 @@ class SquatAnalyzer:
         self.gate.reset()
         self.counter.reset()
         self._present_since: float | None = None
+        self._arrived_t: float | None = None     # when this lifter first came into view
         self._absent_since: float | None = None
         self._ready = False
         self._set: SetResult | None = None
@@ -156,6 +159,8 @@ class SquatAnalyzer:
         base.thigh_px, base.shank_px = tracker.thigh_px, tracker.shank_px
         if self._present_since is None:
             self._present_since = t
+        if self._arrived_t is None:
+            self._arrived_t = t
         if not self._ready and t - self._present_since >= READY_AFTER_S:
             self._ready = True
             events.append(LifterReady(t))
@@ -281,7 +286,9 @@ class SquatAnalyzer:
         duration = float(rows[-1, 0] - start_t)
         ankle_x = rows[:, COLUMNS["joints"] + 2 * ANKLE]
         ankle_shift = abs(float(np.median(ankle_x[:3]) - np.median(ankle_x[-3:])))  # where the feet stand
-        too_short = duration < MIN_REP_S and not cut_off
+        # a rep already under way when the lifter came into view is cut off by the start: shorter is fine
+        cut_off = cut_off or (self._arrived_t is not None and start_t - self._arrived_t < CUT_OFF_START_S)
+        too_short = duration < (MIN_CUT_OFF_REP_S if cut_off else MIN_REP_S)
         if too_short or duration > MAX_REP_S or ankle_shift > MAX_FOOT_SHIFT_LEGS * base.leg_px:
             self._reset_rep()
             return  # too quick, too long, or the feet moved: walking, unracking, stepping back

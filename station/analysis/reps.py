@@ -21,7 +21,7 @@ STILL_DEG = 3.0              # within this of standing: still standing (the rep'
 START_DROP_DEG = 15.0        # below standing: a descent has begun
 TURN_DEG = 8.0               # hysteresis of the turn at the bottom (keypoint noise is 2-4 deg)
 END_DROP_DEG = 10.0          # back within this of standing: the rep is over (lockout; see NEXT_REP_SHARE)
-MIN_REP_S = 0.4
+MIN_REP_S = 0.6              # shorter 'reps' are fragments of one (a glitch split it); real ones take >= 0.7 s
 MAX_REP_S = 20.0
 MAX_FOOT_SHIFT_LEGS = 0.35   # ankle travel during a rep (x leg length) that means walking
 STANDING_DECAY_DEG_PER_S = 0.5   # the standing level forgets slowly (a camera nudged, a new lifter)
