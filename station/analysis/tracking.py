@@ -70,6 +70,7 @@ class BodyTracker:
         self.filter = OneEuroFilter(2 * len(JOINTS), min_cutoff_hz, beta)
         self.points = self.filter.value.reshape(len(JOINTS), 2)   # smoothed midline (a view)
         self._raw = np.zeros((len(JOINTS), 2))                     # unsmoothed midline, gaps filled
+        self._new = np.full((len(JOINTS), 2), np.nan)              # this frame's midline (reused)
         self._last_seen = np.full(len(JOINTS), -math.inf)
         self._leg_offset = np.zeros((2, 3, 2))                     # each leg minus the midline
         self.raw_legs = np.full((2, 3, 2), np.nan)                 # this frame's sound legs
@@ -223,13 +224,16 @@ class BodyTracker:
                 legs[worse] = np.nan
 
     def _midline(self, pts: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """Mean of the sound labels; one leg alone is shifted by its last known offset."""
-        new = np.full((len(JOINTS), 2), np.nan)
+        """Mean of the sound labels; one leg alone is shifted by its last known offset. Written into
+        a buffer reused every frame (the caller copies what it keeps)."""
+        new = self._new
+        new.fill(np.nan)
         legs = self.raw_legs
         if self.leg_ok.all():
             for k, j in enumerate(LEG_JOINTS):
                 if np.isfinite(legs[:, k, 0]).all():
-                    new[j] = legs[:, k].mean(axis=0)
+                    np.add(legs[0, k], legs[1, k], out=new[j])
+                    new[j] *= 0.5
                     self._leg_offset[:, k] += 0.2 * (legs[:, k] - new[j] - self._leg_offset[:, k])
                 elif np.isfinite(legs[0, k, 0]) or np.isfinite(legs[1, k, 0]):
                     side = 0 if np.isfinite(legs[0, k, 0]) else 1
