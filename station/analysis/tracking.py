@@ -306,7 +306,8 @@ class BodyTracker:
             self.facing += 0.2 * ((1.0 if dx > 0 else -1.0) - self.facing)
         elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]):
             direction = 1.0 if pts[KP.NOSE, 0] > self._raw[EAR, 0] else -1.0
-            self.facing += 0.02 * (direction - self.facing)
+            # the nose settles an unknown facing quickly, but barely moves one the knees have set
+            self.facing += (0.1 if abs(self.facing) < 0.5 else 0.02) * (direction - self.facing)
         shoulders, hips = LABELS[SHOULDER], LABELS[HIP]
         if not (ok[shoulders].all() and ok[hips].all()):
             self.width_ratio = 0.0   # the far side is hidden behind the body: side-on
