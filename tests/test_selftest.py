@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from station.analysis import AnalysisParams, RepCompleted, RepResult, RepSeries, SquatAnalyzer
+from station.analysis import AnalysisParams, RepResult, RepSeries
 from station.selftest import (CANCELLED, IDLE_LIMIT_S, INCOMPLETE, NO_ROUNDING, ROUNDING, SelfTestPlan,
                               SelfTestTracker, evidence)
+
+from selftestseed import run_selftest_programme
 
 PLAN = SelfTestPlan()
 
@@ -182,28 +184,11 @@ def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom
     assert evidence(result, -9.0) is None
 
 
-def _run_the_programme(truth, press_s, seed):
-    """The runner's loop in small: the station's targets fed back to the analysis between reps."""
-    from station.sim.noise import noisy_keypoints
-
-    params = AnalysisParams(hip_point_offset_deg=0.0)   # synthetic keypoints sit on the joints
-    analyzer = SquatAnalyzer(params)
-    test = SelfTestTracker(SelfTestPlan(margin_deg=params.safe_depth_margin_deg), "synthetic")
-    seen = []
-    for kp in noisy_keypoints(truth, seed=seed):
-        if test.started_t is None and kp.timestamp >= press_s:
-            test.begin(kp.timestamp)
-            params.target_depth_deg = test.target_deg
-            analyzer.update_params(params)
-        _, events = analyzer.update(kp)
-        for event in events:
-            if isinstance(event, RepCompleted) and test.started_t is not None and not test.done:
-                rep_ = event.rep
-                seen.append((round(rep_.max_depth_deg), rep_.wink,
-                             None if rep_.wink_onset_deg is None else round(rep_.wink_onset_deg, 1)))
-                test.feed(rep_, analyzer.set_index)
-                params.target_depth_deg = test.target_deg
-                analyzer.update_params(params)
+def _run_the_programme(seed):
+    """The runner's loop in small (selftestseed): the result and each rep's (depth, wink, onset)."""
+    test, reps, _ = run_selftest_programme(seed)
+    seen = [(round(r.max_depth_deg), r.wink, None if r.wink_onset_deg is None else round(r.wink_onset_deg, 1))
+            for r in reps]
     return test.result, seen
 
 
@@ -213,11 +198,11 @@ def test_the_synthetic_self_test_lifter_through_the_analysis_finds_the_onset():
     detector does not see this lifter's rounding, the message says so, rep by rep."""
     from station.sim.source import selftest_truth, selftest_truth_onset_deg
 
-    truth, press_s = selftest_truth()
+    truth, _ = selftest_truth()
     truth_onset = selftest_truth_onset_deg(truth)
     assert truth_onset is not None and -11 < truth_onset < -5, "the programme's lifter rounds 5-10 deg below parallel"
     expected = truth_onset + AnalysisParams().safe_depth_margin_deg
-    runs = {seed: _run_the_programme(truth, press_s, seed) for seed in range(10)}
+    runs = {seed: _run_the_programme(seed) for seed in range(10)}
     good = [seed for seed, (result, _) in runs.items()
             if result is not None and result.outcome == ROUNDING and abs(result.safe_depth_deg - expected) <= 5.0]
     report = "\n".join(
