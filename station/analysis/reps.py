@@ -1,13 +1,17 @@
-"""Reps and the lifter's baseline, from the view-independent drop signal. No calibration gate.
+"""Reps and the lifter's baseline. No calibration gate.
 
-The standing level is learnt from the lifter as they go: the running maximum of the (median
-filtered) drop signal, which decays slowly, and the tops between reps. So the first rep counts,
-a clip that starts mid-descent works, and nothing waits for the lifter to stand still.
+The rep signal is an angle, 90 standing and 0 at parallel: the thigh angle side-on, the hip's drop
+below the knee in other views (angles.py; the analyzer picks by the view gate's verdict). The
+standing level is learnt from the lifter as they go: the running maximum of the (median filtered)
+signal, which decays slowly, from a population prior. So the first rep counts, a clip that starts
+mid-descent works, and nothing waits for the lifter to stand still.
 
-    standing --(drop falls START_DROP_DEG below standing)--> descent
-    descent  --(rises TURN_DEG above its lowest point)-----> ascent   (a bounce back down returns
-    ascent   --(falls TURN_DEG below its highest point)----> descent   to descent: same rep)
+    standing --(falls START_DROP_DEG below standing)-------> descent
+    descent  --(rises TURN_DEG above its lowest point)-----> ascent
     ascent   --(within END_DROP_DEG of standing)-----------> standing: the rep is complete
+    ascent   --(falls TURN_DEG below its highest point)----> a new rep if it had come NEXT_REP_SHARE
+                                                             of the way up (no lockout), else the
+                                                             same rep's descent (a wobble)
 A rep counts when it went MIN_RANGE deep, lasted MIN_REP_S..MAX_REP_S and the feet stayed put
 (walking in, unracking and stepping back move the feet). Times are in seconds, never frames.
 """
@@ -37,7 +41,7 @@ MEDIAN_WINDOW = 3            # frames in the running median that feeds the state
 class Baseline:
     """What the station knows about the lifter so far. Learnt continuously, never a gate."""
 
-    standing_drop_deg: float = STANDING_PRIOR_DEG   # the drop signal when standing tall
+    standing_drop_deg: float = STANDING_PRIOR_DEG   # the rep signal when standing tall
     standing_trunk_deg: float = 0.0        # trunk lean when standing (for the page's context)
     standing_ankle_y: float = math.nan     # ankle height when standing (heel lift reference)
     standing_shin_deg: float = math.nan    # shin angle when standing (knee travel reference)
