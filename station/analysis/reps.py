@@ -42,7 +42,6 @@ class Baseline:
     """What the station knows about the lifter so far. Learnt continuously, never a gate."""
 
     standing_drop_deg: float = STANDING_PRIOR_DEG   # the rep signal when standing tall
-    standing_trunk_deg: float = 0.0        # trunk lean when standing (for the page's context)
     standing_ankle_y: float = math.nan     # ankle height when standing (heel lift reference)
     standing_shin_deg: float = math.nan    # shin angle when standing (knee travel reference)
     thigh_px: float = 0.0                  # stable bone lengths (pixels)

@@ -88,7 +88,6 @@ class BodyTracker:
         self._side_score = np.zeros(2)  # smoothed ear + shoulder + hip score per label side
         self.near_side = 0              # 0 = the left labels face the camera, 1 = the right
         self.facing = 0.0              # > 0 faces image right, < 0 left (smoothed nose-ahead-of-ear)
-        self.score = 0.0               # smoothed mean score of the body's joints (light, occlusion)
         self.width_ratio = 0.0         # this frame's L-R spread / torso: 0 side-on, ~0.6 front-on
         self.have_pose = False
         self.torso_unsure = False      # this frame's shoulders and hips score far below usual
@@ -117,7 +116,6 @@ class BodyTracker:
         pts, t = kp.points, kp.timestamp
         scores = pts[:, 2]
         ok = scores >= self.min_score
-        self.score += 0.1 * (float(scores[LABELS[:5]].mean()) - self.score)
         unsure = self.torso_unsure = self._unsure(scores)
         self._check_legs(pts, ok)
         self._update_lengths()
