@@ -174,12 +174,18 @@ def _set(reps, **kw):
                      summary="3 reps", **kw)
 
 
-def test_version_2_database_gains_the_view_gate_columns_and_keeps_its_verdicts(tmp_path):
-    path = tmp_path / "v2.db"
+def _database_at(path, version: int) -> sqlite3.Connection:
+    """A raw database migrated only up to `version` (an older station's file)."""
     raw = sqlite3.connect(path)
-    for migration in MIGRATIONS[:2]:
+    for migration in MIGRATIONS[:version]:
         for statement in filter(str.strip, migration.split(";")):
             raw.execute(statement)
+    return raw
+
+
+def test_version_2_database_gains_the_view_gate_columns_and_keeps_its_verdicts(tmp_path):
+    path = tmp_path / "v2.db"
+    raw = _database_at(path, 2)
     raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg, rep_count) VALUES (1, 100.0, 0.0, 2)")
     for idx, depth, below in ((1, -6.0, 1), (2, 9.0, 0)):
         raw.execute("INSERT INTO reps (set_id, idx, started_at, max_depth_deg, below_parallel, reached_target, wink, "
@@ -284,10 +290,7 @@ EVIDENCE = {"joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"],
 
 def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_path):
     path = tmp_path / "v4.db"
-    raw = sqlite3.connect(path)
-    for migration in MIGRATIONS[:4]:
-        for statement in filter(str.strip, migration.split(";")):
-            raw.execute(statement)
+    raw = _database_at(path, 4)
     raw.execute("INSERT INTO lifters (name, created_at) VALUES ('maria', 100.0)")
     raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg, rep_count, view) "
                 "VALUES (2, 100.0, 0.0, 1, 'side')")

@@ -192,21 +192,22 @@ class SquatAnalyzer:
     def finish(self, t: float) -> list:
         """End of stream or shutdown: a rep cut off past its bottom is kept, then the set closes."""
         events: list = []
+        self._close_set(t, "shutdown", events)
+        return events
+
+    def _close_set(self, t: float, reason: str, events: list) -> None:
+        """A rep cut off past its bottom is kept (it was a real bottom), then the set ends."""
         if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
             self._end_rep(t, events, cut_off=True)
-        self._finish_set(t, "shutdown", events)
-        return events
+        self._finish_set(t, reason, events)
 
     def _absent(self, t: float, events: list) -> FrameState:
         self._present_since = None
         if self._absent_since is None:
             self._absent_since = t
         if t - self._absent_since >= self.p.leave_after_s:
-            self.gate.lost()
             if self._set is not None or self._ready:
-                if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
-                    self._end_rep(t, events, cut_off=True)
-                self._finish_set(t, "left", events)
+                self._close_set(t, "left", events)
                 self._reset_lifter()
         return self._state(t, False)
 

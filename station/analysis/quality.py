@@ -26,11 +26,10 @@ SETUP_ADVICE = {
                    "and a little lower, so it sees under the plates.",
     "too_dark": "Cannot judge from here: the camera cannot see you clearly. Add light or move away from "
                 "bright windows behind you.",
-    "lost": "Cannot see you: step into the camera's view, side-on.",
 }
 
 # what blocks a depth verdict; the others are advice while depth stays measurable
-BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark", "lost",
+BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark",
                       "hips_hidden"})
 MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
 
@@ -102,8 +101,6 @@ class ViewGate:
         if self._size >= 8 and self._next % 4 == 0:
             self.view, self.issue = judge(self._rows[: self._size])
 
-    def lost(self) -> None:
-        self.issue = "lost"
 
 
 def judge(rows: np.ndarray) -> tuple[str, str | None]:
