@@ -214,3 +214,28 @@ def test_the_synthetic_self_test_lifter_through_the_analysis_finds_the_onset():
         f"(truth onset {truth_onset:.1f} deg):\n" + report)
     assert len(good) >= 8, (f"safe depth within 5 deg of truth onset {truth_onset:.1f} + margin = {expected:.1f} deg "
                             f"on only {len(good)} of 10 noise draws:\n" + report)
+
+
+def test_a_self_test_set_and_its_result_tell_the_same_story():
+    """Nine reps stepping deeper, the last three flagged: the self-test confirms rounding after two,
+    and the set's own sentence must say 'started to round', not 'possible rounding'."""
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    test = started()
+    depths = (24.0, 17.0, 10.0, 3.0, -4.0, -11.0)
+    reps = [rep(depth, index=k + 1) for k, depth in enumerate(depths)]
+    reps += [rep(-18.0, wink=True, onset=-12.0, confidence=0.6, index=7),
+             rep(-18.5, wink=True, onset=-13.0, confidence=0.6, index=8),
+             rep(-19.0, wink=True, onset=-12.5, confidence=0.6, index=9)]
+    for r in reps[:8]:
+        step = test.feed(r)
+    assert step.done and test.result.outcome == ROUNDING
+    result = SetResult(index=1, start_t=0.0, end_t=100.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(result, margin_deg=5.0)
+    assert result.wink_onset_deg == pytest.approx(-12.5)
+    assert "started to round 12 deg below parallel on reps 7-9" in result.summary
+    assert "Possible" not in result.summary
+    one = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=reps[:7])
+    summarise_set(one, margin_deg=5.0)
+    assert one.wink_onset_deg is None and "Possible lower-back rounding on rep 7 only" in one.summary

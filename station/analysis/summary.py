@@ -125,8 +125,9 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
     depths = np.array([r.max_depth_deg for r in side])
     result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else 0.0
     winks = [r for r in side if r.wink]
-    # one flagged rep in a longer set is as likely noise as a wink: the set verdict needs a pattern
-    if winks and len(winks) >= min(len(side), max(2, round(0.4 * len(side)))):
+    # one flagged rep in a longer set could be noise; two are a pattern (the self-test's own rule,
+    # so a self-test set and its result never disagree). A one-rep set has only its rep.
+    if winks and len(winks) >= min(len(side), 2):
         onset = float(np.median([r.wink_onset_deg for r in winks]))
         result.wink_onset_deg = onset
         result.suggested_depth_deg = onset + margin_deg
