@@ -210,3 +210,21 @@ def test_analyze_command_on_the_real_clip(capsys, model_path):
     assert all(r["depth_verdict"] in ("below", "parallel") for r in reps)
     assert all(-8 <= r["max_depth_deg"] <= 3 for r in reps)
     assert data["sets"][0]["view"] == "side" and data["sets"][0]["setup_issue"] is None
+
+
+def test_a_flags_confidence_is_its_calibrated_chance_and_unflagged_reps_carry_none():
+    from station.analysis.wink import CONFIDENCE_MIDPOINT_DEG, SENSITIVITY_THRESHOLD_DEG, flag_confidence
+
+    assert flag_confidence(CONFIDENCE_MIDPOINT_DEG) == pytest.approx(0.5)
+    chances = [flag_confidence(b) for b in np.arange(0.0, 20.0, 0.5)]
+    assert all(a < b for a, b in zip(chances, chances[1:])) and 0.0 < chances[0] and chances[-1] < 1.0
+    # on the benchmark, reps at the 'normal' threshold were real tucks 97-98 % of the time
+    assert 0.96 <= flag_confidence(SENSITIVITY_THRESHOLD_DEG["normal"]) <= 0.99
+    t = np.linspace(0, 2, 40)
+    depth = 60 - 70 * np.sin(np.pi * t / 2)
+    tipped = estimate_wink(t, depth, np.where(depth > 5, 45 - 0.5 * depth, 45 - 0.5 * 5 - 1.2 * (5 - depth)),
+                           np.ones(40))
+    assert tipped.detected and tipped.confidence == pytest.approx(flag_confidence(tipped.back_tilt_deg))
+    small = estimate_wink(t, depth, np.where(depth > 5, 45 - 0.5 * depth, 45 - 0.5 * 5 - 0.3 * (5 - depth)),
+                          np.ones(40))
+    assert not small.detected and small.back_tilt_deg > 1.0 and small.confidence == 0.0

@@ -27,6 +27,7 @@ class SetScore:
     counted_reps: int
     depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched rep
     wink_pairs: list = field(default_factory=list)        # (true magnitude, detected?, onset error or None)
+    flag_confidence: list = field(default_factory=list)   # (true magnitude, confidence), per flagged rep
     reps: list = field(default_factory=list)
     secondary: list = field(default_factory=list)         # (name, true value, measured value or None), per matched rep
 
@@ -68,6 +69,8 @@ def score_set(truth: SetTruth, reps) -> SetScore:
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)
         score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
+        if match.wink:
+            score.flag_confidence.append((true_rep.wink_magnitude_deg, match.wink_confidence))
         for name, _, measured_attr, true_attr, _ in SECONDARY:
             measured = getattr(match, measured_attr, None)
             score.secondary.append((name, getattr(true_rep, true_attr),
