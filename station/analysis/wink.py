@@ -47,7 +47,7 @@ MIN_SURE_TORSO = 0.7                # share of bottom frames with the torso seen
 class WinkEstimate:
     detected: bool
     onset_deg: float | None      # depth (top-of-thigh convention) where the trunk started tilting back
-    magnitude_deg: float         # estimated posterior pelvic tilt
+    magnitude_deg: float         # back / TRUNK_PER_PELVIS_DEG: a rough pelvic tilt, never shown (summary.py)
     confidence: float            # 0..1 (docs/butt-wink.md: how it maps to precision)
     back_tilt_deg: float = 0.0   # the measured trunk-line back-tilt
     judged: bool = True          # False: the torso was hidden at the bottom, no verdict
