@@ -25,7 +25,7 @@ def rep_dict(rep: RepResult) -> dict:
         "max_trunk_lean_deg": _round(rep.max_trunk_lean_deg), "knee_travel_cm": _round(rep.knee_travel_cm),
         "heel_lift_cm": _round(rep.heel_lift_cm),
         "wink": rep.wink, "wink_onset_deg": _round(rep.wink_onset_deg),
-        "wink_magnitude_deg": round(rep.wink_magnitude_deg, 1) if rep.wink else None,
+        "wink_magnitude_deg": _round(rep.wink_magnitude_deg) if rep.wink else None,
         "wink_confidence": round(rep.wink_confidence, 2),
     }
 

@@ -302,6 +302,10 @@ def test_secondary_truth_on_a_plain_lifter():
         trunk = j["shoulder"][span] - j["hip"][span]
         lean = np.degrees(np.arctan2(trunk[:, 0], trunk[:, 1]))
         assert rep.max_trunk_lean_deg == pytest.approx(lean.max())
+        standing = truth.joints_world["shoulder"][rep.start_frame - 1] - j["hip"][rep.start_frame - 1]
+        assert rep.trunk_lean_from_standing_deg == pytest.approx(
+            lean.max() - math.degrees(math.atan2(standing[0], standing[1])))
+        assert 0 < rep.trunk_lean_from_standing_deg < rep.max_trunk_lean_deg
         assert 30 < rep.max_trunk_lean_deg < 70
 
 
@@ -334,3 +338,4 @@ def test_score_set_pairs_secondary_numbers_and_allows_none():
     assert set(got) == {name for name, *_ in SECONDARY}
     assert got["max trunk lean"][1] is None and got["heel lift"][1] is None
     assert got["knee travel"] == (true_rep.knee_travel_cm, 20.0)
+    assert got["peak pelvic tilt"][1] is None, "pelvic tilt is shown only on a flagged rep: not scored otherwise"

@@ -62,7 +62,7 @@ class RepResult:
     heel_lift_cm: float | None
     wink: bool
     wink_onset_deg: float | None       # thigh angle where the rounding began
-    wink_magnitude_deg: float          # estimated posterior pelvic tilt
+    wink_magnitude_deg: float | None   # pelvic tilt: None, not measurable from one side camera (summary.py)
     wink_confidence: float             # 0..1
     series: RepSeries | None = None
     # three-way verdict with its uncertainty: "below" | "parallel" | "above" (parallel = within the

@@ -53,7 +53,7 @@ CONFIDENCE_SCALE_DEG = 1.35         # logistic width
 class WinkEstimate:
     detected: bool
     onset_deg: float | None      # depth (top-of-thigh convention) where the trunk started tilting back
-    magnitude_deg: float         # estimated posterior pelvic tilt
+    magnitude_deg: float         # back / TRUNK_PER_PELVIS_DEG: a rough pelvic tilt, never shown (summary.py)
     confidence: float            # a flag's chance of being a real tuck (0 without a flag); see flag_confidence
     back_tilt_deg: float = 0.0   # the measured trunk-line back-tilt
     judged: bool = True          # False: the torso was hidden at the bottom, no verdict

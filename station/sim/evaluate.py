@@ -12,7 +12,7 @@ from station.sim.lifter import SetTruth, lean_flattening_ratio
 # Secondary per-rep numbers: (name, unit, RepResult attribute, RepTruth attribute, tolerance).
 # A RepResult value of None means "not measurable from this view": counted as not reported.
 SECONDARY = (
-    ("max trunk lean", "deg", "max_trunk_lean_deg", "max_trunk_lean_deg", 5.0),
+    ("max trunk lean", "deg", "max_trunk_lean_deg", "trunk_lean_from_standing_deg", 5.0),  # from standing
     ("knee travel", "cm", "knee_travel_cm", "knee_travel_cm", 4.0),
     ("heel lift", "cm", "heel_lift_cm", "heel_lift_cm", 3.0),   # the station's noise floor (docs/depth.md)
     ("tempo down", "s", "down_s", "down_s", 0.3),
@@ -73,6 +73,8 @@ def score_set(truth: SetTruth, reps) -> SetScore:
             score.flag_confidence.append((true_rep.wink_magnitude_deg, match.wink_confidence))
         for name, _, measured_attr, true_attr, _ in SECONDARY:
             measured = getattr(match, measured_attr, None)
+            if measured_attr == "wink_magnitude_deg" and not match.wink:
+                measured = None     # shown only on a flagged rep (report.py): score what the page shows
             score.secondary.append((name, getattr(true_rep, true_attr),
                                     None if measured is None else float(measured)))
     return score

@@ -58,9 +58,8 @@ def rep_sentence(rep: dict) -> str:
         parts.append(f"heels lifted {rep['heel_lift_cm']:.1f} cm")
     sentence = ", ".join(parts) + "." if parts else ""
     sentence = sentence[:1].upper() + sentence[1:]
-    if rep.get("wink") and rep.get("wink_magnitude_deg") is not None:
-        sentence += (f" Rounding estimated at {rep['wink_magnitude_deg']:.0f}° of pelvic tilt "
-                     f"(confidence {100 * (rep.get('wink_confidence') or 0):.0f}%).")
+    if rep.get("wink"):   # no pelvic tilt in degrees: one side camera cannot measure it (docs/depth.md)
+        sentence += f" Lower-back rounding flagged (confidence {100 * (rep.get('wink_confidence') or 0):.0f}%)."
     return sentence.strip()
 
 
