@@ -113,8 +113,11 @@ def depth_verdict(depth_deg: float, band_deg: float) -> str:
 def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, target_depth_deg: float,
               depth_from_thigh, standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
               standing_trunk_deg: float, standing_deg: float,
-              lifter_height_cm: float, frame_size) -> RepResult:
-    """One rep's numbers from its per-frame rows (columns: name -> column index)."""
+              lifter_height_cm: float, frame_size, cut_off_start: bool = False,
+              cut_off_end: bool = False) -> RepResult:
+    """One rep's numbers from its per-frame rows (columns: name -> column index). A rep cut off by
+    the start of the footage has no 'down' time, one cut off by its end no 'up' time: a guess
+    there would read 0.3 s or 0.03 s."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
@@ -160,7 +163,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     return RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
         below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
-        tut_s=stood - moved, down_s=bottom_t - moved, up_s=stood - bottom_t,
+        tut_s=None if cut_off_start or cut_off_end else stood - moved,
+        down_s=None if cut_off_start else bottom_t - moved, up_s=None if cut_off_end else stood - bottom_t,
         max_trunk_lean_deg=lean, knee_travel_cm=knee_travel, heel_lift_cm=heel,
         wink=False, wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0, series=series,
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,

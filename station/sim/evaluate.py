@@ -25,7 +25,8 @@ SECONDARY = (
 class SetScore:
     true_reps: int
     counted_reps: int
-    depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched rep
+    depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched judged rep
+    depth_abstained: int = 0                              # matched reps given no depth ("cannot judge from here")
     wink_pairs: list = field(default_factory=list)        # (true magnitude, detected?, onset error or None)
     flag_confidence: list = field(default_factory=list)   # (true magnitude, confidence), per flagged rep
     reps: list = field(default_factory=list)
@@ -64,7 +65,10 @@ def score_set(truth: SetTruth, reps) -> SetScore:
             continue
         # the station reports the top of the thigh (parallel as judged); the truth is the joint line
 
-        score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
+        if match.side_view:   # a rep the view gate did not judge shows no depth: it is an abstention
+            score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
+        else:
+            score.depth_abstained += 1
         onset_error = None
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)

@@ -51,7 +51,7 @@ def rep_sentence(rep: dict) -> str:
     """The secondary numbers in one sentence, leaving out what this view could not measure."""
     parts = []
     if rep.get("max_trunk_lean_deg") is not None:
-        parts.append(f"trunk lean up to {rep['max_trunk_lean_deg']:.0f}°")
+        parts.append(f"trunk leaned up to {rep['max_trunk_lean_deg']:.0f}° further forward than standing")
     if rep.get("knee_travel_cm") is not None:
         parts.append(f"knees travel {rep['knee_travel_cm']:.0f} cm forward of the ankle")
     if rep.get("heel_lift_cm") is not None and rep["heel_lift_cm"] > 0:
