@@ -332,8 +332,11 @@ def test_score_set_pairs_secondary_numbers_and_allows_none():
     t = truth.timestamps
     measured = SimpleNamespace(start_t=t[true_rep.start_frame], end_t=t[true_rep.end_frame], max_depth_deg=-5.0,
                                wink=False, wink_onset_deg=None, wink_magnitude_deg=1.0, max_trunk_lean_deg=None,
-                               knee_travel_cm=20.0, heel_lift_cm=None, down_s=1.5, up_s=1.2)
+                               knee_travel_cm=20.0, heel_lift_cm=None, down_s=1.5, up_s=1.2, side_view=True)
     score = score_set(truth, [measured])
+    assert score.depth_errors and score.depth_abstained == 0
+    unjudged = score_set(truth, [SimpleNamespace(**{**vars(measured), "side_view": False})])
+    assert not unjudged.depth_errors and unjudged.depth_abstained == 1, "no depth shown: an abstention, not an error"
     got = {name: (true, m) for name, true, m in score.secondary}
     assert set(got) == {name for name, *_ in SECONDARY}
     assert got["max trunk lean"][1] is None and got["heel lift"][1] is None
