@@ -53,6 +53,8 @@ def population(count: int, seed: int, realism: bool, **overrides):
 def summarise(scores) -> dict:
     exact = np.mean([s.true_reps == s.counted_reps for s in scores]) if scores else float("nan")
     depth = np.abs(np.concatenate([s.depth_errors for s in scores if s.depth_errors] or [[np.nan]]))
+    judged = sum(len(s.depth_errors) for s in scores)
+    abstained = sum(s.depth_abstained for s in scores)
     pairs = [p for s in scores for p in s.wink_pairs]
     positives = [detected for magnitude, detected, _ in pairs if magnitude >= 10]
     negatives = [detected for magnitude, detected, _ in pairs if magnitude <= 3]
@@ -61,6 +63,7 @@ def summarise(scores) -> dict:
     return {
         "sets": len(scores), "reps": sum(s.true_reps for s in scores), "exact": exact,
         "depth_median": float(np.nanmedian(depth)), "depth_p95": float(np.nanpercentile(depth, 95)),
+        "abstained": abstained / max(1, judged + abstained),
         "recall": float(np.mean(positives)) if positives else float("nan"), "n_pos": len(positives),
         "fpr": float(np.mean(negatives)) if negatives else float("nan"), "n_neg": len(negatives),
         "onset_median": float(np.median(onset)) if onset else float("nan"),
@@ -160,9 +163,24 @@ def real_clip(model: Path):
     return [r for s in sets for r in s.reps]
 
 
+def calibration_rows(suite: str, scores) -> list[str]:
+    """Flagged reps binned by their confidence: does "confidence 97 %" come true 97 % of the time?
+    A flag is right when the true pelvic tilt exceeds 3 deg (the false-positive limit)."""
+    flags = [pair for s in scores for pair in s.flag_confidence]
+    rows = []
+    for low, high in ((0.0, 0.9), (0.9, 0.97), (0.97, 0.99), (0.99, 1.01)):
+        chosen = [(tilt, conf) for tilt, conf in flags if low <= conf < high]
+        if chosen:
+            right = np.mean([tilt > 3.0 for tilt, _ in chosen])
+            said = np.mean([conf for _, conf in chosen])
+            rows.append(f"| {suite} | {low:.2f}-{min(high, 1.0):.2f} | {len(chosen)} | {100 * said:.1f}% | "
+                        f"{100 * right:.1f}% |")
+    return rows
+
+
 def row(name, s):
     return (f"| {name} | {s['sets']} | {s['reps']} | {100 * s['exact']:.1f}% | {s['depth_median']:.1f} | "
-            f"{s['depth_p95']:.1f} | {100 * s['recall']:.1f}% (n={s['n_pos']}) | {100 * s['fpr']:.1f}% (n={s['n_neg']}) | "
+            f"{s['depth_p95']:.1f} | {100 * s['abstained']:.0f}% | {100 * s['recall']:.1f}% (n={s['n_pos']}) | {100 * s['fpr']:.1f}% (n={s['n_neg']}) | "
             f"{s['onset_median']:.1f} (signed {s['onset_signed']:+.1f}) |")
 
 
@@ -181,19 +199,25 @@ def main() -> int:
     realism = {"keypoints": [], "ideal": [], "rendered": []}
     keypoint_scores = keypoint_suite(args.keypoint_sets, args.seed, realism=args.realism, realism_out=realism)
     rows = [row("keypoint level", summarise(keypoint_scores))]
+    calibration = calibration_rows("keypoint level", keypoint_scores)
     second = secondary_rows("keypoint level", keypoint_scores)
     if args.rendered_sets:
         rendered_scores = rendered_suite(args.rendered_sets, args.seed + 1, args.model, args.realism, realism)
         rows.append(row("rendered, real MoveNet", summarise(rendered_scores)))
+        calibration += calibration_rows("rendered", rendered_scores)
         second += secondary_rows("rendered", rendered_scores)
     print(f"population: {'with' if args.realism else 'WITHOUT'} the effects seen on real footage")
-    print("goals: rep count exact >= 99% (keypoint) / 95% (rendered); depth median <= 3, p95 <= 8 deg; "
+    print("goals: rep count exact >= 99% (keypoint) / 95% (rendered); depth median <= 3, p95 <= 8 deg (reps given a depth); "
           "wink recall >= 90%, false positives <= 5%, onset median error <= 5 deg")
     print()
-    print("| suite | sets | reps | rep count exact | depth median err deg | depth p95 err deg | "
+    print("| suite | sets | reps | rep count exact | depth median err deg | depth p95 err deg | depth not judged | "
           "wink recall (>= 10 deg) | wink false pos (<= 3 deg) | onset median err deg |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\nwink confidence against outcome, flagged reps (right = true pelvic tilt > 3 deg)")
+    print("\n| suite | confidence | flagged reps | mean confidence | right |")
+    print("|---|---|---|---|---|")
+    print("\n".join(calibration))
     print(f"\nsecondary numbers per matched rep, |analyzer - truth|; reported = share of reps with a value "
           f"(None = not measurable is allowed); pass = >= {100 * SECONDARY_PASS_SHARE:.0f}% of reported reps "
           f"within tolerance")

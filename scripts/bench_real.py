@@ -13,6 +13,7 @@ Scoring (the labels' own definitions, real/README.md):
 - wink: clips labelled wink=no must have no rep flagged; wink=yes must have one flagged.
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
+                                 [--transform mirror|half|dark]
 """
 
 from __future__ import annotations
@@ -77,11 +78,34 @@ def code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None) -> tuple[list[Keypoints], float]:
+def _mirror(frame: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(frame[:, ::-1])
+
+
+def _half(frame: np.ndarray) -> np.ndarray:
+    """Half the resolution (2x2 means): the lifter at half the pixels, as from further away."""
+    h, w = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
+    return frame[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3)).astype(np.uint8)
+
+
+def _dark(frame: np.ndarray) -> np.ndarray:
+    """A dim gym: a third of the light, with the sensor noise that comes with it."""
+    noise = np.random.default_rng(int(frame[::97, ::89].sum())).normal(0, 3, frame.shape)
+    return np.clip(frame * 0.33 + noise, 0, 255).astype(np.uint8)
+
+
+# --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
+# facing the other way, a smaller lifter, a dim gym. A verdict that flips under them is fragile.
+TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark}
+
+
+def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
+                  transform: str = "none") -> tuple[list[Keypoints], float]:
     """Keypoints of a clip at a rate ('native' or fps), and the seconds the pose stage took."""
     from station.sources import VideoFileSource
 
-    key = cache / f"{clip.name}_{rate}_{code_version()}.npz" if cache else None
+    variant = "" if transform == "none" else f"_{transform}"
+    key = cache / f"{clip.name}_{rate}{variant}_{code_version()}.npz" if cache else None
     if key and key.exists():
         data = np.load(key)
         width, height = (int(v) for v in data["size"])
@@ -90,7 +114,9 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None) -> tuple
     source = VideoFileSource(clip.path)
     start = time.perf_counter()
     try:
-        keypoints = list(estimator.track(source, max_fps=None if rate == "native" else float(rate)))
+        change = TRANSFORMS[transform]
+        frames = source if change is None else ((t, change(frame)) for t, frame in source)
+        keypoints = list(estimator.track(frames, max_fps=None if rate == "native" else float(rate)))
     finally:
         source.close()
     elapsed = time.perf_counter() - start
@@ -138,6 +164,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"CI: clips up to {QUICK_MAX_S:.0f} s, native and 10 fps")
     parser.add_argument("--cache", help="keep keypoints here between runs (keyed by the pose code's hash)")
     parser.add_argument("--json", help="write the rows as JSON here")
+    parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
+                        help="the clips as another kind of clip: mirrored, half resolution or dim")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():
@@ -164,7 +192,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|")
     for rate in rates:
         for clip in clips:
-            keypoints, _ = keypoints_for(clip, rate, estimator, Path(args.cache) if args.cache else None)
+            keypoints, _ = keypoints_for(clip, rate, estimator, Path(args.cache) if args.cache else None,
+                                         args.transform)
             row = score(clip, analyze_keypoints(keypoints, params))
             row["rate"] = rate
             rows.append(row)

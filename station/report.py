@@ -21,11 +21,11 @@ def rep_dict(rep: RepResult) -> dict:
         "depth_verdict": rep.depth_verdict, "depth_uncertainty_deg": round(rep.depth_uncertainty_deg, 1),
         "below_parallel": rep.below_parallel, "reached_target": rep.reached_target,
         "view": rep.view, "setup_issue": rep.setup_issue,
-        "tut_s": round(rep.tut_s, 2), "down_s": round(rep.down_s, 2), "up_s": round(rep.up_s, 2),
+        "tut_s": _round(rep.tut_s, 2), "down_s": _round(rep.down_s, 2), "up_s": _round(rep.up_s, 2),
         "max_trunk_lean_deg": _round(rep.max_trunk_lean_deg), "knee_travel_cm": _round(rep.knee_travel_cm),
         "heel_lift_cm": _round(rep.heel_lift_cm),
         "wink": rep.wink, "wink_onset_deg": _round(rep.wink_onset_deg),
-        "wink_magnitude_deg": round(rep.wink_magnitude_deg, 1) if rep.wink else None,
+        "wink_magnitude_deg": _round(rep.wink_magnitude_deg) if rep.wink else None,
         "wink_confidence": round(rep.wink_confidence, 2),
     }
 
@@ -57,7 +57,7 @@ def set_table(result: SetResult) -> str:
     for r in result.reps:
         depth = r.max_depth_deg if r.side_view else None
         lines.append(f" {r.index:3d} {_cell(depth, 6, '.1f')}  {VERDICT_WORDS[r.depth_verdict]:7s} "
-                     f"{r.down_s:4.1f}  {r.up_s:4.1f}  {_cell(r.max_trunk_lean_deg, 4)}  "
+                     f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  {_cell(r.max_trunk_lean_deg, 4)}  "
                      f"{_cell(r.knee_travel_cm, 4)}  {_cell(r.heel_lift_cm, 4)}  "
                      f"{'WINK' if r.wink else '-   '}  {_cell(r.wink_onset_deg, 5, '.1f')}")
     lines.append(result.summary)

@@ -49,7 +49,7 @@ class SelfTestPlan:
     max_reps: int = 10              # judged reps; the plan reaches full depth on rep 9
     max_unjudged: int = 4           # reps that could not be judged before the test gives up
     margin_deg: float = 5.0         # safe depth = onset + margin (AnalysisParams.safe_depth_margin_deg)
-    high_confidence: float = 0.85   # one rep with rounding at this confidence ends the test
+    high_confidence: float = 0.99   # one rep this sure of rounding ends the test (a trunk back-tilt of ~10 deg)
     full_depth_tolerance_deg: float = 3.0   # a rep within this of full depth counts as full depth
 
     def target(self, step: int) -> float:

@@ -15,6 +15,7 @@ from station.analysis.reps import RepCounter
 from station.analysis.wink import estimate_wink
 from station.cli import main
 from station.keypoints import KP, Keypoints
+from station.report import rep_dict
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
@@ -76,11 +77,10 @@ def test_reps_depth_and_tempo_on_a_clean_set(facing):
     for rep, true_rep in zip(reps, truth.reps):
         assert rep.max_depth_deg == pytest.approx(true_rep.max_depth_deg, abs=3)
         assert rep.below_parallel
-        # down = from 3 deg below standing to the deepest point (docs/architecture.md)
-        thigh = truth.thigh_deg[true_rep.start_frame:true_rep.bottom_frame + 1]
-        left = true_rep.start_frame + int(np.argmax(thigh < thigh[0] - 3))
-        true_down = truth.timestamps[true_rep.bottom_frame] - truth.timestamps[left]
-        assert rep.down_s == pytest.approx(true_down, abs=0.3)
+        # tempo: the whole movement, from leaving standing to the middle of the bottom and back
+        # (the ends extrapolated past the threshold crossings that start and end a rep, summary.py)
+        assert rep.down_s == pytest.approx(true_rep.down_s, abs=0.15)
+        assert rep.up_s == pytest.approx(true_rep.up_s, abs=0.15)
     finished = [e for e in events if isinstance(e, SetFinished)]
     assert len(finished) == 1 and finished[0].result.rep_count == 4
 
@@ -159,6 +159,22 @@ def test_wink_flagged_with_onset_and_suggested_depth():
     assert result.suggested_depth_deg == pytest.approx(result.wink_onset_deg + 5)
     assert "lower back started to round" in result.summary and "try stopping at" in result.summary
     assert any(isinstance(e, WinkWarning) for e in events), "a live warning during the set"
+    # flagged, but no pelvic tilt in degrees: the trunk line's back-tilt per degree of tilt depends
+    # on how far the thorax follows, which one side camera cannot see (docs/depth.md)
+    assert all(r.wink_magnitude_deg is None for r in result.reps)
+    assert all(rep_dict(r)["wink_magnitude_deg"] is None for r in result.reps)
+
+
+@pytest.mark.parametrize("hip_offset", [0.0, 0.04])
+def test_trunk_lean_is_measured_from_standing(hip_offset):
+    # MoveNet's hip point above and behind the joint tilts the hip->shoulder line; measured from the
+    # lifter's own standing posture the offset cancels (the truth: the joint line, from standing)
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, trunk_lean_max_deg=50), CameraParams(), seed=23)
+    reps = [e.rep for e in _run(truth, NoiseParams(hip_offset_frac=hip_offset), seed=23)
+            if isinstance(e, RepCompleted)]
+    assert len(reps) == 3
+    for rep, true_rep in zip(reps, truth.reps):
+        assert rep.max_trunk_lean_deg == pytest.approx(true_rep.trunk_lean_from_standing_deg, abs=4)
 
 
 def test_clean_lifter_is_not_flagged():
@@ -211,6 +227,24 @@ def test_analyze_command_on_the_real_clip(capsys, model_path):
     assert all(r["depth_verdict"] in ("below", "parallel") for r in reps)
     assert all(-8 <= r["max_depth_deg"] <= 3 for r in reps)
     assert data["sets"][0]["view"] == "side" and data["sets"][0]["setup_issue"] is None
+
+
+def test_a_flags_confidence_is_its_calibrated_chance_and_unflagged_reps_carry_none():
+    from station.analysis.wink import CONFIDENCE_MIDPOINT_DEG, SENSITIVITY_THRESHOLD_DEG, flag_confidence
+
+    assert flag_confidence(CONFIDENCE_MIDPOINT_DEG) == pytest.approx(0.5)
+    chances = [flag_confidence(b) for b in np.arange(0.0, 20.0, 0.5)]
+    assert all(a < b for a, b in zip(chances, chances[1:])) and 0.0 < chances[0] and chances[-1] < 1.0
+    # on the benchmark, reps at the 'normal' threshold were real tucks 97-98 % of the time
+    assert 0.96 <= flag_confidence(SENSITIVITY_THRESHOLD_DEG["normal"]) <= 0.99
+    t = np.linspace(0, 2, 40)
+    depth = 60 - 70 * np.sin(np.pi * t / 2)
+    tipped = estimate_wink(t, depth, np.where(depth > 5, 45 - 0.5 * depth, 45 - 0.5 * 5 - 1.2 * (5 - depth)),
+                           np.ones(40))
+    assert tipped.detected and tipped.confidence == pytest.approx(flag_confidence(tipped.back_tilt_deg))
+    small = estimate_wink(t, depth, np.where(depth > 5, 45 - 0.5 * depth, 45 - 0.5 * 5 - 0.3 * (5 - depth)),
+                          np.ones(40))
+    assert not small.detected and small.back_tilt_deg > 1.0 and small.confidence == 0.0
 
 
 @pytest.mark.parametrize("fps", [30.0, 10.0])

@@ -77,6 +77,10 @@ def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
     reps, sets = _run([_side_pose(ti, th) for ti, th in zip(t[keep], thigh[keep])])
     assert len(reps) == 3, "the cut-off rep at the end is reported (a bottom seen)"
     assert sets[0].end_reason == "shutdown"
+    # tempo only where the footage saw it: no 'down' for the rep the start cut, no 'up' for the last
+    assert reps[0].down_s is None and reps[0].tut_s is None and reps[0].up_s > 0.5
+    assert reps[1].down_s > 0.5 and reps[1].up_s > 0.5 and reps[1].tut_s == pytest.approx(reps[1].down_s + reps[1].up_s)
+    assert reps[2].up_s is None and reps[2].tut_s is None and reps[2].down_s > 0.5
 
 
 def test_depth_uses_both_legs_so_parallax_cancels():

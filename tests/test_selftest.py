@@ -52,10 +52,10 @@ def test_rounding_on_two_reps_in_a_row_ends_with_the_shallowest_onset_and_a_safe
     test = started()
     for k, depth in enumerate((24.0, 17.0, 10.0, 3.0, -4.0)):
         test.feed(rep(depth, index=k + 1))
-    first = test.feed(rep(-11.0, wink=True, onset=-7.0, confidence=0.6, index=6))
+    first = test.feed(rep(-11.0, wink=True, onset=-7.0, confidence=0.975, index=6))
     assert not first.done and not first.deeper and first.target_deg == -10.0, "same depth again, to confirm"
     assert "once more, to confirm" in first.message
-    second = test.feed(rep(-12.0, wink=True, onset=-8.5, confidence=0.7, index=7))
+    second = test.feed(rep(-12.0, wink=True, onset=-8.5, confidence=0.98, index=7))
     assert second.done
     result = test.result
     assert result.outcome == ROUNDING and result.confirmed and result.sets_target
@@ -69,19 +69,19 @@ def test_rounding_on_two_reps_in_a_row_ends_with_the_shallowest_onset_and_a_safe
 def test_one_rep_with_high_confidence_is_enough():
     test = started(SelfTestPlan(margin_deg=4.0))
     test.feed(rep(24.0))
-    step = test.feed(rep(15.0, wink=True, onset=19.0, confidence=0.95, index=2))
+    step = test.feed(rep(15.0, wink=True, onset=19.0, confidence=0.995, index=2))
     assert step.done and test.result.outcome == ROUNDING and test.result.confirmed
     assert test.result.onset_deg == 19.0 and test.result.safe_depth_deg == 23.0 and test.result.evidence_rep == 2
 
 
 def test_a_rounding_the_next_rep_does_not_show_is_not_the_onset():
     test = started()
-    test.feed(rep(24.0, wink=True, onset=26.0, confidence=0.55, index=1))   # a false alarm at the top
+    test.feed(rep(24.0, wink=True, onset=26.0, confidence=0.975, index=1))   # a false alarm at the top
     step = test.feed(rep(23.0, index=2))
     assert step.deeper and "not seen again" in test.reps[-1].note
     test.feed(rep(16.0, index=3))
-    test.feed(rep(9.0, wink=True, onset=12.0, confidence=0.6, index=4))
-    test.feed(rep(8.0, wink=True, onset=11.0, confidence=0.6, index=5))
+    test.feed(rep(9.0, wink=True, onset=12.0, confidence=0.975, index=4))
+    test.feed(rep(8.0, wink=True, onset=11.0, confidence=0.975, index=5))
     assert test.result.outcome == ROUNDING and test.result.onset_deg == 12.0 and test.result.evidence_rep == 4
 
 
@@ -113,7 +113,7 @@ def test_the_rep_limit_without_full_depth_says_how_deep_it_went():
 def test_the_rep_limit_with_one_rounding_rep_keeps_it_unconfirmed():
     test = started(SelfTestPlan(max_reps=2))
     test.feed(rep(24.0))
-    test.feed(rep(17.0, wink=True, onset=20.0, confidence=0.5, index=2))
+    test.feed(rep(17.0, wink=True, onset=20.0, confidence=0.975, index=2))
     result = test.result
     assert result.outcome == ROUNDING and not result.confirmed and result.safe_depth_deg == 25.0
     assert "repeat the test to confirm" in result.message
@@ -225,9 +225,9 @@ def test_a_self_test_set_and_its_result_tell_the_same_story():
     test = started()
     depths = (24.0, 17.0, 10.0, 3.0, -4.0, -11.0)
     reps = [rep(depth, index=k + 1) for k, depth in enumerate(depths)]
-    reps += [rep(-18.0, wink=True, onset=-12.0, confidence=0.6, index=7),
-             rep(-18.5, wink=True, onset=-13.0, confidence=0.6, index=8),
-             rep(-19.0, wink=True, onset=-12.5, confidence=0.6, index=9)]
+    reps += [rep(-18.0, wink=True, onset=-12.0, confidence=0.975, index=7),
+             rep(-18.5, wink=True, onset=-13.0, confidence=0.975, index=8),
+             rep(-19.0, wink=True, onset=-12.5, confidence=0.975, index=9)]
     for r in reps[:8]:
         step = test.feed(r)
     assert step.done and test.result.outcome == ROUNDING

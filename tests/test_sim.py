@@ -302,6 +302,10 @@ def test_secondary_truth_on_a_plain_lifter():
         trunk = j["shoulder"][span] - j["hip"][span]
         lean = np.degrees(np.arctan2(trunk[:, 0], trunk[:, 1]))
         assert rep.max_trunk_lean_deg == pytest.approx(lean.max())
+        standing = truth.joints_world["shoulder"][rep.start_frame - 1] - j["hip"][rep.start_frame - 1]
+        assert rep.trunk_lean_from_standing_deg == pytest.approx(
+            lean.max() - math.degrees(math.atan2(standing[0], standing[1])))
+        assert 0 < rep.trunk_lean_from_standing_deg < rep.max_trunk_lean_deg
         assert 30 < rep.max_trunk_lean_deg < 70
 
 
@@ -328,9 +332,13 @@ def test_score_set_pairs_secondary_numbers_and_allows_none():
     t = truth.timestamps
     measured = SimpleNamespace(start_t=t[true_rep.start_frame], end_t=t[true_rep.end_frame], max_depth_deg=-5.0,
                                wink=False, wink_onset_deg=None, wink_magnitude_deg=1.0, max_trunk_lean_deg=None,
-                               knee_travel_cm=20.0, heel_lift_cm=None, down_s=1.5, up_s=1.2)
+                               knee_travel_cm=20.0, heel_lift_cm=None, down_s=1.5, up_s=1.2, side_view=True)
     score = score_set(truth, [measured])
+    assert score.depth_errors and score.depth_abstained == 0
+    unjudged = score_set(truth, [SimpleNamespace(**{**vars(measured), "side_view": False})])
+    assert not unjudged.depth_errors and unjudged.depth_abstained == 1, "no depth shown: an abstention, not an error"
     got = {name: (true, m) for name, true, m in score.secondary}
     assert set(got) == {name for name, *_ in SECONDARY}
     assert got["max trunk lean"][1] is None and got["heel lift"][1] is None
     assert got["knee travel"] == (true_rep.knee_travel_cm, 20.0)
+    assert got["peak pelvic tilt"][1] is None, "pelvic tilt is shown only on a flagged rep: not scored otherwise"

@@ -133,12 +133,10 @@ def test_crash_safety_under_sigkill(tmp_path):
     committed: set[tuple[int, int]] = set()
     for _ in range(50):
         proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, text=True)
-        lines = []
-        deadline = time.monotonic() + rng.uniform(0.05, 0.4)
-        first = proc.stdout.readline()  # wait for the first commit so every kill lands mid-work
-        lines.append(first)
-        while time.monotonic() < deadline:
-            time.sleep(0.005)
+        # wait for 1-4 commits (counted, not timed: a loaded machine only makes this slower), then
+        # kill after a random few ms so the kill lands somewhere in the middle of the next write
+        lines = [proc.stdout.readline() for _ in range(rng.randint(1, 4))]
+        time.sleep(rng.uniform(0.0, 0.02))
         os.kill(proc.pid, signal.SIGKILL)
         rest, _ = proc.communicate()
         lines += rest.splitlines()
@@ -151,7 +149,7 @@ def test_crash_safety_under_sigkill(tmp_path):
         present = {(r[0], r[1]) for r in store.conn.execute("SELECT set_id, idx FROM reps")}
         assert committed <= present, f"lost {sorted(committed - present)[:5]}"
         store.close()
-    assert len(committed) > 50
+    assert len(committed) >= 50 + 25, "more than the first commit of each run was checked"
 
 
 # --- the view gate's fields (schema 3) --------------------------------------------------------

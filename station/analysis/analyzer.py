@@ -169,6 +169,10 @@ class SquatAnalyzer:
         step = self.counter.step(t, rep_signal)
         if self.counter.phase == "standing" and step is None and tracker.joint_fresh(ANKLE, t):
             base.learn_standing(float(tracker.points[ANKLE, 1]), self.angles.shin_deg)
+        if self.counter.phase == "standing" and step is None:
+            base.learn_still(rep_signal)
+            if not tracker.torso_unsure:
+                base.learn_standing_trunk(self.angles.trunk_lean_deg)
         if step == "start":
             self._start_rep(t, events)
         if self.counter.in_rep or step in ("complete", "abandon"):
@@ -288,20 +292,20 @@ class SquatAnalyzer:
         ankle_x = rows[:, COLUMNS["joints"] + 2 * ANKLE]
         ankle_shift = abs(float(np.median(ankle_x[:3]) - np.median(ankle_x[-3:])))  # where the feet stand
         # a rep already under way when the lifter came into view is cut off by the start: shorter is fine
-        cut_off = cut_off or (self._arrived_t is not None and start_t - self._arrived_t < CUT_OFF_START_S)
-        too_short = duration < (MIN_CUT_OFF_REP_S if cut_off else MIN_REP_S)
+        cut_off_start = self._arrived_t is not None and start_t - self._arrived_t < CUT_OFF_START_S
+        too_short = duration < (MIN_CUT_OFF_REP_S if cut_off or cut_off_start else MIN_REP_S)
         if too_short or duration > MAX_REP_S or ankle_shift > MAX_FOOT_SHIFT_LEGS * base.leg_px:
             self._reset_rep()
             return  # too quick, too long, or the feet moved: walking, unracking, stepping back
         rep = build_rep(self._rep_number(), start_t, rows.copy(), COLUMNS,
                         target_depth_deg=self.p.target_depth_deg, depth_from_thigh=self.p.depth_from_thigh,
                         standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
+                        standing_trunk_deg=base.standing_trunk_deg, standing_deg=base.still_deg,
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
-                        frame_size=self._frame_size)
+                        frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off)
         if rep.side_view:   # only reps the view gate calls side-on are judged for a wink
             wink = self._wink()
-            rep.wink, rep.wink_onset_deg = wink.detected, wink.onset_deg
-            rep.wink_magnitude_deg, rep.wink_confidence = wink.magnitude_deg, wink.confidence
+            rep.wink, rep.wink_onset_deg, rep.wink_confidence = wink.detected, wink.onset_deg, wink.confidence
             rep.wink_judged = wink.judged
         self._set.reps.append(rep)
         self._set.end_t = rep.end_t

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 STILL_DEG = 3.0              # within this of standing: still standing (the rep's start time)
+STILL_BAND_DEG = 6.0         # within this of the running maximum the lifter is standing, noise and all
 START_DROP_DEG = 15.0        # below standing: a descent has begun
 TURN_DEG = 8.0               # hysteresis of the turn at the bottom (keypoint noise is 2-4 deg)
 END_DROP_DEG = 10.0          # back within this of standing: the rep is over (lockout; see NEXT_REP_SHARE)
@@ -48,6 +49,8 @@ class Baseline:
     standing_drop_deg: float = STANDING_PRIOR_DEG   # the rep signal when standing tall
     standing_ankle_y: float = math.nan     # ankle height when standing (heel lift reference)
     standing_shin_deg: float = math.nan    # shin angle when standing (knee travel reference)
+    standing_trunk_deg: float = math.nan   # trunk lean when standing (trunk lean reference)
+    still_deg: float = math.nan            # the rep signal's average when standing still (tempo reference)
     thigh_px: float = 0.0                  # stable bone lengths (pixels)
     shank_px: float = 0.0
 
@@ -64,6 +67,23 @@ class Baseline:
         else:
             self.standing_ankle_y += 0.1 * (ankle_y - self.standing_ankle_y)
             self.standing_shin_deg += 0.1 * (shin_deg - self.standing_shin_deg)
+
+    def learn_still(self, signal_deg: float) -> None:
+        """Follow the rep signal's average while standing still: the running maximum that starts
+        reps sits at the top of the keypoint noise, this is where the lifter actually stands."""
+        if signal_deg < self.standing_drop_deg - STILL_BAND_DEG:
+            return
+        if math.isnan(self.still_deg):
+            self.still_deg = signal_deg
+        else:
+            self.still_deg += 0.1 * (signal_deg - self.still_deg)
+
+    def learn_standing_trunk(self, trunk_deg: float) -> None:
+        """Follow the standing trunk lean (a slow average), the reference trunk lean is measured from."""
+        if math.isnan(self.standing_trunk_deg):
+            self.standing_trunk_deg = trunk_deg
+        else:
+            self.standing_trunk_deg += 0.1 * (trunk_deg - self.standing_trunk_deg)
 
 
 class RepCounter:

@@ -26,6 +26,31 @@ HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noi
 MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
 MAX_KNEE_TRAVEL_CM = 30.0
 MAX_TRUNK_LEAN_DEG = 75.0
+# No pelvic tilt is given (wink_magnitude_deg is None): the trunk line tips back by 0.36-1.0 deg per
+# degree of pelvic tilt depending on how far the thorax follows the pelvis (segment geometry), which
+# one side camera cannot see; back / 0.45 read +9 deg high on the synthetic winks it flagged (16 %
+# within 5 deg). The wink's flag and onset do not depend on that ratio and are given.
+TEMPO_FIT_S = 0.25               # frames at each end of a rep that give its rate of movement there
+TEMPO_FIT_MIN_FRAMES = 3
+MIN_RATE_DEG_S = 10.0            # slower than this is no movement to extrapolate from
+MAX_EXTRAPOLATE_S = 1.0          # an end is never put further than this from the rep's frames
+# The trunk's lean is measured from the lifter's own standing posture: where MoveNet puts the hip
+# and shoulder points on a body and its clothes tilts the hip->shoulder line by several degrees
+# (synthetic keypoints +6 deg, MoveNet on the mannequin -8 deg against the joints' line), but the
+# same way standing and squatting, like the ankle and shin references of heel lift and knee travel.
+MIN_SURE_LEAN_SHARE = 0.8        # torso seen surely in this share of the bottom's frames, or no lean
+
+
+def trunk_lean_from_standing(lean_deg: np.ndarray, torso_sure: np.ndarray, at_bottom: np.ndarray,
+                             standing_deg: float) -> float | None:
+    """The most the trunk leaned forward beyond its standing angle, over frames with the torso seen
+    surely; None without a standing reference or when the torso was unsure at the bottom, where the
+    lean peaks (MoveNet then tends to put the hip on a plate or the bar)."""
+    sure = torso_sure > 0.5
+    if not math.isfinite(standing_deg) or not sure.any() or float(np.mean(sure[at_bottom])) < MIN_SURE_LEAN_SHARE:
+        return None
+    lean = float(np.nanmax(running_median3(lean_deg[sure]))) - standing_deg
+    return lean if 0.0 <= lean <= MAX_TRUNK_LEAN_DEG else None
 
 
 def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray, hold_s: float = BOTTOM_HOLD_S) -> tuple[int, float]:
@@ -53,6 +78,32 @@ def pause_middle(t: np.ndarray, angle_deg: np.ndarray, bottom_i: int, bottom_deg
     return float(t[first] + t[last]) / 2
 
 
+def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s: float = TEMPO_FIT_S
+                   ) -> tuple[float | None, float | None]:
+    """When the lifter left standing and when they got back there: (start, end), None where unknown.
+
+    The rep's own frames begin and end at threshold crossings (15 deg into the descent, 10 deg short
+    of standing), and near standing the thigh angle is too noisy to see where the movement began.
+    So each end is extrapolated from the frames next to it as movement from (or to) rest at a steady
+    acceleration: a lifter at rate v, s degrees from standing, left it 2 s / v ago (arrives 2 s / v on).
+    """
+    def line(sel):
+        if np.count_nonzero(sel) < TEMPO_FIT_MIN_FRAMES or not math.isfinite(standing_deg):
+            return None
+        tc = float(np.mean(t[sel]))
+        rate, level = np.polyfit(t[sel] - tc, signal[sel], 1)
+        return tc, float(level), float(rate)
+
+    start = end = None
+    fit = line(t <= t[0] + fit_s)
+    if fit is not None and fit[2] < -MIN_RATE_DEG_S and fit[1] < standing_deg:
+        start = max(fit[0] - 2 * (standing_deg - fit[1]) / -fit[2], float(t[0]) - MAX_EXTRAPOLATE_S)
+    fit = line(t >= t[-1] - fit_s)
+    if fit is not None and fit[2] > MIN_RATE_DEG_S and fit[1] < standing_deg:
+        end = min(fit[0] + 2 * (standing_deg - fit[1]) / fit[2], float(t[-1]) + MAX_EXTRAPOLATE_S)
+    return start, end
+
+
 def depth_verdict(depth_deg: float, band_deg: float) -> str:
     if depth_deg < -band_deg:
         return "below"
@@ -61,8 +112,12 @@ def depth_verdict(depth_deg: float, band_deg: float) -> str:
 
 def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, target_depth_deg: float,
               depth_from_thigh, standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
-              lifter_height_cm: float, frame_size) -> RepResult:
-    """One rep's numbers from its per-frame rows (columns: name -> column index)."""
+              standing_trunk_deg: float, standing_deg: float,
+              lifter_height_cm: float, frame_size, cut_off_start: bool = False,
+              cut_off_end: bool = False) -> RepResult:
+    """One rep's numbers from its per-frame rows (columns: name -> column index). A rep cut off by
+    the start of the footage has no 'down' time, one cut off by its end no 'up' time: a guess
+    there would read 0.3 s or 0.03 s."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
@@ -81,8 +136,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
 
     lean = knee_travel = heel = None
     if side_view:
-        max_lean = float(np.nanmax(running_median3(col["trunk_lean_deg"])))
-        lean = max_lean if 0.0 <= max_lean <= MAX_TRUNK_LEAN_DEG else None
+        lean = trunk_lean_from_standing(col["trunk_lean_deg"], col["torso_sure"], at_bottom, standing_trunk_deg)
         if issue != "feet_out" and math.isfinite(cm_per_px):
             shin = float(np.nanmax(running_median3(col["shin_deg"])))
             if math.isfinite(standing_shin_deg):
@@ -95,6 +149,9 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                 rise_cm = (standing_ankle_y - float(np.median(col["ankle_y"][at_bottom]))) * cm_per_px
                 if rise_cm <= MAX_HEEL_LIFT_CM:
                     heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
+    moved, stood = movement_edges(t, signal, standing_deg)
+    moved = start_t if moved is None else min(moved, float(t[0]))
+    stood = float(t[-1]) if stood is None else max(stood, float(t[-1]))
     joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
     # the replay and the charts speak the lifter's depth convention (top of the thigh), like the onset
     shown = depth_from_thigh(col["thigh_deg"]) if side_view else col["thigh_deg"]
@@ -106,9 +163,10 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     return RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
         below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
-        tut_s=float(t[-1] - start_t), down_s=bottom_t - start_t, up_s=float(t[-1]) - bottom_t,
+        tut_s=None if cut_off_start or cut_off_end else stood - moved,
+        down_s=None if cut_off_start else bottom_t - moved, up_s=None if cut_off_end else stood - bottom_t,
         max_trunk_lean_deg=lean, knee_travel_cm=knee_travel, heel_lift_cm=heel,
-        wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0, series=series,
+        wink=False, wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0, series=series,
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,
         view=view, setup_issue=issue)
 

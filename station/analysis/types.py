@@ -54,15 +54,15 @@ class RepResult:
     max_depth_deg: float       # lowest thigh angle (0 = parallel, negative = below)
     below_parallel: bool       # depth_verdict == "below"
     reached_target: bool
-    tut_s: float
-    down_s: float
-    up_s: float
+    tut_s: float | None        # None: the rep was cut off by the start or the end of the footage ...
+    down_s: float | None       # ... so where it began (down) or ended (up) was not seen
+    up_s: float | None
     max_trunk_lean_deg: float | None   # None: not measurable from this view (never a guess)
     knee_travel_cm: float | None
     heel_lift_cm: float | None
     wink: bool
     wink_onset_deg: float | None       # thigh angle where the rounding began
-    wink_magnitude_deg: float          # estimated posterior pelvic tilt
+    wink_magnitude_deg: float | None   # pelvic tilt: None, not measurable from one side camera (summary.py)
     wink_confidence: float             # 0..1
     series: RepSeries | None = None
     # three-way verdict with its uncertainty: "below" | "parallel" | "above" (parallel = within the

@@ -12,7 +12,7 @@ from station.sim.lifter import SetTruth, lean_flattening_ratio
 # Secondary per-rep numbers: (name, unit, RepResult attribute, RepTruth attribute, tolerance).
 # A RepResult value of None means "not measurable from this view": counted as not reported.
 SECONDARY = (
-    ("max trunk lean", "deg", "max_trunk_lean_deg", "max_trunk_lean_deg", 5.0),
+    ("max trunk lean", "deg", "max_trunk_lean_deg", "trunk_lean_from_standing_deg", 5.0),  # from standing
     ("knee travel", "cm", "knee_travel_cm", "knee_travel_cm", 4.0),
     ("heel lift", "cm", "heel_lift_cm", "heel_lift_cm", 3.0),   # the station's noise floor (docs/depth.md)
     ("tempo down", "s", "down_s", "down_s", 0.3),
@@ -25,8 +25,10 @@ SECONDARY = (
 class SetScore:
     true_reps: int
     counted_reps: int
-    depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched rep
+    depth_errors: list = field(default_factory=list)      # detected - true max thigh angle, per matched judged rep
+    depth_abstained: int = 0                              # matched reps given no depth ("cannot judge from here")
     wink_pairs: list = field(default_factory=list)        # (true magnitude, detected?, onset error or None)
+    flag_confidence: list = field(default_factory=list)   # (true magnitude, confidence), per flagged rep
     reps: list = field(default_factory=list)
     secondary: list = field(default_factory=list)         # (name, true value, measured value or None), per matched rep
 
@@ -63,13 +65,20 @@ def score_set(truth: SetTruth, reps) -> SetScore:
             continue
         # the station reports the top of the thigh (parallel as judged); the truth is the joint line
 
-        score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
+        if match.side_view:   # a rep the view gate did not judge shows no depth: it is an abstention
+            score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
+        else:
+            score.depth_abstained += 1
         onset_error = None
         if match.wink and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)
         score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
+        if match.wink:
+            score.flag_confidence.append((true_rep.wink_magnitude_deg, match.wink_confidence))
         for name, _, measured_attr, true_attr, _ in SECONDARY:
             measured = getattr(match, measured_attr, None)
+            if measured_attr == "wink_magnitude_deg" and not match.wink:
+                measured = None     # shown only on a flagged rep (report.py): score what the page shows
             score.secondary.append((name, getattr(true_rep, true_attr),
                                     None if measured is None else float(measured)))
     return score

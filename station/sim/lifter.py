@@ -91,6 +91,9 @@ class RepTruth:
     max_trunk_lean_deg: float = 0.0
     """Largest angle of the hip-joint -> shoulder line from the vertical in the rep (forward +);
     includes the shoulder being carried back by a wink."""
+    trunk_lean_from_standing_deg: float = 0.0
+    """max_trunk_lean_deg minus the same line's angle standing just before the rep: how far the trunk
+    pitched forward from the lifter's own upright posture (what the station shows, docs/depth.md)."""
     down_s: float = 0.0
     """From leaving standing (last still frame) to the bottom. A pause at the bottom has no single
     deepest instant: it is split evenly between down_s and up_s."""
@@ -342,6 +345,7 @@ def simulate_set(params: LifterParams, camera: CameraParams | None = None, fps: 
             knee_travel_cm=100 * float(knee_lead[span].max() - knee_lead[before]),
             knee_past_toes_cm=100 * float((knee[span, 0] - toe[span, 0]).max()),
             max_trunk_lean_deg=float(lean_line[span].max()),
+            trunk_lean_from_standing_deg=float(lean_line[span].max() - lean_line[before]),
             down_s=float(bottom_t - (t[start] - 1 / fps)), up_s=float(t[end] - bottom_t),
             bottom_pause_s=pause / fps, peak_pelvic_tilt_deg=float(rep_tilt.max()),
             lean_flattening_ratio=lean_flattening_ratio(thigh[span], rho[span])))

@@ -51,16 +51,15 @@ def rep_sentence(rep: dict) -> str:
     """The secondary numbers in one sentence, leaving out what this view could not measure."""
     parts = []
     if rep.get("max_trunk_lean_deg") is not None:
-        parts.append(f"trunk lean up to {rep['max_trunk_lean_deg']:.0f}°")
+        parts.append(f"trunk leaned up to {rep['max_trunk_lean_deg']:.0f}° further forward than standing")
     if rep.get("knee_travel_cm") is not None:
         parts.append(f"knees travel {rep['knee_travel_cm']:.0f} cm forward of the ankle")
     if rep.get("heel_lift_cm") is not None and rep["heel_lift_cm"] > 0:
         parts.append(f"heels lifted {rep['heel_lift_cm']:.1f} cm")
     sentence = ", ".join(parts) + "." if parts else ""
     sentence = sentence[:1].upper() + sentence[1:]
-    if rep.get("wink") and rep.get("wink_magnitude_deg") is not None:
-        sentence += (f" Rounding estimated at {rep['wink_magnitude_deg']:.0f}° of pelvic tilt "
-                     f"(confidence {100 * (rep.get('wink_confidence') or 0):.0f}%).")
+    if rep.get("wink"):   # no pelvic tilt in degrees: one side camera cannot measure it (docs/depth.md)
+        sentence += f" Lower-back rounding flagged (confidence {100 * (rep.get('wink_confidence') or 0):.0f}%)."
     return sentence.strip()
 
 
