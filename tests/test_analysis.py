@@ -11,6 +11,7 @@ from station.analysis import (AnalysisParams, DepthReached, RepCompleted, SetFin
                               WinkWarning)
 from station.analysis.analyzer import THIGH_TAPER_DEG
 from station.analysis.filters import OneEuroFilter
+from station.analysis.reps import RepCounter
 from station.analysis.wink import estimate_wink
 from station.cli import main
 from station.keypoints import KP, Keypoints
@@ -244,3 +245,51 @@ def test_a_flags_confidence_is_its_calibrated_chance_and_unflagged_reps_carry_no
     small = estimate_wink(t, depth, np.where(depth > 5, 45 - 0.5 * depth, 45 - 0.5 * 5 - 0.3 * (5 - depth)),
                           np.ones(40))
     assert not small.detected and small.back_tilt_deg > 1.0 and small.confidence == 0.0
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_collapsed_thigh_at_the_bottom_is_not_a_pose(fps):
+    """MoveNet behind a plate can pull both knees up onto the hips for most of a second: a thigh a
+    fifth of its length that reads upright. Held long enough, the tracker must not take it as the
+    lifter standing up (which split the rep in two)."""
+    truth = simulate_set(LifterParams(reps=3, pause_s=1.2), CameraParams(), fps=fps, seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    bottom = truth.timestamps[truth.reps[1].bottom_frame]
+    for i, kp in enumerate(keypoints):
+        if abs(kp.timestamp - bottom) < 0.45:
+            pts = kp.points.copy()
+            for hip, knee in ((KP.LEFT_HIP, KP.LEFT_KNEE), (KP.RIGHT_HIP, KP.RIGHT_KNEE)):
+                thigh = np.hypot(*(pts[hip, :2] - pts[knee, :2]))
+                pts[knee, :2] = pts[hip, :2] + (0, 0.2 * thigh)
+            keypoints[i] = Keypoints(pts, kp.frame_width, kp.frame_height, kp.timestamp)
+    reps, _ = run_analysis(keypoints)
+    assert len(reps) == 3
+
+
+def _count(signal, fps=30.0):
+    """Reps counted by the state machine alone on a thigh-angle signal sampled at fps."""
+    counter = RepCounter()
+    steps = [counter.step(i / fps, value) for i, value in enumerate(signal)]
+    return steps.count("complete")
+
+
+def _ramp(start, end, seconds, fps):
+    return list(np.linspace(start, end, max(2, round(seconds * fps))))
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_glitch_in_an_ascent_does_not_split_the_rep(fps):
+    """Two glitches of a tenth of a second to a fifth: one at the bottom that jumps up and lands
+    below the bottom (the same rep going deeper, not a rep risen 60 % and down again), one high in
+    the ascent that drops 25 deg (a rep without lockout must go down its own range from its top)."""
+    stand, glitch = [88.0] * int(fps), max(2, round(0.15 * fps))
+    deeper = (stand + _ramp(88, 0, 1.5, fps) + [60.0] * glitch + [-5.0] * glitch + _ramp(-5, 88, 1.2, fps)
+              + stand)
+    assert _count(deeper, fps) == 1
+    high = (stand + _ramp(88, 0, 1.5, fps) + _ramp(0, 70, 0.8, fps) + [45.0] * glitch + _ramp(70, 88, 0.4, fps)
+            + stand)
+    assert _count(high, fps) == 1
+    # a real rep without lockout (60 % up and all the way down again) still counts
+    touch_and_go = (stand + _ramp(88, 0, 1.5, fps) + _ramp(0, 70, 0.8, fps) + _ramp(70, 0, 1.2, fps)
+                    + _ramp(0, 88, 1.2, fps) + stand)
+    assert _count(touch_and_go, fps) == 2

@@ -12,8 +12,12 @@ mid-descent works, and nothing waits for the lifter to stand still.
     ascent   --(falls TURN_DEG below its highest point)----> a new rep if it had come NEXT_REP_SHARE
                                                              of the way up (no lockout), else the
                                                              same rep's descent (a wobble)
+The share is measured from the bottom the ascent rose from: a fall past that bottom is the same rep
+going deeper (a glitch that jumped up and landed low), never 'up and down again'.
 A rep counts when it went MIN_RANGE deep, lasted MIN_REP_S..MAX_REP_S and the feet stayed put
-(walking in, unracking and stepping back move the feet). Times are in seconds, never frames.
+(walking in, unracking and stepping back move the feet). A rep without lockout goes MIN_RANGE below
+its own top (the previous rep's highest point), not below standing: a glitch that drops an ascent
+for a moment is not a squat from where it left off. Times are in seconds, never frames.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ class RepCounter:
         self.lowest_t = 0.0
         self.highest_since_turn = -math.inf
         self.start_t = 0.0
+        self.top_deg = math.inf          # where this rep began: standing, or the top of a rep without lockout
+        self._top_without_lockout = math.inf
         self._recent = [math.nan] * MEDIAN_WINDOW
         self._recent_i = 0
         self._last_t: float | None = None
@@ -119,23 +125,27 @@ class RepCounter:
         if self.phase == "standing":
             if drop >= standing - STILL_DEG:
                 self._still_t = t
+            if drop >= standing - END_DROP_DEG:
+                self._top_without_lockout = math.inf     # locked out: the next rep starts from standing
             if drop < standing - START_DROP_DEG:
                 self.phase = "descent"
+                self.top_deg, self._top_without_lockout = self._top_without_lockout, math.inf
                 self.start_t = self._still_t if t - self._still_t < 2.0 else t
                 self.lowest_deg, self.lowest_t = drop, t
                 return "start"
             return None
+        bottom = self.lowest_deg         # the lowest point before this frame: where an ascent rose from
         if drop < self.lowest_deg:
             self.lowest_deg, self.lowest_t = drop, t
         if t - self.start_t > MAX_REP_S:     # sitting on a box, kneeling, re-racking: not a rep
             self.phase = "standing"
             return "abandon"
         if self.phase == "descent":
-            if drop > self.lowest_deg + TURN_DEG and standing - self.lowest_deg >= self.min_range_deg:
+            if drop > self.lowest_deg + TURN_DEG and self.rep_range_deg() >= self.min_range_deg:
                 self.phase = "ascent"
                 self.highest_since_turn = drop
                 return "turn"
-            if drop >= standing - END_DROP_DEG + 5.0 and standing - self.lowest_deg < self.min_range_deg:
+            if drop >= standing - END_DROP_DEG + 5.0 and self.rep_range_deg() < self.min_range_deg:
                 self.phase = "standing"          # a dip, not a squat (unracking, a stumble)
                 return "abandon"
             return None
@@ -146,10 +156,12 @@ class RepCounter:
             self._still_t = t
             return "complete"
         if drop < self.highest_since_turn - TURN_DEG:
-            risen = self.highest_since_turn - self.lowest_deg
-            if risen >= NEXT_REP_SHARE * (standing - self.lowest_deg):
+            # measured from the bottom it rose from: a fall past that bottom is the same rep going deeper
+            risen = self.highest_since_turn - bottom
+            if risen >= NEXT_REP_SHARE * (standing - bottom) and drop >= bottom:
                 self.phase = "standing"          # most of the way up and down again: the next rep
                 self._still_t = t
+                self._top_without_lockout = self.highest_since_turn
                 return "complete"
             self.phase = "descent"               # a wobble near the bottom: the same rep
             return "bounce"
@@ -160,4 +172,5 @@ class RepCounter:
         return self.phase in ("descent", "ascent")
 
     def rep_range_deg(self) -> float:
-        return self.baseline.standing_drop_deg - self.lowest_deg
+        """How deep this rep went: from standing, or from its own top when it began without lockout."""
+        return min(self.baseline.standing_drop_deg, self.top_deg) - self.lowest_deg

@@ -4,9 +4,10 @@ From the side MoveNet sees two legs that project almost onto one line. The camer
 above the knee, so the far thigh reads several degrees deeper than the near one (parallax);
 their mean cancels that, so every joint used downstream is the mean of the two labels when both
 are sound ("the midline"). A leg is unsound when its bones are far longer than the lifter's
-stable bone lengths (a hip point pulled onto a plate, a spotter's knee): it is dropped for that
-frame and the other leg carries the midline, shifted by the offset last seen between them, so the
-midline does not jump by the parallax when a leg drops out.
+stable bone lengths (a hip point pulled onto a plate, a spotter's knee), or side-on a thigh far
+shorter (a knee pulled up onto the hip): it is dropped for that frame and the other leg carries
+the midline, shifted by the offset last seen between them, so the midline does not jump by the
+parallax when a leg drops out.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ MIN_LENGTH_SAMPLES = 16             # lengths seen before the bone check trusts 
 UPRIGHT_HISTORY = 32                # upright thigh lengths kept for the drop signal's scale
 UPRIGHT_THIGH_DEG = 70.0            # a thigh steeper than this is upright (standing, top of a rep)
 MIN_LEG_SHARE = 0.45               # thigh + shank shorter than this share of usual: collapsed points
+# Side-on a thigh swings in the image plane, so its length barely changes (real side clips: 0.55 of
+# usual at the least). One far shorter is a knee pulled up onto the hip (a plate, a bar): a glitch,
+# never a pose, however long it lasts. Turned to the camera a thigh foreshortens for real (front
+# clips: 0.15-0.35), so only while side-on: L-R spread under the view gate's side limit.
+MIN_THIGH_SHARE = 0.4
+SIDE_MAX_WIDTH = 0.4
 MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
 SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
 # Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
@@ -199,8 +206,10 @@ class BodyTracker:
         limit = MAX_BONE_STRETCH * self.thigh_px if self._lengths_known else math.inf
         # two long thighs that agree are the lifter stepping closer, not two wrong points
         both_agree = all(np.isfinite(thighs)) and abs(thighs[0] - thighs[1]) < (1 - 1 / MAX_BONE_STRETCH) * max(thighs)
+        side_on = self._lengths_known and self.width_ratio < SIDE_MAX_WIDTH
+        shortest = MIN_THIGH_SHARE * self.thigh_px if side_on else 0.0   # a collapsed thigh is not a leg
         for side in (0, 1):
-            if not np.isfinite(thighs[side]) or (thighs[side] > limit and not both_agree):
+            if not np.isfinite(thighs[side]) or (thighs[side] > limit and not both_agree) or thighs[side] < shortest:
                 continue
             hip, knee, ankle = (LABELS[j, side] for j in LEG_JOINTS)
             legs[side, 0] = pts[hip, :2]
