@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from station.analysis.filters import OneEuroFilter
+from station.analysis.quality import SIDE_MAX_SPREAD
 from station.keypoints import KP, Keypoints
 
 # midline joints, in this order; each is the mean of its left and right labels. Then the near side's
@@ -46,9 +47,8 @@ MIN_LEG_SHARE = 0.45               # thigh + shank shorter than this share of us
 # Side-on a thigh swings in the image plane, so its length barely changes (real side clips: 0.55 of
 # usual at the least). One far shorter is a knee pulled up onto the hip (a plate, a bar): a glitch,
 # never a pose, however long it lasts. Turned to the camera a thigh foreshortens for real (front
-# clips: 0.15-0.35), so only while side-on: L-R spread under the view gate's side limit.
+# clips: 0.15-0.35), so only while side-on: L-R spread under the view gate's side limit (SIDE_MAX_SPREAD).
 MIN_THIGH_SHARE = 0.4
-SIDE_MAX_WIDTH = 0.4
 MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
 SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
 # Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
@@ -206,7 +206,7 @@ class BodyTracker:
         limit = MAX_BONE_STRETCH * self.thigh_px if self._lengths_known else math.inf
         # two long thighs that agree are the lifter stepping closer, not two wrong points
         both_agree = all(np.isfinite(thighs)) and abs(thighs[0] - thighs[1]) < (1 - 1 / MAX_BONE_STRETCH) * max(thighs)
-        side_on = self._lengths_known and self.width_ratio < SIDE_MAX_WIDTH
+        side_on = self._lengths_known and self.width_ratio < SIDE_MAX_SPREAD
         shortest = MIN_THIGH_SHARE * self.thigh_px if side_on else 0.0   # a collapsed thigh is not a leg
         for side in (0, 1):
             if not np.isfinite(thighs[side]) or (thighs[side] > limit and not both_agree) or thighs[side] < shortest:
