@@ -32,7 +32,7 @@ from station.analysis.filters import running_median3
 # lumbar spine over the hip-shoulder distance, thorax partly following); see docs/butt-wink.md
 TRUNK_PER_PELVIS_DEG = 0.45
 # back-tilt of the trunk line (deg) that counts as a wink, per sensitivity. Measured on the real
-# no-wink clips: up to 7.3 deg at the bottom (docs/butt-wink.md), so 'normal' sits above that.
+# no-wink clips: up to 6.1 deg as filmed, 7.6 mirrored (docs/butt-wink.md), so 'normal' sits above that.
 SENSITIVITY_THRESHOLD_DEG = {"low": 11.0, "normal": 9.0, "high": 7.0}
 EDGE_FRAMES = 2                     # an onset in the descent's first frames is no change
 PLATEAU_MIN_DEG = 1.5               # within this of the peak lean (or PLATEAU_NOISE x noise) ...
