@@ -289,3 +289,22 @@ def test_real_clips_reps_and_verdicts(name, movenet):
             assert rep.heel_lift_cm is None or rep.heel_lift_cm <= 8
             assert rep.knee_travel_cm is None or 0 <= rep.knee_travel_cm <= 30
             assert rep.max_trunk_lean_deg is None or 0 <= rep.max_trunk_lean_deg <= 75
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_rep_without_lockout_times_its_descent_from_its_own_top(fps):
+    """Down, up to 62 deg (no lockout), down again, up: the first rep's 'up' ends at that top and
+    the second's 'down' starts there, 0.8 s each, not stretched towards a standing never reached."""
+    legs = [(1.0, 85, 85), (1.2, 85, 0), (0.8, 0, 62), (0.8, 62, 0), (1.2, 0, 85), (1.5, 85, 85)]
+    t_all, thigh_all, t0 = [], [], 0.0
+    for duration, a, b in legs:
+        t = np.arange(0, duration, 1 / fps)
+        t_all.append(t0 + t)
+        thigh_all.append(a + (b - a) * (1 - np.cos(np.pi * t / duration)) / 2)
+        t0 += duration
+    t, thigh = np.concatenate(t_all), np.concatenate(thigh_all)
+    reps, _ = _run([_side_pose(ti, th) for ti, th in zip(t, thigh)])
+    assert len(reps) == 2
+    assert reps[1].down_s == pytest.approx(0.8, abs=0.3), "from the top at 62 deg, not from standing"
+    assert reps[0].up_s == pytest.approx(0.8, abs=0.3), "up to that top, not on into the next descent"
+    assert reps[0].down_s == pytest.approx(1.2, abs=0.3) and reps[1].up_s == pytest.approx(1.2, abs=0.3)

@@ -17,7 +17,7 @@ import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
 from station.analysis.quality import BLOCKING, SETUP_ADVICE, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, ViewGate
-from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, RepCounter
+from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, RepCounter
 from station.analysis.summary import build_rep, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepStarted, SetFinished,
@@ -171,8 +171,8 @@ class SquatAnalyzer:
             base.learn_standing(float(tracker.points[ANKLE, 1]), self.angles.shin_deg)
         if self.counter.phase == "standing" and step is None:
             base.learn_still(rep_signal)
-            if not tracker.torso_unsure:
-                base.learn_standing_trunk(self.angles.trunk_lean_deg)
+            if not tracker.torso_unsure and rep_signal >= base.standing_drop_deg - STILL_DEG:
+                base.learn_standing_trunk(self.angles.trunk_lean_deg)   # standing tall, not setting off
         if step == "start":
             self._start_rep(t, events)
         if self.counter.in_rep or step in ("complete", "abandon"):
@@ -302,7 +302,8 @@ class SquatAnalyzer:
                         standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
                         standing_trunk_deg=base.standing_trunk_deg, standing_deg=base.still_deg,
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
-                        frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off)
+                        frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off,
+                        top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t)
         if rep.side_view:   # only reps the view gate calls side-on are judged for a wink
             wink = self._wink()
             rep.wink, rep.wink_onset_deg, rep.wink_confidence = wink.detected, wink.onset_deg, wink.confidence

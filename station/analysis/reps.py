@@ -96,9 +96,12 @@ class RepCounter:
         self.lowest_deg = math.inf
         self.lowest_t = 0.0
         self.highest_since_turn = -math.inf
+        self.highest_t = 0.0
         self.start_t = 0.0
         self.top_deg = math.inf          # where this rep began: standing, or the top of a rep without lockout
+        self.top_t: float | None = None  # ... and when it was there (None: it began from standing)
         self._top_without_lockout = math.inf
+        self.top_without_lockout_t: float | None = None   # a rep that ended without lockout: its top's time
         self._recent = [math.nan] * MEDIAN_WINDOW
         self._recent_i = 0
         self._last_t: float | None = None
@@ -126,10 +129,11 @@ class RepCounter:
             if drop >= standing - STILL_DEG:
                 self._still_t = t
             if drop >= standing - END_DROP_DEG:
-                self._top_without_lockout = math.inf     # locked out: the next rep starts from standing
+                self._top_without_lockout, self.top_without_lockout_t = math.inf, None   # locked out
             if drop < standing - START_DROP_DEG:
                 self.phase = "descent"
                 self.top_deg, self._top_without_lockout = self._top_without_lockout, math.inf
+                self.top_t, self.top_without_lockout_t = self.top_without_lockout_t, None
                 self.start_t = self._still_t if t - self._still_t < 2.0 else t
                 self.lowest_deg, self.lowest_t = drop, t
                 return "start"
@@ -143,14 +147,15 @@ class RepCounter:
         if self.phase == "descent":
             if drop > self.lowest_deg + TURN_DEG and self.rep_range_deg() >= self.min_range_deg:
                 self.phase = "ascent"
-                self.highest_since_turn = drop
+                self.highest_since_turn, self.highest_t = drop, t
                 return "turn"
             if drop >= standing - END_DROP_DEG + 5.0 and self.rep_range_deg() < self.min_range_deg:
                 self.phase = "standing"          # a dip, not a squat (unracking, a stumble)
                 return "abandon"
             return None
         # ascent
-        self.highest_since_turn = max(self.highest_since_turn, drop)
+        if drop > self.highest_since_turn:
+            self.highest_since_turn, self.highest_t = drop, t
         if drop >= standing - END_DROP_DEG:
             self.phase = "standing"
             self._still_t = t
@@ -161,7 +166,7 @@ class RepCounter:
             if risen >= NEXT_REP_SHARE * (standing - bottom) and drop >= bottom:
                 self.phase = "standing"          # most of the way up and down again: the next rep
                 self._still_t = t
-                self._top_without_lockout = self.highest_since_turn
+                self._top_without_lockout, self.top_without_lockout_t = self.highest_since_turn, self.highest_t
                 return "complete"
             self.phase = "descent"               # a wobble near the bottom: the same rep
             return "bounce"

@@ -114,7 +114,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
               depth_from_thigh, standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
               standing_trunk_deg: float, standing_deg: float,
               lifter_height_cm: float, frame_size, cut_off_start: bool = False,
-              cut_off_end: bool = False) -> RepResult:
+              cut_off_end: bool = False, top_t: float | None = None,
+              next_top_t: float | None = None) -> RepResult:
     """One rep's numbers from its per-frame rows (columns: name -> column index). A rep cut off by
     the start of the footage has no 'down' time, one cut off by its end no 'up' time: a guess
     there would read 0.3 s or 0.03 s."""
@@ -152,6 +153,10 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     moved, stood = movement_edges(t, signal, standing_deg)
     moved = start_t if moved is None else min(moved, float(t[0]))
     stood = float(t[-1]) if stood is None else max(stood, float(t[-1]))
+    # no lockout: the rep left from the last one's top (top_t) or turned into the next at its own
+    # top (next_top_t), never passing through standing
+    moved = moved if top_t is None else top_t
+    stood = stood if next_top_t is None else next_top_t
     joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
     # the replay and the charts speak the lifter's depth convention (top of the thigh), like the onset
     shown = depth_from_thigh(col["thigh_deg"]) if side_view else col["thigh_deg"]
