@@ -24,6 +24,7 @@ from typing import Callable
 from station import config as config_mod
 from station.analysis import (AnalysisParams, FrameState, LifterReady, RepCompleted, SetFinished,
                               SquatAnalyzer)
+from station.analysis.summary import set_sentence
 from station.feedback import Feedback, TerminalBar, make_pin_factory
 from station.pose import PoseEstimator
 from station.sdnotify import Notifier
@@ -449,8 +450,22 @@ class Station:
                 self._selftest_rep(test, event.rep, key)
         elif isinstance(event, SetFinished):
             self._set_wall_start.pop(event.result.index, None)
+            self._tell_the_selftests_story(event.result)
             self.store.set_finished(event.result.index, to_wall, event.result)
             log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
+
+    def _tell_the_selftests_story(self, result) -> None:
+        """A set in which the self-test found rounding says the self-test's onset and safe depth, so
+        the Last set page and the Safe depth page give one number (the set's own rule, the median
+        onset of all its flagged reps, can differ by a degree or two from the confirming reps')."""
+        with self._selftest_lock:
+            test = self._selftest
+            found = (test is not None and test.done and test.result.outcome == ROUNDING
+                     and any(r.set_key == result.index for r in test.reps))
+        if found and result.wink_onset_deg is not None:
+            result.wink_onset_deg = test.result.onset_deg
+            result.suggested_depth_deg = test.result.safe_depth_deg
+            result.summary = set_sentence(result)
 
     def _demo_press(self) -> None:
         """The synthetic lifter's programme starts with a self-test: press the page's button for them."""

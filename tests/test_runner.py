@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from station import config as config_mod
+from station.analysis.summary import depth_words
 from station.feedback import make_pin_factory
 from station.runner import Station, source_opener
 from station.sources import SourceError
@@ -119,6 +120,9 @@ def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(dem
     assert evidence["onset"]["depth_deg"] > evidence["bottom"]["depth_deg"]
     assert abs(evidence["onset"]["depth_deg"] - test["onset_deg"]) < 3.0
     assert test["evidence_rep_id"] is not None and test["set_id"] == sets[3]["id"]
+    # one story: the self-test's set says the self-test's onset and safe depth, not a neighbour of them
+    words = f"started to round {depth_words(test['onset_deg'], 1.5)}"
+    assert words in sets[3]["summary"], (words, sets[3]["summary"])
 
 
 class FlakyCamera:
