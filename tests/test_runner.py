@@ -121,7 +121,9 @@ def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(dem
     assert abs(evidence["onset"]["depth_deg"] - test["onset_deg"]) < 3.0
     assert test["evidence_rep_id"] is not None and test["set_id"] == sets[3]["id"]
     # one story: the self-test's set says the self-test's onset and safe depth, not a neighbour of them
-    words = f"started to round {depth_words(test['onset_deg'], 1.5)}"
+    words = f"started to round {depth_words(test['onset_deg'], 0.5)}"
+    assert f"try stopping at {depth_words(test['safe_depth_deg'], 0.5).replace('at parallel', 'parallel')}" \
+        in sets[3]["summary"], "the safe depth worded as the self-test words it"
     assert words in sets[3]["summary"], (words, sets[3]["summary"])
 
 

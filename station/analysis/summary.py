@@ -26,6 +26,7 @@ HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noi
 MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
 MAX_KNEE_TRAVEL_CM = 30.0
 MAX_TRUNK_LEAN_DEG = 75.0
+ONE_DEGREE = 0.5                 # closer to parallel than this rounds to "parallel" in a sentence
 # No pelvic tilt is given (wink_magnitude_deg is None): the trunk line tips back by 0.36-1.0 deg per
 # degree of pelvic tilt depending on how far the thorax follows the pelvis (segment geometry), which
 # one side camera cannot see; back / 0.45 read +9 deg high on the synthetic winks it flagged (16 %
@@ -226,8 +227,9 @@ def set_sentence(result: SetResult) -> str:
     winks = [r.index for r in side if r.wink]
     if winks and result.wink_onset_deg is not None:
         stop = result.suggested_depth_deg
-        stop_words = "parallel" if abs(stop) < 1.5 else depth_words(stop, 0.0)
-        return (f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, 1.5)} on "
+        # whole degrees, as the self-test words them: its page and this sentence say the same thing
+        stop_words = "parallel" if abs(stop) < ONE_DEGREE else depth_words(stop, 0.0)
+        return (f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, ONE_DEGREE)} on "
                 f"{_rep_list(winks)}: try stopping at {stop_words}.")
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
