@@ -124,7 +124,7 @@ def test_wink_rep_plays_the_two_low_tones_and_flashes_the_bar():
     patterns = []
     try:
         for i in range(20):  # down to the bottom, where the warning comes, and a moment there
-            events = [WinkWarning(i / 30, 1, -4.0, 20.0)] if i == 10 else []
+            events = [WinkWarning(i / 30, 1, -4.0)] if i == 10 else []
             fb.post(_state(min(1.0, i / 10), t=i / 30), events)
             time.sleep(0.02)
             patterns.append(fb.bar.pattern)

@@ -278,8 +278,7 @@ class SquatAnalyzer:
             return
         self._live_wink = self._wink()
         if self._live_wink.detected:
-            events.append(WinkWarning(t, self._rep_number(), self._live_wink.onset_deg,
-                                      self._live_wink.magnitude_deg))
+            events.append(WinkWarning(t, self._rep_number(), self._live_wink.onset_deg))
 
     def _end_rep(self, t: float, events: list, cut_off: bool = False) -> None:
         rows = self._rep.view()

@@ -42,6 +42,15 @@ STANDING_PRIOR_DEG = 80.0
 MEDIAN_WINDOW = 3            # frames in the running median that feeds the state machine
 
 
+FOLLOW_RATE = 0.1             # a standing reference moves this share towards each new standing frame
+
+
+def _follow(average: float, value: float) -> float:
+    """A slow average that starts at its first value: keypoint noise averages out, a lifter who
+    really changed (stepped closer, re-gripped) is followed within a few dozen frames."""
+    return value if math.isnan(average) else average + FOLLOW_RATE * (value - average)
+
+
 @dataclass
 class Baseline:
     """What the station knows about the lifter so far. Learnt continuously, never a gate."""
@@ -61,29 +70,20 @@ class Baseline:
         return self.thigh_px + self.shank_px
 
     def learn_standing(self, ankle_y: float, shin_deg: float) -> None:
-        """Follow the standing ankle height and shin angle (a slow average: keypoint noise)."""
-        if math.isnan(self.standing_ankle_y):
-            self.standing_ankle_y, self.standing_shin_deg = ankle_y, shin_deg
-        else:
-            self.standing_ankle_y += 0.1 * (ankle_y - self.standing_ankle_y)
-            self.standing_shin_deg += 0.1 * (shin_deg - self.standing_shin_deg)
+        """Follow the standing ankle height and shin angle (the heel-lift and knee-travel references)."""
+        self.standing_ankle_y = _follow(self.standing_ankle_y, ankle_y)
+        self.standing_shin_deg = _follow(self.standing_shin_deg, shin_deg)
 
     def learn_still(self, signal_deg: float) -> None:
         """Follow the rep signal's average while standing still: the running maximum that starts
         reps sits at the top of the keypoint noise, this is where the lifter actually stands."""
         if signal_deg < self.standing_drop_deg - STILL_BAND_DEG:
             return
-        if math.isnan(self.still_deg):
-            self.still_deg = signal_deg
-        else:
-            self.still_deg += 0.1 * (signal_deg - self.still_deg)
+        self.still_deg = _follow(self.still_deg, signal_deg)
 
     def learn_standing_trunk(self, trunk_deg: float) -> None:
-        """Follow the standing trunk lean (a slow average), the reference trunk lean is measured from."""
-        if math.isnan(self.standing_trunk_deg):
-            self.standing_trunk_deg = trunk_deg
-        else:
-            self.standing_trunk_deg += 0.1 * (trunk_deg - self.standing_trunk_deg)
+        """Follow the standing trunk lean, the reference trunk lean is measured from."""
+        self.standing_trunk_deg = _follow(self.standing_trunk_deg, trunk_deg)
 
 
 class RepCounter:

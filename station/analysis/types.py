@@ -116,7 +116,6 @@ class WinkWarning:
     timestamp: float
     rep_index: int
     onset_deg: float
-    magnitude_deg: float
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,6 @@ import numpy as np
 
 from station.analysis.filters import running_median3
 
-# trunk-line degrees per degree of posterior pelvic tilt (segment geometry: pelvis + half the
-# lumbar spine over the hip-shoulder distance, thorax partly following); see docs/butt-wink.md
-TRUNK_PER_PELVIS_DEG = 0.45
 # back-tilt of the trunk line (deg) that counts as a wink, per sensitivity. Measured on the real
 # no-wink clips: up to 6.1 deg as filmed, 7.6 mirrored (docs/butt-wink.md), so 'normal' sits above that.
 SENSITIVITY_THRESHOLD_DEG = {"low": 11.0, "normal": 9.0, "high": 7.0}
@@ -53,14 +50,13 @@ CONFIDENCE_SCALE_DEG = 1.35         # logistic width
 class WinkEstimate:
     detected: bool
     onset_deg: float | None      # depth (top-of-thigh convention) where the trunk started tilting back
-    magnitude_deg: float         # back / TRUNK_PER_PELVIS_DEG: a rough pelvic tilt, never shown (summary.py)
     confidence: float            # a flag's chance of being a real tuck (0 without a flag); see flag_confidence
     back_tilt_deg: float = 0.0   # the measured trunk-line back-tilt
     judged: bool = True          # False: the torso was hidden at the bottom, no verdict
 
 
-NO_WINK = WinkEstimate(False, None, 0.0, 0.0)
-NOT_JUDGED = WinkEstimate(False, None, 0.0, 0.0, judged=False)
+NO_WINK = WinkEstimate(False, None, 0.0)
+NOT_JUDGED = WinkEstimate(False, None, 0.0, judged=False)
 
 
 def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, torso_sure: np.ndarray,
@@ -91,9 +87,8 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     threshold = SENSITIVITY_THRESHOLD_DEG[sensitivity]
     real_change = onset_i >= EDGE_FRAMES and onset >= depth_deg[bottom] + MIN_ONSET_ABOVE_BOTTOM_DEG
     detected = bool(real_change and back >= threshold and back >= NOISE_FACTOR * noise)
-    magnitude = max(0.0, back) / TRUNK_PER_PELVIS_DEG
-    return WinkEstimate(detected, onset if detected else None, magnitude if detected else 0.0,
-                        flag_confidence(back) if detected else 0.0, back_tilt_deg=back)
+    return WinkEstimate(detected, onset if detected else None, flag_confidence(back) if detected else 0.0,
+                        back_tilt_deg=back)
 
 
 def flag_confidence(back_tilt_deg: float) -> float:
