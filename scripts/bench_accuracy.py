@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from station.analysis import AnalysisParams  # noqa: E402
-from station.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
+from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
 from station.sim.evaluate import SECONDARY, realism_metrics, run_analysis, score_set  # noqa: E402
 from station.sim.lifter import random_camera, random_lifter, simulate_set  # noqa: E402
 from station.sim.noise import REALISTIC_NOISE, NoiseParams, noisy_keypoints  # noqa: E402

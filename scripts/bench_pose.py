@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from station.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
+from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
 from station.pose import MoveNet, PoseEstimator, full_frame_region  # noqa: E402
 from station.sources import VideoFileSource  # noqa: E402
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from station.analysis import AnalysisParams  # noqa: E402
 from station.analysis.analyzer import analyze_keypoints  # noqa: E402
-from station.keypoints import Keypoints  # noqa: E402
+from station.pose.keypoints import Keypoints  # noqa: E402
 
 EXTRA_CLIPS = {  # the older clips, labelled the same way (testdata/README.md)
     "clips/side_barbell_squat_2reps.mp4": "reps=2 bottoms=2 depth=below wink=unsure view=side-right-facing",

@@ -81,7 +81,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
     from station import config as config_mod
     from station.feedback import make_pin_factory
     from station.pose import MoveNet
-    from station.runner import Station, source_opener
+    from station.app.runner import Station, source_opener
 
     cfg = config_mod.Config()
     cfg.model.threads, cfg.model.runtime = threads, runtime

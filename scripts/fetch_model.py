@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from station.modelfile import DEFAULT_MODEL_DIR, ModelFetchError, install_model  # noqa: E402
+from station.pose.modelfile import DEFAULT_MODEL_DIR, ModelFetchError, install_model  # noqa: E402
 
 
 def main() -> int:

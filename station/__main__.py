@@ -1,3 +1,3 @@
-from station.cli import main
+from station.app.cli import main
 
 raise SystemExit(main())

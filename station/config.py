@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from station.errors import StationError
+
 DEFAULT_CONFIG_PATH = Path("/etc/station/station.toml")
 
 
-class ConfigError(Exception):
+class ConfigError(StationError):
     pass
 
 
@@ -129,7 +131,7 @@ class Config:
     def model_path(self) -> Path:
         if self.model.path:
             return Path(self.model.path)
-        from station.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8
+        from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8
 
         candidates = [DEFAULT_MODEL_DIR / LIGHTNING_INT8.filename, self.state_dir() / "models" / LIGHTNING_INT8.filename]
         return next((p for p in candidates if p.exists()), candidates[0])

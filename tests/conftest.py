@@ -23,7 +23,7 @@ def require_shared(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from station.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8, install_model
+    from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8, install_model
 
     installed = DEFAULT_MODEL_DIR / LIGHTNING_INT8.filename
     if installed.exists():

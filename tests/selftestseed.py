@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from station.analysis import AnalysisParams, RepCompleted, SquatAnalyzer
-from station.selftest import ROUNDING, SelfTestPlan, SelfTestRep, SelfTestResult, SelfTestTracker, evidence
+from station.analysis.selftest import ROUNDING, SelfTestPlan, SelfTestRep, SelfTestResult, SelfTestTracker, evidence
 from station.store import Store
 
 

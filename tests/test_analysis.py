@@ -13,9 +13,9 @@ from station.analysis.analyzer import THIGH_TAPER_DEG
 from station.analysis.filters import OneEuroFilter
 from station.analysis.reps import RepCounter
 from station.analysis.wink import estimate_wink
-from station.cli import main
-from station.keypoints import KP, Keypoints
-from station.report import rep_dict
+from station.app.cli import main
+from station.pose.keypoints import KP, Keypoints
+from station.app.report import rep_dict
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints

@@ -82,7 +82,7 @@ def test_installer_is_idempotent_in_a_scratch_root(tmp_path):
 
 
 def test_doctor_reports_each_check(tmp_path, model_path, capsys):
-    from station.cli import main
+    from station.app.cli import main
 
     config = tmp_path / "station.toml"
     config.write_text(f'[model]\npath = "{model_path}"\n[station]\nstate_dir = "{tmp_path}"\n[camera]\nsource = "camera"\n')

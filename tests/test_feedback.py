@@ -1,253 +1,43 @@
-"""LED bar and buzzer with gpiozero's MockFactory: pin states, their order, and a frame loop that never waits."""
+"""The LED bar and the buzzer (station.feedback), on gpiozero's MockFactory pins.
+
+Time is the test's own: Feedback(start=False) renders only when the test calls step(now), so the
+tone lengths and blink phases below are measured on a virtual clock, never by sleeping. The few
+tests that need the real worker thread wait on events (a deadlock fails by timeout, nothing is timed).
+"""
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from station.analysis import FrameState, RepCompleted, SquatAnalyzer, WinkWarning
+from station.analysis import DepthReached, FrameState, RepCompleted, SquatAnalyzer, WinkWarning
 from station.config import FeedbackConfig
-from station.feedback import Feedback, TerminalBar
+from station.feedback import BarLogic, Feedback, TerminalBar
+from station.feedback.cues import (ANIMATION_S, SELFTEST_SWEEP_S, SETUP_CUE_HOLDOFF_S, SETUP_SWAP_S, STALE_CUE_S,
+                                   animation_levels)
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
 
 
-class RecordingPin(MockPWMPin):
-    """A mock pin that keeps (perf_counter, state) of every change."""
+class Clock:
+    def __init__(self, t: float = 100.0):
+        self.t = t
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.log = []
-
-    def _change_state(self, value):
-        changed = super()._change_state(value)
-        if changed:
-            self.log.append((time.perf_counter(), value))
-        return changed
+    def __call__(self) -> float:
+        return self.t
 
 
-class SlowPin(RecordingPin):
-    def _set_state(self, value):
-        time.sleep(0.05)
-        super()._set_state(value)
-
-
-class FailingPin(RecordingPin):
-    armed = False  # set after the devices are built: the driver dies mid-set
-
-    def _set_state(self, value):
-        if FailingPin.armed:
-            raise OSError("pin driver gone")
-        super()._set_state(value)
-
-
-def _feedback(pin_class=RecordingPin, **overrides):
+def _feedback(pin_class=MockPWMPin, **overrides):
     cfg = FeedbackConfig(buzzer_type="active", **overrides)
     factory = MockFactory(pin_class=pin_class)
-    return Feedback(cfg, pin_factory=factory), factory, cfg
+    clock = Clock()
+    return Feedback(cfg, pin_factory=factory, clock=clock, start=False), factory, cfg, clock
 
 
 def _state(fraction=0.0, target=False, present=True, calibrated=True, t=0.0):
     return FrameState(t, present, calibrated, "descent", fraction, target, 30.0, 90.0, 30.0, 0, False, True)
-
-
-def _wait_for(predicate, timeout=2.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
-
-
-def _lit(factory, cfg):
-    return [factory.pin(p).state for p in cfg.led_pins]
-
-
-def test_bar_level_follows_depth_and_last_segment_only_at_target():
-    fb, factory, cfg = _feedback()
-    try:
-        fb.post(_state(0.5))
-        assert _wait_for(lambda: sum(_lit(factory, cfg)) == round(0.5 * 9))
-        assert _lit(factory, cfg) == [1] * 4 + [0] * 6
-        fb.post(_state(1.0, target=False))
-        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 9)
-        assert _lit(factory, cfg)[-1] == 0, "the top segment means target reached, nothing less"
-        fb.post(_state(1.0, target=True))
-        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
-        assert fb.bar.pattern == "depth" and fb.bar.label == "TARGET"
-    finally:
-        fb.close()
-
-
-def _drive_set(fb, truth):
-    analyzer = SquatAnalyzer()
-    events_seen = []
-    for kp in noisy_keypoints(truth, NoiseParams(0, 0, 0, 0)):
-        state, events = analyzer.update(kp)
-        fb.post(state, events)
-        events_seen += events
-        time.sleep(0.002)  # the worker gets time to act on each cue, as at 30 fps
-    return events_seen
-
-
-def _buzzer_pulses(factory, cfg):
-    log = factory.pin(cfg.buzzer_pin).log
-    ons = [t for t, v in log if v]
-    offs = [t for t, v in log if not v]
-    return [(on, next((off for off in offs if off > on), None)) for on in ons]
-
-
-def test_scripted_clean_set_chirps_once_per_rep_at_depth_and_never_winks():
-    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=1)
-    fb, factory, cfg = _feedback()
-    try:
-        events = _drive_set(fb, truth)
-        time.sleep(0.4)
-    finally:
-        fb.close()
-    pulses = _buzzer_pulses(factory, cfg)
-    depth_chirps = [p for p in pulses if p[1] is not None and p[1] - p[0] < 0.15]
-    long_tones = [p for p in pulses if p[1] is not None and p[1] - p[0] >= 0.2]
-    assert len([e for e in events if isinstance(e, RepCompleted)]) == 3
-    # ready tick (40 ms) + 3 depth chirps (80 ms); no wink tones (250 ms)
-    assert len(depth_chirps) == 1 + 3
-    assert long_tones == []
-
-
-def test_wink_rep_plays_the_two_low_tones_and_flashes_the_bar():
-    """The wink warning as the analysis hands it over at the bottom of a rep (whether the detector
-    fires on a given lifter is test_analysis.py's business, not the bar's)."""
-    fb, factory, cfg = _feedback()
-    patterns = []
-    try:
-        for i in range(20):  # down to the bottom, where the warning comes, and a moment there
-            events = [WinkWarning(i / 30, 1, -4.0)] if i == 10 else []
-            fb.post(_state(min(1.0, i / 10), t=i / 30), events)
-            time.sleep(0.02)
-            patterns.append(fb.bar.pattern)
-
-        def long_tones():
-            return [p for p in _buzzer_pulses(factory, cfg) if p[1] is not None and p[1] - p[0] >= 0.2]
-        # waited for, not timed: on a loaded machine the tones come later, never shorter
-        _wait_for(lambda: len(long_tones()) >= 2, timeout=10.0)
-    finally:
-        fb.close()
-    assert len(long_tones()) >= 2, "two low tones, distinct from the 80 ms depth chirp"
-    assert "wink" in patterns
-
-
-def test_everything_off_and_pins_released_after_close():
-    fb, factory, cfg = _feedback()
-    fb.post(_state(1.0, target=True))
-    assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
-    fb.close()
-    assert _lit(factory, cfg) == [0] * 10
-    assert factory.pin(cfg.buzzer_pin).state == 0
-    from gpiozero import LED
-
-    LED(cfg.led_pins[0], pin_factory=factory).close()  # the pin is free again
-
-
-def test_slow_pins_never_delay_the_frame_loop():
-    fb, factory, cfg = _feedback(pin_class=SlowPin)
-    try:
-        worst = 0.0
-        for i in range(60):
-            start = time.perf_counter()
-            fb.post(_state((i % 10) / 10, t=i / 30))
-            worst = max(worst, time.perf_counter() - start)
-        assert worst < 0.01, f"post() took {worst * 1000:.1f} ms with 50 ms pins"
-    finally:
-        fb.close()
-
-
-def test_failing_pins_are_logged_not_raised(caplog):
-    fb, factory, cfg = _feedback(pin_class=FailingPin)
-    FailingPin.armed = True
-    try:
-        fb.post(_state(0.8))
-        assert _wait_for(lambda: fb.pin_errors > 0)
-        fb.post(_state(0.2))
-        assert _wait_for(lambda: fb.bar.label == "depth  20%")
-    finally:
-        fb.close()
-        FailingPin.armed = False
-    assert "GPIO write failed" in caplog.text
-
-
-def test_no_gpio_keeps_a_virtual_bar(caplog):
-    from gpiozero.pins.mock import MockFactory as MF
-
-    factory = MF(pin_class=MockPWMPin)
-    from gpiozero import LED
-
-    blocker = LED(17, pin_factory=factory)  # pin 17 already taken: LEDBarGraph must fail
-    cfg = FeedbackConfig()
-    fb = Feedback(cfg, pin_factory=factory)
-    try:
-        assert fb.outputs.bar is None
-        fb.post(_state(0.5))
-        assert _wait_for(lambda: fb.bar.pattern == "depth")
-        assert sum(v > 0 for v in fb.bar.levels) == 4 or sum(v > 0 for v in fb.bar.levels) == 5
-    finally:
-        fb.close()
-        blocker.close()
-    assert "running with the virtual LED bar only" in caplog.text
-
-
-def test_lights_only_mode_is_silent_and_passive_buzzer_plays_tones():
-    fb, factory, cfg = _feedback(mode="lights_only")
-    try:
-        from station.analysis import DepthReached
-
-        fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
-        assert _wait_for(lambda: sum(_lit(factory, cfg)) == 10)
-        time.sleep(0.15)
-        assert factory.pin(cfg.buzzer_pin).log == []
-    finally:
-        fb.close()
-    cfg = FeedbackConfig(buzzer_type="passive")
-    factory = MockFactory(pin_class=RecordingPin)
-    fb = Feedback(cfg, pin_factory=factory)
-    try:
-        from station.analysis import DepthReached
-
-        fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
-        assert _wait_for(lambda: factory.pin(cfg.buzzer_pin).frequency is not None)
-        assert factory.pin(cfg.buzzer_pin).frequency == pytest.approx(1760, rel=0.01)
-    finally:
-        fb.close()
-
-
-def test_fault_blinks_the_top_segment():
-    fb, factory, cfg = _feedback()
-    try:
-        fb.set_fault("camera stopped delivering frames")
-        assert _wait_for(lambda: fb.bar.pattern == "fault")
-        assert _wait_for(lambda: _lit(factory, cfg)[-1] == 1, 1.5)
-        assert sum(_lit(factory, cfg)[:-1]) == 0
-    finally:
-        fb.close()
-
-
-def test_terminal_bar_draws_only_on_a_tty():
-    import io
-
-    class FakeTTY(io.StringIO):
-        def isatty(self):
-            return True
-
-    tty, pipe = FakeTTY(), io.StringIO()
-    from station.feedback import BarState
-
-    bar = BarState((1.0, 1.0, 0.0), "depth", "depth 50%")
-    TerminalBar(tty).draw(bar)
-    TerminalBar(pipe).draw(bar)
-    assert "██·" in tty.getvalue() and tty.getvalue().startswith("\r")
-    assert pipe.getvalue() == ""
 
 
 ADVICE = "Cannot judge from here: the camera sees you from the front. Turn the camera (or yourself) so it sees your side."
@@ -259,140 +49,389 @@ def _setup_state(issue="front_view", advice=ADVICE, t=0.0):
                       setup_issue=issue, setup_advice=advice)
 
 
-def test_cannot_judge_alternates_the_end_segments_and_clears():
-    fb, factory, cfg = _feedback()
+def _lit(factory, cfg):
+    return [factory.pin(p).state for p in cfg.led_pins]
+
+
+class ToneLog:
+    """Steps the worker on the virtual clock, as its own loop would, and keeps the tone changes."""
+
+    def __init__(self, fb: Feedback, clock: Clock):
+        self.fb, self.clock = fb, clock
+        self.changes: list[tuple[float, str | None]] = []
+        self.patterns: list[str] = []
+
+    def run_until(self, end: float, tick: float = 0.005) -> None:
+        while self.clock.t < end:
+            frame = self.fb.step()
+            self.patterns.append(frame.bar.pattern)
+            if not self.changes or self.changes[-1][1] != frame.tone:
+                self.changes.append((self.clock.t, frame.tone))
+            self.clock.t += min(tick, frame.next_change_s or tick)
+
+    def pulses(self) -> list[tuple[float, float]]:
+        """(start, length) of every sounded tone."""
+        out = []
+        for (t0, tone), (t1, _) in zip(self.changes, self.changes[1:]):
+            if tone is not None:
+                out.append((t0, t1 - t0))
+        return out
+
+
+# --- the depth bar ------------------------------------------------------------------------------
+
+def test_bar_level_follows_depth_and_last_segment_only_at_target():
+    fb, factory, cfg, clock = _feedback()
+    fb.post(_state(0.5))
+    fb.step()
+    assert _lit(factory, cfg) == [1] * 4 + [0] * 6
+    fb.post(_state(1.0, target=False))
+    fb.step()
+    assert _lit(factory, cfg) == [1] * 9 + [0], "the top segment means target reached, nothing less"
+    fb.post(_state(1.0, target=True))
+    fb.step()
+    assert _lit(factory, cfg) == [1] * 10
+    assert fb.bar.pattern == "depth" and fb.bar.label == "TARGET"
+    factory.pin(cfg.led_pins[4]).assert_states([False, True])   # on once at half depth, never flickered
+    factory.pin(cfg.led_pins[9]).assert_states([False, True])   # the top one: only at the target
+    fb.close()
+
+
+def test_everything_off_and_pins_released_after_close():
+    fb, factory, cfg, _ = _feedback()
+    fb.post(_state(1.0, target=True))
+    fb.step()
+    assert sum(_lit(factory, cfg)) == 10
+    fb.close()
+    assert _lit(factory, cfg) == [0] * 10
+    assert factory.pin(cfg.buzzer_pin).state == 0
+    from gpiozero import LED
+
+    LED(cfg.led_pins[0], pin_factory=factory).close()  # the pin is free again
+
+
+def test_passive_buzzer_is_released_on_close():
+    """A TonalBuzzer has stop(), not off(): close() must still release its pin."""
+    cfg = FeedbackConfig(buzzer_type="passive")
+    factory = MockFactory(pin_class=MockPWMPin)
+    fb = Feedback(cfg, pin_factory=factory, clock=Clock(), start=False)
+    fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
+    fb.step()
+    assert factory.pin(cfg.buzzer_pin).frequency == pytest.approx(1760, rel=0.01)
+    fb.close()
+    from gpiozero import Buzzer
+
+    Buzzer(cfg.buzzer_pin, pin_factory=factory).close()   # raises GPIOPinInUse if close() skipped it
+
+
+def test_failing_pins_are_logged_not_raised(caplog):
+    class FailingPin(MockPWMPin):
+        armed = False
+
+        def _set_state(self, value):
+            if FailingPin.armed:
+                raise OSError("pin driver gone")
+            super()._set_state(value)
+
+    fb, factory, cfg, _ = _feedback(pin_class=FailingPin)
+    FailingPin.armed = True
     try:
-        fb.post(_setup_state())
-        assert _wait_for(lambda: fb.bar.pattern == "setup")
-        assert fb.bar.label == ADVICE, "the page shows the advice sentence from the bar state"
-        # only an end segment, one at a time, and both ends take their turn
-        seen = set()
+        fb.post(_state(0.8))
+        fb.step()
+        assert fb.pin_errors > 0
+        fb.post(_state(0.2))
+        fb.step()
+        assert fb.bar.label == "depth  20%", "the virtual bar (page, terminal) carries on"
+    finally:
+        FailingPin.armed = False
+        fb.close()
+    assert "GPIO write failed" in caplog.text
 
-        def ends_alternate():
-            lit = _lit(factory, cfg)
-            assert sum(lit[1:-1]) == 0 and sum(lit) == 1, lit
-            seen.add(lit.index(1))
-            return seen == {0, len(lit) - 1}
 
-        assert _wait_for(ends_alternate, 3.0), f"only segment(s) {seen} lit"
+def test_no_gpio_keeps_a_virtual_bar_and_says_why(caplog):
+    factory = MockFactory(pin_class=MockPWMPin)
+    from gpiozero import LED
+
+    blocker = LED(17, pin_factory=factory)  # pin 17 already taken: LEDBarGraph must fail
+    fb = Feedback(FeedbackConfig(), pin_factory=factory, clock=Clock(), start=False)
+    try:
+        assert fb.pins.bar is None and "GPIO17 is already in use" in fb.pins.error
         fb.post(_state(0.5))
-        assert _wait_for(lambda: fb.bar.pattern == "depth")
-        assert _wait_for(lambda: _lit(factory, cfg) == [1] * 4 + [0] * 6)
+        fb.step()
+        assert fb.bar.pattern == "depth" and sum(v > 0 for v in fb.bar.levels) == 4
     finally:
         fb.close()
+        blocker.close()
+    assert "running with the virtual LED bar only" in caplog.text
+
+
+def test_lights_only_is_silent_and_a_passive_buzzer_plays_the_tone():
+    fb, factory, cfg, clock = _feedback(mode="lights_only")
+    fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
+    log = ToneLog(fb, clock)
+    log.run_until(clock.t + 0.3)
+    assert sum(_lit(factory, cfg)) == 10
+    assert log.pulses() == [] and factory.pin(cfg.buzzer_pin).states[-1].state == 0
+    factory.pin(cfg.buzzer_pin).assert_states([False])
+    fb.close()
+
+
+def test_a_stale_cue_is_dropped():
+    """A chirp that waited longer than STALE_CUE_S (a stalled worker) is noise: not played late."""
+    fb, factory, cfg, clock = _feedback()
+    fb.post(_state(1.0, target=True), [DepthReached(0.0, 1, -1.0)])
+    clock.t += STALE_CUE_S + 0.1
+    log = ToneLog(fb, clock)
+    log.run_until(clock.t + 0.3)
+    assert log.pulses() == []
+    fb.close()
+
+
+# --- sounds on a scripted set -------------------------------------------------------------------
+
+def _drive_set(fb, clock, truth):
+    """The analysis on a synthetic set, posting each frame at its time and stepping the worker between."""
+    analyzer = SquatAnalyzer()
+    log = ToneLog(fb, clock)
+    events_seen = []
+    start = clock.t
+    for kp in noisy_keypoints(truth, NoiseParams(0, 0, 0, 0)):
+        log.run_until(start + kp.timestamp)
+        state, events = analyzer.update(kp)
+        fb.post(state, events)
+        events_seen += events
+    log.run_until(clock.t + 1.0)
+    return events_seen, log
+
+
+def test_scripted_clean_set_chirps_once_per_rep_at_depth_and_never_winks():
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=1)
+    fb, factory, cfg, clock = _feedback()
+    events, log = _drive_set(fb, clock, truth)
+    fb.close()
+    assert len([e for e in events if isinstance(e, RepCompleted)]) == 3
+    lengths = [round(length, 2) for _, length in log.pulses()]
+    # the ready tick (40 ms), 3 depth chirps (80 ms), and the clean set's two notes at its end
+    assert lengths[:4] == [0.04, 0.08, 0.08, 0.08]
+    assert not any(length >= 0.2 for length in lengths), "no wink tones (250 ms)"
+    assert factory.pin(cfg.buzzer_pin).states[-1].state == 0
+
+
+def test_wink_rep_plays_two_low_tones_and_flashes_the_bar():
+    """The wink warning as the analysis hands it over at the bottom of a rep (whether the detector
+    fires on a given lifter is test_analysis.py's business, not the bar's)."""
+    fb, factory, cfg, clock = _feedback()
+    log = ToneLog(fb, clock)
+    for i in range(20):  # down to the bottom, where the warning comes, and a moment there
+        fb.post(_state(min(1.0, i / 10), t=i / 30), [WinkWarning(i / 30, 1, -4.0)] if i == 10 else [])
+        log.run_until(clock.t + 1 / 30)
+    log.run_until(clock.t + 1.0)
+    fb.close()
+    long_tones = [length for _, length in log.pulses() if length >= 0.2]
+    assert [round(length, 2) for length in long_tones] == [0.25, 0.25], "two low tones, unlike the 80 ms chirp"
+    assert "wink" in log.patterns
+
+
+def test_fault_blinks_the_top_segment_alone():
+    fb, factory, cfg, clock = _feedback()
+    fb.set_fault("camera stopped delivering frames")
+    ToneLog(fb, clock).run_until(clock.t + ANIMATION_S["set_wink"])   # past the fault tone
+    tops = set()
+    for k in range(4):
+        clock.t = 200.0 + 0.25 + k * 0.5
+        fb.step()
+        lit = _lit(factory, cfg)
+        assert sum(lit[:-1]) == 0 and fb.bar.pattern == "fault"
+        tops.add(lit[-1])
+    assert tops == {0, 1}, "the top segment blinks"
+    fb.close()
+
+
+def test_terminal_bar_draws_only_on_a_tty():
+    import io
+
+    class FakeTTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = FakeTTY(), io.StringIO()
+    logic = BarLogic(FeedbackConfig(led_pins=[2, 3, 4]))
+    logic.post(_state(0.5), [], 0.0)
+    frame = logic.render(0.0)
+    TerminalBar(tty).show(frame)
+    TerminalBar(pipe).show(frame)
+    assert "█··" in tty.getvalue() or "██·" in tty.getvalue()
+    assert tty.getvalue().startswith("\r") and pipe.getvalue() == ""
+    bar = TerminalBar(tty)
+    bar.show(frame)
+    bar.break_line()
+    assert tty.getvalue().endswith("\n"), "a log line never runs into the bar's line"
+
+
+# --- "cannot judge from here" -------------------------------------------------------------------
+
+def test_cannot_judge_alternates_the_end_segments_and_clears():
+    fb, factory, cfg, clock = _feedback()
+    fb.post(_setup_state())
+    fb.step()
+    assert fb.bar.pattern == "setup" and fb.bar.label == ADVICE, "the page shows the advice sentence"
+    seen = set()
+    for k in range(4):
+        clock.t = 300.0 + 0.1 + k * SETUP_SWAP_S
+        fb.step()
+        lit = _lit(factory, cfg)
+        assert sum(lit[1:-1]) == 0 and sum(lit) == 1, lit
+        seen.add(lit.index(1))
+    assert seen == {0, 9}, "both ends take their turn"
+    fb.post(_state(0.5))
+    fb.step()
+    assert fb.bar.pattern == "depth" and _lit(factory, cfg) == [1] * 4 + [0] * 6
+    fb.close()
 
 
 def test_cannot_judge_is_unlike_every_other_pattern():
     """Glanceable: no depth fill, no full bar, not the fault's top segment alone."""
-    from station.feedback import SETUP_SWAP_S
-
-    fb, _, _ = _feedback()
-    fb.close()  # drive _levels directly at chosen moments
-    frames = [fb._levels(10.0 + k * SETUP_SWAP_S, _setup_state(), None)[0] for k in range(4)]
+    logic = BarLogic(FeedbackConfig())
+    logic.post(_setup_state(), [], 0.0)
+    frames = [logic.render(10.0 + k * SETUP_SWAP_S).bar.levels for k in range(4)]
     assert frames[0] != frames[1] and frames[0] == frames[2]
-    assert {tuple(f) for f in frames} == {(1.0,) + (0.0,) * 9, (0.0,) * 9 + (1.0,)}
-    fault_frames = [fb._levels(10.0 + k * 0.5, None, "camera gone")[0] for k in range(2)]
+    assert set(frames) == {(1.0,) + (0.0,) * 9, (0.0,) * 9 + (1.0,)}
+    faulty = BarLogic(FeedbackConfig())
+    faulty.set_fault("camera gone", 0.0)
+    fault_frames = [faulty.render(10.0 + k * 0.5).bar.levels for k in range(2)]
     assert all(f[0] == 0.0 for f in fault_frames), "the fault never lights the bottom segment"
 
 
 def test_cannot_judge_beeps_once_when_it_appears_not_continuously():
-    fb, factory, cfg = _feedback()
-    try:
-        fb.post(_state(0.3))
-        for i in range(30):  # the issue holds for a second of frames
-            fb.post(_setup_state(t=i / 30))
-            time.sleep(0.005)
-        fb.post(_state(0.3))      # fixed ...
-        fb.post(_setup_state())   # ... and back at once: within the hold-off, no second cue
-        assert _wait_for(lambda: fb.bar.pattern == "setup")
-        time.sleep(0.5)
-    finally:
-        fb.close()
-    pulses = _buzzer_pulses(factory, cfg)
-    assert len(pulses) == 3, f"one cue of three short pips, got {len(pulses)} pulses"
-    assert all(off is not None and off - on < 0.2 for on, off in pulses), "pips, not the wink's long tones"
+    fb, factory, cfg, clock = _feedback()
+    log = ToneLog(fb, clock)
+    fb.post(_state(0.3))
+    for i in range(30):  # the issue holds for a second of frames
+        fb.post(_setup_state(t=i / 30))
+        log.run_until(clock.t + 1 / 30)
+    fb.post(_state(0.3))      # fixed ...
+    fb.post(_setup_state())   # ... and back at once: within the hold-off, no second cue
+    log.run_until(clock.t + 1.0)
+    fb.close()
+    lengths = [round(length, 2) for _, length in log.pulses()]
+    assert lengths == [0.05, 0.05, 0.05], "one cue of three short pips, not the wink's long tones"
 
 
 def test_cannot_judge_cues_again_after_the_hold_off():
-    from station.feedback import SETUP_CUE_HOLDOFF_S
-
-    clock = [100.0]
-    cfg = FeedbackConfig(buzzer_type="active")
-    fb = Feedback(cfg, pin_factory=MockFactory(pin_class=RecordingPin), clock=lambda: clock[0])
-    try:
-        fb.post(_setup_state())
-        assert fb._setup_cued_at == 100.0
-        fb.post(_state(0.2))
-        clock[0] += 1.0
-        fb.post(_setup_state())
-        assert fb._setup_cued_at == 100.0, "back within the hold-off: no second cue"
-        clock[0] += SETUP_CUE_HOLDOFF_S
-        fb.post(_state(0.2))
-        fb.post(_setup_state())
-        assert fb._setup_cued_at == clock[0], "a new appearance after the hold-off cues again"
-    finally:
-        fb.close()
+    logic = BarLogic(FeedbackConfig())
+    t = 100.0
+    logic.post(_setup_state(), [], t)
+    assert [c.name for c in logic._cues] == ["setup"]
+    logic.render(t)
+    logic.post(_state(0.2), [], t + 1.0)
+    logic.post(_setup_state(), [], t + 1.0)
+    assert list(logic._cues) == [], "back within the hold-off: no second cue"
+    t += 1.0 + SETUP_CUE_HOLDOFF_S
+    logic.post(_state(0.2), [], t)
+    logic.post(_setup_state(), [], t)
+    assert [c.name for c in logic._cues] == ["setup"], "a new appearance after the hold-off cues again"
 
 
-# --- the self-test's cues (docs/self-test.md, docs/wiring.md) -----------------------------------------
+# --- the self-test's cues (docs/self-test.md, docs/wiring.md) -----------------------------------
 
-def _cue_pulses(name, label="self-test"):
-    fb, factory, cfg = _feedback()
-    try:
-        fb.post(_state(0.0))
-        fb.cue(name, label)
-        assert _wait_for(lambda: fb.bar.pattern == name)
-        seen_label = fb.bar.label
-        time.sleep(0.9)
-    finally:
-        fb.close()
-    return _buzzer_pulses(factory, cfg), seen_label
+def _cue_pulses(name, label):
+    fb, factory, cfg, clock = _feedback()
+    fb.post(_state(0.0))
+    fb.cue(name, label)
+    log = ToneLog(fb, clock)
+    log.run_until(clock.t + 0.9)
+    label_seen = next(p for p in log.patterns if p == name) and fb.bar.label
+    fb.close()
+    return log.pulses(), label_seen
 
 
 def test_self_test_next_cue_is_two_short_pips_with_a_gap_and_a_climbing_light():
     pulses, label = _cue_pulses("selftest_next", "self-test: rep 3 a little deeper, to 11° above")
-    assert len(pulses) == 2, f"two pips, got {len(pulses)}"
-    assert all(off is not None and off - on < 0.12 for on, off in pulses), "short pips"
-    assert pulses[1][0] - pulses[0][1] >= 0.1, "a clear gap between them (unlike the setup's quick three)"
+    assert [round(length, 2) for _, length in pulses] == [0.06, 0.06], "two short pips"
+    gap = pulses[1][0] - (pulses[0][0] + pulses[0][1])
+    assert gap >= 0.1, "a clear gap between them (unlike the setup's quick three)"
     assert label == "self-test: rep 3 a little deeper, to 11° above"
 
 
 def test_self_test_done_cue_is_a_long_tone_and_two_pips():
     pulses, label = _cue_pulses("selftest_done", "self-test done: safe depth 3° below")
-    assert len(pulses) == 3
-    (on0, off0), *pips = pulses
-    assert off0 - on0 >= 0.35, "one long tone first"
-    assert all(off - on < 0.12 for on, off in pips), "then two quick pips"
+    lengths = [round(length, 2) for _, length in pulses]
+    assert lengths[0] >= 0.35 and lengths[1:] == [0.06, 0.06], "one long tone, then two quick pips"
     assert label == "self-test done: safe depth 3° below"
 
 
 def test_self_test_bar_patterns_are_unlike_the_others():
-    from station.feedback import ANIMATION_S, SELFTEST_SWEEP_S, _animation_levels
-
     n = 10
-    sweep = [_animation_levels("selftest_next", k * SELFTEST_SWEEP_S / n + 0.01, 0, n)[0] for k in range(n)]
+    sweep = [animation_levels("selftest_next", k * SELFTEST_SWEEP_S / n + 0.01, 0, n)[0] for k in range(n)]
     assert all(sum(levels) == 1.0 for levels in sweep), "one segment lit at a time (depth fills, ready sweeps full)"
     assert [levels.index(1.0) for levels in sweep] == list(range(n)), "it climbs from the bottom to the top"
     assert ANIMATION_S["selftest_next"] >= 2 * SELFTEST_SWEEP_S - 1e-9, "twice"
-    done = [_animation_levels("selftest_done", t, 0, n)[0] for t in (0.1, 0.35)]
+    done = [animation_levels("selftest_done", t, 0, n)[0] for t in (0.1, 0.35)]
     assert done[0] != done[1] and all(sum(levels) == n / 2 for levels in done), "odd and even segments take turns"
     assert all(done[0][i] != done[0][i + 1] for i in range(n - 1))
-    wink_halves = _animation_levels("set_wink", 0.1, 0, n)[0]
+    wink_halves = animation_levels("set_wink", 0.1, 0, n)[0]
     assert wink_halves != done[0] and wink_halves != done[1], "not the back-rounded set's halves"
 
 
 def test_self_test_names_itself_in_the_depth_label_and_lights_only_mutes_its_cues():
-    fb, factory, cfg = _feedback(mode="lights_only")
+    fb, factory, cfg, clock = _feedback(mode="lights_only")
+    log = ToneLog(fb, clock)
+    fb.set_selftest("self-test rep 2 to 18° above")
+    fb.post(_state(0.4))
+    fb.step()
+    assert fb.bar.label.startswith("self-test rep 2 to 18° above: depth")
+    fb.cue("selftest_next", "next")
+    log.run_until(clock.t + 0.5)
+    assert "selftest_next" in log.patterns
+    fb.set_selftest(None)
+    fb.post(_state(0.4, t=1.0))
+    log.run_until(clock.t + ANIMATION_S["selftest_next"])
+    assert fb.bar.label.startswith("depth")
+    fb.close()
+    assert log.pulses() == [], "lights only: no sound"
+
+
+# --- the worker thread --------------------------------------------------------------------------
+
+class GatedPin(MockPWMPin):
+    """A pin whose writes block until the test opens the gate: a slow or hung driver."""
+
+    gate = threading.Event()
+    entered = threading.Event()
+
+    def _set_state(self, value):
+        GatedPin.entered.set()
+        GatedPin.gate.wait(5)
+        super()._set_state(value)
+
+
+def test_a_hung_pin_never_blocks_the_frame_loop_and_no_post_is_lost():
+    """post() returns while the worker is stuck in a pin write; the state posted meanwhile is the
+    one the bar shows once the write returns (no lost wake-up: nothing else is posted after it)."""
+    GatedPin.gate.clear()
+    GatedPin.entered.clear()
+    cfg = FeedbackConfig(buzzer_type="none")
+    factory = MockFactory(pin_class=GatedPin)
+    GatedPin.gate.set()                      # building the devices writes their pins
+    fb = Feedback(cfg, pin_factory=factory)
     try:
-        fb.set_selftest("self-test rep 2 to 18° above")
-        fb.post(_state(0.4))
-        assert _wait_for(lambda: fb.bar.label.startswith("self-test rep 2 to 18° above: depth"))
-        fb.cue("selftest_next", "next")
-        assert _wait_for(lambda: fb.bar.pattern == "selftest_next")
-        time.sleep(0.5)
-        fb.set_selftest(None)
-        fb.post(_state(0.4, t=1.0))
-        assert _wait_for(lambda: fb.bar.label.startswith("depth"), timeout=3.0)
+        GatedPin.gate.clear()
+        GatedPin.entered.clear()
+        fb.post(_state(0.3))
+        assert GatedPin.entered.wait(5), "the worker writes the first state"
+        posted = threading.Event()
+        threading.Thread(target=lambda: (fb.post(_state(0.8)), posted.set()), daemon=True).start()
+        assert posted.wait(5), "post() waited for a hung pin"
+        shown = threading.Event()
+        original = fb.pins.show
+
+        def watching(frame):
+            original(frame)
+            if frame.bar.levels[6] == 1.0:
+                shown.set()
+        fb.pins.show = watching
+        GatedPin.gate.set()   # nothing more is posted: the worker must render the 0.8 state on its own
+        assert shown.wait(5), "the state posted during the write was lost"
     finally:
+        GatedPin.gate.set()
         fb.close()
-    assert _buzzer_pulses(factory, cfg) == [], "lights only: no sound"

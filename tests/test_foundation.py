@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from station import config as config_mod
-from station.cli import main
-from station.modelfile import LIGHTNING_INT8, ModelFetchError, install_model, sha256_of
+from station.app.cli import main
+from station.pose.modelfile import LIGHTNING_INT8, ModelFetchError, install_model, sha256_of
 from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
                              VideoFileSource, open_source)
 

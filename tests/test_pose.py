@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from station.keypoints import KEYPOINT_NAMES, KP
+from station.pose.keypoints import KEYPOINT_NAMES, KP
 from station.pose import (CropRegion, CropResizer, ModelError, MoveNet, PoseEstimator,
                           full_frame_region, next_crop_region)
 from station.sources import ImageSource, VideoFileSource

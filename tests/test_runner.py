@@ -17,7 +17,7 @@ import pytest
 from station import config as config_mod
 from station.analysis.summary import depth_words
 from station.feedback import make_pin_factory
-from station.runner import Station, source_opener
+from station.app.runner import Station, source_opener
 from station.sources import SourceError
 from station.store import Store
 
@@ -239,7 +239,7 @@ def test_settings_apply_without_restart_and_are_saved(tmp_path, model_path):
 
 def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path, model_path):
     from station.analysis import RepResult
-    from station.selftest import SelfTestError
+    from station.analysis.selftest import SelfTestError
 
     cfg = _config(tmp_path, model_path)
     cfg.analysis.target_depth_deg = -2.0

@@ -1,4 +1,4 @@
-"""The self-test's logic (station/selftest.py) with hand-made RepResults, and the synthetic self-test
+"""The self-test's logic (station/analysis/selftest.py) with hand-made RepResults, and the synthetic self-test
 lifter through the real analysis at the keypoint level (the demo test in test_runner.py adds the model)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from station.analysis import AnalysisParams, RepResult, RepSeries
-from station.selftest import (CANCELLED, IDLE_LIMIT_S, INCOMPLETE, NO_ROUNDING, ROUNDING, SelfTestPlan,
+from station.analysis.selftest import (CANCELLED, IDLE_LIMIT_S, INCOMPLETE, NO_ROUNDING, ROUNDING, SelfTestPlan,
                               SelfTestTracker, evidence)
 
 from selftestseed import run_selftest_programme

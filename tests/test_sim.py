@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from station.keypoints import KP
+from station.pose.keypoints import KP
 from station.sim.evaluate import SECONDARY, realism_metrics, score_set
 from station.sim.lifter import (CameraParams, LifterParams, RepTruth, flattened_lean, lean_curve,
                                 lean_flattening_ratio, random_camera, random_lifter, simulate_set)

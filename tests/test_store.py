@@ -272,7 +272,7 @@ def test_an_unjudged_set_without_reps_is_kept_with_its_advice(tmp_path):
 # --- schema 5: the self-test and each lifter's own target depth -----------------------------------
 
 def _selftest_result(outcome="rounding", lifter="maria", onset=-6.0, safe=-1.0, deepest=-20.0):
-    from station.selftest import SelfTestRep, SelfTestResult
+    from station.analysis.selftest import SelfTestRep, SelfTestResult
 
     reps = [SelfTestRep(1, 1, 1, 25.0, True, 20.0, note="No rounding."),
             SelfTestRep(2, 2, 1, 18.0, True, deepest, True, onset, 0.9, note="Lower back rounded.")]

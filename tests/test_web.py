@@ -207,7 +207,7 @@ def _text(html: str) -> str:
 
 def test_live_status_carries_the_advice_and_no_depth_while_it_cannot_judge():
     from station.analysis import FrameState
-    from station.runner import live_state
+    from station.app.runner import live_state
 
     judged = live_state(FrameState(1.0, True, True, "descent", 0.6, False, 21.34, 95.0, 30.0, 2, False, True))
     assert judged["thigh_deg"] == 21.3 and judged["depth_fraction"] == 0.6
@@ -357,7 +357,7 @@ class FakeSelfTest:
                 "reps": reps if self.running else [], "outcome": None}
 
     def start(self):
-        from station.selftest import SelfTestError
+        from station.analysis.selftest import SelfTestError
 
         if self.error:
             raise SelfTestError(self.error)

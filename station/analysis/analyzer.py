@@ -23,7 +23,7 @@ from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepStarted, SetFinished,
                                     SetResult, WinkWarning)
 from station.analysis.wink import NO_WINK, WinkEstimate, estimate_wink
-from station.keypoints import KP, Keypoints
+from station.pose.keypoints import KP, Keypoints
 
 SIDE_OR_UNKNOWN = ("side", "unknown")
 # The thigh is thicker at the hip than at the knee: when its top surface is level (parallel, as a

@@ -18,7 +18,7 @@ import numpy as np
 
 from station.analysis.filters import OneEuroFilter
 from station.analysis.quality import SIDE_MAX_SPREAD
-from station.keypoints import KP, Keypoints
+from station.pose.keypoints import KP, Keypoints
 
 # midline joints, in this order; each is the mean of its left and right labels. Then the near side's
 # own ear, shoulder and hip: the trunk line is measured on the side facing the camera, where MoveNet

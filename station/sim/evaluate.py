@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from station.keypoints import KP, Keypoints
+from station.pose.keypoints import KP, Keypoints
 from station.sim.lifter import SetTruth, lean_flattening_ratio
 
 # Secondary per-rep numbers: (name, unit, RepResult attribute, RepTruth attribute, tolerance).

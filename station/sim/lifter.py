@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from station.keypoints import KP
+from station.pose.keypoints import KP
 
 @dataclass
 class LifterParams:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from station.keypoints import KP, Keypoints
+from station.pose.keypoints import KP, Keypoints
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from station.analysis.analyzer import THIGH_TAPER_DEG
-from station.selftest import SelfTestPlan
+from station.analysis.selftest import SelfTestPlan
 from station.sim.lifter import CameraParams, LifterParams, SetTruth, lean_curve, simulate_set
 from station.sim.render import MannequinRenderer
 

@@ -35,7 +35,7 @@ class StationHooks:
     store_status: Callable[[], dict] = lambda: {"disk_full": False, "error": None}
     # the self-test (docs/self-test.md); None: this page cannot start one (a read-only history viewer)
     selftest_status: Callable[[], dict] = lambda: {"running": False, "outcome": None, "reps": []}
-    selftest_start: Callable[[], dict] | None = None     # raises station.selftest.SelfTestError with a message
+    selftest_start: Callable[[], dict] | None = None     # raises station.analysis.selftest.SelfTestError with a message
     selftest_cancel: Callable[[], bool] | None = None
 
 

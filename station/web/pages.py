@@ -10,7 +10,7 @@ import time
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from station import config as config_mod
-from station.selftest import SelfTestError
+from station.analysis.selftest import SelfTestError
 from station.web import BadRequest, hooks, int_arg, store
 from station.web.charts import (depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart,
                                 set_curves)

@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from station.errors import StationError
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -30,10 +32,10 @@ LIGHTNING_INT8 = ModelSpec(
     url="https://tfhub.dev/google/lite-model/movenet/singlepose/lightning/tflite/int8/4?lite-format=tflite",
 )
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
-class ModelFetchError(Exception):
+class ModelFetchError(StationError):
     pass
 
 

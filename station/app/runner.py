@@ -25,12 +25,12 @@ from station import config as config_mod
 from station.analysis import (AnalysisParams, FrameState, LifterReady, RepCompleted, SetFinished,
                               SquatAnalyzer)
 from station.analysis.summary import set_sentence
-from station.feedback import Feedback, TerminalBar, make_pin_factory
+from station.feedback import Feedback, TerminalBar
 from station.pose import PoseEstimator
-from station.sdnotify import Notifier
-from station.selftest import (CANCELLED, ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker,
+from station.app.notify import Notifier
+from station.analysis.selftest import (CANCELLED, ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker,
                               evidence as selftest_evidence)
-from station.sources import SourceError
+from station.app.capture import CaptureThread, FrameMailbox
 from station.store import Store, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -52,86 +52,6 @@ def live_state(state: FrameState | None) -> dict:
 
 def _deg(value: float) -> str:
     return "parallel" if abs(value) < 0.5 else f"{abs(value):.0f}° {'below' if value < 0 else 'above'}"
-
-
-class FrameMailbox:
-    """One slot. Live: put() replaces an unread frame (counted as dropped). Lossless: put() waits."""
-
-    def __init__(self, lossless: bool = False):
-        self.lossless = lossless
-        self._cond = threading.Condition()
-        self._item = None
-        self.dropped = 0
-        self.closed = False
-
-    def put(self, item) -> None:
-        with self._cond:
-            if self.lossless:
-                while self._item is not None and not self.closed:
-                    self._cond.wait(0.5)
-            elif self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._cond.notify_all()
-
-    def take(self, timeout: float):
-        with self._cond:
-            if self._item is None:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            self._cond.notify_all()
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-
-class CaptureThread(threading.Thread):
-    """Pulls frames from a source; reopens a failed camera with back-off (1, 2, 4 ... 30 s)."""
-
-    def __init__(self, open_source: Callable, mailbox: FrameMailbox, on_fault: Callable[[str | None], None],
-                 retry: bool, stop: threading.Event):
-        super().__init__(name="capture", daemon=True)
-        self._open = open_source
-        self._mailbox = mailbox
-        self._on_fault = on_fault
-        self._retry = retry
-        self._stop = stop
-        self.finished = threading.Event()
-        self.frames = 0
-
-    def run(self) -> None:
-        backoff = 1.0
-        try:
-            while not self._stop.is_set():
-                try:
-                    source = self._open()
-                    try:
-                        for timestamp, frame in source:
-                            if self._stop.is_set():
-                                return
-                            if backoff > 1.0:
-                                self._on_fault(None)
-                                backoff = 1.0
-                            self.frames += 1
-                            self._mailbox.put((timestamp, frame, time.perf_counter()))
-                    finally:
-                        source.close()
-                    if not self._retry:
-                        return
-                    raise SourceError("the source ended")
-                except SourceError as exc:
-                    if not self._retry:
-                        self._on_fault(str(exc))
-                        return
-                    log.error("%s; retrying in %.0f s", exc, backoff)
-                    self._on_fault(str(exc))
-                    self._stop.wait(backoff)
-                    backoff = min(30.0, backoff * 2)
-        finally:
-            self.finished.set()
 
 
 @dataclass
@@ -218,7 +138,7 @@ class Station:
             return None
         import io
 
-        from station.draw import draw_skeleton
+        from station.pose.draw import draw_skeleton
 
         frame, keypoints = kept
         image = draw_skeleton(frame, keypoints, self.cfg.pose.min_score)
@@ -492,11 +412,19 @@ class Station:
 
 
 def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool = False) -> Callable:
+    """The production sources (station.sources), or the synthetic lifter, which the app chooses and
+    the sources package never imports."""
+    camera = cfg.camera
+    if spec == "synthetic":
+        from station.sim.source import SyntheticSource
+
+        return lambda: SyntheticSource(width=camera.width, height=camera.height, fps=camera.fps,
+                                       realtime=realtime, loop=loop)
     from station.sources import open_source
 
-    return lambda: open_source(spec, width=cfg.camera.width, height=cfg.camera.height, fps=cfg.camera.fps,
-                               realtime=realtime, loop=loop, exposure_us=cfg.camera.exposure_us,
-                               analogue_gain=cfg.camera.analogue_gain)
+    return lambda: open_source(spec, width=camera.width, height=camera.height, fps=camera.fps,
+                               realtime=realtime, loop=loop, exposure_us=camera.exposure_us,
+                               analogue_gain=camera.analogue_gain)
 
 
 def _demo_presses(cfg: config_mod.Config) -> list[float]:
@@ -508,11 +436,6 @@ def _demo_presses(cfg: config_mod.Config) -> list[float]:
     return selftest_press_times(fps=cfg.camera.fps)
 
 
-def pin_factory_for(kind: str):
-    """'mock' for the demo and tests; 'auto' lets gpiozero choose, honouring GPIOZERO_PIN_FACTORY=mock."""
-    if kind == "auto" and os.environ.get("GPIOZERO_PIN_FACTORY") == "mock":
-        kind = "mock"
-    return make_pin_factory(kind)
 
 
 def default_state_dir_for_demo() -> Path:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from station import config as config_mod
+from station.errors import StationError
 
 log = logging.getLogger("station")
 
@@ -39,13 +40,13 @@ def cmd_pose(args) -> int:
             record = {"frame": index, **keypoints.to_dict()}
             sys.stdout.write(json.dumps(record) + "\n")
             if args.annotate and index % args.strip_every == 0 and len(annotated) < args.strip_max:
-                from station.draw import draw_skeleton
+                from station.pose.draw import draw_skeleton
 
                 annotated.append(draw_skeleton(frame, keypoints, cfg.pose.min_score))
     finally:
         source.close()
     if args.annotate:
-        from station.draw import frame_strip
+        from station.pose.draw import frame_strip
 
         image = annotated[0] if len(annotated) == 1 else frame_strip(annotated)
         image.save(args.annotate)
@@ -57,7 +58,7 @@ def cmd_analyze(args) -> int:
     from station.analysis import AnalysisParams
     from station.analysis.analyzer import analyze_keypoints
     from station.pose import PoseEstimator
-    from station.report import set_dict, set_table
+    from station.app.report import set_dict, set_table
     from station.sources import open_source
 
     cfg = _load_config(args)
@@ -86,11 +87,12 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
     import signal
 
     from station.feedback import TerminalBar
-    from station.runner import Station, pin_factory_for, source_opener
+    from station.app.runner import Station, source_opener
+    from station.feedback import make_pin_factory
 
     terminal = TerminalBar() if cfg.feedback.terminal_bar else None
     station = Station(cfg, source_opener(cfg, spec, realtime, loop), live_source=live,
-                      pin_factory=pin_factory_for(pin_kind), terminal=terminal)
+                      pin_factory=make_pin_factory(pin_kind), terminal=terminal)
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
     print(f"station: {spec} -> MoveNet on {station.runtime.name} {station.runtime.version} -> "
           f"page at {station.web_url}", flush=True)
@@ -114,7 +116,7 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
 def cmd_demo(args) -> int:
     import secrets
 
-    from station.runner import default_state_dir_for_demo
+    from station.app.runner import default_state_dir_for_demo
 
     cfg = _load_config(args) if args.config else config_mod.Config()
     cfg.camera.source = args.source or "synthetic"
@@ -137,7 +139,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from station.doctor import report, run_checks
+    from station.app.doctor import report, run_checks
 
     cfg = _load_config(args)
     checks = run_checks(cfg)
@@ -146,7 +148,7 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_model_fetch(args) -> int:
-    from station.modelfile import DEFAULT_MODEL_DIR, install_model
+    from station.pose.modelfile import DEFAULT_MODEL_DIR, install_model
 
     path = install_model(Path(args.dest) if args.dest else DEFAULT_MODEL_DIR,
                          source=Path(args.source) if args.source else None, url=args.url)
@@ -222,17 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from station.modelfile import ModelFetchError
-    from station.pose import ModelError
-    from station.sources import SourceError
-    from station.store import StoreError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.log_level or "info")
     try:
         return args.func(args)
-    except (config_mod.ConfigError, ModelError, SourceError, ModelFetchError, StoreError) as exc:
+    except StationError as exc:
         print(f"station: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

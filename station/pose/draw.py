@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from station.keypoints import SKELETON_EDGES, Keypoints
+from station.pose.keypoints import SKELETON_EDGES, Keypoints
 
 EDGE_COLOUR = (0, 230, 255)
 POINT_COLOUR = (255, 80, 40)

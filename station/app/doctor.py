@@ -25,7 +25,7 @@ def check_config(cfg: config_mod.Config) -> Check:
 
 
 def check_model(cfg: config_mod.Config) -> list[Check]:
-    from station.modelfile import LIGHTNING_INT8, sha256_of
+    from station.pose.modelfile import LIGHTNING_INT8, sha256_of
     from station.pose import ModelError, MoveNet
 
     path = cfg.model_path()
@@ -65,10 +65,9 @@ def check_camera(cfg: config_mod.Config) -> Check:
 
 
 def check_gpio(cfg: config_mod.Config) -> Check:
-    from station.feedback import GpioOutputs
-    from station.runner import pin_factory_for
+    from station.feedback import GpioOutputs, make_pin_factory
 
-    outputs = GpioOutputs(cfg.feedback, pin_factory_for("auto"))
+    outputs = GpioOutputs(cfg.feedback, make_pin_factory("auto"))
     try:
         if outputs.error:
             return Check("warn", "gpio", f"unavailable ({outputs.error}): the station runs with the virtual bar only",

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from station.analysis.types import SERIES_JOINTS, RepResult
+from station.errors import StationError
 
 # outcomes
 ROUNDING = "rounding"          # rounding seen: onset and safe depth
@@ -35,7 +36,7 @@ IDLE_LIMIT_S = 300.0           # no rep for this long after the start (or the la
 DEPTH_LIMITS_DEG = (-40.0, 40.0)   # the range a target depth may take (config analysis.target_depth_deg)
 
 
-class SelfTestError(Exception):
+class SelfTestError(StationError):
     """A self-test request the station cannot honour now (one already runs...): the message says why."""
 
 

@@ -1,0 +1,96 @@
+"""Capture: a thread that reads the source and a one-slot mailbox that keeps only the newest frame.
+
+Latency before throughput: on a live camera the frame loop always gets the newest frame and never a
+backlog; file replays in --fast mode hand over every frame (lossless).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from station.sources import SourceError
+
+log = logging.getLogger(__name__)
+
+
+class FrameMailbox:
+    """One slot. Live: put() replaces an unread frame (counted as dropped). Lossless: put() waits."""
+
+    def __init__(self, lossless: bool = False):
+        self.lossless = lossless
+        self._cond = threading.Condition()
+        self._item = None
+        self.dropped = 0
+        self.closed = False
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self.lossless:
+                while self._item is not None and not self.closed:
+                    self._cond.wait(0.5)
+            elif self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify_all()
+
+    def take(self, timeout: float):
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class CaptureThread(threading.Thread):
+    """Pulls frames from a source; reopens a failed camera with back-off (1, 2, 4 ... 30 s)."""
+
+    def __init__(self, open_source: Callable, mailbox: FrameMailbox, on_fault: Callable[[str | None], None],
+                 retry: bool, stop: threading.Event):
+        super().__init__(name="capture", daemon=True)
+        self._open = open_source
+        self._mailbox = mailbox
+        self._on_fault = on_fault
+        self._retry = retry
+        self._stop = stop
+        self.finished = threading.Event()
+        self.frames = 0
+
+    def run(self) -> None:
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    source = self._open()
+                    try:
+                        for timestamp, frame in source:
+                            if self._stop.is_set():
+                                return
+                            if backoff > 1.0:
+                                self._on_fault(None)
+                                backoff = 1.0
+                            self.frames += 1
+                            self._mailbox.put((timestamp, frame, time.perf_counter()))
+                    finally:
+                        source.close()
+                    if not self._retry:
+                        return
+                    raise SourceError("the source ended")
+                except SourceError as exc:
+                    if not self._retry:
+                        self._on_fault(str(exc))
+                        return
+                    log.error("%s; retrying in %.0f s", exc, backoff)
+                    self._on_fault(str(exc))
+                    self._stop.wait(backoff)
+                    backoff = min(30.0, backoff * 2)
+        finally:
+            self.finished.set()

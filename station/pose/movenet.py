@@ -1,0 +1,163 @@
+"""The bare model: MoveNet SinglePose through LiteRT (or tflite-runtime), and the checks that make a bad
+model file an error that names the file instead of a crash inside the runtime."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from station.errors import StationError
+from station.pose.modelfile import LIGHTNING_INT8, sha256_of
+
+log = logging.getLogger(__name__)
+
+TFLITE_MAGIC = b"TFL3"  # flatbuffer file identifier at byte offset 4
+VALID_INPUT_SIZES = (192, 256)  # Lightning, Thunder
+
+
+class ModelError(StationError):
+    """The model file cannot be used; the message names the file and what is wrong."""
+
+
+class RuntimeMissingError(ModelError):
+    """Neither LiteRT nor tflite-runtime can be imported."""
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    name: str  # "ai-edge-litert" or "tflite-runtime"
+    version: str
+
+
+def load_runtime(preference: str = "auto"):
+    """Return (Interpreter class, RuntimeInfo). preference: auto | litert | tflite."""
+    errors = []
+    order = {"auto": ("litert", "tflite"), "litert": ("litert",), "tflite": ("tflite",)}[preference]
+    for name in order:
+        try:
+            if name == "litert":
+                from ai_edge_litert.interpreter import Interpreter
+                import ai_edge_litert as pkg
+
+                return Interpreter, RuntimeInfo("ai-edge-litert", getattr(pkg, "__version__", "?"))
+            from tflite_runtime.interpreter import Interpreter
+            import tflite_runtime as pkg
+
+            return Interpreter, RuntimeInfo("tflite-runtime", getattr(pkg, "__version__", "?"))
+        except ImportError as exc:
+            errors.append(f"{name}: {exc}")
+    raise RuntimeMissingError(
+        "no TFLite runtime could be imported (" + "; ".join(errors) + "). "
+        "Install one: pip install ai-edge-litert (preferred) or, on Python <= 3.11 with numpy < 2, "
+        "pip install tflite-runtime==2.14.0"
+    )
+
+
+def check_model_file(path: Path) -> None:
+    """Cheap checks before the runtime sees the file, so errors name the file, not C++ internals."""
+    if not path.exists():
+        raise ModelError(
+            f"model file {path} does not exist; install it with "
+            f"`station model fetch` or `station model fetch --from PATH`"
+        )
+    if not path.is_file():
+        raise ModelError(f"model file {path} is not a regular file")
+    size = path.stat().st_size
+    if size < 1024:
+        raise ModelError(f"model file {path} is {size} bytes: truncated or empty (expected ~2.9 MB)")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head[4:8] != TFLITE_MAGIC:
+        raise ModelError(f"model file {path} is not a TFLite model (no 'TFL3' identifier in its header)")
+
+
+# Files we ship and have tested: loaded directly. Anything else is first opened in a child
+# process, because tflite-runtime 2.14 has no flatbuffer verifier and segfaults on a truncated file.
+KNOWN_MODEL_SHA256 = {LIGHTNING_INT8.sha256}
+
+_PROBE = """
+import json, sys
+from station.pose.movenet import load_runtime
+cls, _ = load_runtime(sys.argv[2])
+it = cls(model_path=sys.argv[1], num_threads=1)
+it.allocate_tensors()
+print(json.dumps({"ok": True}))
+"""
+
+
+def probe_model_in_child(path: Path, runtime: str) -> None:
+    """Load the model in a throw-away interpreter process; a crash there becomes a ModelError."""
+    try:
+        result = subprocess.run([sys.executable, "-c", _PROBE, str(path), runtime], capture_output=True,
+                                text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"model file {path} hung the runtime while loading") from None
+    if result.returncode < 0:
+        raise ModelError(f"model file {path} crashed the runtime while loading (signal {-result.returncode}): "
+                         "it is corrupt or truncated")
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise ModelError(f"model file {path} could not be loaded: it is corrupt or truncated ({last[:200]})")
+
+
+class MoveNet:
+    """The bare model: square uint8 RGB in, (17, 3) [y, x, score] normalised to the square out."""
+
+    def __init__(self, model_path: str | Path, num_threads: int = 0, runtime: str = "auto"):
+        self.model_path = Path(model_path)
+        num_threads = num_threads or max(1, (os.cpu_count() or 2) - 1)
+        check_model_file(self.model_path)
+        interpreter_cls, self.runtime = load_runtime(runtime)
+        if sha256_of(self.model_path) not in KNOWN_MODEL_SHA256:
+            probe_model_in_child(self.model_path, runtime)
+        try:
+            self._interpreter = interpreter_cls(model_path=str(self.model_path), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model file {self.model_path} could not be loaded by {self.runtime.name}: "
+                             f"it is corrupt or truncated ({str(exc).splitlines()[0][:200]})") from None
+        inputs = self._interpreter.get_input_details()
+        outputs = self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelError(f"model file {self.model_path} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                             "MoveNet SinglePose has one of each")
+        in_shape = tuple(int(v) for v in inputs[0]["shape"])
+        out_shape = tuple(int(v) for v in outputs[0]["shape"])
+        if (len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != 3 or in_shape[1] != in_shape[2]
+                or in_shape[1] not in VALID_INPUT_SIZES or inputs[0]["dtype"] != np.uint8):
+            raise ModelError(
+                f"model file {self.model_path} has input {in_shape} {np.dtype(inputs[0]['dtype']).name}; "
+                "expected 1x192x192x3 uint8 (Lightning) or 1x256x256x3 uint8 (Thunder)")
+        if out_shape != (1, 1, 17, 3):
+            raise ModelError(f"model file {self.model_path} has output {out_shape}; expected (1, 1, 17, 3) "
+                             "(MoveNet SinglePose keypoints)")
+        self.input_size = in_shape[1]
+        self.num_threads = num_threads
+        self._input_index = inputs[0]["index"]
+        self._output_index = outputs[0]["index"]
+        log.info("pose model %s on %s %s, %d thread(s)", self.model_path.name, self.runtime.name,
+                 self.runtime.version, num_threads)
+
+    def infer(self, square_rgb: np.ndarray) -> np.ndarray:
+        """square_rgb: (S, S, 3) uint8. Returns a (17, 3) float32 view that the next call overwrites."""
+        self._interpreter.set_tensor(self._input_index, square_rgb[np.newaxis])
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output_index)[0, 0]
+
+    def time_inference(self, runs: int = 20) -> float:
+        """Median milliseconds per invoke on a blank input (for doctor and benchmarks)."""
+        blank = np.zeros((self.input_size, self.input_size, 3), np.uint8)
+        self.infer(blank)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.infer(blank)
+            times.append((time.perf_counter() - start) * 1000)
+        return float(np.median(times))

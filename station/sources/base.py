@@ -1,0 +1,42 @@
+"""What every source is: an iterable of (timestamp_seconds, frame), frame an HxWx3 uint8 RGB array,
+plus close(); and the error a source raises when it cannot deliver."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator, Protocol
+
+import numpy as np
+
+from station.errors import StationError
+
+
+class SourceError(StationError):
+    """The source cannot deliver frames; the message says which and why."""
+
+
+class FrameSource(Protocol):
+    name: str
+    nominal_fps: float | None
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]: ...
+
+    def close(self) -> None: ...
+
+
+class Pacer:
+    """Sleeps so frames come out at their timestamps (for replaying files as if live)."""
+
+    def __init__(self, realtime: bool):
+        self.realtime = realtime
+        self._start: float | None = None
+
+    def wait(self, timestamp: float) -> None:
+        if not self.realtime:
+            return
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now - timestamp
+        delay = self._start + timestamp - now
+        if delay > 0:
+            time.sleep(delay)
