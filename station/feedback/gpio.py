@@ -36,7 +36,7 @@ class GpioOutputs:
         self.tonal = False
         self.error: str | None = None
         self.pin_errors = 0
-        self._written: list[float | None] = [None] * len(cfg.led_pins)
+        self._written = [0.0] * len(cfg.led_pins)   # gpiozero devices start off
         self._tone: str | None = None
         try:
             with warnings.catch_warnings(record=True) as caught:
