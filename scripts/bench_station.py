@@ -81,7 +81,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
     from station import config as config_mod
     from station.feedback import make_pin_factory
     from station.pose import MoveNet
-    from station.app.runner import Station, source_opener
+    from station.app.runner import Station, build_stages, source_opener
 
     cfg = config_mod.Config()
     cfg.model.threads, cfg.model.runtime = threads, runtime
@@ -96,8 +96,8 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
         opener = lambda: memory  # noqa: E731
     else:
         opener = source_opener(cfg, source, realtime=realtime, loop=True)
-    station = Station(cfg, opener, live_source=realtime,
-                      pin_factory=make_pin_factory("mock"))
+    stages = build_stages(cfg, pin_factory=make_pin_factory("mock"))
+    station = Station(cfg, stages, opener, live_source=realtime)
     station.feedback.applied_log = []
     captured: dict[float, float] = {}
     original_put = station.mailbox.put
@@ -130,7 +130,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
         poller.kill()
     station.shutdown()
     name = ("decoded in memory: " if source.startswith("memory:") else "") + Path(source.removeprefix("memory:")).name
-    return {"source": name, "mode": mode, "runtime": f"{station.runtime.name} {station.runtime.version}",
+    return {"source": name, "mode": mode, "runtime": f"{stages.pose.model.runtime.name} {stages.pose.model.runtime.version}",
             "threads": threads, "fps": fps, "model_fps": 1000 / model_ms, "frames": n,
             "dropped": station.mailbox.dropped,
             "latency_median": statistics.median(latencies) if latencies else None,

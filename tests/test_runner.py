@@ -1,276 +1,267 @@
-"""The whole station: video/synthetic source -> model -> analysis -> mock GPIO + SQLite + page."""
+"""The runner (station.app.runner) with built stages and a fake pose stage: no model needed.
+
+The fake pose stage hands out the synthetic lifter's keypoints in frame order, so the real analysis,
+feedback (mock pins), store (SQLite) and self-test logic run exactly as in the station; what is
+tested here is the wiring: frames in order, faults, exit codes, the watchdog, the inbox that
+carries the page's settings and self-test commands to the frame loop.
+"""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from station import config as config_mod
-from station.analysis.summary import depth_words
-from station.feedback import make_pin_factory
-from station.app.runner import Station, source_opener
+from station.analysis import AnalysisParams, RepResult, SquatAnalyzer
+from station.analysis.selftest import SelfTestError
+from station.app.runner import Stages, Station
+from station.feedback import Feedback, make_pin_factory
+from station.sim.lifter import CameraParams, LifterParams, simulate_set
+from station.sim.noise import NoiseParams, noisy_keypoints
 from station.sources import SourceError
-from station.store import Store
+from station.store import Store, StoreWriter
 
-from conftest import require_shared
-
-ROOT = Path(__file__).resolve().parent.parent
+FRAME = np.zeros((48, 64, 3), np.uint8)   # the fake pose stage never looks at the pixels
 
 
-def _config(tmp_path, model_path, **web):
-    cfg = config_mod.Config()
-    cfg.model.path = str(model_path)
-    cfg.station.state_dir = str(tmp_path)
-    cfg.web.host, cfg.web.port = "127.0.0.1", 0
-    cfg.feedback.terminal_bar = False
-    for key, value in web.items():
-        setattr(cfg.web, key, value)
-    return cfg
+def _keypoints(reps=3, seed=1):
+    truth = simulate_set(LifterParams(reps=reps, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=seed)
+    return noisy_keypoints(truth, NoiseParams(0, 0, 0, 0))
 
 
-def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
-    clip = require_shared("clips", "side_barbell_squat_2reps.mp4")
-    cfg = _config(tmp_path, model_path)
-    factory = make_pin_factory("mock")
-    station = Station(cfg, source_opener(cfg, str(clip), realtime=False), live_source=False, pin_factory=factory)
-    seen = {}
+class FakePose:
+    """Keypoints in frame order; `estimated` is set after `notify_after` frames."""
 
-    def poll():
-        while not station.stop_event.is_set() and "live" not in seen:
-            try:
-                with urllib.request.urlopen(station.web_url + "api/live", timeout=2) as r:
-                    data = json.load(r)
-                if data.get("lifter_present"):
-                    seen["live"] = data
-            except OSError:
-                pass
-            time.sleep(0.05)
+    label = "fake pose"
 
-    threading.Thread(target=poll, daemon=True).start()
-    assert station.run() == 0
-    assert station.mailbox.dropped == 0 and station.stats.frames == 614
-    store = Store(cfg.db_path())
-    data = store.get_set(store.last_set_id())
-    assert data["rep_count"] == 2 and all(r["depth_verdict"] in ("below", "parallel") for r in data["reps"])
-    assert data["end_reason"] == "shutdown" and data["summary"]
-    assert "live" in seen and seen["live"]["bar"]["levels"]
-    assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
+    def __init__(self, keypoints, notify_after: int = 10**9):
+        self.keypoints = keypoints
+        self.count = 0
+        self.notify_after = notify_after
+        self.estimated = threading.Event()
+
+    def estimate(self, frame, timestamp):
+        kp = self.keypoints[self.count % len(self.keypoints)]
+        self.count += 1
+        if self.count >= self.notify_after:
+            self.estimated.set()
+        return kp
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory, model_path):
-    """`station demo --fast` once for the tests below: the self-test, then the three sets (needs the
-    model: model_path skips with the reason in a clone without it)."""
-    state = tmp_path_factory.mktemp("demo")
-    result = subprocess.run([sys.executable, "-m", "station", "demo", "--fast", "--exit-when-done", "--port", "0",
-                             "--state-dir", str(state)], capture_output=True, text=True, timeout=400, cwd=ROOT)
-    return result, state / "station.db"
+class ClipSource:
+    """A finite 'file': the keypoints' timestamps with a blank frame each."""
 
+    name = "clip"
+    nominal_fps = 30.0
 
-def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(demo):
-    result, db = demo
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "page at http://127.0.0.1:" in result.stdout and "settings PIN for this demo" in result.stdout
-    store = Store(db)
-    sets = store.list_sets()  # newest first: the three demo sets, then the self-test's squats
-    assert len(sets) == 4 and all(s["lifter"] == "demo" for s in sets)
-    starts = [s["started_at"] for s in sets]
-    assert starts[0] > starts[1] > starts[2] > starts[3], "each set gets its own start time, in order"
-    assert all(s["ended_at"] >= s["started_at"] for s in sets)
-    assert abs(time.time() - starts[0]) < 400
-    assert "started to round" in sets[1]["summary"], "the demo's deep set is the one with the wink"
-
-
-def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(demo):
-    """The issue's acceptance test: the synthetic lifter rounds from a known depth; the self-test, run
-    end to end through the model, must store a safe depth within 5 deg of that onset + the margin,
-    make it the lifter's target, and keep the evidence."""
-    from station.analysis import AnalysisParams
-    from station.sim.source import selftest_truth, selftest_truth_onset_deg
-
-    result, db = demo
-    assert result.returncode == 0, result.stderr[-2000:]
-    truth_onset = selftest_truth_onset_deg(selftest_truth()[0])
-    expected = truth_onset + AnalysisParams().safe_depth_margin_deg
-    log = "\n".join(line for line in result.stderr.splitlines() if "self-test" in line or "rep " in line)
-    store = Store(db)
-    tests = store.list_selftests("demo")
-    assert len(tests) == 1, f"the demo's self-test did not finish:\n{log}"
-    test = store.get_selftest(tests[0]["id"])
-    assert test["outcome"] == "rounding", (
-        f"the wink detector did not see the synthetic self-test lifter's rounding through the model "
-        f"(truth onset {truth_onset:.1f} deg; outcome {test['outcome']}): {test['message']}\n{log}")
-    assert abs(test["safe_depth_deg"] - expected) <= 5.0, (
-        f"stored safe depth {test['safe_depth_deg']:.1f} deg; truth onset {truth_onset:.1f} + margin = "
-        f"{expected:.1f} deg\n{log}")
-    assert store.lifter_target("demo") == test["safe_depth_deg"]
-    sets = store.list_sets()
-    assert all(s["target_depth_deg"] == test["safe_depth_deg"] for s in sets[:3]), \
-        "the sets after the self-test use the lifter's new target"
-    evidence = test["evidence"]
-    assert evidence["onset"]["depth_deg"] > evidence["bottom"]["depth_deg"]
-    assert abs(evidence["onset"]["depth_deg"] - test["onset_deg"]) < 3.0
-    assert test["evidence_rep_id"] is not None and test["set_id"] == sets[3]["id"]
-    # one story: the self-test's set says the self-test's onset and safe depth, not a neighbour of them
-    words = f"started to round {depth_words(test['onset_deg'], 0.5)}"
-    assert f"try stopping at {depth_words(test['safe_depth_deg'], 0.5).replace('at parallel', 'parallel')}" \
-        in sets[3]["summary"], "the safe depth worded as the self-test words it"
-    assert words in sets[3]["summary"], (words, sets[3]["summary"])
-
-
-class FlakyCamera:
-    """Fails twice, then delivers synthetic-looking frames: the runner must retry, flag, recover."""
-
-    def __init__(self):
-        self.opens = 0
-
-    def __call__(self):
-        self.opens += 1
-        if self.opens <= 2:
-            raise SourceError("camera 0 could not be started: no camera found")
-        return self
+    def __init__(self, keypoints):
+        self.times = [kp.timestamp for kp in keypoints]
 
     def __iter__(self):
-        t = 0.0
-        frame = np.zeros((240, 320, 3), np.uint8)
-        while True:
-            time.sleep(1 / 60)
-            t += 1 / 30
-            yield t, frame
+        for t in self.times:
+            yield t, FRAME
 
     def close(self):
         pass
 
 
-def test_camera_failure_retries_shows_the_fault_and_recovers(tmp_path, model_path):
-    cfg = _config(tmp_path, model_path)
-    camera = FlakyCamera()
-    station = Station(cfg, camera, live_source=True, pin_factory=make_pin_factory("mock"), serve_web=False)
+class RecordingNotifier:
+    def __init__(self, watchdog_interval_s=None):
+        self.watchdog_interval_s = watchdog_interval_s
+        self.messages: list[str] = []
+        self.fed = threading.Event()
+
+    def ready(self, status=""):
+        self.messages.append("READY=1")
+
+    def watchdog(self):
+        self.messages.append("WATCHDOG=1")
+        self.fed.set()
+
+    def status(self, text):
+        self.messages.append(f"STATUS={text}")
+
+    def stopping(self):
+        self.messages.append("STOPPING=1")
+
+
+def _station(tmp_path, open_source, pose, *, live=False, notifier=None, **cfg_changes):
+    cfg = config_mod.Config()
+    cfg.station.state_dir = str(tmp_path)
+    cfg.feedback.terminal_bar = False
+    for dotted, value in cfg_changes.items():
+        section, key = dotted.split("__")
+        setattr(getattr(cfg, section), key, value)
+    factory = make_pin_factory("mock")
+    stages = Stages(pose=pose, analyzer=SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose)),
+                    feedback=Feedback(cfg.feedback, pin_factory=factory),
+                    store=StoreWriter(cfg.db_path(), lifter=cfg.station.lifter))
+    station = Station(cfg, stages, open_source, live_source=live, serve_web=False)
+    if notifier is not None:
+        station.notifier = notifier
+    return station, factory, cfg
+
+
+def test_every_frame_of_a_file_reaches_the_store_and_the_lights_go_off(tmp_path):
+    keypoints = _keypoints(reps=3)
+    station, factory, cfg = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
+    assert station.run() == 0
+    assert station.stats.frames == len(keypoints) and station.mailbox.dropped == 0
+    store = Store(cfg.db_path())
+    data = store.get_set(store.last_set_id())
+    assert data["rep_count"] == 3 and data["end_reason"] == "shutdown" and data["summary"]
+    assert data["target_depth_deg"] == cfg.analysis.target_depth_deg
+    assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
+
+
+def test_a_file_that_cannot_be_read_exits_2_and_says_why(tmp_path):
+    def missing():
+        raise SourceError("video file typo.mp4 does not exist")
+
+    station, _, _ = _station(tmp_path, missing, FakePose(_keypoints(1)))
+    assert station.run() == 2
+    assert station.capture.error == "video file typo.mp4 does not exist"
+
+
+class LiveCamera:
+    """A live camera: fails `failures` times to open, then delivers frames; after `frames` frames it
+    breaks the way the test asks (None: never)."""
+
+    name = "camera:fake"
+    nominal_fps = 30.0
+
+    def __init__(self, failures=0, frames=None, then=None):
+        self.failures, self.frames, self.then = failures, frames, then
+        self.opens = 0
+        self.paced = threading.Event()   # never set: wait() paces the fake at ~100 fps
+
+    def __call__(self):
+        self.opens += 1
+        if self.opens <= self.failures:
+            raise SourceError("camera 0 could not be started: no camera found")
+        return self
+
+    def __iter__(self):
+        t = 0.0
+        n = 0
+        while self.frames is None or n < self.frames:
+            self.paced.wait(0.01)
+            t += 1 / 30
+            n += 1
+            yield t, FRAME
+        if self.then is not None:
+            raise self.then
+        self.paced.wait(3600)   # hangs: a camera that stops without a word
+
+    def close(self):
+        pass
+
+
+def test_camera_failure_retries_shows_the_fault_and_recovers(tmp_path):
+    camera = LiveCamera(failures=2)
+    pose = FakePose(_keypoints(1), notify_after=10)
+    station, _, _ = _station(tmp_path, camera, pose, live=True)
     faults = []
+    station.feedback.set_fault = lambda message, original=station.feedback.set_fault: (faults.append(message),
+                                                                                        original(message))
     thread = threading.Thread(target=station.run)
     thread.start()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and station.stats.frames < 10:
-        faults.append(station.live()["fault"])
-        patterns = station.feedback.bar.pattern
-        faults.append(patterns)
-        time.sleep(0.05)
-    station.stop()
-    thread.join(10)
+    try:
+        assert pose.estimated.wait(15), "no frames after the camera came back"
+    finally:
+        station.stop()
+        thread.join(10)
     assert camera.opens == 3
-    assert "no camera found" in " ".join(f for f in faults if f)
-    assert "fault" in faults
-    assert station.live()["fault"] is None and station.stats.frames >= 10
+    assert faults[:2] == ["camera 0 could not be started: no camera found"] * 2 and faults[2] is None
+    assert station.live()["fault"] is None and station.exit_code == 0
 
 
-def test_sigterm_saves_the_set_and_exits_0(tmp_path, model_path):
-    config = tmp_path / "station.toml"
-    config.write_text(f'[model]\npath = "{model_path}"\n[station]\nstate_dir = "{tmp_path}"\n'
-                      f'[camera]\nsource = "synthetic"\n[web]\nhost = "127.0.0.1"\nport = 0\n')
-    proc = subprocess.Popen([sys.executable, "-m", "station", "--config", str(config), "run", "--realtime",
-                             "--mock-gpio"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    lines = []
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        lines.append(line)
-        if "rep 2:" in line:
-            break
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, "".join(lines) + err
-    store = Store(tmp_path / "station.db")
-    data = store.get_set(store.last_set_id())
-    assert data["rep_count"] >= 2 and data["end_reason"] == "shutdown"
+def test_an_unexpected_capture_error_ends_the_station_with_exit_1_and_the_fault_shown(tmp_path):
+    """numpy's ABI error from picamera2's simplejpeg is a ValueError, not a SourceError: the station
+    must not carry on blind, and must not exit 0 (systemd's Restart= would not bring it back)."""
+    camera = LiveCamera(frames=5, then=ValueError("numpy.dtype size changed, may indicate binary incompatibility"))
+    station, _, _ = _station(tmp_path, camera, FakePose(_keypoints(1)), live=True)
+    assert station.run() == 1
+    assert "numpy.dtype size changed" in station.live()["fault"]
+    assert station.capture.error.startswith("capture failed: ValueError")
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "does not exist"),
-    (b"\x00" * 4096, "not a TFLite model"),
-])
-def test_bad_model_exits_2_with_a_clear_message(tmp_path, content, message):
-    model = tmp_path / "model.tflite"
-    if content is not None:
-        model.write_bytes(content)
-    config = tmp_path / "station.toml"
-    config.write_text(f'[model]\npath = "{model}"\n[station]\nstate_dir = "{tmp_path}"\n[camera]\nsource = "synthetic"\n')
-    result = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "run"], capture_output=True,
-                            text=True, timeout=60, cwd=ROOT)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
+def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
+    camera = LiveCamera(frames=30)            # then hangs without an error
+    notifier = RecordingNotifier(watchdog_interval_s=0.05)
+    pose = FakePose(_keypoints(1), notify_after=30)
+    station, _, _ = _station(tmp_path, camera, pose, live=True, notifier=notifier)
+    thread = threading.Thread(target=station.run)
+    thread.start()
+    try:
+        assert pose.estimated.wait(15)
+        assert notifier.fed.wait(5), "fed while frames arrive"
+        threading.Event().wait(0.3)            # frames have stopped: let several intervals pass
+        fed_after_hang = notifier.messages.count("WATCHDOG=1")
+        threading.Event().wait(0.5)
+        assert notifier.messages.count("WATCHDOG=1") == fed_after_hang, "fed while no frame arrived"
+    finally:
+        station.stop()
+        thread.join(10)
 
 
-def test_bad_config_exits_2_naming_the_key(tmp_path):
-    config = tmp_path / "station.toml"
-    config.write_text("[camera]\nfps = 500\n")
-    result = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "run"], capture_output=True,
-                            text=True, timeout=60, cwd=ROOT)
-    assert result.returncode == 2 and "camera.fps = 500.0: must be between 1.0 and 120.0" in result.stderr
-
-
-def test_settings_apply_without_restart_and_are_saved(tmp_path, model_path):
-    cfg = _config(tmp_path, model_path)
+def test_settings_go_through_the_inbox_to_the_frame_loop(tmp_path):
     path = tmp_path / "station.toml"
+    cfg = config_mod.Config()
+    cfg.station.state_dir = str(tmp_path)
     config_mod.save(cfg, path)
-    cfg = config_mod.load(path)
-    station = Station(cfg, source_opener(cfg, "synthetic", realtime=False), live_source=False,
-                      pin_factory=make_pin_factory("mock"), serve_web=False)
+    keypoints = _keypoints(1)
+    station, _, _ = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
+    station.cfg = station.accepted_cfg = config_mod.load(path)
     try:
         station.apply_settings({"analysis.target_depth_deg": -7.0, "feedback.mode": "lights_only"})
-        station._apply_pending()
-        assert station.analyzer.p.target_depth_deg == -7.0
+        assert station.accepted_cfg.analysis.target_depth_deg == -7.0, "the page sees what it saved"
+        assert station.cfg.analysis.target_depth_deg == 0.0, "the frame loop's config is changed only by the loop"
+        assert station.analyzer.p.target_depth_deg == 0.0
+        station._apply_inbox(1.0)
+        assert station.analyzer.p.target_depth_deg == -7.0 and station.cfg.analysis.target_depth_deg == -7.0
         assert station.feedback.cfg.mode == "lights_only"
         assert config_mod.load(path).analysis.target_depth_deg == -7.0
         with pytest.raises(config_mod.ConfigError):
             station.apply_settings({"analysis.target_depth_deg": 99.0})
-        assert station.cfg.analysis.target_depth_deg == -7.0
+        assert station.accepted_cfg.analysis.target_depth_deg == -7.0
     finally:
         station.shutdown()
 
 
-def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path, model_path):
-    from station.analysis import RepResult
-    from station.analysis.selftest import SelfTestError
-
-    cfg = _config(tmp_path, model_path)
-    cfg.analysis.target_depth_deg = -2.0
-    seed = Store(cfg.db_path())
+def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
+    seed = Store(tmp_path / "station.db")
     seed.set_lifter_target("default", -6.0)
     seed.close()
-    station = Station(cfg, source_opener(cfg, "synthetic", realtime=False), live_source=False,
-                      pin_factory=make_pin_factory("mock"), serve_web=False)
+    keypoints = _keypoints(1)
+    station, _, cfg = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints),
+                               analysis__target_depth_deg=-2.0)
     try:
         assert station.analyzer.p.target_depth_deg == -6.0, "the active lifter's own target"
         status = station.selftest_start()
         assert status["starting"] and status["running"] and status["lifter"] == "default"
         with pytest.raises(SelfTestError, match="already running"):
             station.selftest_start()
-        station._selftest_tick(100.0)   # the frame loop's next frame begins it
+        station._apply_inbox(100.0)   # the frame loop's next frame begins it
         assert station.analyzer.p.target_depth_deg == 25.0 and not station.selftest_status()["starting"]
         assert station.live()["selftest"]["target_deg"] == 25.0
         assert station.selftest_cancel() and not station.selftest_cancel()
-        station._selftest_tick(101.0)
+        assert station.selftest_status()["outcome"] == "cancelled", "the page says so at once"
+        station._apply_inbox(101.0)
         assert station.analyzer.p.target_depth_deg == -6.0, "cancelled: back to the lifter's own target"
-        assert station.selftest_status()["outcome"] == "cancelled" and station.live()["selftest"] is None
+        assert station.live()["selftest"] is None
 
         station.apply_settings({"station.lifter": "maria"})
-        station._apply_pending()
+        station._apply_inbox(150.0)
         assert station.analyzer.p.target_depth_deg == -2.0, "a lifter without a self-test: the configured target"
         station.selftest_start()
-        station._selftest_tick(200.0)
+        station._apply_inbox(200.0)
         rep = RepResult(index=1, start_t=201.0, bottom_t=202.0, end_t=204.0, max_depth_deg=15.0,
                         below_parallel=False, reached_target=False, tut_s=3, down_s=1, up_s=2,
                         max_trunk_lean_deg=40.0, knee_travel_cm=10.0, heel_lift_cm=0.0, wink=True,
-                        wink_onset_deg=19.0, wink_magnitude_deg=20.0, wink_confidence=1.0, depth_verdict="above")
+                        wink_onset_deg=19.0, wink_magnitude_deg=None, wink_confidence=1.0, depth_verdict="above")
         station._selftest_rep(station._selftest, rep, 1)
         assert station.analyzer.p.target_depth_deg == 24.0, "the safe depth (onset 19 + margin 5) is the target"
         assert station.store.flush()
@@ -279,7 +270,7 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path, mod
         assert store.list_selftests("maria")[0]["onset_deg"] == 19.0
         store.close()
         station.apply_settings({"station.lifter": "default"})
-        station._apply_pending()
+        station._apply_inbox(300.0)
         assert station.analyzer.p.target_depth_deg == -6.0
     finally:
         station.shutdown()

@@ -311,7 +311,7 @@ class SquatAnalyzer:
         self._set.end_t = rep.end_t
         self._last_activity_t = t
         self._reset_rep()
-        events.append(RepCompleted(t, rep))
+        events.append(RepCompleted(t, rep, self.set_index, self.p.target_depth_deg))
 
     def _finish_set(self, t: float, reason: str, events: list) -> None:
         current = self._set

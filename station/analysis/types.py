@@ -120,8 +120,12 @@ class WinkWarning:
 
 @dataclass(frozen=True)
 class RepCompleted:
+    """Carries what the store files the rep under, so nobody reaches back into the analyzer."""
+
     timestamp: float
     rep: RepResult
+    set_index: int = 0
+    target_depth_deg: float = 0.0   # the target this rep was measured against
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class CaptureThread(threading.Thread):
         self._stop = stop
         self.finished = threading.Event()
         self.frames = 0
+        self.error: str | None = None      # why capture ended for good (None: the source just ended)
+        self.error_is_config = False       # True: a file source that cannot be read (exit 2, no restart)
 
     def run(self) -> None:
         backoff = 1.0
@@ -86,11 +88,16 @@ class CaptureThread(threading.Thread):
                     raise SourceError("the source ended")
                 except SourceError as exc:
                     if not self._retry:
+                        self.error, self.error_is_config = str(exc), True
                         self._on_fault(str(exc))
                         return
                     log.error("%s; retrying in %.0f s", exc, backoff)
                     self._on_fault(str(exc))
                     self._stop.wait(backoff)
                     backoff = min(30.0, backoff * 2)
+        except Exception as exc:  # a bug or a broken library (numpy ABI): say so, never carry on blind
+            log.exception("capture failed")
+            self.error = f"capture failed: {type(exc).__name__}: {exc}"
+            self._on_fault(self.error)
         finally:
             self.finished.set()

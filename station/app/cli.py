@@ -86,16 +86,15 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
                  exit_when_done: bool = True) -> int:
     import signal
 
-    from station.feedback import TerminalBar
-    from station.app.runner import Station, source_opener
-    from station.feedback import make_pin_factory
+    from station.app.runner import Station, build_stages, demo_presses, source_opener
+    from station.feedback import TerminalBar, make_pin_factory
 
     terminal = TerminalBar() if cfg.feedback.terminal_bar else None
-    station = Station(cfg, source_opener(cfg, spec, realtime, loop), live_source=live,
-                      pin_factory=make_pin_factory(pin_kind), terminal=terminal)
+    stages = build_stages(cfg, pin_factory=make_pin_factory(pin_kind), terminal=terminal)
+    station = Station(cfg, stages, source_opener(cfg, spec, realtime, loop), live_source=live,
+                      demo_presses=demo_presses(cfg))
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
-    print(f"station: {spec} -> MoveNet on {station.runtime.name} {station.runtime.version} -> "
-          f"page at {station.web_url}", flush=True)
+    print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}", flush=True)
     if demo:
         print(f"station: settings PIN for this demo: {cfg.web.pin}; data in {cfg.state_dir()}", flush=True)
     try:
@@ -110,7 +109,9 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
         station.shutdown()
     stats = station.stats
     log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
-    return 0
+    if station.capture.error:
+        print(f"station: error: {station.capture.error}", file=sys.stderr)
+    return station.exit_code
 
 
 def cmd_demo(args) -> int:

@@ -14,23 +14,25 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
+
+import numpy as np
 
 from station import config as config_mod
-from station.analysis import (AnalysisParams, FrameState, LifterReady, RepCompleted, SetFinished,
-                              SquatAnalyzer)
-from station.analysis.summary import set_sentence
-from station.feedback import Feedback, TerminalBar
-from station.pose import PoseEstimator
-from station.app.notify import Notifier
+from station.analysis import AnalysisParams, FrameState, RepCompleted, SetFinished, SquatAnalyzer
 from station.analysis.selftest import (CANCELLED, ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker,
-                              evidence as selftest_evidence)
+                                       evidence as selftest_evidence)
+from station.analysis.summary import set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
+from station.app.notify import Notifier
+from station.feedback import Feedback, TerminalBar
+from station.pose import Keypoints
 from station.store import Store, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -65,27 +67,70 @@ class Stats:
         return self.frames / elapsed if elapsed > 0 else 0.0
 
 
+class PoseStage(Protocol):
+    """What the runner needs of the pose stage (station.pose.PoseEstimator; tests pass a fake)."""
+
+    label: str
+
+    def estimate(self, frame: np.ndarray, timestamp: float) -> Keypoints: ...
+
+
+@dataclass
+class Stages:
+    """The built pipeline the runner drives. build_stages() makes the real ones; tests build their
+    own with a fake pose stage, so the runner can be tested without the model."""
+
+    pose: PoseStage
+    analyzer: SquatAnalyzer
+    feedback: Feedback
+    store: StoreWriter
+
+
+def build_stages(cfg: config_mod.Config, pin_factory=None, terminal: TerminalBar | None = None) -> Stages:
+    """Each stage from its own config section. A missing or bad model stops here, before any thread
+    starts (ModelError -> exit code 2)."""
+    from station.pose import PoseEstimator
+
+    pose = PoseEstimator.from_config(cfg)
+    analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
+    feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
+    try:
+        store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
+                            max_db_mb=cfg.store.max_db_mb, min_free_mb=cfg.store.min_free_mb)
+    except Exception:
+        feedback.close()
+        raise
+    return Stages(pose, analyzer, feedback, store)
+
+
 class Station:
-    def __init__(self, cfg: config_mod.Config, open_source: Callable, *, live_source: bool = True,
-                 pin_factory=None, terminal: TerminalBar | None = None, serve_web: bool = True):
+    """Drives built stages from one frame loop; the web page talks to it through StationHooks.
+
+    One way in for everything the page changes (settings, the self-test): the web thread validates
+    and puts a command in the inbox, and the frame loop applies it before its next frame, so the
+    loop never sees its configuration change under its feet. `cfg` is the frame loop's; the page
+    reads `accepted_cfg`, the newest validated one.
+    """
+
+    def __init__(self, cfg: config_mod.Config, stages: Stages, open_source: Callable, *, live_source: bool = True,
+                 serve_web: bool = True, demo_presses: list[float] | None = None):
         self.cfg = cfg
-        self._cfg_lock = threading.Lock()
-        self._pending_cfg: config_mod.Config | None = None
-        # a missing or bad model stops here, before any thread starts (ModelError -> exit code 2)
-        self.estimator = PoseEstimator.from_config(cfg)
-        self.runtime = self.estimator.model.runtime
-        self.analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
-        self.feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
-        self.store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
-                                 max_db_mb=cfg.store.max_db_mb, min_free_mb=cfg.store.min_free_mb)
+        self.accepted_cfg = cfg
+        self._settings_lock = threading.Lock()
+        self._inbox: queue.SimpleQueue[Callable[[float], None]] = queue.SimpleQueue()
+        self.pose = stages.pose
+        self.analyzer = stages.analyzer
+        self.feedback = stages.feedback
+        self.store = stages.store
+        self.live_source = live_source
+        self.exit_code = 0
         # the self-test (docs/self-test.md): started and cancelled from the page (web threads), run by
         # the frame loop; each lifter's own target depth (from their last self-test) when they are active
         self._selftest_lock = threading.Lock()
         self._selftest: SelfTestTracker | None = None
-        self._selftest_changed = False          # a start or cancel for the frame loop to apply
         self._selftest_wall_start = 0.0
         self._lifter_target = self._read_lifter_target(cfg.station.lifter)
-        self._auto_selftests = _demo_presses(cfg)
+        self._auto_selftests = list(demo_presses or [])
         self.analyzer.update_params(self._params())
         self.stop_event = threading.Event()
         self.mailbox = FrameMailbox(lossless=not live_source)
@@ -107,7 +152,7 @@ class Station:
     def _start_web(self) -> None:
         from station.web import StationHooks, create_app, serve
 
-        hooks = StationHooks(get_config=lambda: self.cfg, apply_settings=self.apply_settings, live=self.live,
+        hooks = StationHooks(get_config=lambda: self.accepted_cfg, apply_settings=self.apply_settings, live=self.live,
                              preview_jpeg=self.preview_jpeg, store_status=self.store_status,
                              selftest_status=self.selftest_status, selftest_start=self.selftest_start,
                              selftest_cancel=self.selftest_cancel)
@@ -148,18 +193,19 @@ class Station:
         return buffer.getvalue()
 
     def apply_settings(self, changes: dict) -> config_mod.Config:
-        """Validate, save to the config file, and hand to the frame loop for its next frame."""
-        with self._cfg_lock:
-            new = config_mod.updated(self.cfg, changes)
-            if new.station.lifter != self.cfg.station.lifter:
-                self._lifter_target = self._read_lifter_target(new.station.lifter)
+        """Web thread: validate, save, and hand to the frame loop for its next frame."""
+        with self._settings_lock:
+            old = self.accepted_cfg
+            new = config_mod.updated(old, changes)
+            lifter_changed = new.station.lifter != old.station.lifter
+            target = self._read_lifter_target(new.station.lifter) if lifter_changed else None
             if new.source_path:
                 try:
                     config_mod.save(new, new.source_path)
                 except OSError as exc:
                     log.warning("settings applied but not saved to %s: %s", new.source_path, exc)
-            self._pending_cfg = new
-            self.cfg = new
+            self.accepted_cfg = new
+        self._inbox.put(lambda t: self._apply_config(new, target if lifter_changed else self._lifter_target))
         return new
 
     # --- the self-test and each lifter's target ---------------------------------------------
@@ -192,53 +238,57 @@ class Station:
             test = self._selftest
             status = test.status() if test is not None else {"running": False, "outcome": None, "reps": []}
             status["starting"] = test is not None and not test.done and test.started_t is None
-        cfg = self.cfg
+        cfg = self.accepted_cfg
         status.update(active_lifter=cfg.station.lifter, configured_target_deg=cfg.analysis.target_depth_deg,
                       lifter_target_deg=self._lifter_target, station_running=not self.stop_event.is_set())
         return status
 
     def selftest_start(self) -> dict:
-        """From the page: a new test for the active lifter; the frame loop begins it with its next frame."""
+        """Web thread: a new test for the active lifter, shown as starting; the frame loop begins it."""
+        cfg = self.accepted_cfg
         with self._selftest_lock:
             if self._selftest is not None and not self._selftest.done:
                 raise SelfTestError("a self-test is already running: cancel it first")
             if self.stop_event.is_set():
                 raise SelfTestError("the station is stopping")
-            plan = SelfTestPlan(margin_deg=self.cfg.analysis.safe_depth_margin_deg)
-            self._selftest = SelfTestTracker(plan, self.cfg.station.lifter)
-            self._selftest_changed = True
-        log.info("self-test started for lifter %s", self.cfg.station.lifter)
+            test = SelfTestTracker(SelfTestPlan(margin_deg=cfg.analysis.safe_depth_margin_deg), cfg.station.lifter)
+            self._selftest = test
+        self._inbox.put(lambda t: self._begin_selftest(test, t))
+        log.info("self-test started for lifter %s", cfg.station.lifter)
         return self.selftest_status()
 
     def selftest_cancel(self) -> bool:
+        """Web thread: the test ends now (the page says so at once); the frame loop restores the target."""
         with self._selftest_lock:
             test = self._selftest
             if test is None or test.done:
                 return False
             test.cancel()
-            self._selftest_changed = True
+        self._inbox.put(lambda t: self._selftest_ended())
         log.info("self-test cancelled from the page")
         return True
 
-    def _selftest_tick(self, t: float) -> None:
-        """Frame loop: begin a test started from the page; drop a cancelled or abandoned one."""
+    def _begin_selftest(self, test: SelfTestTracker, t: float) -> None:
         with self._selftest_lock:
-            test, self._selftest_changed = self._selftest, False
-            if test is None:
+            if test.done or test is not self._selftest:
+                return            # cancelled before its first frame
+            test.begin(t)
+        self._selftest_wall_start = time.time()
+        self.analyzer.update_params(self._params())
+        self.feedback.set_selftest(f"self-test rep 1 to {_deg(test.target_deg)}")
+        self.feedback.cue("selftest_next", f"self-test: rep 1 to {_deg(test.target_deg)}")
+
+    def _selftest_ended(self) -> None:
+        self.analyzer.update_params(self._params())   # back to the lifter's own or the configured target
+        self.feedback.set_selftest(None)
+
+    def _drop_abandoned_selftest(self, t: float) -> None:
+        with self._selftest_lock:
+            test = self._selftest
+            if test is None or test.done or test.started_t is None or not test.expired(t):
                 return
-            begin = test.started_t is None and not test.done
-            if begin:
-                test.begin(t)
-            elif test.expired(t):
-                test.cancel(f"stopped: no rep for {t - test.last_activity_t:.0f} s")
-        if begin:
-            self._selftest_wall_start = time.time()
-            self.analyzer.update_params(self._params())
-            self.feedback.set_selftest(f"self-test rep 1 to {_deg(test.target_deg)}")
-            self.feedback.cue("selftest_next", f"self-test: rep 1 to {_deg(test.target_deg)}")
-        elif test.done and test.result.outcome == CANCELLED:
-            self.analyzer.update_params(self._params())   # back to the lifter's own or the configured target
-            self.feedback.set_selftest(None)
+            test.cancel(f"stopped: no rep for {t - test.last_activity_t:.0f} s")
+        self._selftest_ended()
 
     def _selftest_rep(self, test: SelfTestTracker, rep, set_key: int) -> None:
         """Frame loop, at each RepCompleted: the next rep's target, the cue, and at the end the result."""
@@ -284,7 +334,8 @@ class Station:
     # --- the frame loop ---------------------------------------------------------------------
     def run(self) -> int:
         self.run_frames()
-        return self.shutdown()
+        self.shutdown()
+        return self.exit_code
 
     def run_frames(self) -> None:
         """The frame loop, until stop() or the end of a file source; then the set is closed and saved."""
@@ -294,29 +345,37 @@ class Station:
         self.capture.start()
         self.notifier.ready(f"serving {self.web_url}" if self.web_url else "running")
         watchdog_every = self.notifier.watchdog_interval_s or 5.0
-        last_watchdog = 0.0
+        last_watchdog = time.monotonic()
+        frames_at_watchdog = -1
         last_preview = 0.0
+        last_t = 0.0
         clock = time.perf_counter
+        stats = self.stats
         while not self.stop_event.is_set():
             now = time.monotonic()
             if now - last_watchdog >= watchdog_every:
-                self.notifier.watchdog()  # a stuck loop stops feeding it and systemd restarts us
+                # fed only while frames arrive: a camera that hangs or stops is a station systemd restarts
+                if stats.frames != frames_at_watchdog:
+                    self.notifier.watchdog()
+                    frames_at_watchdog = stats.frames
                 last_watchdog = now
             item = self.mailbox.take(timeout=0.5)
             if item is None:
+                self._apply_inbox(last_t)
                 if self.capture.finished.is_set():
                     break
                 continue
-            if self._pending_cfg is not None:
-                self._apply_pending()
             timestamp, frame, _captured = item
+            last_t = timestamp
+            self._apply_inbox(timestamp)
             if self._auto_selftests and timestamp >= self._auto_selftests[0]:
                 self._auto_selftests.pop(0)
                 self._demo_press()
-            if self._selftest_changed or (self._selftest is not None and not self._selftest.done):
-                self._selftest_tick(timestamp)
+                self._apply_inbox(timestamp)
+            if self._selftest is not None:
+                self._drop_abandoned_selftest(timestamp)
             t0 = clock()
-            keypoints = self.estimator.estimate(frame, timestamp)
+            keypoints = self.pose.estimate(frame, timestamp)
             t1 = clock()
             state, events = self.analyzer.update(keypoints)
             t2 = clock()
@@ -327,12 +386,24 @@ class Station:
             if self.cfg.web.preview and now - last_preview > 1.0:
                 self._preview = (frame, keypoints)
                 last_preview = now
-            stats = self.stats
             stats.frames += 1
             stats.stage_ms["pose"] += (t1 - t0) * 1000
             stats.stage_ms["analysis"] += (t2 - t1) * 1000
             stats.stage_ms["outputs"] += (clock() - t2) * 1000
+        if self.capture.error is not None:
+            # a file that cannot be read is a configuration error (2); anything else a failure (1) that
+            # systemd's Restart= brings back: never exit 0 from a station that stopped seeing
+            self.exit_code = 2 if self.capture.error_is_config else 1
         self._close_set()
+
+    def _apply_inbox(self, t: float) -> None:
+        """Apply what the page asked for since the last frame (settings, self-test start/cancel)."""
+        while True:
+            try:
+                command = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            command(t)
 
     def _close_set(self) -> None:
         if self._closed_set:
@@ -344,9 +415,9 @@ class Station:
             self._handle(event)
         self.store.flush()
 
-    def _apply_pending(self) -> None:
-        with self._cfg_lock:
-            cfg, self._pending_cfg = self._pending_cfg, None
+    def _apply_config(self, cfg: config_mod.Config, lifter_target: float | None) -> None:
+        self.cfg = cfg
+        self._lifter_target = lifter_target
         self.analyzer.update_params(self._params())
         self.feedback.apply_config(cfg.feedback)
         self.store.lifter = cfg.station.lifter
@@ -355,13 +426,11 @@ class Station:
 
     def _handle(self, event) -> None:
         """Events carry the source's clock; `to_wall` maps it to Unix time at this very moment."""
-        key = self.analyzer.set_index
         to_wall = time.time() - event.timestamp
-        if isinstance(event, LifterReady) and key not in self._set_wall_start:
-            self._set_wall_start[key] = time.time()
-        elif isinstance(event, RepCompleted):
+        if isinstance(event, RepCompleted):
+            key = event.set_index
             started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
-            self.store.rep_finished(key, started, to_wall, self.analyzer.p.target_depth_deg, event.rep,
+            self.store.rep_finished(key, started, to_wall, event.target_depth_deg, event.rep,
                                     source=self.cfg.camera.source)
             log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
                      f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
@@ -408,7 +477,7 @@ class Station:
         self.feedback.close()
         if self.web_server is not None:
             self.web_server.close()
-        return 0
+        return self.exit_code
 
 
 def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool = False) -> Callable:
@@ -427,7 +496,7 @@ def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool 
                                analogue_gain=camera.analogue_gain)
 
 
-def _demo_presses(cfg: config_mod.Config) -> list[float]:
+def demo_presses(cfg: config_mod.Config) -> list[float]:
     """Source times at which the synthetic lifter's programme 'presses' Find my safe depth (the demo)."""
     if cfg.camera.source != "synthetic":
         return []

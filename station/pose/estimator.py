@@ -37,6 +37,7 @@ class PoseEstimator:
         self._stable_side = 0.0        # the lifter's usual crop side (px), slowly decaying maximum
         self._last_t: float | None = None
         self.collapses = 0             # crops that collapsed and fell back to the whole frame
+        self.label = f"MoveNet on {model.runtime.name} {model.runtime.version}"
 
     def reset(self) -> None:
         self._region = None
