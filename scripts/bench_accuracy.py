@@ -180,7 +180,8 @@ def calibration_rows(suite: str, scores) -> list[str]:
 
 def row(name, s):
     return (f"| {name} | {s['sets']} | {s['reps']} | {100 * s['exact']:.1f}% | {s['depth_median']:.1f} | "
-            f"{s['depth_p95']:.1f} | {100 * s['abstained']:.0f}% | {100 * s['recall']:.1f}% (n={s['n_pos']}) | {100 * s['fpr']:.1f}% (n={s['n_neg']}) | "
+            f"{s['depth_p95']:.1f} | {100 * s['abstained']:.0f}% | {100 * s['recall']:.1f}% (n={s['n_pos']}) | "
+            f"{100 * s['fpr']:.1f}% (n={s['n_neg']}) | "
             f"{s['onset_median']:.1f} (signed {s['onset_signed']:+.1f}) |")
 
 
@@ -207,7 +208,8 @@ def main() -> int:
         calibration += calibration_rows("rendered", rendered_scores)
         second += secondary_rows("rendered", rendered_scores)
     print(f"population: {'with' if args.realism else 'WITHOUT'} the effects seen on real footage")
-    print("goals: rep count exact >= 99% (keypoint) / 95% (rendered); depth median <= 3, p95 <= 8 deg (reps given a depth); "
+    print("goals: rep count exact >= 99% (keypoint) / 95% (rendered); "
+          "depth median <= 3, p95 <= 8 deg (reps given a depth); "
           "wink recall >= 90%, false positives <= 5%, onset median error <= 5 deg")
     print()
     print("| suite | sets | reps | rep count exact | depth median err deg | depth p95 err deg | depth not judged | "

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_real import keypoints_for, load_clips  # noqa: E402
+
 from station.analysis import AnalysisParams  # noqa: E402
 from station.analysis.analyzer import analyze_keypoints  # noqa: E402
 from station.pose.keypoints import KP  # noqa: E402

@@ -75,7 +75,8 @@ def measure(pin_class, trials=200):
 
 
 def main() -> int:
-    print("| pins | depth reached -> buzzer on, median / p99 ms | -> top LED on, median / p99 ms | post() median / max us |")
+    print("| pins | depth reached -> buzzer on, median / p99 ms | -> top LED on, median / p99 ms "
+          "| post() median / max us |")
     print("|---|---|---|---|")
     for name, cls, trials in (("mock", StampPin, 200), ("mock, 50 ms per write", SlowStampPin, 20)):
         buzz, led, cost = measure(cls, trials)

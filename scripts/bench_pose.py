@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
 from station.pose import MoveNet, PoseEstimator, full_frame_region  # noqa: E402
+from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
 from station.sources import VideoFileSource  # noqa: E402
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "testdata" / "clips" / "side_barbell_squat_2reps.mp4"
@@ -114,11 +114,13 @@ def main() -> int:
                 print(f"{runtime}: skipped ({str(exc)[:120]})")
                 break
     print()
-    print("| runtime | threads | pre-process ms | invoke ms | post-process ms | stage ms | model-only fps | stage fps | stage/model |")
+    print("| runtime | threads | pre-process ms | invoke ms | post-process ms | stage ms | model-only fps "
+          "| stage fps | stage/model |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['runtime']} | {r['threads']} | {r['pre']:.3f} | {r['invoke']:.2f} | {r['post']:.3f} | "
-              f"{r['stage']:.2f} | {r['model_fps']:.1f} | {r['stage_fps']:.1f} | {100 * r['stage_fps'] / r['model_fps']:.1f}% |")
+              f"{r['stage']:.2f} | {r['model_fps']:.1f} | {r['stage_fps']:.1f} | "
+              f"{100 * r['stage_fps'] / r['model_fps']:.1f}% |")
     return 0
 
 

@@ -59,7 +59,8 @@ def load_clips(shared: Path) -> list[Clip]:
     clips = []
     with (shared / "testdata/real/labels.tsv").open() as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
-            clips.append(Clip(Path(row["name"]).stem, shared / "testdata/real" / row["name"], parse_labels(row["labels"])))
+            path = shared / "testdata/real" / row["name"]
+            clips.append(Clip(Path(row["name"]).stem, path, parse_labels(row["labels"])))
     for rel, text in EXTRA_CLIPS.items():
         clips.append(Clip(Path(rel).stem, shared / "testdata" / rel, parse_labels(text)))
     return clips
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
     for rate in rates:
         mine = [r for r in rows if r["rate"] == rate]
 
-        def tally(key, subset=None):
+        def tally(key, subset=None, mine=mine):
             values = [r[key] for r in (subset or mine) if r[key] is not None]
             return f"{sum(values)}/{len(values)}"
         no = [r for r in mine if r["wink_label"] == "no"]

@@ -79,9 +79,9 @@ class MemorySource:
 
 def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict:
     from station import config as config_mod
+    from station.app.runner import Station, build_stages, source_opener
     from station.feedback import make_pin_factory
     from station.pose import MoveNet
-    from station.app.runner import Station, build_stages, source_opener
 
     cfg = config_mod.Config()
     cfg.model.threads, cfg.model.runtime = threads, runtime
@@ -103,7 +103,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
     original_put = station.mailbox.put
 
     def put(item):
-        captured[item[0]] = item[2]
+        captured[item.timestamp] = item.captured_at
         original_put(item)
 
     station.mailbox.put = put
@@ -130,7 +130,8 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
         poller.kill()
     station.shutdown()
     name = ("decoded in memory: " if source.startswith("memory:") else "") + Path(source.removeprefix("memory:")).name
-    return {"source": name, "mode": mode, "runtime": f"{stages.pose.model.runtime.name} {stages.pose.model.runtime.version}",
+    runtime = stages.pose.model.runtime
+    return {"source": name, "mode": mode, "runtime": f"{runtime.name} {runtime.version}",
             "threads": threads, "fps": fps, "model_fps": 1000 / model_ms, "frames": n,
             "dropped": station.mailbox.dropped,
             "latency_median": statistics.median(latencies) if latencies else None,
@@ -178,12 +179,14 @@ def main() -> int:
         ratio = f"{100 * r['fps'] / r['model_fps']:.0f}%" if r["mode"] != "latency" else "(paced at 30 fps)"
         label = {"fast": "every frame, max speed", "polled": "same + 20 clients polling",
                  "latency": "live, 30 fps"}[r["mode"]]
-        print(f"| {r['source']} | {label} | {r['runtime']} ({r['threads']} thr) | {r['fps']:.1f} | {r['model_fps']:.1f} | "
+        print(f"| {r['source']} | {label} | {r['runtime']} ({r['threads']} thr) | {r['fps']:.1f} | "
+              f"{r['model_fps']:.1f} | "
               f"{ratio} | {lat} | {r['rss_mb']:.0f} | {r['cpu_ms']:.1f} | "
               f"{r['pose_ms']:.2f} / {r['analysis_ms']:.2f} / {r['outputs_ms']:.2f} |")
     for r in rows:
         if r["mode"] == "polled" and r["source"] in fast:
-            print(f"frame-rate change with 20 pollers ({r['source']}): {100 * (r['fps'] / fast[r['source']] - 1):+.1f}%")
+            change = 100 * (r["fps"] / fast[r["source"]] - 1)
+            print(f"frame-rate change with 20 pollers ({r['source']}): {change:+.1f}%")
     return 0
 
 

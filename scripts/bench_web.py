@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from webseed import seed_database  # noqa: E402
+
 from station.config import Config  # noqa: E402
 from station.sim.lifter import LifterParams  # noqa: E402
 from station.web import StationHooks, create_app, serve  # noqa: E402
-from webseed import seed_database  # noqa: E402
 
 
 def main() -> int:
@@ -46,7 +47,8 @@ def main() -> int:
             response.read()
         http_times.append((time.perf_counter() - start) * 1000)
     srv.close()
-    print("| page | bytes (one response, no other assets) | gzip bytes | render median / p95 ms (Flask) | over HTTP (waitress) median ms |")
+    print("| page | bytes (one response, no other assets) | gzip bytes | render median / p95 ms (Flask) "
+          "| over HTTP (waitress) median ms |")
     print("|---|---|---|---|---|")
     print(f"| last set, 20 reps | {len(body)} | {len(gzip.compress(body))} | {statistics.median(times):.1f} / "
           f"{sorted(times)[int(0.95 * len(times))]:.1f} | {statistics.median(http_times):.1f} |")

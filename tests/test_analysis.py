@@ -6,21 +6,19 @@ import json
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
-from station.analysis import (AnalysisParams, DepthReached, RepCompleted, SetFinished, SquatAnalyzer,
-                              WinkWarning)
+from station.analysis import AnalysisParams, DepthReached, RepCompleted, SetFinished, SquatAnalyzer, WinkWarning
 from station.analysis.analyzer import THIGH_TAPER_DEG
 from station.analysis.filters import OneEuroFilter
 from station.analysis.reps import RepCounter
 from station.analysis.wink import estimate_wink
 from station.app.cli import main
-from station.pose.keypoints import KP, Keypoints
 from station.app.report import rep_dict
+from station.pose.keypoints import KP, Keypoints
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
-
-from conftest import require_shared
 
 CLEAN = NoiseParams(0, 0, 0, 0)
 

@@ -13,14 +13,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import require_shared
 
 from station import config as config_mod
 from station.analysis.summary import depth_words
 from station.app.runner import Station, build_stages, source_opener
 from station.feedback import make_pin_factory
 from station.store import Store
-
-from conftest import require_shared
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,7 +156,8 @@ def test_bad_model_exits_2_with_a_clear_message(tmp_path, content, message):
     if content is not None:
         model.write_bytes(content)
     config = tmp_path / "station.toml"
-    config.write_text(f'[model]\npath = "{model}"\n[station]\nstate_dir = "{tmp_path}"\n[camera]\nsource = "synthetic"\n')
+    config.write_text(f'[model]\npath = "{model}"\n[station]\nstate_dir = "{tmp_path}"\n'
+                      '[camera]\nsource = "synthetic"\n')
     result = subprocess.run([sys.executable, "-m", "station", "--config", str(config), "run"], capture_output=True,
                             text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 2

@@ -15,8 +15,14 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from station.analysis import DepthReached, FrameState, RepCompleted, SquatAnalyzer, WinkWarning
 from station.config import FeedbackConfig
 from station.feedback import BarLogic, Feedback, TerminalBar
-from station.feedback.cues import (ANIMATION_S, SELFTEST_SWEEP_S, SETUP_CUE_HOLDOFF_S, SETUP_SWAP_S, STALE_CUE_S,
-                                   animation_levels)
+from station.feedback.cues import (
+    ANIMATION_S,
+    SELFTEST_SWEEP_S,
+    SETUP_CUE_HOLDOFF_S,
+    SETUP_SWAP_S,
+    STALE_CUE_S,
+    animation_levels,
+)
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
 
@@ -40,7 +46,8 @@ def _state(fraction=0.0, target=False, present=True, calibrated=True, t=0.0):
     return FrameState(t, present, calibrated, "descent", fraction, target, 30.0, 90.0, 30.0, 0, False, True)
 
 
-ADVICE = "Cannot judge from here: the camera sees you from the front. Turn the camera (or yourself) so it sees your side."
+ADVICE = ("Cannot judge from here: the camera sees you from the front. "
+          "Turn the camera (or yourself) so it sees your side.")
 
 
 def _setup_state(issue="front_view", advice=ADVICE, t=0.0):

@@ -8,13 +8,19 @@ import os
 
 import numpy as np
 import pytest
-
-from station.pose.keypoints import KEYPOINT_NAMES, KP
-from station.pose import (CropRegion, CropResizer, ModelError, MoveNet, PoseEstimator,
-                          full_frame_region, next_crop_region)
-from station.sources import ImageSource, VideoFileSource
-
 from conftest import require_shared
+
+from station.pose import (
+    CropRegion,
+    CropResizer,
+    ModelError,
+    MoveNet,
+    PoseEstimator,
+    full_frame_region,
+    next_crop_region,
+)
+from station.pose.keypoints import KEYPOINT_NAMES, KP
+from station.sources import ImageSource, VideoFileSource
 
 
 def test_runtime_is_the_expected_one(movenet):

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from selftestseed import run_selftest_programme
 
 from station.analysis import AnalysisParams, RepResult, RepSeries
-from station.analysis.selftest import (CANCELLED, IDLE_LIMIT_S, INCOMPLETE, NO_ROUNDING, ROUNDING, SelfTestPlan,
-                              SelfTestTracker, evidence)
-
-from selftestseed import run_selftest_programme
+from station.analysis.selftest import (
+    CANCELLED,
+    IDLE_LIMIT_S,
+    INCOMPLETE,
+    NO_ROUNDING,
+    ROUNDING,
+    SelfTestPlan,
+    SelfTestTracker,
+    evidence,
+)
 
 PLAN = SelfTestPlan()
 

@@ -10,8 +10,17 @@ import pytest
 
 from station.pose.keypoints import KP
 from station.sim.evaluate import SECONDARY, realism_metrics, score_set
-from station.sim.lifter import (CameraParams, LifterParams, RepTruth, flattened_lean, lean_curve,
-                                lean_flattening_ratio, random_camera, random_lifter, simulate_set)
+from station.sim.lifter import (
+    CameraParams,
+    LifterParams,
+    RepTruth,
+    flattened_lean,
+    lean_curve,
+    lean_flattening_ratio,
+    random_camera,
+    random_lifter,
+    simulate_set,
+)
 from station.sim.noise import REALISTIC_NOISE, NoiseParams, body_height_px, noisy_keypoints
 
 CLEAN = NoiseParams(0, 0, 0, 0)
@@ -165,7 +174,7 @@ def test_visible_side_is_the_side_nearer_the_camera():
         truth = simulate_set(params, CameraParams(), seed=7)
         near, far = _near_far(truth)
         # nearer = larger in the image: the near shank is longer in pixels
-        def shank(side):
+        def shank(side, truth=truth):
             return np.hypot(*(truth.keypoints_px[0, KP[f"{side}_KNEE"]] - truth.keypoints_px[0, KP[f"{side}_ANKLE"]]))
         assert shank(near) > shank(far)
 

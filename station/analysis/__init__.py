@@ -2,8 +2,18 @@
 
 from station.analysis.analyzer import AnalysisParams, SquatAnalyzer
 from station.analysis.summary import set_sentence, summarise_set
-from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepResult,
-                                    RepSeries, RepStarted, SetFinished, SetResult, WinkWarning)
+from station.analysis.types import (
+                                    DepthReached,
+                                    FrameState,
+                                    LifterReady,
+                                    RepCompleted,
+                                    RepResult,
+                                    RepSeries,
+                                    RepStarted,
+                                    SetFinished,
+                                    SetResult,
+                                    WinkWarning,
+)
 
 __all__ = ["AnalysisParams", "SquatAnalyzer", "set_sentence", "summarise_set", "DepthReached", "FrameState",
            "LifterReady", "RepCompleted", "RepResult", "RepSeries", "RepStarted", "SetFinished", "SetResult",

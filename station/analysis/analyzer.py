@@ -11,19 +11,32 @@ Each frame goes through the stages in their own modules:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
-from station.analysis.quality import BLOCKING, SETUP_ADVICE, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, ViewGate
+from station.analysis.quality import BLOCKING, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, SETUP_ADVICE, ViewGate
 from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, RepCounter
 from station.analysis.summary import build_rep, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
-from station.analysis.types import (DepthReached, FrameState, LifterReady, RepCompleted, RepStarted, SetFinished,
-                                    SetResult, WinkWarning)
+from station.analysis.types import (
+    DepthReached,
+    FrameState,
+    LifterReady,
+    RepCompleted,
+    RepStarted,
+    SetFinished,
+    SetResult,
+    WinkWarning,
+)
 from station.analysis.wink import NO_WINK, WinkEstimate, estimate_wink
 from station.pose.keypoints import KP, Keypoints
+
+if TYPE_CHECKING:   # the config types only: the analysis imports nothing that reads files
+    from station.config import AnalysisConfig, PoseConfig
 
 SIDE_OR_UNKNOWN = ("side", "unknown")
 # The thigh is thicker at the hip than at the knee: when its top surface is level (parallel, as a
@@ -35,35 +48,40 @@ MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
 
 
+FloatOrArray = TypeVar("FloatOrArray", float, np.ndarray)
+
+
 @dataclass
 class AnalysisParams:
+    """The analysis stage's settings: the [analysis] section under its own names, the pose stage's
+    score threshold, and the method's calibration constants, named here so nothing is hidden."""
+
+    # [analysis] (station.config.AnalysisConfig: same names, same defaults)
     target_depth_deg: float = 0.0
     wink_sensitivity: str = "normal"
     safe_depth_margin_deg: float = 5.0
     set_idle_s: float = 20.0
     min_rep_range_deg: float = 35.0
-    min_cutoff_hz: float = 1.5
-    beta: float = 0.05
+    smoothing_min_cutoff_hz: float = 1.5
+    smoothing_beta: float = 0.05
+    # [pose]
     min_score: float = 0.2
-    lifter_height_cm: float = 175.0
+    # calibration, not settings (docs/depth.md)
+    lifter_height_cm: float = 175.0    # turns knee travel and heel lift from pixels into cm
     # MoveNet puts the hip point above the hip joint on real people (docs/depth.md): the thigh line
     # reads this much shallow at parallel. 0 for keypoints placed on the joints (clean simulation).
     hip_point_offset_deg: float = 5.0
+    max_gap_s: float = 0.5             # a joint unseen this long is dropped, not held
+    leave_after_s: float = 3.0         # nobody seen this long: the lifter left, the set ends
 
-    def depth_from_thigh(self, thigh_deg: float) -> float:
+    def depth_from_thigh(self, thigh_deg: FloatOrArray) -> FloatOrArray:
         """Depth as lifters and judges mean it: the top of the thigh against the horizontal, from
         the hip->knee keypoint line (0 = parallel: hip crease level with the top of the knee)."""
         return thigh_deg - self.hip_point_offset_deg - THIGH_TAPER_DEG
-    max_gap_s: float = 0.5
-    leave_after_s: float = 3.0
 
     @classmethod
-    def from_config(cls, analysis_cfg, pose_cfg=None) -> "AnalysisParams":
-        params = cls(target_depth_deg=analysis_cfg.target_depth_deg,
-                     wink_sensitivity=analysis_cfg.wink_sensitivity,
-                     safe_depth_margin_deg=analysis_cfg.safe_depth_margin_deg,
-                     set_idle_s=analysis_cfg.set_idle_s, min_rep_range_deg=analysis_cfg.min_rep_range_deg,
-                     min_cutoff_hz=analysis_cfg.smoothing_min_cutoff_hz, beta=analysis_cfg.smoothing_beta)
+    def from_config(cls, analysis_cfg: AnalysisConfig, pose_cfg: PoseConfig | None = None) -> AnalysisParams:
+        params = cls(**dataclasses.asdict(analysis_cfg))
         if pose_cfg is not None:
             params.min_score = pose_cfg.min_score
         return params
@@ -104,7 +122,8 @@ class RepRecord:
 class SquatAnalyzer:
     def __init__(self, params: AnalysisParams | None = None):
         self.p = params or AnalysisParams()
-        self.tracker = BodyTracker(self.p.min_score, self.p.max_gap_s, self.p.min_cutoff_hz, self.p.beta)
+        self.tracker = BodyTracker(self.p.min_score, self.p.max_gap_s, self.p.smoothing_min_cutoff_hz,
+                                   self.p.smoothing_beta)
         self.gate = ViewGate()
         self.counter = RepCounter(self.p.min_rep_range_deg)
         self.angles = Angles()
@@ -139,7 +158,8 @@ class SquatAnalyzer:
     def update_params(self, params: AnalysisParams) -> None:
         """Apply new settings (target depth, sensitivity...) without losing the set in progress."""
         self.p = params
-        self.tracker.filter.min_cutoff, self.tracker.filter.beta = params.min_cutoff_hz, params.beta
+        self.tracker.filter.min_cutoff = params.smoothing_min_cutoff_hz
+        self.tracker.filter.beta = params.smoothing_beta
         self.counter.min_range_deg = params.min_rep_range_deg
 
     # --- per frame --------------------------------------------------------------------------
@@ -277,7 +297,7 @@ class SquatAnalyzer:
         if not self._side_on():
             return
         self._live_wink = self._wink()
-        if self._live_wink.detected:
+        if self._live_wink.detected and self._live_wink.onset_deg is not None:
             events.append(WinkWarning(t, self._rep_number(), self._live_wink.onset_deg))
 
     def _end_rep(self, t: float, events: list, cut_off: bool = False) -> None:
@@ -307,6 +327,7 @@ class SquatAnalyzer:
             wink = self._wink()
             rep.wink, rep.wink_onset_deg, rep.wink_confidence = wink.detected, wink.onset_deg, wink.confidence
             rep.wink_judged = wink.judged
+        assert self._set is not None, "a rep ends inside the set it started"
         self._set.reps.append(rep)
         self._set.end_t = rep.end_t
         self._last_activity_t = t

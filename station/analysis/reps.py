@@ -108,7 +108,7 @@ class RepCounter:
         self._still_t = 0.0          # the last moment the lifter was at standing height
 
     def reset(self) -> None:
-        self.__init__(self.min_range_deg)
+        RepCounter.__init__(self, self.min_range_deg)
 
     def _median(self, value: float) -> float:
         self._recent[self._recent_i] = value

@@ -251,12 +251,13 @@ class SelfTestTracker:
         if not self.done:
             self.result = self._result(CANCELLED, f"Self-test {reason}: nothing was changed.")
             self.message = self.result.message
+        assert self.result is not None
         return self.result
 
     # --- results ------------------------------------------------------------------------
     def _result(self, outcome: str, message: str, **extra) -> SelfTestResult:
         judged = [r for r in self.reps if r.judged]
-        deepest = min((r.depth_deg for r in judged), default=None)
+        deepest = min((r.depth_deg for r in judged if r.depth_deg is not None), default=None)
         return SelfTestResult(outcome=outcome, lifter=self.lifter, margin_deg=self.plan.margin_deg,
                               full_depth_deg=self.plan.full_depth_deg, deepest_deg=deepest, message=message,
                               reps=list(self.reps), **extra)
@@ -270,7 +271,7 @@ class SelfTestTracker:
         """Onset: the shallowest onset among the reps that showed the rounding (the confirming run);
         the evidence is the rep that gave it. A flagged rep without an onset depth stands in with its
         bottom (the rounding began no deeper than that)."""
-        candidates = [(r.onset_deg if r.onset_deg is not None else r.depth_deg, r) for r in self._run]
+        candidates = [(_onset_or_bottom(r), r) for r in self._run]
         onset, evidence = max(candidates, key=lambda c: c[0])
         low, high = DEPTH_LIMITS_DEG
         safe = float(min(high, max(low, onset + self.plan.margin_deg)))
@@ -284,19 +285,29 @@ class SelfTestTracker:
 
     def _finish_no_rounding(self) -> SelfTestStep:
         judged = [r for r in self.reps if r.judged]
-        deepest = min(judged, key=lambda r: r.depth_deg)
+        deepest = min(judged, key=_judged_depth)
         full = self._full_clean >= 2
         if full:
-            message = (f"No rounding down to {_deg(deepest.depth_deg)} (full depth): no safe-depth limit. "
+            message = (f"No rounding down to {_deg(_judged_depth(deepest))} (full depth): no safe-depth limit. "
                        f"Your target stays the configured one.")
         else:
-            message = (f"No rounding down to {_deg(deepest.depth_deg)}, your deepest rep; full depth "
+            message = (f"No rounding down to {_deg(_judged_depth(deepest))}, your deepest rep; full depth "
                        f"({_deg(self.plan.full_depth_deg)}) was not reached. No safe-depth limit was set: "
                        f"your target stays the configured one.")
         return self._finish(NO_ROUNDING, message, reached_full_depth=full, evidence_rep=deepest.number)
 
 
 # --- evidence: the rep's skeleton at the onset and at the bottom -----------------------------
+
+def _judged_depth(rep: SelfTestRep) -> float:
+    assert rep.depth_deg is not None, "only judged reps have a depth"
+    return rep.depth_deg
+
+
+def _onset_or_bottom(rep: SelfTestRep) -> float:
+    """Where a flagged rep's rounding began; without an onset its bottom stands in (no deeper)."""
+    return rep.onset_deg if rep.onset_deg is not None else _judged_depth(rep)
+
 
 def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     """The evidence rep's joints at the onset frame and at the bottom frame, from its series.

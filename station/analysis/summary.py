@@ -223,9 +223,9 @@ def set_sentence(result: SetResult) -> str:
     deepest = min(side, key=lambda r: r.max_depth_deg)
     head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"
     if len(side) < n:
-        head += f" ({n - len(side)} not judged: {SETUP_ADVICE.get(result.setup_issue, 'camera view')})"
+        head += f" ({n - len(side)} not judged: {SETUP_ADVICE.get(result.setup_issue or '', 'camera view')})"
     winks = [r.index for r in side if r.wink]
-    if winks and result.wink_onset_deg is not None:
+    if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
         stop = result.suggested_depth_deg
         # whole degrees, as the self-test words them: its page and this sentence say the same thing
         stop_words = "parallel" if abs(stop) < ONE_DEGREE else depth_words(stop, 0.0)

@@ -9,11 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 from station.sources import SourceError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    timestamp: float        # the source's clock, seconds
+    frame: np.ndarray       # HxWx3 uint8 RGB
+    captured_at: float      # time.perf_counter() when capture handed it over (latency benchmarks)
 
 
 class FrameMailbox:
@@ -80,7 +90,7 @@ class CaptureThread(threading.Thread):
                                 self._on_fault(None)
                                 backoff = 1.0
                             self.frames += 1
-                            self._mailbox.put((timestamp, frame, time.perf_counter()))
+                            self._mailbox.put(CapturedFrame(timestamp, frame, time.perf_counter()))
                     finally:
                         source.close()
                     if not self._retry:

@@ -18,16 +18,17 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from station import config as config_mod
-from station.analysis import AnalysisParams, FrameState, RepCompleted, SetFinished, SquatAnalyzer
-from station.analysis.selftest import (CANCELLED, ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker,
-                                       evidence as selftest_evidence)
+from station.analysis import AnalysisParams, FrameState, RepCompleted, SetFinished, SetResult, SquatAnalyzer
+from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
+from station.analysis.selftest import evidence as selftest_evidence
 from station.analysis.summary import set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
 from station.app.notify import Notifier
@@ -141,10 +142,10 @@ class Station:
         self._fault: str | None = None
         self._state: FrameState | None = None
         self._set_wall_start: dict[int, float] = {}  # set index -> Unix time the set began
-        self._preview = None
+        self._preview: tuple[np.ndarray, Keypoints] | None = None
         self._closed_set = False
-        self.web_server = None
-        self.web_url = None
+        self.web_server: Any = None          # waitress's server, when the page is served
+        self.web_url: str | None = None
         if serve_web:
             self._start_web()
 
@@ -287,7 +288,8 @@ class Station:
             test = self._selftest
             if test is None or test.done or test.started_t is None or not test.expired(t):
                 return
-            test.cancel(f"stopped: no rep for {t - test.last_activity_t:.0f} s")
+            idle_s = t - (test.last_activity_t or t)
+            test.cancel(f"stopped: no rep for {idle_s:.0f} s")
         self._selftest_ended()
 
     def _selftest_rep(self, test: SelfTestTracker, rep, set_key: int) -> None:
@@ -309,6 +311,7 @@ class Station:
 
     def _selftest_finish(self, test: SelfTestTracker) -> None:
         result = test.result
+        assert result is not None, "called when the test is done"
         set_key = rep_idx = evidence = None
         if result.evidence_rep is not None:
             entry = result.reps[result.evidence_rep - 1]
@@ -319,8 +322,8 @@ class Station:
             self._lifter_target = result.safe_depth_deg   # None after no rounding: the configured target
         self.analyzer.update_params(self._params())
         self.feedback.set_selftest(None)
-        done = (f"self-test done: safe depth {_deg(result.safe_depth_deg)}" if result.outcome == ROUNDING
-                else "self-test done: see the page")
+        done = (f"self-test done: safe depth {_deg(result.safe_depth_deg)}"
+                if result.outcome == ROUNDING and result.safe_depth_deg is not None else "self-test done: see the page")
         self.feedback.cue("selftest_done", done)
         log.info("self-test finished (%s): %s", result.outcome, result.message)
 
@@ -365,7 +368,7 @@ class Station:
                 if self.capture.finished.is_set():
                     break
                 continue
-            timestamp, frame, _captured = item
+            timestamp, frame = item.timestamp, item.frame
             last_t = timestamp
             self._apply_inbox(timestamp)
             if self._auto_selftests and timestamp >= self._auto_selftests[0]:
@@ -443,17 +446,18 @@ class Station:
             self.store.set_finished(event.result.index, to_wall, event.result)
             log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
 
-    def _tell_the_selftests_story(self, result) -> None:
+    def _tell_the_selftests_story(self, result: SetResult) -> None:
         """A set in which the self-test found rounding says the self-test's onset and safe depth, so
         the Last set page and the Safe depth page give one number (the set's own rule, the median
         onset of all its flagged reps, can differ by a degree or two from the confirming reps')."""
         with self._selftest_lock:
             test = self._selftest
-            found = (test is not None and test.done and test.result.outcome == ROUNDING
-                     and any(r.set_key == result.index for r in test.reps))
-        if found and result.wink_onset_deg is not None:
-            result.wink_onset_deg = test.result.onset_deg
-            result.suggested_depth_deg = test.result.safe_depth_deg
+            found = test.result if test is not None else None
+            if found is None or found.outcome != ROUNDING or not any(r.set_key == result.index for r in found.reps):
+                return
+        if result.wink_onset_deg is not None:
+            result.wink_onset_deg = found.onset_deg
+            result.suggested_depth_deg = found.safe_depth_deg
             result.summary = set_sentence(result)
 
     def _demo_press(self) -> None:
@@ -491,9 +495,7 @@ def source_opener(cfg: config_mod.Config, spec: str, realtime: bool, loop: bool 
                                        realtime=realtime, loop=loop)
     from station.sources import open_source
 
-    return lambda: open_source(spec, width=camera.width, height=camera.height, fps=camera.fps,
-                               realtime=realtime, loop=loop, exposure_us=camera.exposure_us,
-                               analogue_gain=camera.analogue_gain)
+    return lambda: open_source(spec, camera, realtime=realtime, loop=loop)
 
 
 def demo_presses(cfg: config_mod.Config) -> list[float]:

@@ -5,7 +5,15 @@ renders it) -> one backend per kind of output: gpio (gpiozero devices), terminal
 TTY), null (nothing). The page mirrors the same BarState.
 """
 
-from station.feedback.cues import ANIMATION_S, SELFTEST_SWEEP_S, SETUP_CUE_HOLDOFF_S, SETUP_SWAP_S, BarLogic, BarState, Render
+from station.feedback.cues import (
+           ANIMATION_S,
+           SELFTEST_SWEEP_S,
+           SETUP_CUE_HOLDOFF_S,
+           SETUP_SWAP_S,
+           BarLogic,
+           BarState,
+           Render,
+)
 from station.feedback.gpio import GpioOutputs, make_pin_factory
 from station.feedback.null import NullOutputs
 from station.feedback.terminal import TerminalBar

@@ -22,7 +22,7 @@ SETUP_SWAP_S = 0.8
 SETUP_CUE_HOLDOFF_S = 20.0
 TONE_HZ = {"high": 1760.0, "mid": 880.0, "rise": 1320.0, "low": 220.0, "fault": 110.0}
 # (tone name or None for silence, seconds). Rhythm alone tells them apart on an active buzzer.
-SOUNDS = {
+SOUNDS: dict[str, list[tuple[str | None, float]]] = {
     "ready": [("rise", 0.04)],
     "depth": [("high", 0.08)],
     "wink": [("low", 0.25), (None, 0.12), ("low", 0.25)],
@@ -143,8 +143,9 @@ class BarLogic:
         if self._sound:
             tone = self._sound[0][0]
             next_change = min(next_change if next_change is not None else 1e9, self._sound[0][1] - now)
-        judged = state is not None and state.thigh_deg is not None and state.setup_issue is None
-        detail = f"thigh {state.thigh_deg:5.1f} deg  rep {state.rep_count}" if judged else ""
+        detail = ""
+        if state is not None and state.thigh_deg is not None and state.setup_issue is None:
+            detail = f"thigh {state.thigh_deg:5.1f} deg  rep {state.rep_count}"
         return Render(self.bar, values, tone, detail,
                       max(0.005, next_change) if next_change is not None else None)
 

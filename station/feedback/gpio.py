@@ -78,6 +78,7 @@ class GpioOutputs:
                 self._pin_error(exc)
 
     def _set_tone(self, tone: str | None) -> None:
+        assert self.buzzer is not None
         if self.tonal:
             if tone is None:
                 self.buzzer.stop()

@@ -21,7 +21,7 @@ class PoseEstimator:
     """Frames in, Keypoints out, tracking the crop between frames when enabled."""
 
     @classmethod
-    def from_config(cls, cfg, crop_tracking: bool | None = None) -> "PoseEstimator":
+    def from_config(cls, cfg, crop_tracking: bool | None = None) -> PoseEstimator:
         """The model and estimator as [model] and [pose] say (one place for the CLI and the runner)."""
         model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
         tracking = cfg.pose.crop_tracking if crop_tracking is None else crop_tracking

@@ -43,12 +43,12 @@ def load_runtime(preference: str = "auto"):
     for name in order:
         try:
             if name == "litert":
-                from ai_edge_litert.interpreter import Interpreter
                 import ai_edge_litert as pkg
+                from ai_edge_litert.interpreter import Interpreter
 
                 return Interpreter, RuntimeInfo("ai-edge-litert", getattr(pkg, "__version__", "?"))
-            from tflite_runtime.interpreter import Interpreter
             import tflite_runtime as pkg
+            from tflite_runtime.interpreter import Interpreter
 
             return Interpreter, RuntimeInfo("tflite-runtime", getattr(pkg, "__version__", "?"))
         except ImportError as exc:

@@ -28,6 +28,7 @@ import numpy as np
 
 from station.pose.keypoints import KP
 
+
 @dataclass
 class LifterParams:
     height_m: float = 1.75
@@ -125,7 +126,7 @@ class SetTruth:
     lumbar_flexion_deg: np.ndarray
     trunk_lean_deg: np.ndarray
     phase: list = field(default_factory=list)
-    rep_index: np.ndarray = None     # -1 outside reps
+    rep_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # -1 outside reps
     reps: list = field(default_factory=list)
     lateral_m: dict = field(default_factory=dict)  # joint -> lateral offset from the midline, m: scalar or (N,)
     plate_px: np.ndarray | None = None  # (N, 3) near plate centre x, y and radius in pixels, or None
@@ -331,7 +332,7 @@ def simulate_set(params: LifterParams, camera: CameraParams | None = None, fps: 
     knee_lead = knee[:, 0] - ankle[:, 0]
     lean_line = np.degrees(np.arctan2(shoulder[:, 0] - hip[:, 0], shoulder[:, 1] - hip[:, 1]))
     reps = []
-    for i, (start, bottom_frame, end, bottom, pause) in enumerate(rep_spans):
+    for i, (start, bottom_frame, end, _bottom, pause) in enumerate(rep_spans):
         span = slice(start, end + 1)
         rep_tilt = tilt[span]
         onset = np.flatnonzero(rep_tilt > 0.5)

@@ -69,7 +69,8 @@ def noisy_keypoints(truth, noise: NoiseParams | None = None, seed: int = 0) -> l
         drift[i] = walk
     far = [b if truth.visible_side == "left" else a for a, b in LEFT_RIGHT]
     scores = rng.uniform(0.55, 0.95, (n, 17))
-    scores[:, far] = rng.uniform(*noise.far_side_score, (n, len(far)))
+    low, high = noise.far_side_score
+    scores[:, far] = rng.uniform(low, high, (n, len(far)))
     plate = getattr(truth, "plate_px", None)
     extra = np.random.default_rng(None if seed is None else [int(seed), 0x5EED])
     if plate is not None:  # plates on the bar: the torso keypoints are partly hidden

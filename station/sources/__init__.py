@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from station.config import CameraConfig
 from station.sources.base import FrameSource, Pacer, SourceError
 from station.sources.camera import Picamera2Source
 from station.sources.images import IMAGE_SUFFIXES, ImageFolderSource, ImageSource, read_image_rgb
@@ -18,17 +19,19 @@ __all__ = ["FrameSource", "Pacer", "SourceError", "Picamera2Source", "ImageFolde
            "VideoFileSource", "open_source", "read_image_rgb", "frame_rotation_deg", "upright"]
 
 
-def open_source(spec: str, *, width: int = 640, height: int = 480, fps: float = 30.0,
-                realtime: bool = False, loop: bool = False, exposure_us: int = 0,
-                analogue_gain: float = 0.0) -> FrameSource:
-    """Build a source from a spec: 'camera', an image, a video or an image folder.
+def open_source(spec: str, camera: CameraConfig | None = None, *, realtime: bool = False,
+                loop: bool = False) -> FrameSource:
+    """Build a source from a spec: 'camera', an image, a video or an image folder; [camera] sizes
+    and exposes the Pi camera and sets the rate of an image folder.
 
-    The synthetic lifter is not here: it is a test and demo source that the app chooses (station.sim)."""
+    The synthetic lifter is not here: it is a test and demo source that the app chooses (station.sim).
+    """
+    camera = camera or CameraConfig()
     if spec == "camera":
-        return Picamera2Source(width, height, fps, exposure_us, analogue_gain)
+        return Picamera2Source(camera.width, camera.height, camera.fps, camera.exposure_us, camera.analogue_gain)
     path = Path(spec)
     if path.is_dir():
-        return ImageFolderSource(path, fps=fps, realtime=realtime)
+        return ImageFolderSource(path, fps=camera.fps, realtime=realtime)
     if not path.exists():
         raise SourceError(f"source {spec!r} is neither 'camera', 'synthetic' nor an existing file or folder")
     if path.suffix.lower() in IMAGE_SUFFIXES:

@@ -4,7 +4,8 @@ plus close(); and the error a source raises when it cannot deliver."""
 from __future__ import annotations
 
 import time
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 import numpy as np
 
@@ -17,7 +18,7 @@ class SourceError(StationError):
 
 class FrameSource(Protocol):
     name: str
-    nominal_fps: float | None
+    nominal_fps: float
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]: ...
 

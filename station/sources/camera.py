@@ -34,7 +34,7 @@ class Picamera2Source:
         try:
             self._camera = Picamera2(camera_index)
             frame_us = int(1_000_000 / fps)
-            controls = {"FrameDurationLimits": (frame_us, frame_us)}
+            controls: dict[str, object] = {"FrameDurationLimits": (frame_us, frame_us)}
             if exposure_us:
                 controls["ExposureTime"] = int(exposure_us)
             if analogue_gain:
