@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${STATION_SHARED:-../shared}
 PY=${PYTHON:-python3}
-MODEL=models/movenet_singlepose_lightning_int8_v4.tflite
-
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# the model's file name is written once, in station/pose/modelfile.py
+MODEL=models/$(.venv/bin/python -c 'from station.pose.modelfile import LIGHTNING_INT8; print(LIGHTNING_INT8.filename)')
 if [ ! -f "$MODEL" ] && [ -f "$SHARED/models/$(basename "$MODEL")" ]; then
   .venv/bin/python scripts/fetch_model.py --from "$SHARED/models/$(basename "$MODEL")"
 fi

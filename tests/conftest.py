@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from station.pose.modelfile import LIGHTNING_INT8
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STATION_SHARED", ROOT.parent / "shared"))
 TESTDATA = SHARED / "testdata"
-SHARED_MODEL = SHARED / "models" / "movenet_singlepose_lightning_int8_v4.tflite"
+SHARED_MODEL = SHARED / "models" / LIGHTNING_INT8.filename
 
 
 def require_shared(*parts: str) -> Path:
@@ -23,7 +25,7 @@ def require_shared(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8, install_model
+    from station.pose.modelfile import DEFAULT_MODEL_DIR, install_model
 
     installed = DEFAULT_MODEL_DIR / LIGHTNING_INT8.filename
     if installed.exists():
