@@ -104,7 +104,8 @@ def main() -> int:
     from station.pose import PoseEstimator
     from station.sources import VideoFileSource
 
-    estimator = PoseEstimator.from_config(config.Config())
+    cfg = config.Config()
+    estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     segment = PersonMask(shared / "models" / MODEL, args.threads)
     costs = []
     print("| clip | wink label | rep | depth deg | lumbar sagitta mid-descent | at the bottom | change |")

@@ -175,7 +175,8 @@ def main(argv=None) -> int:
     from station import config
     from station.pose import PoseEstimator
 
-    estimator = PoseEstimator.from_config(config.Config())
+    cfg = config.Config()
+    estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     params = AnalysisParams()
     rates = ["native", "10"] if args.quick else args.rates.split(",")
     clips = load_clips(shared)

@@ -31,7 +31,8 @@ def cmd_pose(args) -> int:
         cfg.model.path = args.model
     from station.pose import PoseEstimator
 
-    estimator = PoseEstimator.from_config(cfg, crop_tracking=False if args.full_frame else None)
+    estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path(),
+                                          crop_tracking=False if args.full_frame else None)
     source = open_source(args.file)
     annotated = []
     try:
@@ -66,7 +67,7 @@ def cmd_analyze(args) -> int:
         cfg.model.path = args.model
     if args.target is not None:
         cfg.analysis.target_depth_deg = args.target
-    estimator = PoseEstimator.from_config(cfg)
+    estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     source = open_source(args.file)
     try:
         sets = analyze_keypoints(estimator.track(source, max_fps=args.fps),

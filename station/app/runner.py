@@ -92,7 +92,7 @@ def build_stages(cfg: config_mod.Config, pin_factory=None, terminal: TerminalBar
     starts (ModelError -> exit code 2)."""
     from station.pose import PoseEstimator
 
-    pose = PoseEstimator.from_config(cfg)
+    pose = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
     feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
     try:

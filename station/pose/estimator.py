@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from station.config import ModelConfig, PoseConfig
 from station.pose.crop import MIN_SCORE, CropRegion, CropResizer, full_frame_region, next_crop_region
 from station.pose.keypoints import Keypoints
 from station.pose.movenet import MoveNet
@@ -21,11 +24,13 @@ class PoseEstimator:
     """Frames in, Keypoints out, tracking the crop between frames when enabled."""
 
     @classmethod
-    def from_config(cls, cfg, crop_tracking: bool | None = None) -> PoseEstimator:
-        """The model and estimator as [model] and [pose] say (one place for the CLI and the runner)."""
-        model = MoveNet(cfg.model_path(), num_threads=cfg.model.threads, runtime=cfg.model.runtime)
-        tracking = cfg.pose.crop_tracking if crop_tracking is None else crop_tracking
-        return cls(model, crop_tracking=tracking, min_score=cfg.pose.min_score)
+    def from_config(cls, model_cfg: ModelConfig, pose_cfg: PoseConfig, model_path: Path,
+                    crop_tracking: bool | None = None) -> PoseEstimator:
+        """The model and estimator as [model] and [pose] say; `model_path` is [model] path resolved
+        against the state directory (Config.model_path())."""
+        model = MoveNet(model_path, num_threads=model_cfg.threads, runtime=model_cfg.runtime)
+        tracking = pose_cfg.crop_tracking if crop_tracking is None else crop_tracking
+        return cls(model, crop_tracking=tracking, min_score=pose_cfg.min_score)
 
     def __init__(self, model: MoveNet, crop_tracking: bool = True, min_score: float = MIN_SCORE):
         self.model = model
