@@ -3,6 +3,7 @@
 from station.analysis.analyzer import AnalysisParams, SquatAnalyzer
 from station.analysis.summary import set_sentence, summarise_set
 from station.analysis.types import (
+                                    AnalysisEvent,
                                     DepthReached,
                                     FrameState,
                                     LifterReady,
@@ -15,6 +16,6 @@ from station.analysis.types import (
                                     WinkWarning,
 )
 
-__all__ = ["AnalysisParams", "SquatAnalyzer", "set_sentence", "summarise_set", "DepthReached", "FrameState",
-           "LifterReady", "RepCompleted", "RepResult", "RepSeries", "RepStarted", "SetFinished", "SetResult",
-           "WinkWarning"]
+__all__ = ["AnalysisParams", "SquatAnalyzer", "set_sentence", "summarise_set", "AnalysisEvent", "DepthReached",
+           "FrameState", "LifterReady", "RepCompleted", "RepResult", "RepSeries", "RepStarted", "SetFinished",
+           "SetResult", "WinkWarning"]

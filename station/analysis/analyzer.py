@@ -12,6 +12,7 @@ Each frame goes through the stages in their own modules:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
 from station.analysis.quality import BLOCKING, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, SETUP_ADVICE, ViewGate
-from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, RepCounter
+from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, Baseline, RepCounter
 from station.analysis.summary import build_rep, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (
@@ -152,7 +153,7 @@ class SquatAnalyzer:
         self._live_wink = NO_WINK
 
     @property
-    def baseline(self):
+    def baseline(self) -> Baseline:
         return self.counter.baseline
 
     def update_params(self, params: AnalysisParams) -> None:
@@ -351,7 +352,7 @@ class SquatAnalyzer:
         judged = present and base.known and issue not in BLOCKING
         thigh = self._depth_deg() if judged else None
         fraction = 0.0
-        if judged:
+        if thigh is not None:
             span = base.standing_drop_deg - self.p.target_depth_deg
             fraction = min(1.0, max(0.0, (base.standing_drop_deg - thigh) / span)) if span > 0 else 0.0
         phase = self.counter.phase if present else "absent"
@@ -368,7 +369,7 @@ class SquatAnalyzer:
             setup_issue=issue, setup_advice=SETUP_ADVICE.get(issue) if issue else None)
 
 
-def analyze_keypoints(keypoints, params: AnalysisParams | None = None) -> list[SetResult]:
+def analyze_keypoints(keypoints: Iterable[Keypoints], params: AnalysisParams | None = None) -> list[SetResult]:
     """A whole recording, offline: every set, with a rep cut off by the end of the file kept."""
     analyzer = SquatAnalyzer(params)
     sets: list[SetResult] = []

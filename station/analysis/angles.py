@@ -38,7 +38,7 @@ class Angles:
 ANGLE_COLUMNS = ("thigh_deg", "drop_deg", "hip_deg", "knee_deg", "trunk_lean_deg", "shin_deg", "upper_lean_deg")
 
 
-def interior_angle_deg(ax, ay, bx, by, cx, cy) -> float:
+def interior_angle_deg(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
     """Angle ABC in degrees."""
     v1x, v1y, v2x, v2y = ax - bx, ay - by, cx - bx, cy - by
     n = math.hypot(v1x, v1y) * math.hypot(v2x, v2y)
@@ -47,7 +47,7 @@ def interior_angle_deg(ax, ay, bx, by, cx, cy) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, (v1x * v2x + v1y * v2y) / n))))
 
 
-def lean_from_vertical_deg(top_x, top_y, bottom_x, bottom_y, facing: float) -> float:
+def lean_from_vertical_deg(top_x: float, top_y: float, bottom_x: float, bottom_y: float, facing: float) -> float:
     """Angle of bottom->top against vertical, positive when the top is ahead (in the facing direction)."""
     return math.degrees(math.atan2(facing * (top_x - bottom_x), bottom_y - top_y))
 

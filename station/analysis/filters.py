@@ -26,7 +26,7 @@ class OneEuroFilter:
         self._last_t = None
 
     @staticmethod
-    def _alpha_for(cutoff, dt):
+    def _alpha_for(cutoff: float | np.ndarray, dt: float) -> float | np.ndarray:
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 

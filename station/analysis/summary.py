@@ -9,6 +9,8 @@ physically plausible ranges; otherwise they are None and the page shows nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +90,7 @@ def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s
     So each end is extrapolated from the frames next to it as movement from (or to) rest at a steady
     acceleration: a lifter at rate v, s degrees from standing, left it 2 s / v ago (arrives 2 s / v on).
     """
-    def line(sel):
+    def line(sel: np.ndarray) -> tuple[float, float, float] | None:
         if np.count_nonzero(sel) < TEMPO_FIT_MIN_FRAMES or not math.isfinite(standing_deg):
             return None
         tc = float(np.mean(t[sel]))
@@ -112,9 +114,10 @@ def depth_verdict(depth_deg: float, band_deg: float) -> str:
 
 
 def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, target_depth_deg: float,
-              depth_from_thigh, standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
+              depth_from_thigh: Callable[[Any], Any],   # float -> float, array -> array
+              standing_ankle_y: float, standing_shin_deg: float, shank_px: float,
               standing_trunk_deg: float, standing_deg: float,
-              lifter_height_cm: float, frame_size, cut_off_start: bool = False,
+              lifter_height_cm: float, frame_size: tuple[int, int], cut_off_start: bool = False,
               cut_off_end: bool = False, top_t: float | None = None,
               next_top_t: float | None = None) -> RepResult:
     """One rep's numbers from its per-frame rows (columns: name -> column index). A rep cut off by

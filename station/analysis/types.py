@@ -138,3 +138,7 @@ class SetFinished:
 class RepStarted:
     timestamp: float
     rep_index: int
+
+
+# every event the analyzer hands the outputs, for the consumers' type hints
+AnalysisEvent = LifterReady | RepStarted | DepthReached | WinkWarning | RepCompleted | SetFinished

@@ -32,11 +32,11 @@ class FrameMailbox:
     def __init__(self, lossless: bool = False):
         self.lossless = lossless
         self._cond = threading.Condition()
-        self._item = None
+        self._item: CapturedFrame | None = None
         self.dropped = 0
         self.closed = False
 
-    def put(self, item) -> None:
+    def put(self, item: CapturedFrame) -> None:
         with self._cond:
             if self.lossless:
                 while self._item is not None and not self.closed:
@@ -46,7 +46,7 @@ class FrameMailbox:
             self._item = item
             self._cond.notify_all()
 
-    def take(self, timeout: float):
+    def take(self, timeout: float) -> CapturedFrame | None:
         with self._cond:
             if self._item is None:
                 self._cond.wait(timeout)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from station.analysis import RepResult, SetResult
 
 
-def _round(value, digits=1):
+def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -41,7 +41,7 @@ def set_dict(result: SetResult) -> dict:
     }
 
 
-def _cell(value, width: int, fmt: str = ".0f") -> str:
+def _cell(value: float | None, width: int, fmt: str = ".0f") -> str:
     return f"{'-':>{width}s}" if value is None else f"{value:{width}{fmt}}"
 
 

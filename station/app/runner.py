@@ -21,12 +21,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from station import config as config_mod
-from station.analysis import AnalysisParams, FrameState, RepCompleted, SetFinished, SetResult, SquatAnalyzer
+from station.analysis import (
+    AnalysisEvent,
+    AnalysisParams,
+    FrameState,
+    RepCompleted,
+    RepResult,
+    SetFinished,
+    SetResult,
+    SquatAnalyzer,
+)
 from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
 from station.analysis.selftest import evidence as selftest_evidence
 from station.analysis.summary import set_sentence
@@ -35,6 +44,9 @@ from station.app.notify import Notifier
 from station.feedback import Feedback, TerminalBar
 from station.pose import Keypoints
 from station.store import Store, StoreWriter
+
+if TYPE_CHECKING:
+    from gpiozero import Factory
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +99,8 @@ class Stages:
     store: StoreWriter
 
 
-def build_stages(cfg: config_mod.Config, pin_factory=None, terminal: TerminalBar | None = None) -> Stages:
+def build_stages(cfg: config_mod.Config, pin_factory: Factory | None = None,
+                 terminal: TerminalBar | None = None) -> Stages:
     """Each stage from its own config section. A missing or bad model stops here, before any thread
     starts (ModelError -> exit code 2)."""
     from station.pose import PoseEstimator
@@ -292,7 +305,7 @@ class Station:
             test.cancel(f"stopped: no rep for {idle_s:.0f} s")
         self._selftest_ended()
 
-    def _selftest_rep(self, test: SelfTestTracker, rep, set_key: int) -> None:
+    def _selftest_rep(self, test: SelfTestTracker, rep: RepResult, set_key: int) -> None:
         """Frame loop, at each RepCompleted: the next rep's target, the cue, and at the end the result."""
         with self._selftest_lock:
             step = test.feed(rep, set_key)
@@ -427,7 +440,7 @@ class Station:
         log.info("settings applied: target %.0f deg, sensitivity %s, feedback %s, lifter %s",
                  cfg.analysis.target_depth_deg, cfg.analysis.wink_sensitivity, cfg.feedback.mode, cfg.station.lifter)
 
-    def _handle(self, event) -> None:
+    def _handle(self, event: AnalysisEvent) -> None:
         """Events carry the source's clock; `to_wall` maps it to Unix time at this very moment."""
         to_wall = time.time() - event.timestamp
         if isinstance(event, RepCompleted):

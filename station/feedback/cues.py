@@ -7,9 +7,18 @@ by stepping time (tests/test_feedback_cues.py) and the worker stays a thin loop 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from station.analysis import DepthReached, FrameState, LifterReady, RepCompleted, SetFinished, WinkWarning
+from station.analysis import (
+    AnalysisEvent,
+    DepthReached,
+    FrameState,
+    LifterReady,
+    RepCompleted,
+    SetFinished,
+    WinkWarning,
+)
 from station.config import FeedbackConfig
 
 STALE_CUE_S = 0.5   # a cue that waited longer than this is noise: the lifter is already on the way up
@@ -89,7 +98,7 @@ class BarLogic:
         self.dirty = True    # something was posted since the last render
 
     # --- inputs ---------------------------------------------------------------------------------
-    def post(self, state: FrameState, events, now: float) -> None:
+    def post(self, state: FrameState, events: Iterable[AnalysisEvent], now: float) -> None:
         self.latest = state
         issue = state.setup_issue
         if issue is not None and self._setup_issue is None and now - self._setup_cued_at >= SETUP_CUE_HOLDOFF_S:
@@ -160,7 +169,7 @@ class BarLogic:
                 elapsed += seconds
                 self._sound.append((tone, now + elapsed))
 
-    def _levels(self, now: float, state: FrameState | None):
+    def _levels(self, now: float, state: FrameState | None) -> tuple[list[float], str, str, float | None]:
         n = self.count
         if self._animation:
             name, start, count, text = self._animation
@@ -192,7 +201,7 @@ class BarLogic:
         return [1.0] * lit + [0.0] * (n - lit), "depth", label, None
 
 
-def cue_for(event) -> str | None:
+def cue_for(event: AnalysisEvent) -> str | None:
     if isinstance(event, DepthReached):
         return "depth"
     if isinstance(event, WinkWarning):
@@ -206,7 +215,8 @@ def cue_for(event) -> str | None:
     return None
 
 
-def animation_levels(name: str, elapsed: float, count: int, n: int, text: str = ""):
+def animation_levels(name: str, elapsed: float, count: int, n: int,
+                     text: str = "") -> tuple[list[float], str, str]:
     if name == "ready":
         lit = min(n, int(elapsed / ANIMATION_S["ready"] * n) + 1)
         return [1.0] * lit + [0.0] * (n - lit), "ready", "ready"

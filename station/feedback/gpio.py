@@ -9,14 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 from station.config import FeedbackConfig
+
+if TYPE_CHECKING:
+    from gpiozero import Factory
 from station.feedback.cues import TONE_HZ, Render
 
 log = logging.getLogger(__name__)
 
 
-def make_pin_factory(kind: str):
+def make_pin_factory(kind: str) -> Factory | None:
     """'mock': MockFactory with PWM pins; 'auto': None, gpiozero's own choice (honours
     GPIOZERO_PIN_FACTORY, so GPIOZERO_PIN_FACTORY=mock gives the mock factory too)."""
     if kind == "mock" or (kind == "auto" and os.environ.get("GPIOZERO_PIN_FACTORY") == "mock"):
@@ -30,7 +34,7 @@ class GpioOutputs:
     """gpiozero devices for the bar and the buzzer; if they cannot be had, a clear reason in `error`
     (also logged once) and nothing else: the virtual bar still feeds the terminal and the page."""
 
-    def __init__(self, cfg: FeedbackConfig, pin_factory=None):
+    def __init__(self, cfg: FeedbackConfig, pin_factory: Factory | None = None):
         self.bar = None
         self.buzzer = None
         self.tonal = False

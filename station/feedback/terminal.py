@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TextIO
 
 from station.feedback.cues import Render
 
@@ -15,7 +16,7 @@ TERMINAL_LABEL_CHARS = 60  # the terminal line stays one line; the page shows th
 
 
 class TerminalBar:
-    def __init__(self, stream=None):
+    def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
         self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.error: str | None = None

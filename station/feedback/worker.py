@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
 
-from station.analysis import FrameState
+from station.analysis import AnalysisEvent, FrameState
 from station.config import FeedbackConfig
 from station.feedback.cues import BarLogic, BarState, Render
 from station.feedback.gpio import GpioOutputs
 from station.feedback.null import NullOutputs
 from station.feedback.terminal import TerminalBar
+
+if TYPE_CHECKING:
+    from gpiozero import Factory
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ class Outputs(Protocol):
 class Feedback:
     """Posts from the frame loop; a worker thread (or the test's step()) drives the outputs."""
 
-    def __init__(self, cfg: FeedbackConfig, pin_factory=None, terminal: TerminalBar | None = None,
+    def __init__(self, cfg: FeedbackConfig, pin_factory: Factory | None = None, terminal: TerminalBar | None = None,
                  clock: Callable[[], float] = time.monotonic, start: bool = True):
         self._clock = clock
         self.pins: GpioOutputs | NullOutputs = GpioOutputs(cfg, pin_factory) if cfg.mode != "off" else NullOutputs()
@@ -50,7 +53,7 @@ class Feedback:
             self._thread.start()
 
     # --- called from the frame loop and the web threads (must stay cheap) -----------------------
-    def post(self, state: FrameState, events=()) -> None:
+    def post(self, state: FrameState, events: Iterable[AnalysisEvent] = ()) -> None:
         with self._cond:
             self._logic.post(state, events, self._clock())
             self._cond.notify()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,8 @@ class PoseEstimator:
             region = CropRegion(region.x0 - grow, region.y0 - grow, side)
         return region
 
-    def track(self, frames, max_fps: float | None = None):
+    def track(self, frames: Iterable[tuple[float, np.ndarray]],
+              max_fps: float | None = None) -> Iterator[Keypoints]:
         """Keypoints for each (timestamp, frame), as a station that manages max_fps would see them.
 
         A Pi slower than its camera does not take every k-th frame: when the model is done it takes

@@ -36,7 +36,7 @@ class RuntimeInfo:
     version: str
 
 
-def load_runtime(preference: str = "auto"):
+def load_runtime(preference: str = "auto") -> tuple[type, RuntimeInfo]:
     """Return (Interpreter class, RuntimeInfo). preference: auto | litert | tflite."""
     errors = []
     order = {"auto": ("litert", "tflite"), "litert": ("litert",), "tflite": ("tflite",)}[preference]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class VideoFileSource:
         self._container.close()
 
 
-def frame_rotation_deg(frame) -> int:
+def frame_rotation_deg(frame: Any) -> int:
     """The display rotation a phone stored with the frame (0, 90, 180, 270; counter-clockwise).
 
     Phones record upright video as landscape frames plus a display matrix; a reader that ignores
@@ -77,7 +78,7 @@ def frame_rotation_deg(frame) -> int:
     return int(round(rotation / 90.0)) * 90 % 360
 
 
-def _rotation_from_side_data(frame) -> float:
+def _rotation_from_side_data(frame: Any) -> float:
     import struct
 
     for side_data in getattr(frame, "side_data", ()) or ():
