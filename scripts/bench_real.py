@@ -74,8 +74,9 @@ def parse_labels(text: str) -> dict:
 def code_version() -> str:
     """Cache key: the pose stage, the sources and the model (the analysis is always re-run)."""
     digest = hashlib.sha256()
-    for rel in ("station/pose.py", "station/sources.py"):
-        digest.update((ROOT / rel).read_bytes())
+    for rel in ("pose/crop.py", "pose/estimator.py", "pose/keypoints.py", "pose/movenet.py",
+                "sources/base.py", "sources/video.py"):
+        digest.update(rel.encode() + (ROOT / "station" / rel).read_bytes())
     return digest.hexdigest()[:12]
 
 
