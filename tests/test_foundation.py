@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station import config as config_mod
 from station.app.cli import main
 from station.pose.modelfile import LIGHTNING_INT8, ModelFetchError, install_model, sha256_of
 from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
@@ -94,37 +93,6 @@ def test_model_download_failure_is_clear_and_offline_friendly(tmp_path):
         install_model(tmp_path, url="http://127.0.0.1:9/nothing-listens-here", timeout=2)
 
 
-def test_config_defaults_and_round_trip(tmp_path):
-    cfg = config_mod.Config()
-    cfg.analysis.target_depth_deg = -5.0
-    cfg.feedback.led_pins = [2, 3, 4]
-    path = tmp_path / "station.toml"
-    config_mod.save(cfg, path)
-    again = config_mod.load(path)
-    assert again.analysis.target_depth_deg == -5.0
-    assert again.feedback.led_pins == [2, 3, 4]
-    assert config_mod.to_dict(again) == config_mod.to_dict(cfg)
-
-
-@pytest.mark.parametrize("text,message", [
-    ("[analysis]\ntarget_depth = 3\n", "unknown key analysis.target_depth; allowed keys"),
-    ("[analysis]\ntarget_depth_deg = 90\n", "analysis.target_depth_deg = 90.0: must be between -40.0 and 40.0"),
-    ("[feedback]\nbuzzer_type = 'loud'\n", "feedback.buzzer_type = 'loud': allowed values are active, passive, none"),
-    ("[model]\nthreads = 'two'\n", "model.threads = 'two': expected int"),
-    ("[camera]\nfps = true\n", "camera.fps = True: expected float"),
-    ("[feedback]\nled_pins = [5, 5]\n", "entries must be distinct"),
-    ("[gpio]\nx = 1\n", "unknown section [gpio]"),
-    ("[web]\npin = '12'\n", "web.pin = '12': must be 4 to 8 digits"),
-    ("[web\n", "not valid TOML"),
-])
-def test_config_errors_name_key_value_and_allowed(tmp_path, text, message):
-    path = tmp_path / "station.toml"
-    path.write_text(text)
-    with pytest.raises(config_mod.ConfigError) as info:
-        config_mod.load(path)
-    assert message in str(info.value)
-
-
 def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
     folder = require_shared("peer-tf-pose-estimation")
     out = tmp_path / "annotated.png"
@@ -146,11 +114,3 @@ def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"station: error: model file {bad} is not a TFLite model" in err
     assert "Traceback" not in err
-
-
-def test_cli_config_show(tmp_path, capsys):
-    path = tmp_path / "station.toml"
-    path.write_text("[analysis]\ntarget_depth_deg = -3\n")
-    assert main(["--config", str(path), "config", "show"]) == 0
-    out = capsys.readouterr().out
-    assert "target_depth_deg = -3.0" in out and str(path) in out

@@ -148,16 +148,12 @@ class Station:
         return buffer.getvalue()
 
     def apply_settings(self, changes: dict) -> config_mod.Config:
-        """Validate, save to the config file, and hand to the frame loop for its next frame."""
+        """Validate, save to the settings file (never the hand-written config), and hand to the frame
+        loop for its next frame. ConfigError (SettingsNotSaved too): nothing is applied."""
         with self._cfg_lock:
-            new = config_mod.updated(self.cfg, changes)
+            new = config_mod.save_settings(self.cfg, changes)
             if new.station.lifter != self.cfg.station.lifter:
                 self._lifter_target = self._read_lifter_target(new.station.lifter)
-            if new.source_path:
-                try:
-                    config_mod.save(new, new.source_path)
-                except OSError as exc:
-                    log.warning("settings applied but not saved to %s: %s", new.source_path, exc)
             self._pending_cfg = new
             self.cfg = new
         return new
