@@ -9,11 +9,10 @@ import pytest
 from PIL import Image
 
 from station.app.cli import main
-from station.pose.modelfile import LIGHTNING_INT8, ModelFetchError, install_model, sha256_of
 from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
                              VideoFileSource, open_source)
 
-from conftest import SHARED_MODEL, require_shared
+from conftest import require_shared
 
 
 def test_image_source_drops_alpha(tmp_path):
@@ -67,30 +66,6 @@ def test_open_source_rejects_unknown_specs(tmp_path):
     odd.write_text("x")
     with pytest.raises(SourceError, match="unknown file type"):
         open_source(str(odd))
-
-
-def test_model_install_from_a_local_file_verifies_and_is_idempotent(tmp_path):
-    if not SHARED_MODEL.exists():
-        pytest.skip("../shared/models is absent")
-    dest = install_model(tmp_path, source=SHARED_MODEL)
-    assert sha256_of(dest) == LIGHTNING_INT8.sha256
-    mtime = dest.stat().st_mtime_ns
-    assert install_model(tmp_path, source=SHARED_MODEL) == dest
-    assert dest.stat().st_mtime_ns == mtime
-
-
-def test_model_install_refuses_a_file_with_the_wrong_checksum(tmp_path):
-    fake = tmp_path / "fake.tflite"
-    fake.write_bytes(b"not the model" * 100)
-    dest_dir = tmp_path / "models"
-    with pytest.raises(ModelFetchError, match="does not match the expected"):
-        install_model(dest_dir, source=fake)
-    assert list(dest_dir.iterdir()) == []  # no half-installed file left behind
-
-
-def test_model_download_failure_is_clear_and_offline_friendly(tmp_path):
-    with pytest.raises(ModelFetchError, match="--from PATH"):
-        install_model(tmp_path, url="http://127.0.0.1:9/nothing-listens-here", timeout=2)
 
 
 def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
