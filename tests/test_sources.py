@@ -1,14 +1,11 @@
-"""Sources, model installation, configuration and the `station pose` command."""
+"""Frame sources: images, folders, video files, the camera off the Pi, and open_source."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from station.app.cli import main
 from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
                              VideoFileSource, open_source)
 
@@ -49,7 +46,6 @@ def test_video_source_yields_rgb_frames_with_increasing_timestamps():
 
 
 def test_camera_source_off_the_pi_says_picamera2_is_missing():
-    pytest.importorskip("pytest")
     try:
         import picamera2  # noqa: F401
         pytest.skip("picamera2 is installed here")
@@ -66,26 +62,3 @@ def test_open_source_rejects_unknown_specs(tmp_path):
     odd.write_text("x")
     with pytest.raises(SourceError, match="unknown file type"):
         open_source(str(odd))
-
-
-def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
-    folder = require_shared("peer-tf-pose-estimation")
-    out = tmp_path / "annotated.png"
-    assert main(["pose", str(folder / "image2.jpeg"), "--annotate", str(out), "--model", str(model_path)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1
-    record = json.loads(lines[0])
-    assert record["width"] == 399 and record["height"] == 640
-    assert set(record["keypoints"]) >= {"left_hip", "right_knee", "nose"}
-    with Image.open(out) as img:
-        assert img.size == (399, 640)
-
-
-def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):
-    folder = require_shared("peer-tf-pose-estimation")
-    bad = tmp_path / "bad.tflite"
-    bad.write_bytes(b"x" * 5000)
-    assert main(["pose", str(folder / "image1.png"), "--model", str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert f"station: error: model file {bad} is not a TFLite model" in err
-    assert "Traceback" not in err
