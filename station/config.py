@@ -188,7 +188,7 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
         return list(value)
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
         raise ConfigError(f"{key} = {value!r}: expected {expected.__name__}")
-    if expected is float and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         # NaN compares false with everything, so a range check alone lets it through
         raise ConfigError(f"{key} = {value!r}: must be a finite number"
                           + (f" between {meta['lo']} and {meta['hi']}" if meta["lo"] is not None else ""))

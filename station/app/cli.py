@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from station import config as config_mod
 from station.errors import StationError
@@ -24,10 +25,7 @@ class LineAwareHandler(logging.StreamHandler):
     """Log lines to stderr that first end the terminal bar's line (set `terminal` while it draws), so
     a log line never runs into the bar on the same terminal."""
 
-    terminal = None
-
-    def __init__(self):
-        super().__init__()
+    terminal: Any = None   # a TerminalBar (station.feedback) while one draws
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr          # looked up each time: tests and daemons swap stderr
@@ -79,7 +77,7 @@ def cmd_pose(args) -> int:
     target = _annotate_target(args.annotate) if args.annotate else None
     estimator = PoseEstimator.from_config(cfg, crop_tracking=False if args.full_frame else None)
     source = open_source(args.file)
-    annotated = []
+    annotated: list[Any] = []
     try:
         for index, (timestamp, frame) in enumerate(source):
             keypoints = estimator.estimate(frame, timestamp)
