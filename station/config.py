@@ -1,14 +1,25 @@
-"""The station's one configuration object, built from a TOML file (tomllib) over defaults.
+"""The station's one configuration object: defaults <- the TOML file <- the settings file <- the
+command line, every layer through the same validator (`from_dict`).
 
 Every setting has a default, so an empty file (or none) is a working station. Validation names
 the key, the value and what is allowed: a gym owner editing /etc/station/station.toml over SSH
 must be told exactly which line is wrong.
+
+The hand-written file is never written by the station: what the page changes (and the PIN set by
+`station pin set`) goes to its own small file, <state_dir>/settings.toml, overlaid at load. So a
+save keeps the owner's comments and mode and never persists a command-line override.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hashlib
+import hmac
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +104,8 @@ class StoreConfig:
 class WebConfig:
     host: str = _spec("0.0.0.0")
     port: int = _spec(8080, lo=0, hi=65535, doc="0 = any free port (tests)")
-    pin: str = _spec("", doc="4-8 digits; needed to change settings or delete data. Empty = changes disabled")
+    pin_hash: str = _spec("", doc="the PIN (4-8 digits) that changes settings or deletes data, hashed (station pin set; "
+                                  "web.pin = \"1234\" in the config file is hashed at load). Empty = changes disabled")
     preview: bool = _spec(False, doc="low-rate camera preview with the skeleton, to aim the camera")
     threads: int = _spec(4, lo=1, hi=16)
 
@@ -128,6 +140,10 @@ class Config:
     def db_path(self) -> Path:
         return Path(self.store.path) if self.store.path else self.state_dir() / "station.db"
 
+    def settings_path(self) -> Path:
+        """Where the page's changes and `station pin set` go (never the hand-written file)."""
+        return self.state_dir() / "settings.toml"
+
     def model_path(self) -> Path:
         if self.model.path:
             return Path(self.model.path)
@@ -142,6 +158,17 @@ _SECTION_CLASSES = {
     "analysis": AnalysisConfig, "feedback": FeedbackConfig, "store": StoreConfig, "web": WebConfig,
 }
 
+# what the settings page may change, and what the settings file may hold (the page's keys + the PIN)
+PAGE_KEYS = ("analysis.target_depth_deg", "analysis.wink_sensitivity", "feedback.mode", "feedback.brightness",
+             "station.lifter")
+SETTINGS_KEYS = PAGE_KEYS + ("web.pin_hash",)
+
+
+class SettingsNotSaved(ConfigError):
+    """The settings file could not be written; nothing was applied."""
+
+
+# --- one validator for every value ------------------------------------------------------------
 
 def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
     meta = f.metadata
@@ -161,6 +188,12 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
         return list(value)
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
         raise ConfigError(f"{key} = {value!r}: expected {expected.__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        # NaN compares false with everything, so a range check alone lets it through
+        raise ConfigError(f"{key} = {value!r}: must be a finite number"
+                          + (f" between {meta['lo']} and {meta['hi']}" if meta["lo"] is not None else ""))
+    if expected is str and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(f"{key} = {value!r}: control characters are not allowed")
     if meta["choices"] and value not in meta["choices"]:
         raise ConfigError(f"{key} = {value!r}: allowed values are {', '.join(meta['choices'])}")
     if meta["lo"] is not None and value < meta["lo"] or meta["hi"] is not None and value > meta["hi"]:
@@ -168,7 +201,77 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
     return value
 
 
+# --- the PIN: only its scrypt hash is kept --------------------------------------------------------
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1   # 16 MB and ~0.1-0.2 s per try on a Pi: slows any guessing
+_PIN_RE = re.compile(r"[0-9]{4,8}")             # ASCII only: '１２３４'.isdigit() is True too
+
+
+def check_pin(pin: Any, key: str = "web.pin") -> str:
+    if not isinstance(pin, str) or not _PIN_RE.fullmatch(pin):
+        shown = "(hidden)" if isinstance(pin, str) and pin.isascii() and pin.isdigit() else repr(pin)
+        raise ConfigError(f"{key} = {shown}: must be 4 to 8 digits 0-9, as a quoted string")
+    return pin
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_pin(pin: str) -> str:
+    """'scrypt$n$r$p$salt_b64$hash_b64' for a valid PIN (ConfigError otherwise)."""
+    check_pin(pin)
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(pin.encode("ascii"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def _parse_pin_hash(pin_hash: str) -> tuple[int, int, int, bytes, bytes] | None:
+    parts = pin_hash.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isascii() and p.isdigit() for p in parts[1:4]):
+        return None
+    n, r, p = (int(x) for x in parts[1:4])
+    if not (2 ** 10 <= n <= 2 ** 20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        return None   # also bounds the memory and time one verification may cost
+    try:
+        salt, digest = (base64.b64decode(x, validate=True) for x in parts[4:6])
+    except (binascii.Error, ValueError):
+        return None
+    return (n, r, p, salt, digest) if len(salt) >= 8 and len(digest) >= 16 else None
+
+
+def verify_pin(pin_hash: str, attempt: Any) -> bool:
+    """True when `attempt` is the PIN behind `pin_hash`; False for no PIN set, a malformed hash or any
+    odd input (non-ASCII, not a string, too long). The comparison takes constant time."""
+    parsed = _parse_pin_hash(pin_hash) if pin_hash else None
+    if parsed is None:
+        return False
+    n, r, p, salt, digest = parsed
+    ok_input = isinstance(attempt, str) and attempt.isascii() and len(attempt) <= 64
+    guess = attempt.encode("ascii") if ok_input else b"\0"   # still hash: a bad input costs the same time
+    actual = hashlib.scrypt(guess, salt=salt, n=n, r=r, p=p, dklen=len(digest), maxmem=2 ** 26)
+    return hmac.compare_digest(actual, digest) and ok_input
+
+
+def _hash_plain_pin(data: dict) -> dict:
+    """A plain web.pin (owners set it over SSH) becomes web.pin_hash here: the PIN itself is never kept."""
+    web = data.get("web")
+    if not isinstance(web, dict) or "pin" not in web:
+        return data
+    web = dict(web)
+    pin = web.pop("pin")
+    if "pin_hash" in web:
+        raise ConfigError("web.pin and web.pin_hash are both set: keep one (station pin set writes pin_hash)")
+    if pin != "":
+        web["pin_hash"] = hash_pin(check_pin(pin))
+    return {**data, "web": web}
+
+
+# --- building a Config ------------------------------------------------------------------------------
+
 def from_dict(data: dict, source_path: str = "") -> Config:
+    """The one validator: every layer (file, settings file, command line, page) goes through here."""
+    data = _hash_plain_pin(data)
     config = Config(source_path=source_path)
     for section, values in data.items():
         if section not in _SECTION_CLASSES:
@@ -179,30 +282,123 @@ def from_dict(data: dict, source_path: str = "") -> Config:
         fields = {f.name: f for f in dataclasses.fields(target)}
         for key, value in values.items():
             if key not in fields:
-                raise ConfigError(f"unknown key {section}.{key}; allowed keys in [{section}] are {', '.join(fields)}")
+                allowed = ", ".join(fields) + (", pin" if section == "web" else "")
+                raise ConfigError(f"unknown key {section}.{key}; allowed keys in [{section}] are {allowed}")
             setattr(target, key, _check_value(f"{section}.{key}", fields[key], value))
-    pin = config.web.pin
-    if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
-        raise ConfigError(f"web.pin = {pin!r}: must be 4 to 8 digits")
+    if config.web.pin_hash and _parse_pin_hash(config.web.pin_hash) is None:
+        raise ConfigError("web.pin_hash is not a hash made by `station pin set` (scrypt$n$r$p$salt$hash); "
+                          "run `station pin set` again, or put web.pin = \"1234\" in the config file")
     return config
 
 
-def load(path: str | Path | None) -> Config:
-    """Read `path` (None: /etc/station/station.toml if it exists, else defaults)."""
-    if path is None:
-        if not DEFAULT_CONFIG_PATH.exists():
-            return Config()
-        path = DEFAULT_CONFIG_PATH
-    path = Path(path)
+def _nest(dotted: dict[str, Any]) -> dict:
+    nested: dict = {}
+    for name, value in dotted.items():
+        section, dot, key = name.partition(".")
+        if not dot:
+            raise ConfigError(f"{name!r}: a setting is named 'section.key'")
+        nested.setdefault(section, {})[key] = value
+    return nested
+
+
+def _merge(*layers: dict) -> dict:
+    out: dict = {}
+    for layer in layers:
+        for section, values in layer.items():
+            out[section] = {**out.get(section, {}), **values} if isinstance(values, dict) else values
+    return out
+
+
+def _layer(data: dict, origin: str) -> dict:
+    """One layer checked on its own, so an error says where the bad value is."""
+    try:
+        data = _hash_plain_pin(data)
+        from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    return data
+
+
+def _read_toml(path: Path, what: str) -> dict:
+    """A TOML file, or a ConfigError in one line for whatever is wrong with it."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path} is a folder; it must be a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"{what} {path} cannot be read by this user (run as root or the station user)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    return from_dict(data, str(path))
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror}") from None
 
+
+def _read_settings(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    data = _read_toml(path, "settings file")
+    for section, values in data.items():
+        for key in values if isinstance(values, dict) else [""]:
+            if f"{section}.{key}" not in SETTINGS_KEYS:
+                raise ConfigError(f"settings file {path}: {section}.{key} does not belong there (it holds only "
+                                  f"{', '.join(SETTINGS_KEYS)}); put it in the config file, or delete {path} "
+                                  f"to go back to the config file's values")
+    return _layer(data, f"settings file {path}")
+
+
+def build(path: str | Path | None = None, overrides: dict[str, Any] | None = None, *,
+          default_file: bool = True) -> Config:
+    """defaults <- TOML file <- settings file <- command-line overrides ('section.key': value).
+
+    path None: /etc/station/station.toml when it exists and default_file, else no file. The settings
+    file lives in the state dir that the file and the overrides give."""
+    if path is None and default_file and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    file_layer = _layer(_read_toml(Path(path), "config file"), f"config file {path}") if path is not None else {}
+    cli_layer = _layer(_nest(overrides or {}), "command line")
+    state = from_dict({"station": _merge(file_layer, cli_layer).get("station", {})})
+    settings_layer = _read_settings(state.settings_path())
+    return from_dict(_merge(file_layer, settings_layer, cli_layer), str(path) if path is not None else "")
+
+
+def load(path: str | Path | None) -> Config:
+    """Read `path` (None: /etc/station/station.toml if it exists, else defaults) and the settings file."""
+    return build(path)
+
+
+def updated(config: Config, changes: dict[str, Any]) -> Config:
+    """A validated copy with 'section.key' changes applied."""
+    return from_dict(_merge(to_dict(config), _nest(changes)), config.source_path)
+
+
+def save_settings(config: Config, changes: dict[str, Any], allowed: tuple[str, ...] = PAGE_KEYS) -> Config:
+    """Validate `changes`, add them to the settings file (atomically, its mode kept, 0600 when new) and
+    return the new Config. All or nothing: SettingsNotSaved when the file cannot be written."""
+    from station.files import write_atomic
+
+    for name in changes:
+        if name not in allowed:
+            raise ConfigError(f"{name} cannot be changed here (allowed: {', '.join(allowed)}); "
+                              f"edit the config file instead")
+    new = updated(config, changes)
+    path = config.settings_path()
+    kept = _merge(_read_settings(path), _nest({name: getattr(getattr(new, name.split(".")[0]), name.split(".")[1])
+                                                for name in changes}))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, _toml_text(kept, "# Written by the station (settings page, station pin set); "
+                                            "the config file is never changed.\n").encode())
+    except OSError as exc:
+        raise SettingsNotSaved(f"settings not saved to {path} ({exc.strerror or exc}); nothing was changed") from None
+    return new
+
+
+# --- writing TOML -------------------------------------------------------------------------------------
 
 def to_dict(config: Config) -> dict:
     return {name: dataclasses.asdict(getattr(config, name)) for name in _SECTION_CLASSES}
@@ -219,27 +415,20 @@ def _toml_value(value: Any) -> str:
     return f'"{escaped}"'
 
 
-def to_toml(config: Config) -> str:
-    lines = []
-    for section, values in to_dict(config).items():
+def _toml_text(data: dict, header: str = "") -> str:
+    lines = [header] if header else []
+    for section, values in data.items():
         lines.append(f"[{section}]")
         lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
         lines.append("")
     return "\n".join(lines)
 
 
-def save(config: Config, path: str | Path) -> None:
-    """Write atomically (temp file + rename) so a power cut never leaves half a config."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(to_toml(config))
-    os.replace(tmp, path)
-
-
-def updated(config: Config, changes: dict[str, Any]) -> Config:
-    """A validated copy with 'section.key' changes applied (used by the settings page)."""
+def to_toml(config: Config, *, redact: bool = True) -> str:
+    """The whole configuration as TOML. redact: the PIN hash is shown only as set or not (a 4-digit
+    PIN's hash is guessed offline in seconds), as a comment, so the text still loads."""
     data = to_dict(config)
-    for dotted, value in changes.items():
-        section, _, key = dotted.partition(".")
-        data.setdefault(section, {})[key] = value
-    return from_dict(data, config.source_path)
+    if redact and data["web"]["pin_hash"]:
+        data["web"].pop("pin_hash")
+        return _toml_text(data) + "# web.pin_hash: set (hidden); `station pin set` changes it\n"
+    return _toml_text(data)

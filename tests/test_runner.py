@@ -209,9 +209,8 @@ def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
 
 def test_settings_go_through_the_inbox_to_the_frame_loop(tmp_path):
     path = tmp_path / "station.toml"
-    cfg = config_mod.Config()
-    cfg.station.state_dir = str(tmp_path)
-    config_mod.save(cfg, path)
+    hand_written = f'# the owner\'s comment\n[station]\nstate_dir = "{tmp_path}"\n'
+    path.write_text(hand_written)
     keypoints = _keypoints(1)
     station, _, _ = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
     station.cfg = station.accepted_cfg = config_mod.load(path)
@@ -223,9 +222,12 @@ def test_settings_go_through_the_inbox_to_the_frame_loop(tmp_path):
         station._apply_inbox(1.0)
         assert station.analyzer.p.target_depth_deg == -7.0 and station.cfg.analysis.target_depth_deg == -7.0
         assert station.feedback.cfg.mode == "lights_only"
-        assert config_mod.load(path).analysis.target_depth_deg == -7.0
+        assert config_mod.load(path).analysis.target_depth_deg == -7.0, "saved: a restart keeps it"
+        assert path.read_text() == hand_written, "the hand-written config is never rewritten"
         with pytest.raises(config_mod.ConfigError):
             station.apply_settings({"analysis.target_depth_deg": 99.0})
+        with pytest.raises(config_mod.ConfigError):
+            station.apply_settings({"analysis.target_depth_deg": float("nan")})
         assert station.accepted_cfg.analysis.target_depth_deg == -7.0
     finally:
         station.shutdown()

@@ -74,7 +74,8 @@ class CaptureThread(threading.Thread):
         self.finished = threading.Event()
         self.frames = 0
         self.error: str | None = None      # why capture ended for good (None: the source just ended)
-        self.error_is_config = False       # True: a file source that cannot be read (exit 2, no restart)
+        self.error_is_config = False       # True: a file that never delivered a frame (exit 2, no restart);
+        #                                    one that broke part-way may work next time (exit 1)
 
     def run(self) -> None:
         backoff = 1.0
@@ -98,7 +99,7 @@ class CaptureThread(threading.Thread):
                     raise SourceError("the source ended")
                 except SourceError as exc:
                     if not self._retry:
-                        self.error, self.error_is_config = str(exc), True
+                        self.error, self.error_is_config = str(exc), self.frames == 0
                         self._on_fault(str(exc))
                         return
                     log.error("%s; retrying in %.0f s", exc, backoff)

@@ -1,12 +1,19 @@
-"""`station` command line: one entry point, one subcommand per job."""
+"""`station` command line: one entry point, one subcommand per job.
+
+Exit codes (systemd acts on them, see README): 0 done; 2 a problem only the owner can fix (config,
+model, a source that does not exist: the unit's RestartPreventExitStatus=2 stops the restart loop);
+1 anything else (the environment may recover, so Restart= tries again); 130 Ctrl-C.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from station import config as config_mod
 from station.errors import StationError
@@ -14,59 +21,92 @@ from station.errors import StationError
 log = logging.getLogger("station")
 
 
+class LineAwareHandler(logging.StreamHandler):
+    """Log lines to stderr that first end the terminal bar's line (set `terminal` while it draws), so
+    a log line never runs into the bar on the same terminal."""
+
+    terminal: Any = None   # a TerminalBar (station.feedback) while one draws
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr          # looked up each time: tests and daemons swap stderr
+        terminal = self.terminal
+        if terminal is not None:
+            terminal.break_line()
+        super().emit(record)
+
+
+LOG_HANDLER = LineAwareHandler()
+LOG_HANDLER.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    if LOG_HANDLER not in root.handlers:
+        root.addHandler(LOG_HANDLER)
+    root.setLevel(getattr(logging, level.upper()))
 
 
-def _load_config(args) -> config_mod.Config:
-    return config_mod.load(args.config)
+def _config(args, overrides: dict | None = None, *, default_file: bool = True) -> config_mod.Config:
+    """The one place a command gets its Config: file <- settings file <- these overrides, all validated."""
+    return config_mod.build(args.config, {k: v for k, v in (overrides or {}).items() if v is not None},
+                            default_file=default_file)
+
+
+def _annotate_target(out: str) -> Path:
+    """Checked before the input is processed: a bad name must not cost a whole video's inference."""
+    from PIL import Image
+
+    path = Path(out)
+    writable = sorted(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE)
+    if path.suffix.lower() not in writable:
+        raise StationError(f"--annotate {out}: {path.suffix or 'no suffix'} is not an image type Pillow writes "
+                           f"(use .png or .jpg)")
+    folder = path.parent
+    if not folder.is_dir():
+        raise StationError(f"--annotate {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise StationError(f"--annotate {out}: the folder {folder} is not writable by this user")
+    return path
 
 
 def cmd_pose(args) -> int:
+    from station.pose import PoseEstimator
     from station.sources import open_source
 
-    cfg = _load_config(args)
-    if args.model:
-        cfg.model.path = args.model
-    from station.pose import PoseEstimator
-
+    cfg = _config(args, {"model.path": args.model})
+    target = _annotate_target(args.annotate) if args.annotate else None
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path(),
                                           crop_tracking=False if args.full_frame else None)
     source = open_source(args.file)
-    annotated = []
+    annotated: list[Any] = []
     try:
         for index, (timestamp, frame) in enumerate(source):
             keypoints = estimator.estimate(frame, timestamp)
             record = {"frame": index, **keypoints.to_dict()}
             sys.stdout.write(json.dumps(record) + "\n")
-            if args.annotate and index % args.strip_every == 0 and len(annotated) < args.strip_max:
+            if target and index % args.strip_every == 0 and len(annotated) < args.strip_max:
                 from station.pose.draw import draw_skeleton
 
                 annotated.append(draw_skeleton(frame, keypoints, cfg.pose.min_score))
     finally:
         source.close()
-    if args.annotate:
+    if target and annotated:
         from station.pose.draw import frame_strip
 
         image = annotated[0] if len(annotated) == 1 else frame_strip(annotated)
-        image.save(args.annotate)
-        log.info("annotated image written to %s", args.annotate)
+        image.save(target)
+        log.info("annotated image written to %s", target)
     return 0
 
 
 def cmd_analyze(args) -> int:
     from station.analysis import AnalysisParams
     from station.analysis.analyzer import analyze_keypoints
-    from station.pose import PoseEstimator
     from station.app.report import set_dict, set_table
+    from station.pose import PoseEstimator
     from station.sources import open_source
 
-    cfg = _load_config(args)
-    if args.model:
-        cfg.model.path = args.model
-    if args.target is not None:
-        cfg.analysis.target_depth_deg = args.target
+    cfg = _config(args, {"model.path": args.model, "analysis.target_depth_deg": args.target})
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     source = open_source(args.file)
     try:
@@ -83,24 +123,27 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, demo: bool, loop: bool = False,
-                 exit_when_done: bool = True) -> int:
+def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, demo_pin: str | None = None,
+                 loop: bool = False, exit_when_done: bool = True) -> int:
     import signal
 
     from station.app.runner import Station, build_stages, demo_presses, source_opener
     from station.feedback import TerminalBar, make_pin_factory
 
+    opener = source_opener(cfg, spec, realtime, loop)
+    if spec not in ("camera", "synthetic"):
+        opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
     terminal = TerminalBar() if cfg.feedback.terminal_bar else None
     stages = build_stages(cfg, pin_factory=make_pin_factory(pin_kind), terminal=terminal)
-    station = Station(cfg, stages, source_opener(cfg, spec, realtime, loop), live_source=live,
-                      demo_presses=demo_presses(cfg))
+    station = Station(cfg, stages, opener, live_source=live, demo_presses=demo_presses(cfg))
+    LOG_HANDLER.terminal = terminal if terminal is not None and terminal.enabled else None
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
     print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}", flush=True)
-    if demo:
-        print(f"station: settings PIN for this demo: {cfg.web.pin}; data in {cfg.state_dir()}", flush=True)
+    if demo_pin is not None:
+        print(f"station: settings PIN for this demo: {demo_pin}; data in {cfg.state_dir()}", flush=True)
     try:
         station.run_frames()
-        if not exit_when_done and not station.stop_event.is_set():
+        if not exit_when_done and station.exit_code == 0 and not station.stop_event.is_set():
             print(f"\nstation: the demo's sets are done; the page stays up at {station.web_url} (Ctrl-C to stop)",
                   flush=True)
             station.stop_event.wait()
@@ -108,10 +151,11 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
         pass
     finally:
         station.shutdown()
+        LOG_HANDLER.terminal = None
     stats = station.stats
     log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
-    if station.capture.error:
-        print(f"station: error: {station.capture.error}", file=sys.stderr)
+    if station.capture.error:   # exit 1: broke part-way, may work next time; 2: never delivered a frame
+        print(f"station: error: the source {spec} failed: {station.capture.error}", file=sys.stderr)
     return station.exit_code
 
 
@@ -120,30 +164,29 @@ def cmd_demo(args) -> int:
 
     from station.app.runner import default_state_dir_for_demo
 
-    cfg = _load_config(args) if args.config else config_mod.Config()
-    cfg.camera.source = args.source or "synthetic"
-    cfg.web.host = args.host
-    cfg.web.port = args.port
-    cfg.station.state_dir = str(args.state_dir or default_state_dir_for_demo())
-    cfg.web.pin = cfg.web.pin or f"{secrets.randbelow(10000):04d}"
-    cfg.station.lifter = "demo"
-    return _run_station(cfg, cfg.camera.source, live=False, realtime=not args.fast, pin_kind="mock", demo=True,
-                        loop=args.loop, exit_when_done=args.exit_when_done)
+    overrides = {"camera.source": args.source or "synthetic", "web.host": args.host, "web.port": args.port,
+                 "station.state_dir": str(args.state_dir or default_state_dir_for_demo()), "station.lifter": "demo"}
+    cfg = _config(args, overrides, default_file=False)
+    pin = None
+    if not cfg.web.pin_hash:   # the demo's own PIN, printed; a configured one stays the owner's secret
+        pin = f"{secrets.randbelow(10000):04d}"
+        cfg = _config(args, {**overrides, "web.pin": pin}, default_file=False)
+    return _run_station(cfg, cfg.camera.source, live=False, realtime=not args.fast, pin_kind="mock",
+                        demo_pin=pin if pin is not None else "(the one set in your config)", loop=args.loop,
+                        exit_when_done=args.exit_when_done)
 
 
 def cmd_run(args) -> int:
-    cfg = _load_config(args)
-    if args.source:
-        cfg.camera.source = args.source
+    cfg = _config(args, {"camera.source": args.source})
     live = cfg.camera.source == "camera"
     return _run_station(cfg, cfg.camera.source, live=live, realtime=live or args.realtime,
-                        pin_kind="mock" if args.mock_gpio else "auto", demo=False)
+                        pin_kind="mock" if args.mock_gpio else "auto")
 
 
 def cmd_doctor(args) -> int:
     from station.app.doctor import report, run_checks
 
-    cfg = _load_config(args)
+    cfg = _config(args)
     checks = run_checks(cfg)
     print(report(checks))
     return 1 if any(c.status == "fail" for c in checks) else 0
@@ -159,28 +202,74 @@ def cmd_model_fetch(args) -> int:
 
 
 def cmd_config_show(args) -> int:
-    cfg = _load_config(args)
-    print(f"# effective configuration (from {cfg.source_path or 'built-in defaults'})")
+    cfg = _config(args)
+    settings = cfg.settings_path()
+    print(f"# effective configuration: defaults <- {cfg.source_path or 'no config file'} <- "
+          f"{settings if settings.exists() else 'no settings file'} (the page's changes, the PIN)")
     print(config_mod.to_toml(cfg), end="")
     return 0
 
 
+def _read_new_pin(from_stdin: bool) -> str:
+    if from_stdin:
+        return config_mod.check_pin(sys.stdin.readline().strip(), "PIN")
+    import getpass
+
+    try:
+        first = getpass.getpass("new settings PIN (4-8 digits): ")
+        config_mod.check_pin(first, "PIN")
+        again = getpass.getpass("the same PIN again: ")
+    except EOFError:
+        raise StationError("no terminal to read the PIN from: use --stdin") from None
+    if again != first:
+        raise StationError("the two PINs differ; nothing was changed")
+    return first
+
+
+def cmd_pin_set(args) -> int:
+    cfg = _config(args)
+    pin = _read_new_pin(args.stdin)
+    config_mod.save_settings(cfg, {"web.pin_hash": config_mod.hash_pin(pin)}, allowed=("web.pin_hash",))
+    print(f"PIN set (hashed) in {cfg.settings_path()}; it wins over any web.pin in the config file. "
+          f"A running station uses it after: sudo systemctl restart station")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="station", description="Squat depth and butt-wink station")
-    parser.add_argument("--config", "-c", help="TOML config file (default: /etc/station/station.toml if present)")
-    parser.add_argument("--log-level", default=None, choices=("debug", "info", "warning", "error"))
+    # --config and --log-level before or after the subcommand (README: every command takes --config);
+    # SUPPRESS keeps a subcommand's missing option from hiding the one given before it (the parsers
+    # share these action objects, so no set_defaults here: main() fills in the absent ones).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default=argparse.SUPPRESS,
+                        help="TOML config file (default: /etc/station/station.toml if present)")
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=("debug", "info", "warning", "error"))
+    parser = argparse.ArgumentParser(prog="station", description="Squat depth and butt-wink station",
+                                     parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("pose", help="run the model on an image or video; keypoints as JSON lines")
+    def command(parent, name, **kwargs):
+        return parent.add_parser(name, parents=[common], **kwargs)
+
+    p = command(sub, "pose", help="run the model on an image or video; keypoints as JSON lines")
     p.add_argument("file")
     p.add_argument("--annotate", metavar="OUT", help="write the image (or a frame strip) with the skeleton")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--full-frame", action="store_true", help="no crop tracking: every frame padded and resized")
-    p.add_argument("--strip-every", type=int, default=15, help="video: annotate every Nth frame")
-    p.add_argument("--strip-max", type=int, default=8, help="video: at most this many frames in the strip")
+    p.add_argument("--strip-every", type=_positive_int, default=15, help="video: annotate every Nth frame")
+    p.add_argument("--strip-max", type=_positive_int, default=8, help="video: at most this many frames in the strip")
     p.set_defaults(func=cmd_pose)
 
-    p = sub.add_parser("analyze", help="analyse a video: per-rep table and set summary")
+    p = command(sub, "analyze", help="analyse a video: per-rep table and set summary")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", help="model file (overrides the config)")
@@ -189,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "(newest frame first): 10 is about a Pi 4, 15 a Pi 5")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("demo", help="the station on the synthetic lifter (or --source FILE), mock GPIO, the page")
+    p = command(sub, "demo", help="the station on the synthetic lifter (or --source FILE), mock GPIO, the page")
     p.add_argument("--source", help="a video/image folder to replay instead of the synthetic lifter")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true", default=True, help="play at the source's frame rate (default)")
@@ -201,38 +290,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exit-when-done", action="store_true", help="exit when the source ends (default: keep the page up)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("run", help="the station: camera (or [camera] source) to lights, buzzer, history and page")
+    p = command(sub, "run", help="the station: camera (or [camera] source) to lights, buzzer, history and page")
     p.add_argument("--source", help="override [camera] source: 'camera', 'synthetic', or a file")
     p.add_argument("--realtime", action="store_true", help="pace file sources at their frame rate")
     p.add_argument("--mock-gpio", action="store_true", help="gpiozero's MockFactory instead of real pins")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("doctor", help="check camera, model, GPIO, storage, service and page addresses")
+    p = command(sub, "doctor", help="check camera, model, GPIO, storage, service and page addresses")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("model", help="model management")
+    p = command(sub, "model", help="model management")
     msub = p.add_subparsers(dest="model_command", required=True)
-    f = msub.add_parser("fetch", help="download (or --from PATH copy) and verify the MoveNet model")
+    f = command(msub, "fetch", help="download (or --from PATH copy) and verify the MoveNet model")
     f.add_argument("--from", dest="source", help="copy this local file instead of downloading")
     f.add_argument("--dest", help="target folder (default: models/ beside the package)")
     f.add_argument("--url", help="download from this address instead of the official one")
     f.set_defaults(func=cmd_model_fetch)
 
-    p = sub.add_parser("config", help="configuration")
+    p = command(sub, "config", help="configuration")
     csub = p.add_subparsers(dest="config_command", required=True)
-    s = csub.add_parser("show", help="print the effective configuration")
+    s = command(csub, "show", help="print the effective configuration (the PIN only as set or not)")
     s.set_defaults(func=cmd_config_show)
+
+    p = command(sub, "pin", help="the settings PIN")
+    psub = p.add_subparsers(dest="pin_command", required=True)
+    s = command(psub, "set", help="read a new PIN twice from the terminal; its hash goes to the settings file")
+    s.add_argument("--stdin", action="store_true", help="read the PIN once from standard input (scripts)")
+    s.set_defaults(func=cmd_pin_set)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)
+    args.log_level = getattr(args, "log_level", None)
     _setup_logging(args.log_level or "info")
     try:
         return args.func(args)
-    except StationError as exc:
+    except StationError as exc:       # the owner must fix something: systemd does not restart (exit 2)
         print(f"station: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:   # the environment: may recover, so Restart= tries again
+        print(f"station: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -207,17 +207,13 @@ class Station:
         return buffer.getvalue()
 
     def apply_settings(self, changes: dict) -> config_mod.Config:
-        """Web thread: validate, save, and hand to the frame loop for its next frame."""
+        """Web thread: validate, save to the settings file (never the hand-written config), and hand to
+        the frame loop for its next frame. ConfigError (SettingsNotSaved too): nothing is applied."""
         with self._settings_lock:
             old = self.accepted_cfg
-            new = config_mod.updated(old, changes)
+            new = config_mod.save_settings(old, changes)
             lifter_changed = new.station.lifter != old.station.lifter
             target = self._read_lifter_target(new.station.lifter) if lifter_changed else None
-            if new.source_path:
-                try:
-                    config_mod.save(new, new.source_path)
-                except OSError as exc:
-                    log.warning("settings applied but not saved to %s: %s", new.source_path, exc)
             self.accepted_cfg = new
         self._inbox.put(lambda t: self._apply_config(new, target if lifter_changed else self._lifter_target))
         return new

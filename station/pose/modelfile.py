@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from station.errors import StationError
+from station.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -47,39 +46,50 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _install_verified(tmp: Path, dest: Path, spec: ModelSpec, origin: str) -> Path:
-    actual = sha256_of(tmp)
+def _verified(data: bytes, spec: ModelSpec, origin: str) -> bytes:
+    actual = hashlib.sha256(data).hexdigest()
     if actual != spec.sha256:
-        tmp.unlink(missing_ok=True)
         raise ModelFetchError(f"{origin}: SHA-256 {actual} does not match the expected {spec.sha256} "
                               f"for {spec.filename}; refusing to install it")
-    os.replace(tmp, dest)  # atomic: a half-written model is never left under the real name
-    return dest
+    return data
 
 
 def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None,
                   spec: ModelSpec = LIGHTNING_INT8, url: str | None = None, timeout: float = 60) -> Path:
-    """Copy `source` (or download `url`/the spec's URL) into dest_dir, verified. Idempotent."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    """Copy `source` (or download `url`/the spec's URL) into dest_dir, verified. Idempotent.
+
+    The file is installed 0644: `sudo station model fetch` (as doctor suggests) must leave a model the
+    service user can read. A --from file that is missing is an error even when a model is installed:
+    the caller asked for that file, and "installed and verified" would hide a typo."""
+    if source is not None and not source.is_file():
+        raise ModelFetchError(f"--from {source}: no such file")
     dest = dest_dir / spec.filename
     if dest.is_file() and sha256_of(dest) == spec.sha256:
+        if dest.stat().st_mode & 0o444 != 0o444:
+            try:
+                os.chmod(dest, 0o644)   # installed 0600 by an older version: readable by the service user
+            except OSError as exc:
+                raise ModelFetchError(f"{dest} is not readable by others and cannot be changed "
+                                      f"({exc.strerror}): sudo chmod 0644 {dest}") from None
         return dest
-    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".download-", suffix=".tflite")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if source is not None:
-            if not source.is_file():
-                raise ModelFetchError(f"{source} does not exist or is not a file")
-            shutil.copyfile(source, tmp)
-            return _install_verified(tmp, dest, spec, str(source))
+    if source is not None:
+        try:
+            data = _verified(source.read_bytes(), spec, str(source))
+        except OSError as exc:
+            raise ModelFetchError(f"--from {source} cannot be read: {exc.strerror}") from None
+    else:
         address = url or spec.url
         try:
-            with urllib.request.urlopen(address, timeout=timeout) as response, tmp.open("wb") as out:
-                shutil.copyfileobj(response, out)
-        except OSError as exc:
-            raise ModelFetchError(f"download of {address} failed: {exc}. Offline? Copy the file from "
-                                  f"another machine and use --from PATH") from None
-        return _install_verified(tmp, dest, spec, address)
-    finally:
-        tmp.unlink(missing_ok=True)
+            with urllib.request.urlopen(address, timeout=timeout) as response:
+                data = response.read(spec.size * 4)   # bounded: a wrong address must not fill the card
+        except (OSError, ValueError) as exc:
+            raise ModelFetchError(f"download of {address} failed: {exc}. Offline? Copy {spec.filename} "
+                                  f"from another machine and run: station model fetch --from PATH") from None
+        data = _verified(data, spec, address)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(dest, data, mode=0o644)   # a half-written model is never left under the real name
+    except OSError as exc:
+        raise ModelFetchError(f"cannot write the model to {dest_dir}: {exc.strerror or exc}; "
+                              f"choose another --dest or run with sudo") from None
+    return dest

@@ -1,0 +1,288 @@
+"""The `station` command line: one Config per command, start-up errors in one line with the right
+exit code (2: the owner must fix something, systemd does not restart; 1: anything else), the PIN
+command, and log lines that do not run into the terminal bar."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from station import config as config_mod
+from station.app import cli
+from station.app.cli import main
+
+from conftest import SHARED_MODEL, require_shared
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _one_line_error(capsys, *parts: str) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("station: error: ") and err.count("\n") == 1, err
+    for part in parts:
+        assert part in err, err
+    return err
+
+
+def _config(tmp_path, text: str = "") -> Path:
+    path = tmp_path / "station.toml"
+    path.write_text(f'[station]\nstate_dir = "{tmp_path / "state"}"\n{text}')
+    return path
+
+
+def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
+    folder = require_shared("peer-tf-pose-estimation")
+    out = tmp_path / "annotated.png"
+    assert main(["pose", str(folder / "image2.jpeg"), "--annotate", str(out), "--model", str(model_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["width"] == 399 and record["height"] == 640
+    assert set(record["keypoints"]) >= {"left_hip", "right_knee", "nose"}
+    with Image.open(out) as img:
+        assert img.size == (399, 640)
+
+
+def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):
+    folder = require_shared("peer-tf-pose-estimation")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"x" * 5000)
+    assert main(["pose", str(folder / "image1.png"), "--model", str(bad)]) == 2
+    _one_line_error(capsys, f"station: error: model file {bad} is not a TFLite model")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_config_show_takes_config_before_or_after_the_subcommand(tmp_path, capsys, where):
+    path = _config(tmp_path, "[analysis]\ntarget_depth_deg = -3\n")
+    argv = ["--config", str(path), "config", "show"] if where == "before" else ["config", "show", "-c", str(path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "target_depth_deg = -3.0" in out and str(path) in out
+
+
+def test_config_show_never_prints_the_pin(tmp_path, capsys):
+    path = _config(tmp_path, '[web]\npin = "86420"\n')
+    assert main(["config", "show", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "86420" not in out and "scrypt$" not in out and "pin_hash: set (hidden)" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["demo", "--port", "99999"], "command line: web.port = 99999: must be between 0 and 65535"),
+    (["analyze", "clip.mp4", "--target", "90"], "analysis.target_depth_deg = 90.0: must be between -40.0 and 40.0"),
+    (["analyze", "clip.mp4", "--target", "nan"], "analysis.target_depth_deg = nan: must be a finite number"),
+    (["run", "--source", "a\x07b"], "camera.source = 'a\\x07b': control characters are not allowed"),
+])
+def test_command_line_overrides_meet_the_config_checks(tmp_path, capsys, argv, message):
+    assert main([*argv, "--config", str(_config(tmp_path))]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_config_errors_at_start_up_are_one_line_and_exit_2(tmp_path, capsys):
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b"[station]\nlifter = 'Jos\xe9'\n")
+    assert main(["--config", str(latin1), "run"]) == 2
+    _one_line_error(capsys, "is not UTF-8 text")
+    assert main(["run", "--config", str(tmp_path)]) == 2
+    _one_line_error(capsys, f"config file {tmp_path} is a folder")
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_a_missing_source_file_is_exit_2_not_zero_frames(tmp_path, capsys, command):
+    """`bash scripts/demo.sh --source typo.mp4` said the demo's sets were done; now nothing starts."""
+    argv = [command, "--source", str(tmp_path / "typo.mp4"), "--config", str(_config(tmp_path))]
+    if command == "demo":
+        argv += ["--port", "0", "--state-dir", str(tmp_path / "demo")]
+    assert main(argv) == 2
+    _one_line_error(capsys, "typo.mp4' is neither 'camera', 'synthetic' nor an existing file or folder")
+
+
+def test_demo_script_passes_the_exit_code_on(tmp_path):
+    """scripts/demo.sh execs the command, so a typo ends the script with 2 and the reason."""
+    text = (ROOT / "scripts" / "demo.sh").read_text()
+    assert 'exec .venv/bin/station demo "$@"' in text and "set -euo pipefail" in text
+
+
+@pytest.mark.parametrize("out,message", [
+    ("missing-folder/out.png", "missing-folder does not exist"),
+    ("out.txt", ".txt is not an image type Pillow writes"),
+])
+def test_pose_checks_the_annotate_target_before_processing(tmp_path, capsys, monkeypatch, out, message):
+    import station.pose
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model must not be loaded before --annotate is checked")
+
+    monkeypatch.setattr(station.pose.PoseEstimator, "from_config", no_model)
+    assert main(["pose", str(tmp_path / "in.png"), "--annotate", str(tmp_path / out),
+                 "--config", str(_config(tmp_path))]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_strip_every_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["pose", "x.png", "--strip-every", "0"])
+    assert info.value.code == 2 and "0 must be 1 or more" in capsys.readouterr().err
+
+
+def test_model_fetch_errors(tmp_path, capsys):
+    models = tmp_path / "models"
+    assert main(["model", "fetch", "--from", str(tmp_path / "missing.tflite"), "--dest", str(models)]) == 2
+    _one_line_error(capsys, "missing.tflite: no such file")
+    assert main(["model", "fetch", "--url", "http://127.0.0.1:9/x", "--dest", str(models)]) == 2
+    _one_line_error(capsys, "station model fetch --from PATH")
+
+
+def test_model_fetch_into_an_unwritable_folder(tmp_path, capsys):
+    if not SHARED_MODEL.exists():
+        pytest.skip("../shared/models is absent")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["model", "fetch", "--from", str(SHARED_MODEL), "--dest", str(blocker / "models")]) == 2
+    _one_line_error(capsys, "cannot write the model to", "choose another --dest or run with sudo")
+
+
+def test_an_os_error_at_start_up_is_one_line_and_exit_1(monkeypatch, capsys):
+    def broken(args):
+        raise PermissionError(13, "Permission denied", "/var/lib/station")
+
+    monkeypatch.setattr(cli, "cmd_doctor", broken)
+    assert main(["doctor"]) == 1
+    _one_line_error(capsys, "Permission denied: '/var/lib/station'")
+
+
+class _FakeStation:
+    """Stands in for the runner: the CLI's exit codes without the model."""
+
+    fault = None
+
+    def __init__(self, cfg, stages, opener, **kwargs):
+        self.web_url = "http://127.0.0.1:1/"
+        self.exit_code = 1 if self.fault else 0
+        self.capture = type("C", (), {"error": self.fault})()
+        import threading
+
+        self.stop_event = threading.Event()
+        self.stats = type("S", (), {"frames": 0, "fps": lambda self: 0.0})()
+        self.mailbox = type("M", (), {"dropped": 0})()
+
+    def run_frames(self):
+        logging.getLogger("station.test").warning("a log line while the bar is drawn")
+
+    def live(self):
+        return {"fault": self.fault}
+
+    def stop(self):
+        self.stop_event.set()
+
+    def shutdown(self):
+        return 0
+
+
+def _fake_runner(monkeypatch, fault=None):
+    import station.app.runner as runner
+
+    monkeypatch.setattr(runner, "Station", type("F", (_FakeStation,), {"fault": fault}))
+    monkeypatch.setattr(runner, "build_stages", lambda *a, **k: type("S", (), {"pose": type("P", (), {"label": "fake"})()})())
+    monkeypatch.setattr(runner, "source_opener", lambda *a, **k: (lambda: io.BytesIO()))
+
+
+def test_a_file_source_that_fails_part_way_exits_1(tmp_path, monkeypatch, capsys):
+    """Not 0 (systemd would think all is well) and not 2 (it may work next time): 1, Restart= retries."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    _fake_runner(monkeypatch, fault="decode error at frame 7")
+    assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 1
+    assert "the source " in capsys.readouterr().err
+    _fake_runner(monkeypatch, fault=None)
+    assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 0
+
+
+class _TTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_log_lines_start_on_their_own_line_while_the_bar_is_drawn(monkeypatch):
+    from station.feedback import BarState, Render, TerminalBar
+
+    screen = _TTY()
+    bar = TerminalBar(screen)
+    bar.show(Render(bar=BarState((1.0, 0.0), "depth", "going down"), led_values=(1.0, 0.0), tone=None,
+                    detail="", next_change_s=None))
+    monkeypatch.setattr(sys, "stderr", screen)
+    cli.LOG_HANDLER.terminal = bar
+    try:
+        cli.LOG_HANDLER.emit(logging.LogRecord("station", logging.WARNING, __file__, 1, "camera lost", None, None))
+    finally:
+        cli.LOG_HANDLER.terminal = None
+    text = screen.getvalue()
+    assert "\x1b[K\n" in text and text.rstrip().endswith("camera lost"), repr(text)
+    assert text.index("\x1b[K") < text.index("camera lost")
+
+
+def test_the_run_command_installs_the_line_aware_handler_for_an_enabled_bar(tmp_path, monkeypatch):
+    import station.feedback as feedback
+
+    seen = []
+
+    class Bar:
+        enabled = True
+
+        def __init__(self, *a):
+            pass
+
+        def break_line(self):
+            seen.append("break")
+
+    monkeypatch.setattr(feedback, "TerminalBar", Bar)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    _fake_runner(monkeypatch)
+    assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 0
+    assert seen, "the fake station logged while the bar was enabled: the bar's line must be ended first"
+    assert cli.LOG_HANDLER.terminal is None, "and the handler lets go of the bar afterwards"
+
+
+# --- station pin set ----------------------------------------------------------------------------
+
+def test_pin_set_from_the_terminal_writes_only_a_hash_to_the_settings_file(tmp_path, monkeypatch, capsys):
+    path = _config(tmp_path, '[web]\npin = "1111"   # set up over SSH\n')
+    before = path.read_bytes()
+    answers = iter(["24680", "24680"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["pin", "set", "--config", str(path)]) == 0
+    settings = tmp_path / "state" / "settings.toml"
+    assert "24680" not in settings.read_text() and "scrypt$" in settings.read_text()
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o600 and path.read_bytes() == before
+    cfg = config_mod.load(path)
+    assert config_mod.verify_pin(cfg.web.pin_hash, "24680") and not config_mod.verify_pin(cfg.web.pin_hash, "1111")
+    assert str(settings) in capsys.readouterr().out
+
+
+def test_pin_set_refuses_a_mismatch_and_a_bad_pin(tmp_path, monkeypatch, capsys):
+    path = _config(tmp_path)
+    answers = iter(["2468", "2469"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["pin", "set", "--config", str(path)]) == 2
+    _one_line_error(capsys, "the two PINs differ")
+    monkeypatch.setattr("sys.stdin", io.StringIO("１２３４\n"))
+    assert main(["pin", "set", "--stdin", "--config", str(path)]) == 2
+    _one_line_error(capsys, "must be 4 to 8 digits 0-9")
+    assert not (tmp_path / "state" / "settings.toml").exists()
+
+
+def test_pin_set_from_stdin_in_a_subprocess(tmp_path):
+    path = _config(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "station", "pin", "set", "--stdin", "--config", str(path)],
+                            input="13579\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert config_mod.verify_pin(config_mod.load(path).web.pin_hash, "13579")

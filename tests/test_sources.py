@@ -1,0 +1,64 @@
+"""Frame sources: images, folders, video files, the camera off the Pi, and open_source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
+                             VideoFileSource, open_source)
+
+from conftest import require_shared
+
+
+def test_image_source_drops_alpha(tmp_path):
+    path = tmp_path / "rgba.png"
+    Image.new("RGBA", (32, 24), (10, 20, 30, 128)).save(path)
+    frames = list(ImageSource(path))
+    assert len(frames) == 1
+    timestamp, frame = frames[0]
+    assert frame.shape == (24, 32, 3) and frame.dtype == np.uint8
+    assert tuple(frame[0, 0]) == (10, 20, 30)
+
+
+def test_folder_source_orders_by_name_and_times_by_fps(tmp_path):
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        Image.new("RGB", (8, 8), colour).save(tmp_path / f"f{2 - i}.png")
+    frames = list(ImageFolderSource(tmp_path, fps=10))
+    assert [t for t, _ in frames] == pytest.approx([0.0, 0.1, 0.2])
+    assert tuple(frames[0][1][0, 0]) == (0, 0, 255)  # f0.png was written last, in blue
+
+
+def test_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="holds no images"):
+        ImageFolderSource(tmp_path)
+
+
+def test_video_source_yields_rgb_frames_with_increasing_timestamps():
+    clip = require_shared("peer-tfjs-pose-detection", "pose_1.mp4")
+    source = VideoFileSource(clip)
+    stamps = [t for t, frame in source]
+    source.close()
+    assert len(stamps) == 120
+    assert np.all(np.diff(stamps) > 0)
+    assert stamps[-1] == pytest.approx(119 / 30, abs=0.05)
+
+
+def test_camera_source_off_the_pi_says_picamera2_is_missing():
+    try:
+        import picamera2  # noqa: F401
+        pytest.skip("picamera2 is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(SourceError, match="picamera2 is not installed"):
+        Picamera2Source()
+
+
+def test_open_source_rejects_unknown_specs(tmp_path):
+    with pytest.raises(SourceError, match="neither 'camera', 'synthetic' nor"):
+        open_source(str(tmp_path / "missing.mp4"))
+    odd = tmp_path / "notes.txt"
+    odd.write_text("x")
+    with pytest.raises(SourceError, match="unknown file type"):
+        open_source(str(odd))
