@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from station.pose.keypoints import KP, Keypoints
 from station.sim.lifter import SetTruth, lean_flattening_ratio
+
+if TYPE_CHECKING:
+    from station.analysis import AnalysisParams
+    from station.analysis.types import RepResult, SetResult
 
 # Secondary per-rep numbers: (name, unit, RepResult attribute, RepTruth attribute, tolerance).
 # A RepResult value of None means "not measurable from this view": counted as not reported.
@@ -33,13 +38,15 @@ class SetScore:
     secondary: list = field(default_factory=list)         # (name, true value, measured value or None), per matched rep
 
 
-def run_analysis(keypoints: list[Keypoints], params=None):
+def run_analysis(keypoints: list[Keypoints],
+                 params: AnalysisParams | None = None) -> tuple[list[RepResult], list[SetResult]]:
     """(reps, sets) from running the analysis over keypoints; params: AnalysisParams or None."""
     # imported here: the generator, scoring and realism metrics do not need the analysis package
     from station.analysis import AnalysisParams, RepCompleted, SetFinished, SquatAnalyzer
 
     analyzer = SquatAnalyzer(params or AnalysisParams())
-    reps, sets = [], []
+    reps: list[RepResult] = []
+    sets: list[SetResult] = []
     for kp in keypoints:
         _, events = analyzer.update(kp)
         for event in events:
@@ -53,7 +60,7 @@ def run_analysis(keypoints: list[Keypoints], params=None):
     return reps, sets
 
 
-def score_set(truth: SetTruth, reps) -> SetScore:
+def score_set(truth: SetTruth, reps: list[RepResult]) -> SetScore:
     from station.analysis.analyzer import THIGH_TAPER_DEG
 
     score = SetScore(true_reps=len(truth.reps), counted_reps=len(reps), reps=reps)
@@ -70,7 +77,7 @@ def score_set(truth: SetTruth, reps) -> SetScore:
         else:
             score.depth_abstained += 1
         onset_error = None
-        if match.wink and true_rep.wink_onset_thigh_deg is not None:
+        if match.wink and match.wink_onset_deg is not None and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)
         score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
         if match.wink:
@@ -86,7 +93,7 @@ def score_set(truth: SetTruth, reps) -> SetScore:
 
 # --- realism: the same numbers as measured on real clips, from the synthetic keypoints -------
 
-def _side_angles(points: np.ndarray, side: str, facing: int):
+def _side_angles(points: np.ndarray, side: str, facing: int) -> tuple[np.ndarray, np.ndarray]:
     """Thigh angle (0 = parallel, + = hip above knee) and trunk lean (hip->shoulder from vertical,
     + = forward) per frame from one label side of (N, 17, 2+) image points."""
     s, h, k = (points[:, KP[f"{side}_{j}"]] for j in ("SHOULDER", "HIP", "KNEE"))
@@ -105,7 +112,8 @@ def _running_median(x: np.ndarray, width: int = 5) -> np.ndarray:
     return out
 
 
-def realism_metrics(truth: SetTruth, keypoints=None, min_score: float = 0.2) -> list[dict]:
+def realism_metrics(truth: SetTruth, keypoints: list[Keypoints] | None = None,
+                    min_score: float = 0.2) -> list[dict[str, float | None]]:
     """Per rep: the lean flattening ratio (lean_flattening_ratio of the near side's trunk lean
     against its thigh angle) and the near-minus-far thigh angle at the bottom (deg, + = the near
     thigh reads shallower), from keypoints as a real clip would give them; and the rep's true
@@ -123,7 +131,7 @@ def realism_metrics(truth: SetTruth, keypoints=None, min_score: float = 0.2) -> 
         points = np.stack([kp.points for kp in keypoints]).astype(float)
         points[points[:, :, 2] < min_score, :2] = np.nan
         clean = False
-    angles = {side: _side_angles(points, side, facing) for side in (near, far)}
+    angles: dict[str, tuple[np.ndarray, ...]] = {side: _side_angles(points, side, facing) for side in (near, far)}
     if not clean:
         angles = {side: tuple(_running_median(a) for a in pair) for side, pair in angles.items()}
     out = []

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any, overload
 
 import numpy as np
 
@@ -117,7 +118,7 @@ class SetTruth:
     params: LifterParams
     camera: CameraParams
     timestamps: np.ndarray           # (N,)
-    joints_world: dict               # name -> (N, 2) metres
+    joints_world: dict[str, np.ndarray]  # name -> (N, 2) metres
     keypoints_px: np.ndarray         # (N, 17, 2) ideal image positions
     visible_side: str                # "left" or "right" (the side nearer the camera)
     thigh_deg: np.ndarray
@@ -125,24 +126,30 @@ class SetTruth:
     pelvic_tilt_deg: np.ndarray      # posterior tilt from the wink (>= 0)
     lumbar_flexion_deg: np.ndarray
     trunk_lean_deg: np.ndarray
-    phase: list = field(default_factory=list)
+    phase: list[str] = field(default_factory=list)
     rep_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))   # -1 outside reps
-    reps: list = field(default_factory=list)
-    lateral_m: dict = field(default_factory=dict)  # joint -> lateral offset from the midline, m: scalar or (N,)
+    reps: list[RepTruth] = field(default_factory=list)
+    # joint -> lateral offset from the midline, m: scalar or (N,)
+    lateral_m: dict[str, float | np.ndarray] = field(default_factory=dict)
     plate_px: np.ndarray | None = None  # (N, 3) near plate centre x, y and radius in pixels, or None
 
 
-def _rad(deg):
+def _rad(deg: np.ndarray) -> np.ndarray:
     return np.radians(deg)
 
 
-def _unit(angle_deg):
+def _unit(angle_deg: np.ndarray) -> np.ndarray:
     """Unit vector of a segment `angle_deg` from the vertical, positive forward (+x)."""
     a = _rad(angle_deg)
     return np.stack([np.sin(a), np.cos(a)], axis=-1)
 
 
-def lean_curve(thigh_deg, max_deg, gamma):
+@overload
+def lean_curve(thigh_deg: float, max_deg: float, gamma: float) -> float: ...
+@overload
+def lean_curve(thigh_deg: np.ndarray, max_deg: float, gamma: float) -> np.ndarray: ...
+def lean_curve(thigh_deg: float | np.ndarray, max_deg: float, gamma: float) -> float | np.ndarray:
+    """Trunk lean (deg) at these thigh angles: a float for a scalar, an array for an array."""
     progress = np.clip((90.0 - np.asarray(thigh_deg)) / 100.0, 0.0, 1.2)
     return max_deg * progress ** gamma
 
@@ -152,7 +159,14 @@ FLATTEN_SPAN_DEG = 20.0      # the lean flattens over the last 20 deg of depth .
 FLATTEN_BLEND_DEG = 10.0     # ... after a 10 deg transition above that
 
 
-def flattened_lean(thigh_deg, bottom_deg, max_deg, gamma, flattening):
+@overload
+def flattened_lean(thigh_deg: float, bottom_deg: float | np.ndarray, max_deg: float, gamma: float,
+                   flattening: float) -> float: ...
+@overload
+def flattened_lean(thigh_deg: np.ndarray, bottom_deg: float | np.ndarray, max_deg: float, gamma: float,
+                   flattening: float) -> np.ndarray: ...
+def flattened_lean(thigh_deg: float | np.ndarray, bottom_deg: float | np.ndarray, max_deg: float, gamma: float,
+                   flattening: float) -> float | np.ndarray:
     """Trunk lean (deg) per frame: lean_curve, flattening near each rep's own bottom.
 
     bottom_deg is the bottom of the rep each frame belongs to (scalar or per frame). The lean's
@@ -172,7 +186,8 @@ def flattened_lean(thigh_deg, bottom_deg, max_deg, gamma, flattening):
     return out if np.ndim(thigh_deg) else float(out[0])
 
 
-def _flattening_loss(thigh, bottom, max_deg, gamma, flattening):
+def _flattening_loss(thigh: np.ndarray, bottom: float, max_deg: float, gamma: float,
+                     flattening: float) -> np.ndarray:
     """Lean not added (deg) at these thigh angles because of the flattening near `bottom`."""
     top = min(bottom + FLATTEN_SPAN_DEG + FLATTEN_BLEND_DEG, STANDING_THIGH_DEG)
     mid = (STANDING_THIGH_DEG + bottom) / 2
@@ -189,7 +204,7 @@ def _flattening_loss(thigh, bottom, max_deg, gamma, flattening):
     return np.interp(thigh, grid, lost, left=lost[0], right=0.0)
 
 
-def lean_flattening_ratio(thigh_deg, lean_deg, min_range_deg: float = 60.0):
+def lean_flattening_ratio(thigh_deg: np.ndarray, lean_deg: np.ndarray, min_range_deg: float = 60.0) -> float | None:
     """Lean growth per degree of depth over the last 20 deg before the bottom, over the mid-descent rate.
 
     Both rates are least-squares slopes of lean against thigh angle over the rep's frames (down and
@@ -208,7 +223,7 @@ def lean_flattening_ratio(thigh_deg, lean_deg, min_range_deg: float = 60.0):
         return None
     mid = (top + bottom) / 2
 
-    def rate(lo, hi):
+    def rate(lo: float, hi: float) -> float | None:
         sel = (thigh >= lo) & (thigh <= hi)
         if np.count_nonzero(sel) < 3 or np.ptp(thigh[sel]) < 5:
             return None
@@ -220,13 +235,17 @@ def lean_flattening_ratio(thigh_deg, lean_deg, min_range_deg: float = 60.0):
     return last_rate / mid_rate
 
 
-def _thigh_profile(p: LifterParams, fps: float, rng: np.random.Generator):
+def _thigh_profile(p: LifterParams, fps: float, rng: np.random.Generator) -> tuple[
+        np.ndarray, list[str], np.ndarray, np.ndarray, list[tuple[int, int, int, float, int]]]:
     """Thigh angle, phase and rep index per frame for walk-in, settle, reps, settle, walk-out."""
     standing = STANDING_THIGH_DEG
-    thigh, phase, rep_idx, walk = [], [], [], []
+    thigh: list[float] = []
+    phase: list[str] = []
+    rep_idx: list[int] = []
+    walk: list[float] = []
     reps: list[tuple[int, int, int, float, int]] = []
 
-    def hold(seconds, name, walking=""):
+    def hold(seconds: float, name: str, walking: str = "") -> None:
         """Stand still, or walk in (distance 1 -> 0) / out (0 -> 1) with a stepping knee bend."""
         n = int(round(seconds * fps))
         for i in range(n):
@@ -236,7 +255,7 @@ def _thigh_profile(p: LifterParams, fps: float, rng: np.random.Generator):
             rep_idx.append(-1)
             walk.append({"": 0.0, "in": 1 - (i + 1) / n, "out": (i + 1) / n}[walking])
 
-    def ramp(frm, to, frames, name, rep):
+    def ramp(frm: float, to: float, frames: int, name: str, rep: int) -> None:
         """A smooth (cosine) move of the thigh angle over `frames` frames."""
         for i in range(frames):
             u = (i + 1) / frames
@@ -357,7 +376,7 @@ def simulate_set(params: LifterParams, camera: CameraParams | None = None, fps: 
                     reps=reps, lateral_m=lateral, plate_px=plate_px)
 
 
-def _two_link_elbow(shoulder, hand, upper, fore):
+def _two_link_elbow(shoulder: np.ndarray, hand: np.ndarray, upper: float, fore: float) -> np.ndarray:
     """Elbow for a hand held at the bar: two-link inverse kinematics, the lower of the two elbows."""
     d = hand - shoulder
     dist = np.clip(np.linalg.norm(d, axis=1), 1e-6, upper + fore - 1e-6)
@@ -368,8 +387,8 @@ def _two_link_elbow(shoulder, hand, upper, fore):
     return np.where((candidates[0][:, 1] < candidates[1][:, 1])[:, None], candidates[0], candidates[1])
 
 
-def project(points_world: np.ndarray, depth_m: float, facing: int, cam: CameraParams) -> np.ndarray:
-    """Pinhole projection of sagittal points at a given distance from the camera."""
+def project(points_world: np.ndarray, depth_m: float | np.ndarray, facing: int, cam: CameraParams) -> np.ndarray:
+    """Pinhole projection of sagittal points at a given distance from the camera (one, or one per point)."""
     x = points_world[..., 0] * facing
     y = points_world[..., 1] - cam.height_m
     tilt = math.radians(cam.tilt_deg)
@@ -389,7 +408,8 @@ LATERAL_FRAC = {"hip": 0.048, "hip_landmark": 0.048, "shoulder": 0.10, "elbow": 
 PAIRED = ("shoulder", "elbow", "wrist", "hip", "hip_landmark", "knee", "ankle", "ear", "eye", "toe", "heel")
 
 
-def _lateral_offsets(joints, thigh, p: LifterParams) -> dict:
+def _lateral_offsets(joints: dict[str, np.ndarray], thigh: np.ndarray,
+                     p: LifterParams) -> dict[str, float | np.ndarray]:
     """Distance of each paired joint from the body's midline, metres (scalar or per frame).
 
     Without parallax every paired joint sits at half the stance width: each side is a flat copy
@@ -400,8 +420,8 @@ def _lateral_offsets(joints, thigh, p: LifterParams) -> dict:
     if not p.parallax:
         return {name: p.stance_width_m / 2 for name in PAIRED}
     h = p.height_m
-    out = {name: frac * h for name, frac in LATERAL_FRAC.items()}
-    ankle_w, hip_w = p.stance_width_m / 2, out["hip"]
+    out: dict[str, float | np.ndarray] = {name: frac * h for name, frac in LATERAL_FRAC.items()}
+    ankle_w, hip_w = p.stance_width_m / 2, LATERAL_FRAC["hip"] * h
     toe_out = math.tan(math.radians(p.toe_out_deg))
     upright = np.clip(np.sin(_rad(thigh)), 0.0, 1.0)
     lead = joints["knee"][:, 0] - joints["ankle"][:, 0]
@@ -412,7 +432,8 @@ def _lateral_offsets(joints, thigh, p: LifterParams) -> dict:
     return out
 
 
-def _project_keypoints(joints, lateral, p: LifterParams, cam: CameraParams) -> np.ndarray:
+def _project_keypoints(joints: dict[str, np.ndarray], lateral: dict[str, float | np.ndarray], p: LifterParams,
+                       cam: CameraParams) -> np.ndarray:
     """COCO-17 image positions. The side facing the camera is nearer (smaller depth)."""
     n = len(joints["hip"])
     out = np.zeros((n, 17, 2))
@@ -428,7 +449,7 @@ def _project_keypoints(joints, lateral, p: LifterParams, cam: CameraParams) -> n
 
 
 def random_lifter(rng: np.random.Generator, realism: np.random.Generator | None = None,
-                  **overrides) -> LifterParams:
+                  **overrides: Any) -> LifterParams:
     """A lifter drawn from the space the benchmark covers.
 
     With `realism` (a generator of its own, so the base draws from `rng` stay exactly as they
@@ -481,7 +502,7 @@ def random_lifter(rng: np.random.Generator, realism: np.random.Generator | None 
     return replace(params, **overrides)
 
 
-def random_camera(rng: np.random.Generator, params: LifterParams, width=640, height=480,
+def random_camera(rng: np.random.Generator, params: LifterParams, width: int = 640, height: int = 480,
                   realism: np.random.Generator | None = None) -> CameraParams:
     """A camera beside the lifter. With `realism`: 0.5-1.4 m high (often above the knee or the
     hip, as phones on benches and tripods are), pitched towards the lifter's middle, and a focal

@@ -19,10 +19,14 @@ output is exactly what it was without them):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from station.pose.keypoints import KP, Keypoints
+
+if TYPE_CHECKING:
+    from station.sim.lifter import SetTruth
 
 
 @dataclass
@@ -31,10 +35,11 @@ class NoiseParams:
     drift_frac: float = 0.006        # slowly varying part
     dropout_rate: float = 0.01       # chance per joint per frame that a dropout burst starts
     swap_rate: float = 0.003         # chance per frame of a left/right label swap
-    far_side_score: tuple = (0.1, 0.45)
-    hip_offset_frac: float | tuple = 0.0    # hip keypoint above the joint, body heights: value or (lo, hi) per set
+    far_side_score: tuple[float, float] = (0.1, 0.45)
+    # hip keypoint above the joint, body heights: value or (lo, hi) per set
+    hip_offset_frac: float | tuple[float, float] = 0.0
     hip_offset_back: float = 0.3            # ... and backwards by this fraction of the upward offset
-    plate_score_factor: tuple = (0.5, 0.85)  # shoulder/hip/ear scores times this (per set) in plate sets
+    plate_score_factor: tuple[float, float] = (0.5, 0.85)  # shoulder/hip/ear scores times this (per set) in plate sets
     plate_noise_gain: float = 1.8           # their jitter and drift times this
     plate_cover_score: float = 0.7          # and again times this, and noise times 1.5, where the plate covers them
 
@@ -43,7 +48,7 @@ REALISTIC_NOISE = NoiseParams(hip_offset_frac=(0.0, 0.04))
 TORSO_JOINTS = [KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER, KP.LEFT_HIP, KP.RIGHT_HIP, KP.LEFT_EAR, KP.RIGHT_EAR]
 
 
-def body_height_px(truth) -> float:
+def body_height_px(truth: SetTruth) -> float:
     """The lifter's standing height in pixels at the camera distance (the unit of hip_offset_frac)."""
     return truth.params.height_m * truth.camera.focal_px / truth.camera.distance_m
 
@@ -53,7 +58,7 @@ LEFT_RIGHT = [(KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER), (KP.LEFT_ELBOW, KP.RIGHT_EL
               (KP.LEFT_ANKLE, KP.RIGHT_ANKLE), (KP.LEFT_EAR, KP.RIGHT_EAR), (KP.LEFT_EYE, KP.RIGHT_EYE)]
 
 
-def noisy_keypoints(truth, noise: NoiseParams | None = None, seed: int = 0) -> list[Keypoints]:
+def noisy_keypoints(truth: SetTruth, noise: NoiseParams | None = None, seed: int | None = 0) -> list[Keypoints]:
     """Keypoints per frame for a SetTruth, with MoveNet-like errors."""
     noise = noise or NoiseParams()
     rng = np.random.default_rng(seed)
@@ -94,7 +99,7 @@ def noisy_keypoints(truth, noise: NoiseParams | None = None, seed: int = 0) -> l
         points[:, [KP.LEFT_HIP, KP.RIGHT_HIP], 0] -= facing * noise.hip_offset_back * up
     # dropouts: bursts of 1-5 frames with a low score and a wild position
     starts = rng.random((n, 17)) < noise.dropout_rate
-    for frame, joint in zip(*np.nonzero(starts)):
+    for frame, joint in zip(*np.nonzero(starts), strict=True):
         length = int(rng.integers(1, 6))
         scores[frame:frame + length, joint] = rng.uniform(0.02, 0.18)
         points[frame:frame + length, joint] += rng.normal(0, 0.15 * body_px, 2)

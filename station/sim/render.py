@@ -24,12 +24,12 @@ PLATE = (28, 28, 30)
 HUB = (150, 150, 156)
 
 
-def _darker(colour, factor=0.72):
+def _darker(colour: tuple[int, ...], factor: float = 0.72) -> tuple[int, ...]:
     return tuple(int(c * factor) for c in colour)
 
 
 class MannequinRenderer:
-    def __init__(self, truth: SetTruth, second_person: bool = False, seed: int = 0):
+    def __init__(self, truth: SetTruth, second_person: bool = False, seed: int = 0) -> None:
         self.truth = truth
         self.cam = truth.camera
         self.second_person = second_person
@@ -42,15 +42,16 @@ class MannequinRenderer:
         self._px_per_m = self.cam.focal_px / self.cam.distance_m
         self._project_all()
 
-    def _project_all(self):
+    def _project_all(self) -> None:
         j, p, cam = self.truth.joints_world, self.truth.params, self.cam
         lateral = getattr(self.truth, "lateral_m", None) or {}
-        self._img = {"mid": {name: project(pts, self._mid, p.facing, cam) for name, pts in j.items()}}
+        self._img: dict[str, dict[str, np.ndarray]] = {
+            "mid": {name: project(pts, self._mid, p.facing, cam) for name, pts in j.items()}}
         for depth_name, sign, default in (("near", -1, self._near), ("far", 1, self._far)):
             self._img[depth_name] = {
                 name: project(pts, self._mid + sign * lateral[name] if name in lateral else default, p.facing, cam)
                 for name, pts in j.items()}
-        self._plates = None
+        self._plates: dict[str, tuple[np.ndarray, float]] | None = None
         if p.plate_radius_m > 0:
             self._plates = {}
             for depth_name, depth in (("near", self._mid - PLATE_LATERAL_M), ("far", self._mid + PLATE_LATERAL_M)):
@@ -58,7 +59,7 @@ class MannequinRenderer:
                 radius = cam.focal_px * p.plate_radius_m / depth
                 self._plates[depth_name] = (centre, radius)
 
-    def _draw_background(self, rng) -> Image.Image:
+    def _draw_background(self, rng: np.random.Generator) -> Image.Image:
         w, h = self.cam.width, self.cam.height
         img = Image.new("RGB", (w, h))
         arr = np.zeros((h, w, 3), np.uint8)
@@ -91,7 +92,8 @@ class MannequinRenderer:
         return np.asarray(self._canvas)
 
     # --- drawing helpers --------------------------------------------------------------------
-    def _limb(self, pen, a, b, width_a, width_b, colour):
+    def _limb(self, pen: ImageDraw.ImageDraw, a: np.ndarray, b: np.ndarray, width_a: float, width_b: float,
+              colour: tuple[int, ...]) -> None:
         a, b = np.asarray(a, float), np.asarray(b, float)
         d = b - a
         length = float(np.hypot(*d)) or 1.0
@@ -106,7 +108,7 @@ class MannequinRenderer:
         pen.line([tuple(a + n * width_a * 0.15), tuple(b + n * width_b * 0.15)], fill=light,
                  width=max(1, int(min(width_a, width_b) * 0.25)))
 
-    def _draw_leg(self, pen, pts, i, shade):
+    def _draw_leg(self, pen: ImageDraw.ImageDraw, pts: dict[str, np.ndarray], i: int, shade: float) -> None:
         s = self._px_per_m * self.truth.params.height_m
         hip, knee, ankle = pts["hip"][i], pts["knee"][i], pts["ankle"][i]
         toe, heel = pts["toe"][i], pts["heel"][i]
@@ -120,12 +122,12 @@ class MannequinRenderer:
                     fill=_darker(SHOES, shade))
         self._limb(pen, heel, toe, 0.028 * s, 0.02 * s, _darker(SHOES, shade))
 
-    def _draw_arm(self, pen, pts, i, shade):
+    def _draw_arm(self, pen: ImageDraw.ImageDraw, pts: dict[str, np.ndarray], i: int, shade: float) -> None:
         s = self._px_per_m * self.truth.params.height_m
         self._limb(pen, pts["shoulder"][i], pts["elbow"][i], 0.05 * s, 0.04 * s, _darker(SHIRT, shade))
         self._limb(pen, pts["elbow"][i], pts["wrist"][i], 0.038 * s, 0.03 * s, _darker(SKIN, shade))
 
-    def _draw_torso(self, pen, pts, i):
+    def _draw_torso(self, pen: ImageDraw.ImageDraw, pts: dict[str, np.ndarray], i: int) -> None:
         s = self._px_per_m * self.truth.params.height_m
         facing = self.truth.params.facing
         chain = [pts["hip"][i], pts["l5s1"][i], pts["t12"][i], pts["c7"][i]]
@@ -163,7 +165,7 @@ class MannequinRenderer:
         rb = 0.02 * s
         pen.ellipse([bar[0] - rb, bar[1] - rb, bar[0] + rb, bar[1] + rb], fill=BAR)
 
-    def _draw_plate(self, pen, which, i, shade):
+    def _draw_plate(self, pen: ImageDraw.ImageDraw, which: str, i: int, shade: float) -> None:
         if self._plates is None:
             return
         centre, r = self._plates[which]
@@ -175,7 +177,7 @@ class MannequinRenderer:
         hub = r * 0.22
         pen.ellipse([x - hub, y - hub, x + hub, y + hub], fill=_darker(HUB, shade))
 
-    def _draw_body(self, pen, i):
+    def _draw_body(self, pen: ImageDraw.ImageDraw, i: int) -> None:
         near, far, mid = self._img["near"], self._img["far"], self._img["mid"]
         self._draw_plate(pen, "far", i, 0.7)
         self._draw_arm(pen, far, i, 0.7)
@@ -185,7 +187,7 @@ class MannequinRenderer:
         self._draw_arm(pen, near, i, 1.0)
         self._draw_plate(pen, "near", i, 1.0)
 
-    def _draw_walker(self, pen, i):
+    def _draw_walker(self, pen: ImageDraw.ImageDraw, i: int) -> None:
         """A second, smaller person crossing behind during the middle of the set."""
         n = len(self.truth.timestamps)
         u = (i - n * 0.3) / (n * 0.4)

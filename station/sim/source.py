@@ -10,6 +10,7 @@ and a shallow set. Between sets the lifter leaves the frame, which is what ends 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -69,7 +70,7 @@ def selftest_truth(fps: float = 30.0, camera: CameraParams | None = None, seed: 
     return _concatenate(pieces, fps), walk_frames / fps + PRESS_AFTER_WALK_S
 
 
-def _concatenate(pieces, fps: float) -> SetTruth:
+def _concatenate(pieces: list[tuple[SetTruth, int, int]], fps: float) -> SetTruth:
     """Frames [first, last) of each one-rep truth, end to end, as one SetTruth (frames and reps renumbered)."""
     head = pieces[0][0]
     cut = lambda name: np.concatenate([getattr(t, name)[a:b] for t, a, b in pieces])  # noqa: E731
@@ -108,8 +109,9 @@ def selftest_press_times(fps: float = 30.0, selftest: bool = True) -> list[float
 
 
 class SyntheticSource:
-    def __init__(self, width=640, height=480, fps=30.0, realtime=False, loop=False, seed=1, sets=DEMO_SETS,
-                 selftest: bool = True):
+    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0, realtime: bool = False,
+                 loop: bool = False, seed: int = 1, sets: Sequence[LifterParams] = DEMO_SETS,
+                 selftest: bool = True) -> None:
         self.name = "synthetic"
         self.nominal_fps = fps
         self._realtime = realtime
@@ -124,7 +126,7 @@ class SyntheticSource:
             self._renderers.insert(0, MannequinRenderer(truth, seed=seed + 100))
             self.press_times.append(press_s)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         t = 0.0
         start = time.monotonic()
         dt = 1.0 / self.nominal_fps
