@@ -212,6 +212,8 @@ SERVER_OPTIONS = dict(
     cleanup_interval=2,        # ... checked this often (default 30)
     asyncore_use_poll=True,    # poll(), not select(): no 1024-descriptor ceiling
     backlog=1024,
+    max_request_body_size=MAX_BODY,     # refused (413) before it is read (default 1 GB)
+    max_request_header_size=64 * 1024,  # default 256 KB
 )
 
 
@@ -237,5 +239,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 4):
                            "above 1023") from None
         raise WebError(f"cannot serve the page on {host}:{port}: {exc.strerror or exc} (check [web] host and "
                        "port)") from None
-    except ValueError as exc:
-        raise WebError(f"web.host {host!r} / web.port {port} cannot be used: {exc} (check [web])") from None
+    except ValueError:  # waitress: getaddrinfo found nothing for this host
+        raise WebError(f"web.host {host!r} cannot be resolved or is not an address: use an address of this "
+                       "machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
+                       "(set [web] host)") from None
