@@ -217,8 +217,15 @@ def test_rep_replay_in_place_marked_and_scrubbable(server, browser):
     page.click("#to-deepest")
     assert "deepest" in readout.inner_text()
     _shot(page, "rep-replay-deepest")
+    # Play: back to the first frame, which the page also draws on load, so only the click can move it on
+    page.locator("#scrub").fill("0")
+    assert readout.inner_text().startswith("0.00 s")
+    page.wait_for_timeout(300)
+    assert readout.inner_text().startswith("0.00 s"), "nothing plays before Play is pressed"
     page.click("#play")
-    page.wait_for_function("() => document.getElementById('readout').textContent.indexOf('0.00 s') !== 0")
+    last = page.locator("#scrub").get_attribute("max")
+    page.wait_for_function(f"() => document.getElementById('scrub').value === '{last}'", timeout=15000)
+    assert not readout.inner_text().startswith("0.00 s"), "Play ran the rep to its last frame"
     assert all(url.startswith(base) for url in requests)
     page.close()
 

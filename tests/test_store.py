@@ -81,7 +81,7 @@ def test_reps_sets_series_and_exports_round_trip(tmp_path):
     csv_text = store.export_csv(set_id)
     assert csv_text.count("\n") == 4 and "max_depth_deg" in csv_text.splitlines()[0]
     exported = json.loads(store.export_json(set_id))
-    assert exported["reps"][2]["idx"] == 3 and "series" in exported["reps"][2]
+    assert exported["reps"][2]["index"] == 3 and "series" in exported["reps"][2]
 
 
 def test_retention_by_age_and_size(tmp_path):
@@ -353,3 +353,204 @@ def test_the_writer_links_a_self_test_to_its_set_and_retention_keeps_the_one_in_
     assert [t["outcome"] for t in store.list_selftests("maria")] == ["rounding"], \
         "an old test goes, but not the one that set the lifter's target"
     assert store.lifter_target("maria") == -1.0
+
+
+# --- reliability (issue 11): backups, interrupted sets, a writer that never dies or loses a rep ----------
+
+NOW = time.time()  # sets older than the retention limit would be pruned when a writer starts
+
+def test_an_upgrade_backs_the_database_up_first_and_keeps_the_last_two(tmp_path):
+    from station.store.db import BACKUPS_KEPT
+
+    path = tmp_path / "station.db"
+    for version in (1, 2, 3, 4):   # four upgrades from four older stations
+        for stale in tmp_path.glob("station.db*"):
+            if ".bak-" not in stale.name:
+                stale.unlink()
+        raw = _database_at(path, version)
+        raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg) VALUES (1, ?, 0.0)", (100.0 + version,))
+        raw.execute(f"PRAGMA user_version={version}")
+        raw.commit()
+        raw.close()
+        Store(path).close()
+        backup = tmp_path / f"station.db.bak-v{version}"
+        assert backup.exists(), "a copy of the old file before its schema changed"
+        old = sqlite3.connect(backup)
+        assert old.execute("PRAGMA user_version").fetchone()[0] == version
+        assert old.execute("SELECT started_at FROM sets").fetchone()[0] == 100.0 + version
+        old.close()
+    assert sorted(p.name for p in tmp_path.glob("station.db.bak-v*")) == ["station.db.bak-v3", "station.db.bak-v4"]
+    assert BACKUPS_KEPT == 2
+    Store(path).close()   # at the current schema: no new backup
+    assert len(list(tmp_path.glob("station.db.bak-v*"))) == 2
+
+
+def test_a_fresh_database_is_not_backed_up(tmp_path):
+    Store(tmp_path / "station.db").close()
+    assert not list(tmp_path.glob("*.bak-v*"))
+
+
+def test_the_writer_queue_holds_named_records_and_series_columns_are_named(tmp_path):
+    from station.store import SERIES_COLUMNS, Flush, RepDone, SetDone, decode_series, encode_series
+
+    reps, sets = _analysed(reps=1)
+    writer = StoreWriter(tmp_path / "s.db")
+    seen = []
+    writer._queue.put = seen.append          # look at what the frame loop hands over
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    writer.set_finished(1, NOW, sets[0])
+    assert [type(i) for i in seen] == [RepDone, SetDone] and seen[0].rep is reps[0] and seen[1].result is sets[0]
+    del writer._queue.put
+    writer.close()
+    decoded = decode_series(encode_series(reps[0].series))
+    for name in SERIES_COLUMNS:
+        assert np.allclose(decoded[name], getattr(reps[0].series, name), atol=1e-3), name
+    assert decoded["joints"].shape == reps[0].series.joints.shape
+    assert Flush is not None
+
+
+def test_the_api_rep_schema_says_index_not_idx(tmp_path):
+    reps, sets = _analysed(reps=2)
+    writer = StoreWriter(tmp_path / "s.db")
+    for rep in reps:
+        writer.rep_finished(1, NOW, NOW, 0.0, rep)
+    writer.set_finished(1, NOW, sets[0])
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    data = store.get_set(store.last_set_id())
+    assert [r["index"] for r in data["reps"]] == [1, 2] and "idx" not in data["reps"][0]
+    assert store.get_rep(data["reps"][1]["id"])["index"] == 2
+    assert store.export_csv(data["id"]).splitlines()[0].split(",")[3] == "index"
+
+
+def test_sets_a_killed_station_left_open_are_closed_as_interrupted_at_the_next_start(tmp_path):
+    reps, _ = _analysed(reps=2)
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep in reps:   # two reps committed, then the process "dies": no set end
+        set_id = store.add_rep(set_id, "default", NOW, NOW, 0.0, rep)
+    store.close()
+    assert Store(tmp_path / "s.db").get_set(set_id)["end_reason"] is None
+    StoreWriter(tmp_path / "s.db").close()
+    data = Store(tmp_path / "s.db").get_set(set_id)
+    assert data["end_reason"] == "interrupted" and data["summary"].startswith("Interrupted")
+    assert data["ended_at"] == NOW + reps[-1].end_t and data["rep_count"] == 2
+
+
+def test_a_second_writer_does_not_close_the_first_ones_set(tmp_path):
+    reps, _ = _analysed(reps=1)
+    first = StoreWriter(tmp_path / "s.db")
+    first.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    assert first.flush()
+    second = StoreWriter(tmp_path / "s.db")
+    second.close()
+    store = Store(tmp_path / "s.db")
+    assert store.get_set(store.last_set_id())["end_reason"] is None, "the first station's set is still going"
+    first.close()
+
+
+class FakeDisk:
+    """Free space the test controls: Store.free_mb is patched, so 'full' and 'freed' need no real disk."""
+
+    def __init__(self, free_mb=10_000.0):
+        self.free_mb = free_mb
+
+    def __call__(self, _store):
+        return self.free_mb
+
+
+def test_disk_full_mid_set_then_freed_writes_every_held_rep_and_the_count_matches(tmp_path, monkeypatch):
+    reps, sets = _analysed(reps=4)
+    disk = FakeDisk()
+    monkeypatch.setattr(Store, "free_mb", lambda _self: disk.free_mb)
+    writer = StoreWriter(tmp_path / "s.db", min_free_mb=200)
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    assert writer.flush()
+    disk.free_mb = 50                      # the card fills mid-set
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[1])
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[2])
+    assert writer.flush()
+    assert writer.disk_full and writer.unsaved == reps[1:3] and writer.status()["unsaved"] == 2
+    disk.free_mb = 10_000                  # and is freed again
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[3])
+    writer.set_finished(1, NOW, sets[0])
+    assert writer.flush()
+    assert not writer.disk_full and writer.unsaved == [] and writer.last_error is None
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    data = store.get_set(store.last_set_id())
+    assert [r["index"] for r in data["reps"]] == [1, 2, 3, 4] and data["rep_count"] == 4
+    assert data["summary"] == sets[0].summary
+
+
+def test_held_reps_are_written_at_the_set_end_and_by_the_retry_timer(tmp_path, monkeypatch):
+    from station.store import writer as writer_mod
+
+    reps, sets = _analysed(reps=2)
+    disk = FakeDisk(50)
+    monkeypatch.setattr(Store, "free_mb", lambda _self: disk.free_mb)
+    monkeypatch.setattr(writer_mod, "RETRY_S", 0.05)
+    writer = StoreWriter(tmp_path / "s.db", min_free_mb=200)
+    for rep in reps:
+        writer.rep_finished(1, NOW, NOW, 0.0, rep)
+    writer.set_finished(1, NOW, sets[0])
+    assert writer.flush() and len(writer.unsaved) == 2
+    disk.free_mb = 10_000                  # nothing new arrives: the timer retries
+    deadline = time.monotonic() + 5
+    while writer.unsaved and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writer.unsaved == []
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    assert store.get_set(store.last_set_id())["rep_count"] == 2
+
+
+def test_sqlite_says_the_disk_is_full_and_nothing_is_lost(tmp_path):
+    """A real SQLITE_FULL (the file may not grow: max_page_count), not only the free-space threshold."""
+    reps, sets = _analysed(reps=3)
+    writer = StoreWriter(tmp_path / "s.db")
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    assert writer.flush()
+    pages = writer._store.conn.execute("PRAGMA page_count").fetchone()[0]
+    writer._store.conn.execute(f"PRAGMA max_page_count={pages}")
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[1])
+    assert writer.flush()
+    assert writer.disk_full and writer.unsaved == [reps[1]] and "full" in writer.last_error
+    writer._store.conn.execute("PRAGMA max_page_count=1073741823")
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[2])
+    writer.set_finished(1, NOW, sets[0])
+    assert writer.flush() and writer.unsaved == [] and not writer.disk_full
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    assert store.get_set(store.last_set_id())["rep_count"] == 3 and store.integrity_ok()
+
+
+def test_the_writer_outlives_a_failure_nobody_foresaw_and_keeps_the_rep(tmp_path, monkeypatch):
+    reps, _ = _analysed(reps=2)
+    real = Store.add_rep
+    calls = []
+
+    def flaky(self, *args, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("a bug in a write")
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Store, "add_rep", flaky)
+    writer = StoreWriter(tmp_path / "s.db")
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[1])
+    assert writer.flush()
+    assert writer._thread.is_alive() and writer.unsaved == [reps[0]] and "a bug in a write" in writer.last_error
+    writer.close()
+    assert len(Store(tmp_path / "s.db").list_sets()) == 1
+
+
+def test_close_is_prompt_even_when_the_disk_is_full(tmp_path, monkeypatch):
+    reps, _ = _analysed(reps=1)
+    monkeypatch.setattr(Store, "free_mb", lambda _self: 0.0)
+    writer = StoreWriter(tmp_path / "s.db", min_free_mb=200)
+    writer.rep_finished(1, NOW, NOW, 0.0, reps[0])
+    started = time.monotonic()
+    writer.close()
+    assert time.monotonic() - started < 2.0 and not writer._thread.is_alive()

@@ -168,7 +168,7 @@ def test_repeated_wrong_pins_lock_the_form(client):
     for _ in range(5):
         client.post("/settings", data={"csrf": token, "pin": "1111"})
     locked = client.post("/settings", data={"csrf": token, "pin": "2468"})
-    assert locked.status_code == 403 and "too many wrong PINs" in locked.get_data(as_text=True)
+    assert locked.status_code == 429 and "too many wrong PINs: try again in" in locked.get_data(as_text=True)
 
 
 def test_without_a_pin_changes_are_disabled(seeded):
@@ -221,7 +221,7 @@ def test_live_status_carries_the_advice_and_no_depth_while_it_cannot_judge():
 
 def test_live_page_has_a_place_for_the_advice_and_a_label_for_the_number(client):
     page = client.get("/live").get_data(as_text=True)
-    assert 'id="advice"' in page and "s.setup_advice" in page
+    assert 'id="advice"' in page and "s.setup_advice" in client.get("/static/live.js").get_data(as_text=True)
     assert 'id="depthlabel"' in page and "thigh angle" in _text(page)
 
 
@@ -307,7 +307,7 @@ def test_rep_page_replay_is_scrubbable_with_its_marks(client):
 def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
     from station.web.charts import PLOT_R, depth_bars, history_chart
 
-    reps = [{"idx": i, "max_depth_deg": -10.0, "wink": False, "reached_target": True, "wink_onset_deg": None}
+    reps = [{"index": i, "max_depth_deg": -10.0, "wink": False, "reached_target": True, "wink_onset_deg": None}
             for i in (1, 2, 3)]
     svg = depth_bars(reps, -4.0)
     rect_right = max(float(x) + float(w) for x, w in re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg))
@@ -505,3 +505,180 @@ def test_evidence_drawing():
     plain = evidence_svg(dict(evidence, onset=None), None)
     assert plain.count('<g class="panel') == 1 and "onset-ghost" not in plain
     assert evidence_svg(None, None) == ""
+
+
+# --- security and robustness (issue 11) ---------------------------------------------------------------
+
+def test_wrong_pins_from_many_addresses_share_one_budget(client):
+    """967 loopback addresses found a 4-digit PIN in 8 s when only each address was counted."""
+    token = _csrf(client)
+    for i in range(5):
+        response = client.post("/settings", data={"csrf": token, "pin": "1111"},
+                               environ_base={"REMOTE_ADDR": f"127.0.0.{i + 2}"})
+        assert response.status_code == 403
+    fresh = client.post("/settings", data={"csrf": token, "pin": "2468"}, environ_base={"REMOTE_ADDR": "127.0.9.9"})
+    assert fresh.status_code == 429, "a new address gets no fresh guesses"
+    assert client.settings.applied == [], "not even the right PIN is checked while everyone must wait"
+
+
+def test_the_pin_guard_backs_off_exponentially_up_to_15_minutes_and_a_right_pin_resets_it():
+    from station.web.security import FREE_FAILURES, MAX_WAIT_S, PinGuard
+
+    now = [0.0]
+    guard = PinGuard(clock=lambda: now[0])
+    for i in range(FREE_FAILURES):
+        assert guard.wait_s(f"10.0.0.{i}") == 0
+        guard.failed(f"10.0.0.{i}")
+    waits = []
+    for i in range(14):                 # an attacker who always comes back the moment it may
+        addr = f"10.0.1.{i}"
+        waits.append(guard.wait_s(addr))
+        now[0] += waits[-1]
+        assert guard.wait_s(addr) == 0
+        guard.failed(addr)
+    assert waits[:4] == [1, 2, 4, 8] and waits[-1] == MAX_WAIT_S == 900
+    # expected time to find a 4-digit PIN (5000 guesses on average) at one guess per 15 minutes:
+    assert (5000 - FREE_FAILURES - len(waits)) * MAX_WAIT_S / 86400 > 50, "more than 50 days"
+    now[0] += MAX_WAIT_S
+    guard.succeeded("192.168.1.20")    # the owner, at most 15 minutes later
+    assert guard.wait_s("10.0.1.99") == 0 and guard.failures == 0
+
+
+def test_one_address_is_locked_for_a_minute_after_five_wrong_pins(monkeypatch):
+    from station.web import security
+
+    monkeypatch.setattr(security, "FREE_FAILURES", 1000)   # the per-address rule alone
+    now = [0.0]
+    guard = security.PinGuard(clock=lambda: now[0])
+    for _ in range(5):
+        now[0] += 1
+        guard.failed("10.0.0.1")
+    assert guard.wait_s("10.0.0.1") == security.PER_ADDRESS_LOCK_S == 60 and guard.wait_s("10.0.0.2") == 0
+    now[0] += 60
+    assert guard.wait_s("10.0.0.1") == 0
+
+
+def test_pin_matches_plain_hashed_and_hostile_attempts(monkeypatch):
+    from types import SimpleNamespace
+
+    from station import config as config_mod
+    from station.web import pin_matches
+
+    web = SimpleNamespace(pin="2468")
+    assert pin_matches(web, "2468") and not pin_matches(web, "2469") and not pin_matches(web, "")
+    assert not pin_matches(web, "２４６８") and not pin_matches(web, "é" * 4) and not pin_matches(web, "9" * 10000)
+    assert not pin_matches(SimpleNamespace(pin=""), "")
+    hashed = SimpleNamespace(pin="", pin_hash="scrypt$fake")
+    monkeypatch.setattr(config_mod, "verify_pin", lambda attempt, stored: (attempt, stored) == ("1357", "scrypt$fake"),
+                        raising=False)
+    assert pin_matches(hashed, "1357") and not pin_matches(hashed, "2468")
+
+
+@pytest.mark.parametrize("field", ["pin", "csrf"])
+def test_a_non_ascii_pin_or_csrf_field_is_refused_not_a_500(client, field):
+    data = {"csrf": _csrf(client), "pin": "2468", "target_depth_deg": "1"}
+    data[field] = "１２３４é\u2603"
+    response = client.post("/settings", data=data)
+    assert response.status_code == 403 and "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+@pytest.mark.parametrize("field", ["target_depth_deg", "brightness"])
+def test_nan_and_inf_settings_are_400(client, field, value):
+    response = client.post("/settings", data={"csrf": _csrf(client), "pin": "2468", field: value})
+    assert response.status_code == 400 and "finite number" in response.get_data(as_text=True)
+    assert client.settings.applied == []
+
+
+@pytest.mark.parametrize("url", ["/api/sets/9223372036854775808", "/api/sets/99999999999999999999999",
+                                 "/api/sets/-1", "/api/sets/0", "/set/9223372036854775808", "/rep/-5",
+                                 "/api/reps/18446744073709551616", "/api/selftests/9223372036854775808",
+                                 "/api/sets/9223372036854775808.csv"])
+def test_ids_out_of_range_are_404(client, url):
+    response = client.get(url)
+    assert response.status_code == 404 and "Traceback" not in response.get_data(as_text=True)
+
+
+def test_the_largest_id_sqlite_holds_is_a_plain_404(client):
+    assert client.get("/api/sets/9223372036854775807").status_code == 404
+
+
+def test_an_oversized_body_is_413(client):
+    response = client.post("/settings", data={"csrf": "x", "pin": "1" * 100_000})
+    assert response.status_code == 413 and "too large" in response.get_data(as_text=True)
+
+
+def test_an_unexpected_exception_is_a_plain_500(seeded):
+    db, _ = seeded
+
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app = create_app(db, StationHooks(get_config=Settings().get, live=broken))
+    for url in ("/api/live",):
+        response = app.test_client().get(url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 500 and "Traceback" not in body and "secret internals" not in body
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "station.local.evil.example", "localhost.",
+                                  "192.168.1.20:8080", "[::1]:8080", "station.local", "localhost:8080"])
+def test_only_the_stations_own_host_names_are_served(client, host):
+    response = client.get("/api/sets", headers={"Host": host})
+    own = not host.startswith(("evil", "station.local.evil"))
+    assert (response.status_code == 200) == own, host
+    if not own:
+        assert response.status_code == 400 and "only to its own addresses" in response.get_json()["error"]
+
+
+def test_the_hostname_and_the_configured_host_are_served(seeded):
+    import socket
+
+    db, _ = seeded
+    settings = Settings()
+    settings.cfg.web.host = "gym-squat.lan"
+    client = create_app(db, StationHooks(get_config=settings.get)).test_client()
+    name = socket.gethostname()
+    for host in (name, f"{name}.local", "gym-squat.lan:8080"):
+        assert client.get("/", headers={"Host": host}).status_code == 200, host
+    assert client.get("/", headers={"Host": "other.lan"}).status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/", "/settings", "/set/1"])
+def test_pages_with_a_form_token_are_never_cached(client, url):
+    assert client.get(url).headers.get("Cache-Control") == "no-store"
+
+
+def test_the_safe_depth_page_with_its_pin_form_is_never_cached_and_other_pages_may_be(st_client, client):
+    assert st_client.get("/selftest").headers.get("Cache-Control") == "no-store"
+    for url in ("/history", "/api/sets"):
+        assert "Cache-Control" not in client.get(url).headers
+
+
+def test_the_csp_allows_no_inline_script_and_no_page_has_one(client, seeded):
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    for url in ("/", "/set/1", "/rep/1", "/history", "/live", "/settings", "/selftest"):
+        page = client.get(url).get_data(as_text=True)
+        for tag, body in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S):
+            assert "src=" in tag or 'type="application/json"' in tag, f"inline script on {url}"
+            assert "src=" not in tag or not body.strip()
+        assert ' style="' not in page and "<style" not in page, f"inline style on {url}"
+        for src in re.findall(r'src="(/static/[^"]+)"', page):
+            assert client.get(src).status_code == 200, src
+
+
+def test_an_empty_or_short_secret_file_is_replaced(tmp_path, seeded, caplog):
+    import stat
+
+    db, _ = seeded
+    for content in (b"", b"short"):
+        secret = tmp_path / "web-secret"
+        secret.write_bytes(content)
+        app = create_app(db, StationHooks(get_config=Settings().get), state_dir=tmp_path)
+        assert app.test_client().get("/settings").status_code == 200
+        assert len(secret.read_bytes()) == 32 and stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert "a new one is made" in caplog.text
+        again = create_app(db, StationHooks(get_config=Settings().get), state_dir=tmp_path)
+        assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"], "kept across restarts"
+    assert not list(tmp_path.glob(".web-secret*")), "no temporary file left behind"

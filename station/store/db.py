@@ -8,6 +8,7 @@ frame loop. Size is bounded by a retention policy (age, file size, free disk spa
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -95,59 +96,187 @@ REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_
                "setup_issue")
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
+# The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database
+# keeps its column names, these are renamed at the boundary (docs/api.md, "Names").
+PUBLIC_NAMES = {"idx": "index"}
+# the per-frame columns of a stored series, in order; the joints (x, y per SERIES_JOINTS) follow them
+SERIES_COLUMNS = ("t", "thigh_deg", "hip_deg", "trunk_lean_deg", "knee_deg")
+BACKUPS_KEPT = 2
+INTERRUPTED_SUMMARY = "Interrupted: the station stopped before this set ended; its reps up to then are kept."
+# errors that mean the file itself is damaged (not full, locked or unwritable)
+DAMAGED_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
 class StoreError(StationError):
     pass
 
 
+class DamagedError(StoreError):
+    """The history file is damaged: a page says so (503) instead of failing with a 500."""
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when an sqlite error says the file is corrupt or not a database (not full, locked, read-only)."""
+    if isinstance(exc, DamagedError):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    name = getattr(exc, "sqlite_errorname", None)
+    if name:  # extended codes too: SQLITE_CORRUPT_INDEX, ...
+        return name.startswith(DAMAGED_CODES)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the station's pragmas, the schema migrated to the current version."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    migrate(conn)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def open_db(path: Path) -> sqlite3.Connection:
+    """connect(), with every way it can fail said in one line: DamagedError for a damaged file,
+    StoreError for a folder or file the station cannot write (exit 2 from the command line)."""
+    try:
+        return connect(path)
+    except StoreError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            raise DamagedError(f"the history database {path} is damaged ({exc})") from None
+        raise StoreError(f"cannot open the history database {path}: {exc}; the folder {path.parent} and the file "
+                         "must be writable by the station's user (station doctor checks it)") from None
+    except OSError as exc:
+        raise StoreError(f"cannot open the history database {path}: {exc.strerror or exc}; the folder "
+                         f"{path.parent} must be writable by the station's user (station doctor checks it)") from None
+
+
+def backup_before_migrating(conn: sqlite3.Connection, path: Path, version: int) -> Path:
+    """A consistent copy (SQLite's backup API, safe while others read) at <db>.bak-v<old>, so an
+    upgrade that goes wrong can be undone by copying it back; the newest BACKUPS_KEPT are kept."""
+    target = path.with_name(f"{path.name}.bak-v{version}")
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        dst = sqlite3.connect(str(tmp))
+        try:
+            conn.backup(dst)
+        finally:
+            dst.close()
+        tmp.replace(target)
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot back up {path} to {target} before upgrading its schema from version {version}: "
+                         f"{exc}; free space in {path.parent} and start again") from None
+    log.warning("database %s backed up to %s before migrating from schema %d", path, target, version)
+    old = sorted(path.parent.glob(f"{path.name}.bak-v*"),
+                 key=lambda p: int(p.name.rsplit("-v", 1)[1]) if p.name.rsplit("-v", 1)[1].isdigit() else -1)
+    for stale in old[:-BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
+    return target
+
+
+def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(f"database schema {version} is newer than this station ({SCHEMA_VERSION}): upgrade the station")
     if version == 0:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect before the first table
+    elif version < SCHEMA_VERSION and path is not None:
+        backup_before_migrating(conn, Path(path), version)
     for number in range(version + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # another connection (a page, the writer) may have migrated since we looked
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                conn.execute("COMMIT")
+                continue
             for statement in filter(str.strip, MIGRATIONS[number - 1].split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except Exception:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         log.info("database migrated to schema %d", number)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends one itself on some errors (a full disk),
+    and a second ROLLBACK would hide the error that matters."""
+    with contextlib.suppress(sqlite3.Error):
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
 
 
 # --- series encoding: compact, self-describing, no pickle ------------------------------------
 
 def encode_series(series: RepSeries) -> bytes:
-    cols = np.column_stack([series.t, series.thigh_deg, series.hip_deg, series.trunk_lean_deg, series.knee_deg,
-                            series.joints.reshape(len(series.t), -1)]).astype(np.float32)
+    cols = np.column_stack([getattr(series, name) for name in SERIES_COLUMNS]
+                           + [series.joints.reshape(len(series.t), -1)]).astype(np.float32)
     header = struct.pack("<IHHH", len(series.t), cols.shape[1], *series.frame_size)
     return zlib.compress(header + cols.tobytes(), 6)
 
 
 def decode_series(blob: bytes) -> dict:
-    raw = zlib.decompress(blob)
-    n, width, frame_w, frame_h = struct.unpack("<IHHH", raw[:10])
-    cols = np.frombuffer(raw[10:], np.float32).reshape(n, width)
-    joints = cols[:, 5:].reshape(n, len(SERIES_JOINTS), 2)
-    return {"t": cols[:, 0], "thigh_deg": cols[:, 1], "hip_deg": cols[:, 2], "trunk_lean_deg": cols[:, 3],
-            "knee_deg": cols[:, 4], "joints": joints, "frame_size": (frame_w, frame_h)}
+    """The series as named columns; a blob that does not decode (a damaged page) is a DamagedError."""
+    try:
+        raw = zlib.decompress(blob)
+        n, width, frame_w, frame_h = struct.unpack("<IHHH", raw[:10])
+        cols = np.frombuffer(raw[10:], np.float32).reshape(n, width)
+    except (zlib.error, struct.error, ValueError) as exc:
+        raise DamagedError(f"a rep's stored frames do not decode ({exc})") from None
+    series = {name: cols[:, i] for i, name in enumerate(SERIES_COLUMNS)}
+    series["joints"] = cols[:, len(SERIES_COLUMNS):].reshape(n, len(SERIES_JOINTS), 2)
+    series["frame_size"] = (frame_w, frame_h)
+    return series
+
+
+def rep_row(rep: RepResult, to_wall: float) -> dict:
+    """A RepResult as the reps table's columns (REP_COLUMNS), by name."""
+    return {"idx": rep.index, "started_at": to_wall + rep.start_t, "max_depth_deg": rep.max_depth_deg,
+            "below_parallel": rep.below_parallel, "reached_target": rep.reached_target, "tut_s": rep.tut_s,
+            "down_s": rep.down_s, "up_s": rep.up_s, "max_trunk_lean_deg": rep.max_trunk_lean_deg,
+            "knee_travel_cm": rep.knee_travel_cm, "heel_lift_cm": rep.heel_lift_cm, "wink": rep.wink,
+            "wink_onset_deg": rep.wink_onset_deg, "wink_magnitude_deg": rep.wink_magnitude_deg,
+            "wink_confidence": rep.wink_confidence, "depth_verdict": rep.depth_verdict,
+            "depth_uncertainty_deg": rep.depth_uncertainty_deg, "side_view": rep.side_view, "view": rep.view,
+            "setup_issue": rep.setup_issue}
+
+
+def public_rep(row, set_setup_issue: str | None) -> dict:
+    """The one rep schema the API and the exports show (docs/api.md, REP), from a reps row or a rep_row().
+
+    Depth only where it was judged (side-on, its own and its set's view gate passed); database names
+    mapped to the public ones (PUBLIC_NAMES)."""
+    rep = {PUBLIC_NAMES.get(k, k): row[k] for k in row.keys() if k != "series"}
+    for flag in ("below_parallel", "reached_target", "wink", "side_view"):
+        rep[flag] = bool(rep[flag])
+    rep["judged"] = (set_setup_issue is None and rep["side_view"] and rep["setup_issue"] is None
+                     and rep["depth_verdict"] != "unknown")
+    if not rep["judged"]:
+        rep.update(dict.fromkeys(DEPTH_FIELDS))
+    return rep
 
 
 class Store:
@@ -158,7 +287,7 @@ class Store:
         self.retention_days = retention_days
         self.max_db_mb = max_db_mb
         self.min_free_mb = min_free_mb
-        self.conn = connect(self.path)
+        self.conn = open_db(self.path)
 
     def close(self) -> None:
         self.conn.close()
@@ -192,23 +321,16 @@ class Store:
         """Commit one finished rep (creating its set row on the first rep). Returns the set id.
 
         Times in results are on the source's clock; `to_wall` maps them to Unix time."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        row = rep_row(rep, to_wall)
+        with transaction(self.conn):
             if set_id is None:
                 set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source)
-            values = (rep.index, to_wall + rep.start_t, rep.max_depth_deg, rep.below_parallel, rep.reached_target,
-                      rep.tut_s, rep.down_s, rep.up_s, rep.max_trunk_lean_deg, rep.knee_travel_cm, rep.heel_lift_cm,
-                      rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence,
-                      rep.depth_verdict, rep.depth_uncertainty_deg, rep.side_view, rep.view, rep.setup_issue)
             self.conn.execute(
-                f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
-                (set_id, *values, encode_series(rep.series) if rep.series is not None else None))
+                f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) "
+                f"VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
+                (set_id, *(row[c] for c in REP_COLUMNS), encode_series(rep.series) if rep.series is not None else None))
             self.conn.execute("UPDATE sets SET rep_count = rep_count + 1, ended_at = ? WHERE id = ?",
                               (to_wall + rep.end_t, set_id))
-            self.conn.execute("COMMIT")
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
         return set_id
 
     def _insert_set(self, lifter: str, started_at: float, target_depth_deg: float, source: str) -> int:
@@ -218,30 +340,23 @@ class Store:
 
     def add_unjudged_set(self, lifter: str, to_wall: float, result: SetResult, source: str = "") -> int:
         """A set the view gate could not judge and that counted no rep: kept so the page can say why."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             set_id = self._insert_set(lifter, to_wall + result.start_t, result.target_depth_deg, source)
             self._write_set_result(set_id, to_wall, result)
-            self.conn.execute("COMMIT")
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
         return set_id
 
     def finish_set(self, set_id: int, to_wall: float, result: SetResult) -> None:
         """Final per-set numbers, and each rep's wink and verdict re-estimated with the whole set in hand."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             self._write_set_result(set_id, to_wall, result)
-            self.conn.execute("COMMIT")
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def _write_set_result(self, set_id: int, to_wall: float, result: SetResult) -> None:
+        """rep_count is the reps stored, not the analysis' count: the two differ only if a rep was lost,
+        and then the page must not claim a rep it cannot show."""
         self.conn.execute(
             "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
-            "depth_sd_deg = ?, summary = ?, view = ?, setup_issue = ?, setup_advice = ? WHERE id = ?",
+            "depth_sd_deg = ?, summary = ?, view = ?, setup_issue = ?, setup_advice = ?, "
+            "rep_count = (SELECT COUNT(*) FROM reps WHERE set_id = sets.id) WHERE id = ?",
             (to_wall + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
              result.depth_sd_deg, result.summary, result.view, result.setup_issue, result.setup_advice, set_id))
         for rep in result.reps:
@@ -258,8 +373,7 @@ class Store:
         lifter's target: the safe depth when rounding was found, the configured one (NULL) when none
         was found down to the deepest rep; an incomplete test leaves the target as it was."""
         reps = [r if isinstance(r, dict) else dataclasses.asdict(r) for r in result.reps]
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             lifter_id = self.lifter_id(result.lifter)
             test_id = self.conn.execute(
                 "INSERT INTO selftests (lifter_id, started_at, ended_at, outcome, onset_deg, safe_depth_deg, "
@@ -273,10 +387,6 @@ class Store:
             if result.sets_target:
                 self.conn.execute("UPDATE lifters SET target_depth_deg = ?, target_selftest_id = ? WHERE id = ?",
                                   (result.safe_depth_deg, test_id, lifter_id))
-            self.conn.execute("COMMIT")
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
         return test_id
 
     def delete_set(self, set_id: int) -> bool:
@@ -397,16 +507,24 @@ class Store:
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
+    def quick_check(self) -> str:
+        """'ok', or SQLite's first complaint: the b-trees' structure, without the index cross-check
+        integrity_check adds (a few seconds for the largest history an SD card keeps)."""
+        return str(self.conn.execute("PRAGMA quick_check(1)").fetchone()[0])
+
+    def close_interrupted_sets(self) -> int:
+        """Sets a killed process left open (no end_reason) end where their last rep ended, as
+        'interrupted'; only ever called by the one writer, before it writes anything."""
+        with transaction(self.conn):
+            return self.conn.execute(
+                "UPDATE sets SET end_reason = 'interrupted', ended_at = COALESCE(ended_at, started_at), "
+                "rep_count = (SELECT COUNT(*) FROM reps WHERE set_id = sets.id), "
+                "summary = COALESCE(summary, ?) WHERE end_reason IS NULL", (INTERRUPTED_SUMMARY,)).rowcount
+
     @staticmethod
     def _rep_dict(row, with_series: bool, set_issue: str | None) -> dict:
         """A rep as the pages and the API show it: depth only where it was judged (None otherwise)."""
-        rep = {k: row[k] for k in row.keys() if k != "series"}
-        for flag in ("below_parallel", "reached_target", "wink", "side_view"):
-            rep[flag] = bool(rep[flag])
-        rep["judged"] = (set_issue is None and rep["side_view"] and rep["setup_issue"] is None
-                         and rep["depth_verdict"] != "unknown")
-        if not rep["judged"]:
-            rep.update(dict.fromkeys(DEPTH_FIELDS))
+        rep = public_rep(row, set_issue)
         if with_series and row["series"] is not None:
             series = decode_series(row["series"])
             rep["series"] = {k: (v.round(2).tolist() if isinstance(v, np.ndarray) else v) for k, v in series.items()}
@@ -424,8 +542,8 @@ class Store:
             return None
         out = io.StringIO()
         writer = csv.writer(out)
-        columns = ["set_id", "lifter", "set_started_at"] + list(REP_COLUMNS)
-        writer.writerow(columns)
+        names = [PUBLIC_NAMES.get(c, c) for c in REP_COLUMNS]
+        writer.writerow(["set_id", "lifter", "set_started_at"] + names)
         for rep in data["reps"]:
-            writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in REP_COLUMNS])
+            writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in names])
         return out.getvalue()

@@ -7,21 +7,43 @@ apply settings. Debug mode is never on; errors are short messages, never traceba
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import secrets
+import socket
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from station.store import Store
+from station.errors import StationError
+from station.store import Store, StoreError, is_damage
+from station.web.security import PinGuard, host_allowed, own_names, pin_matches, pin_set
 
 log = logging.getLogger(__name__)
+SECRET_BYTES = 32
+MAX_BODY = 64 * 1024        # the largest form the pages send is under 1 KB
+__all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve"]
 
 
 class BadRequest(Exception):
     """A parameter the user can fix: 400 with this message."""
+
+
+class WebError(StationError):
+    """The page cannot be served as configured (port in use, bad web.host): one line, exit 2."""
+
+
+class RowId(IntegerConverter):
+    """A database id in a URL: 1 .. 2^63-1 (SQLite's INTEGER); anything else is a plain 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=2**63 - 1)
 
 
 @dataclass
@@ -40,26 +62,52 @@ class StationHooks:
 
 
 def _secret_key(state_dir: Path) -> bytes:
-    """Persisted so CSRF tokens survive a restart; created with the state directory."""
+    """Persisted so CSRF tokens survive a restart. A missing, empty or short file (left by a start
+    on a full disk) is replaced, atomically and 0600, so it can never make every page fail."""
     path = state_dir / "web-secret"
     try:
-        if path.exists():
-            return path.read_bytes()
-        state_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        path.write_bytes(key)
-        path.chmod(0o600)
-        return key
-    except OSError:
-        return secrets.token_bytes(32)
+        key = path.read_bytes()
+        if len(key) >= SECRET_BYTES:
+            return key
+        log.warning("%s is %d bytes (needs %d): a new one is made; forms open before now must be reloaded",
+                    path, len(key), SECRET_BYTES)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("cannot read %s (%s): a new one is made", path, exc)
+    key = secrets.token_bytes(SECRET_BYTES)
+    try:
+        _write_private(path, key)
+    except OSError as exc:
+        log.warning("cannot save %s (%s): forms expire when the station restarts", path, exc)
+    return key
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write to a 0600 temporary file beside it, fsync, rename: a crash or a full disk leaves the old
+    file or the new one, never a short one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(state_dir or Path(db_path).parent), DEBUG=False, TESTING=False,
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=64 * 1024,
-                      JSON_SORT_KEYS=False)
-    app.extensions["station"] = {"db_path": Path(db_path), "hooks": hooks}
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=MAX_BODY,
+                      MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=50, JSON_SORT_KEYS=False,
+                      PROPAGATE_EXCEPTIONS=False)
+    app.url_map.converters["rowid"] = RowId
+    app.extensions["station"] = {"db_path": Path(db_path), "hooks": hooks, "pin_guard": PinGuard()}
 
     from station.web.api import api
     from station.web.pages import pages
@@ -68,8 +116,13 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     app.register_blueprint(api, url_prefix="/api")
 
     @app.before_request
-    def open_store():
+    def check_host():
+        """DNS rebinding: a page on another name must not read this station's API from a phone's browser."""
+        if not host_allowed(request.host, own_names(hooks.get_config().web.host)):
+            return error(400, f"this station answers only to its own addresses, not {request.host[:80]!r}: open "
+                              f"it by its IP address or http://{socket.gethostname()}.local")
         g.store = None
+        return None
 
     @app.teardown_request
     def close_store(_exc):
@@ -83,15 +136,27 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     def error(status: int, message: str):
         if wants_json():
             return jsonify({"error": message}), status
-        return render_template("error.html", status=status, message=message), status
+        try:
+            return render_template("error.html", status=status, message=message), status
+        except Exception:  # noqa: BLE001 - the error page itself failed: plain text, never a traceback
+            log.exception("error page failed")
+            return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+    def http_error(exc: HTTPException):
+        messages = {404: "not found", 405: "method not allowed", 413: f"request too large (at most {MAX_BODY} bytes)"}
+        return error(exc.code or 500, messages.get(exc.code) or exc.description or exc.name)
+
+    def damaged(exc: Exception):
+        """The history file is unreadable: say so and what to do (503), not a 500."""
+        log.error("history database problem on %s: %s", request.path, exc)
+        what = "damaged" if is_damage(exc) else "not readable right now"
+        return error(503, f"the history database is {what}: {exc}. Run `station doctor`; "
+                          "a damaged file is moved aside and a fresh one started when the station restarts")
 
     app.register_error_handler(BadRequest, lambda e: error(400, str(e)))
-    app.register_error_handler(400, lambda e: error(400, getattr(e, "description", "bad request")))
-    app.register_error_handler(403, lambda e: error(403, getattr(e, "description", "forbidden")))
-    app.register_error_handler(404, lambda e: error(404, "not found"))
-    app.register_error_handler(405, lambda e: error(405, "method not allowed"))
-    app.register_error_handler(409, lambda e: error(409, getattr(e, "description", "conflict")))
-    app.register_error_handler(413, lambda e: error(413, "request too large"))
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(sqlite3.DatabaseError, damaged)
+    app.register_error_handler(StoreError, damaged)
 
     @app.errorhandler(Exception)
     def unexpected(exc):
@@ -101,10 +166,12 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     @app.after_request
     def headers(response):
         response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+            "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
+        if g.get("no_store") or request.path == "/settings":
+            response.headers["Cache-Control"] = "no-store"   # a CSRF token or a PIN form: never cached
         return response
 
     return app
@@ -138,8 +205,41 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+# waitress: idle or half-open connections must not lock the phones out (docs/reliability.md)
+SERVER_OPTIONS = dict(
+    connection_limit=500,      # waitress stops accepting at this many open connections (default 100)
+    channel_timeout=15,        # an idle connection is closed after this many seconds (default 120)
+    cleanup_interval=2,        # ... checked this often (default 30)
+    asyncore_use_poll=True,    # poll(), not select(): no 1024-descriptor ceiling
+    backlog=1024,
+    max_request_body_size=MAX_BODY,     # refused (413) before it is read (default 1 GB)
+    max_request_header_size=64 * 1024,  # default 256 KB
+)
+
+
 def serve(app: Flask, host: str, port: int, threads: int = 4):
-    """A waitress server the caller can run on a thread and close()."""
+    """A waitress server the caller can run on a thread and close(); a WebError (one line) when the
+    address cannot be used."""
     from waitress.server import create_server
 
-    return create_server(app, host=host, port=port, threads=threads, ident="station", clear_untrusted_proxy_headers=True)
+    try:
+        return create_server(app, host=host, port=port, threads=threads, ident="station",
+                             clear_untrusted_proxy_headers=True, **SERVER_OPTIONS)
+    except socket.gaierror as exc:
+        raise WebError(f"web.host {host!r} cannot be resolved ({exc.strerror}): use an address of this machine, "
+                       "0.0.0.0 for every network or 127.0.0.1 for this machine only (set [web] host)") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise WebError(f"port {port} is already in use: another station running? set [web] port") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise WebError(f"web.host {host!r} is not an address of this machine: use 0.0.0.0 for every network "
+                           "or one of its own addresses (set [web] host)") from None
+        if exc.errno == errno.EACCES:
+            raise WebError(f"port {port} needs root (ports below 1024): set [web] port to 8080 or another port "
+                           "above 1023") from None
+        raise WebError(f"cannot serve the page on {host}:{port}: {exc.strerror or exc} (check [web] host and "
+                       "port)") from None
+    except ValueError:  # waitress: getaddrinfo found nothing for this host
+        raise WebError(f"web.host {host!r} cannot be resolved or is not an address: use an address of this "
+                       "machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
+                       "(set [web] host)") from None

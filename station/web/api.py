@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, jsonify
 from station import config as config_mod
 from station.store import Store
 from station.web import hooks, int_arg, store
+from station.web.security import pin_set
 from station.web.views import history, lifter_arg, selftest_view, set_or_404
 
 api = Blueprint("api", __name__)
@@ -32,7 +33,7 @@ def sets():
     return jsonify({"sets": store().list_sets(limit=limit, offset=offset, lifter=lifter_arg())})
 
 
-@api.get("/sets/<int:set_id>")
+@api.get("/sets/<rowid:set_id>")
 def one_set(set_id):
     return jsonify({"set": set_or_404(set_id)})
 
@@ -40,7 +41,7 @@ def one_set(set_id):
 EXPORTS = {"csv": ("text/csv", Store.export_csv), "json": ("application/json", Store.export_json)}
 
 
-@api.get("/sets/<int:set_id>.<fmt>")
+@api.get("/sets/<rowid:set_id>.<fmt>")
 def export(set_id, fmt):
     if fmt not in EXPORTS:
         abort(404)
@@ -52,7 +53,7 @@ def export(set_id, fmt):
                     headers={"Content-Disposition": f"attachment; filename=set-{set_id}.{fmt}"})
 
 
-@api.get("/reps/<int:rep_id>")
+@api.get("/reps/<rowid:rep_id>")
 def rep(rep_id):
     data = store().get_rep(rep_id)
     if data is None:
@@ -78,7 +79,7 @@ def settings():
                     "feedback": {k: v for k, v in config_mod.to_dict(cfg)["feedback"].items()
                                  if k in ("mode", "brightness", "buzzer_type")},
                     "lifter": cfg.station.lifter, "lifters": store().lifters(),
-                    "changes_enabled": bool(cfg.web.pin), "preview": cfg.web.preview})
+                    "changes_enabled": pin_set(cfg.web), "preview": cfg.web.preview})
 
 
 @api.get("/preview.jpg")
@@ -100,7 +101,7 @@ def selftest():
                     "latest": data["selftest"], "tests": data["tests"], "trend": data["trend"]})
 
 
-@api.get("/selftests/<int:test_id>")
+@api.get("/selftests/<rowid:test_id>")
 def one_selftest(test_id):
     data = store().get_selftest(test_id)
     if data is None:

@@ -115,13 +115,13 @@ def depth_bars(reps: list[dict], target_deg: float) -> str:
     for i, rep in enumerate(reps):
         x = PAD_L + i * slot + slot * 0.2
         parts.append(f'<text x="{x + slot * 0.3:.1f}" y="{H - 5}" text-anchor="middle" font-size="11" '
-                     f'fill="{COLOURS["text"]}">{rep["idx"]}</text>')
+                     f'fill="{COLOURS["text"]}">{rep["index"]}</text>')
         if rep["max_depth_deg"] is None:
             continue  # not judged (not side-on): an empty slot, no bar
         colour = COLOURS["wink"] if rep["wink"] else (COLOURS["target"] if rep["reached_target"] else COLOURS["thigh"])
         top, bottom = ys(90), ys(rep["max_depth_deg"])
         parts.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{slot * 0.6:.1f}" height="{bottom - top:.1f}" '
-                     f'fill="{colour}" rx="3"><title>rep {rep["idx"]}: {rep["max_depth_deg"]:.0f} deg</title></rect>')
+                     f'fill="{colour}" rx="3"><title>rep {rep["index"]}: {rep["max_depth_deg"]:.0f} deg</title></rect>')
         if rep["wink"] and rep.get("wink_onset_deg") is not None:
             y = ys(rep["wink_onset_deg"])
             parts.append(f'<line x1="{x - 3:.1f}" x2="{x + slot * 0.6 + 3:.1f}" y1="{y:.1f}" y2="{y:.1f}" '

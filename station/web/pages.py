@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import secrets
-import time
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from station import config as config_mod
 from station.analysis.selftest import SelfTestError
 from station.web import BadRequest, hooks, int_arg, store
+from station.web.security import pin_matches, pin_set
 from station.web.charts import (depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart,
                                 set_curves)
 from station.web.views import (VERDICT_TEXT, history, lifter_arg, rep_advice, rep_sentence, replay_model,
                                selftest_view, set_or_404)
 
 pages = Blueprint("pages", __name__)
-PIN_FAILURES_ALLOWED = 5
-PIN_LOCKOUT_S = 60.0
 
 
 def csrf_token() -> str:
+    """The form's token; a page that carries one is never cached (Cache-Control: no-store)."""
+    g.no_store = True
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     return session["csrf"]
@@ -32,30 +33,32 @@ def csrf_token() -> str:
 def template_globals():
     status = hooks().store_status()
     return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error"),
-            "verdict_text": VERDICT_TEXT}
+            "store_damaged": status.get("damaged"), "verdict_text": VERDICT_TEXT}
 
 
 def check_csrf() -> None:
-    token = request.form.get("csrf", "")
-    if not token or not hmac.compare_digest(token, session.get("csrf", "")):
+    """Compared as UTF-8 bytes: a non-ASCII field is a failed check, not an exception."""
+    token = request.form.get("csrf", "").encode("utf-8", "replace")
+    expected = str(session.get("csrf", "")).encode("utf-8", "replace")
+    if not token or not expected or not hmac.compare_digest(token, expected):
         abort(403, "the form expired or did not come from this page (CSRF check failed): reload and try again")
 
 
 def check_form() -> None:
-    """CSRF token and PIN for every change; repeated wrong PINs lock the form for a minute."""
+    """CSRF token and PIN for every change; wrong PINs make everyone wait longer (PinGuard)."""
     check_csrf()
-    pin = hooks().get_config().web.pin
-    if not pin:
+    web_cfg = hooks().get_config().web
+    if not pin_set(web_cfg):
         abort(403, "changes are disabled: no PIN is set (web.pin in the station's config)")
-    failures = current_app.extensions["station"].setdefault("pin_failures", {})
+    guard = current_app.extensions["station"]["pin_guard"]
     addr = request.remote_addr or "?"
-    count, since = failures.get(addr, (0, 0.0))
-    if count >= PIN_FAILURES_ALLOWED and time.monotonic() - since < PIN_LOCKOUT_S:
-        abort(403, "too many wrong PINs: wait a minute")
-    if not hmac.compare_digest(request.form.get("pin", ""), pin):
-        failures[addr] = (count + 1, time.monotonic())
+    wait = guard.wait_s(addr)
+    if wait > 0:
+        abort(429, f"too many wrong PINs: try again in {math.ceil(wait)} s")
+    if not pin_matches(web_cfg, request.form.get("pin", "")):
+        guard.failed(addr)
         abort(403, "wrong PIN")
-    failures.pop(addr, None)
+    guard.succeeded(addr)
 
 
 def _set_page(set_id: int | None, title: str, refresh: bool = False):
@@ -76,12 +79,12 @@ def last_set():
     return _set_page(store().last_set_id(lifter_arg()), "Last set", refresh=True)
 
 
-@pages.get("/set/<int:set_id>")
+@pages.get("/set/<rowid:set_id>")
 def one_set(set_id):
     return _set_page(set_id, f"Set {set_id}")
 
 
-@pages.get("/rep/<int:rep_id>")
+@pages.get("/rep/<rowid:rep_id>")
 def rep(rep_id):
     data = store().get_rep(rep_id)
     if data is None:
@@ -89,7 +92,7 @@ def rep(rep_id):
     series = data.get("series")
     model = replay_model(data)
     replay = json.dumps(model, separators=(",", ":")).replace("</", "<\\/") if model else None
-    return render_template("rep.html", title=f"Rep {data['idx']}", rep=data, replay_marks=model,
+    return render_template("rep.html", title=f"Rep {data['index']}", rep=data, replay_marks=model,
                            sentence=rep_sentence(data) if data["judged"] else "", advice=rep_advice(data),
                            curves_svg=rep_curves(series) if series and data["judged"] else "", replay=replay)
 
@@ -130,7 +133,9 @@ def settings():
             try:
                 changes[key] = kind(raw.strip())
             except ValueError:
-                raise BadRequest(f"{name} = {raw!r} is not a number") from None
+                raise BadRequest(f"{name} = {raw[:40]!r} is not a number") from None
+            if kind is float and not math.isfinite(changes[key]):
+                raise BadRequest(f"{name} = {raw[:40]!r} must be a finite number")
         lifter = changes.get("station.lifter")
         if lifter is not None and not (1 <= len(lifter) <= 40 and all(c.isalnum() or c in " -_." for c in lifter)):
             raise BadRequest("lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'")
@@ -142,10 +147,10 @@ def settings():
             raise BadRequest(str(exc)) from None
         message = "Saved. The station uses the new settings from the next frame."
     return render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
-                           changes_enabled=bool(cfg.web.pin))
+                           changes_enabled=pin_set(cfg.web))
 
 
-@pages.post("/set/<int:set_id>/delete")
+@pages.post("/set/<rowid:set_id>/delete")
 def delete_set(set_id):
     check_form()
     if not store().delete_set(set_id):
@@ -166,7 +171,7 @@ def selftest():
                            evidence_svg=evidence_svg(shown["evidence"], shown["onset_deg"]) if shown else "",
                            history_svg=selftest_history_chart(data["tests"]), lifters=store().lifters(),
                            active_lifter=cfg.station.lifter, can_start=hooks().selftest_start is not None,
-                           changes_enabled=bool(cfg.web.pin))
+                           changes_enabled=pin_set(cfg.web))
 
 
 @pages.post("/selftest/start")

@@ -1,0 +1,118 @@
+"""The page's defences against a neighbour on the gym's Wi-Fi: PIN guessing, DNS rebinding.
+
+Numbers and trade-offs: docs/reliability.md ("The PIN").
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import socket
+import threading
+import time
+from typing import Callable
+
+FREE_FAILURES = 5              # wrong PINs (from anywhere) before the station starts to make everyone wait
+MAX_WAIT_S = 15 * 60           # the longest wait between two attempts, and so the longest an owner waits
+PER_ADDRESS_FAILURES = 5       # one address: this many wrong PINs ...
+PER_ADDRESS_LOCK_S = 60.0      # ... lock it for a minute (a phone that keeps guessing does not eat the budget)
+MAX_ADDRESSES = 1024           # addresses remembered (oldest forgotten first)
+
+
+def pin_set(web_cfg) -> bool:
+    """Changes are enabled when a PIN is configured, hashed (web.pin_hash) or plain (web.pin)."""
+    return bool(getattr(web_cfg, "pin_hash", "") or getattr(web_cfg, "pin", ""))
+
+
+def pin_matches(web_cfg, attempt: str) -> bool:
+    """The one PIN check: the scrypt hash (web.pin_hash, station.config.verify_pin) when the config has
+    one, else the plain PIN, compared in constant time as UTF-8 bytes (a non-ASCII attempt is just wrong)."""
+    if not isinstance(attempt, str) or not attempt or len(attempt) > 64:
+        return False
+    pin_hash = getattr(web_cfg, "pin_hash", "")
+    if pin_hash:
+        from station import config
+
+        verify = getattr(config, "verify_pin", None)
+        if verify is not None:
+            return bool(verify(attempt, pin_hash))
+    pin = getattr(web_cfg, "pin", "")
+    return bool(pin) and hmac.compare_digest(attempt.encode("utf-8", "replace"), pin.encode("utf-8", "replace"))
+
+
+class PinGuard:
+    """Brute force made slow from any number of addresses.
+
+    Globally: the first FREE_FAILURES wrong PINs cost nothing; after that every attempt must wait
+    2^k s after the last wrong one (k = wrong PINs beyond the free ones), up to MAX_WAIT_S. A right
+    PIN resets everything. Per address: PER_ADDRESS_FAILURES wrong PINs lock that address for
+    PER_ADDRESS_LOCK_S. Kept in memory: restarting the station clears it (the owner's way out).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.last_failure = 0.0
+        self._by_address: dict[str, tuple[int, float]] = {}
+
+    def wait_s(self, address: str) -> float:
+        """Seconds this address must wait before its next attempt (0: go ahead)."""
+        with self._lock:
+            now = self.clock()
+            wait = 0.0
+            if self.failures >= FREE_FAILURES:
+                wait = self.last_failure + self.global_delay(self.failures) - now
+            count, since = self._by_address.get(address, (0, 0.0))
+            if count >= PER_ADDRESS_FAILURES:
+                wait = max(wait, since + PER_ADDRESS_LOCK_S - now)
+            return max(0.0, wait)
+
+    @staticmethod
+    def global_delay(failures: int) -> float:
+        return float(min(MAX_WAIT_S, 2 ** max(0, failures - FREE_FAILURES)))
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            now = self.clock()
+            self.failures += 1
+            self.last_failure = now
+            count, _ = self._by_address.pop(address, (0, 0.0))
+            self._by_address[address] = (count + 1, now)
+            while len(self._by_address) > MAX_ADDRESSES:
+                self._by_address.pop(next(iter(self._by_address)))
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self.failures = 0
+            self._by_address.pop(address, None)
+
+
+# --- Host header (DNS rebinding) ---------------------------------------------------------------------
+
+def own_names(configured_host: str) -> set[str]:
+    """Names this station answers to, besides IP literals: localhost, its hostname, <hostname>.local,
+    station.local and the configured web.host."""
+    hostname = socket.gethostname().lower().rstrip(".")
+    names = {"localhost", "station.local", hostname, hostname.split(".")[0] + ".local"}
+    if configured_host and configured_host not in ("0.0.0.0", "::"):
+        names.add(configured_host.lower().strip("[]").rstrip("."))
+    return names
+
+
+def host_allowed(host_header: str, names: set[str]) -> bool:
+    """A page a rebinding attack loads says its own name in Host (evil.example): only the station's
+    own addresses are served."""
+    host = host_header.strip().lower()
+    if host.startswith("["):                      # [v6]:port
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:                     # name:port or v4:port
+        host = host.split(":")[0]
+    host = host.rstrip(".")
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host in names

@@ -1,0 +1,30 @@
+// The live page's script (served from /static: the CSP allows no inline script).
+(function(){
+var bar=document.getElementById('bar'),cells=[];
+function el(id){return document.getElementById(id);}
+function show(id,on){el(id).hidden=!on;}
+function poll(){
+  fetch('/api/live',{cache:'no-store'}).then(function(r){return r.json();}).then(function(s){
+    var lv=(s.bar&&s.bar.levels)||[];
+    while(cells.length<lv.length){var i=document.createElement('i');bar.appendChild(i);cells.push(i);}
+    lv.forEach(function(v,i){cells[i].className=v>=0.5?'on':'';});
+    // while the station cannot judge from this camera, the advice takes the depth number's place
+    // a fault means no fresh frames: the last number would be stale, so it goes too
+    var setup=!!s.setup_issue, fault=!!s.fault;
+    show('depthbox',!setup&&!fault);show('advice',setup);
+    el('advice').textContent=setup?(s.setup_advice||'Cannot judge from here: check the camera.'):'';
+    el('depth').textContent=s.thigh_deg==null?'-':Math.round(s.thigh_deg)+'°';
+    show('fault',fault);el('fault').textContent=fault?('Camera or model problem: '+s.fault):'';
+    show('phase',!setup&&!fault);
+    el('phase').textContent=s.lifter_present?(s.calibrated?s.phase:'lifter in view'):(s.running===false?'station stopped':'no lifter in view');
+    el('reps').textContent=s.set_active?('rep '+s.rep_count):'';
+    // the bar's label repeats the fault or the advice: shown only when it says something new
+    el('label').textContent=(fault||setup)?'':((s.bar&&s.bar.label)||'');
+    var st=s.selftest;show('selftest',!!st);
+    if(st)el('selftest-text').textContent='rep '+st.rep+', down to '+(Math.abs(st.target_deg)<0.5?'parallel':Math.round(Math.abs(st.target_deg))+'° '+(st.target_deg<0?'below':'above'))+'. '+st.message;
+  }).catch(function(){el('phase').textContent='station not reachable';}).then(function(){setTimeout(poll,document.hidden?3000:400);});
+}
+poll();
+var img=el('preview');
+if(img){(function refresh(){img.src='/api/preview.jpg?'+Date.now();setTimeout(refresh,1000);})();}
+})();
