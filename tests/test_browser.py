@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from station import config as config_mod
 from station.config import Config
 from station.web import StationHooks, create_app, serve
 
@@ -283,7 +284,7 @@ def selftest_server(tmp_path_factory):
     db = tmp_path_factory.mktemp("selftest-browser") / "station.db"
     info = seed_selftests(db, "maria")
     cfg = Config()
-    cfg.web.pin = "2468"
+    cfg.web.pin_hash = config_mod.hash_pin("2468")
     cfg.station.lifter = "maria"
     fake = PhoneSelfTest()
     app = create_app(db, StationHooks(get_config=lambda: cfg, live=lambda: dict(JUDGING), selftest_status=fake.status,

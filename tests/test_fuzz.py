@@ -34,7 +34,7 @@ BAD = re.compile(r"Traceback|File \"/|werkzeug\.exceptions|sqlite3\.", re.I)
 class Settings:
     def __init__(self):
         self.cfg = Config()
-        self.cfg.web.pin = "2468"
+        self.cfg.web.pin_hash = config_mod.hash_pin("2468")
 
     def get(self):
         return self.cfg

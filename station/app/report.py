@@ -7,27 +7,20 @@ secondary numbers only where they were measured (None stays None, shown as '-').
 from __future__ import annotations
 
 from station.analysis import RepResult, SetResult
+from station.store import public_rep, rep_row
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def rep_dict(rep: RepResult) -> dict:
-    judged = rep.side_view
-    return {
-        "index": rep.index, "start_t": round(rep.start_t, 3), "end_t": round(rep.end_t, 3),
-        "max_depth_deg": round(rep.max_depth_deg, 1) if judged else None,
-        "depth_verdict": rep.depth_verdict, "depth_uncertainty_deg": round(rep.depth_uncertainty_deg, 1),
-        "below_parallel": rep.below_parallel, "reached_target": rep.reached_target,
-        "view": rep.view, "setup_issue": rep.setup_issue,
-        "tut_s": _round(rep.tut_s, 2), "down_s": _round(rep.down_s, 2), "up_s": _round(rep.up_s, 2),
-        "max_trunk_lean_deg": _round(rep.max_trunk_lean_deg), "knee_travel_cm": _round(rep.knee_travel_cm),
-        "heel_lift_cm": _round(rep.heel_lift_cm),
-        "wink": rep.wink, "wink_onset_deg": _round(rep.wink_onset_deg),
-        "wink_magnitude_deg": _round(rep.wink_magnitude_deg) if rep.wink else None,
-        "wink_confidence": round(rep.wink_confidence, 2),
-    }
+def rep_dict(rep: RepResult, set_setup_issue: str | None = None) -> dict:
+    """The API's rep schema (station.store.public_rep, docs/api.md), with the source's clock instead
+    of Unix time: `station analyze` and the page say the same thing under the same names."""
+    data = public_rep(rep_row(rep, 0.0), set_setup_issue)
+    data.pop("started_at")
+    rounded = {key: round(value, 2) if isinstance(value, float) else value for key, value in data.items()}
+    return {**rounded, "start_t": round(rep.start_t, 3), "end_t": round(rep.end_t, 3)}
 
 
 def set_dict(result: SetResult) -> dict:
@@ -37,7 +30,7 @@ def set_dict(result: SetResult) -> dict:
         "setup_issue": result.setup_issue, "setup_advice": result.setup_advice,
         "target_depth_deg": result.target_depth_deg, "depth_sd_deg": round(result.depth_sd_deg, 1),
         "wink_onset_deg": _round(result.wink_onset_deg), "suggested_depth_deg": _round(result.suggested_depth_deg),
-        "summary": result.summary, "reps": [rep_dict(r) for r in result.reps],
+        "summary": result.summary, "reps": [rep_dict(r, result.setup_issue) for r in result.reps],
     }
 
 

@@ -160,7 +160,12 @@ class Station:
         self.web_server: Any = None          # waitress's server, when the page is served
         self.web_url: str | None = None
         if serve_web:
-            self._start_web()
+            try:
+                self._start_web()
+            except Exception:   # port in use, bad host (WebError): release the stages before saying so
+                self.store.close()
+                self.feedback.close()
+                raise
 
     # --- web hooks --------------------------------------------------------------------------
     def _start_web(self) -> None:
@@ -188,7 +193,7 @@ class Station:
         return out
 
     def store_status(self) -> dict:
-        return {"disk_full": self.store.disk_full, "error": self.store.last_error}
+        return self.store.status()
 
     def preview_jpeg(self) -> bytes | None:
         """Encoded on the web thread from the last kept frame: the frame loop only keeps a reference."""

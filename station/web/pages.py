@@ -49,7 +49,7 @@ def check_form() -> None:
     check_csrf()
     web_cfg = hooks().get_config().web
     if not pin_set(web_cfg):
-        abort(403, "changes are disabled: no PIN is set (web.pin in the station's config)")
+        abort(403, "changes are disabled: no PIN is set (run `sudo station pin set` on the station)")
     guard = current_app.extensions["station"]["pin_guard"]
     addr = request.remote_addr or "?"
     wait = guard.wait_s(addr)

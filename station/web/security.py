@@ -5,12 +5,13 @@ Numbers and trade-offs: docs/reliability.md ("The PIN").
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import socket
 import threading
 import time
 from typing import Callable
+
+from station.config import WebConfig, verify_pin
 
 FREE_FAILURES = 5              # wrong PINs (from anywhere) before the station starts to make everyone wait
 MAX_WAIT_S = 15 * 60           # the longest wait between two attempts, and so the longest an owner waits
@@ -19,25 +20,14 @@ PER_ADDRESS_LOCK_S = 60.0      # ... lock it for a minute (a phone that keeps gu
 MAX_ADDRESSES = 1024           # addresses remembered (oldest forgotten first)
 
 
-def pin_set(web_cfg) -> bool:
-    """Changes are enabled when a PIN is configured, hashed (web.pin_hash) or plain (web.pin)."""
-    return bool(getattr(web_cfg, "pin_hash", "") or getattr(web_cfg, "pin", ""))
+def pin_set(web_cfg: WebConfig) -> bool:
+    """Changes are enabled when a PIN is set (a plain web.pin in the config file is hashed at load)."""
+    return bool(web_cfg.pin_hash)
 
 
-def pin_matches(web_cfg, attempt: str) -> bool:
-    """The one PIN check: the scrypt hash (web.pin_hash, station.config.verify_pin) when the config has
-    one, else the plain PIN, compared in constant time as UTF-8 bytes (a non-ASCII attempt is just wrong)."""
-    if not isinstance(attempt, str) or not attempt or len(attempt) > 64:
-        return False
-    pin_hash = getattr(web_cfg, "pin_hash", "")
-    if pin_hash:
-        from station import config
-
-        verify = getattr(config, "verify_pin", None)
-        if verify is not None:
-            return bool(verify(attempt, pin_hash))
-    pin = getattr(web_cfg, "pin", "")
-    return bool(pin) and hmac.compare_digest(attempt.encode("utf-8", "replace"), pin.encode("utf-8", "replace"))
+def pin_matches(web_cfg: WebConfig, attempt: object) -> bool:
+    """The one PIN check: scrypt against web.pin_hash, in constant time; any odd input is just wrong."""
+    return verify_pin(web_cfg.pin_hash, attempt)
 
 
 class PinGuard:
