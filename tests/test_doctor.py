@@ -51,15 +51,18 @@ def system(units=None, installed=("systemctl", "avahi-daemon"), outputs=None, se
 
 # --- config --------------------------------------------------------------------------------------
 
-def test_an_unreadable_config_is_one_clear_failure_not_a_traceback(tmp_path, monkeypatch, capsys):
+def _deny_read(monkeypatch, path):
+    """The login user's view of a 0640 root:station file (the tests may run as root, who reads it)."""
+    path.chmod(0o640)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == path and m == os.R_OK else real_access(p, m))
+    monkeypatch.setattr("grp.getgrgid", lambda gid: type("G", (), {"gr_name": "station"})())
+
+
+def test_an_unreadable_config_is_one_clear_failure_not_a_traceback(tmp_path, monkeypatch):
     path = tmp_path / "station.toml"
     path.write_text("[web]\nport = 8080\n")
-    path.chmod(0o640)
-
-    def load(p):   # as the login user (the tests may run as root, who reads anything)
-        raise PermissionError(13, "Permission denied", str(path))
-    monkeypatch.setattr(config_mod, "load", load)
-    monkeypatch.setattr("grp.getgrgid", lambda gid: type("G", (), {"gr_name": "station"})())
+    _deny_read(monkeypatch, path)
     lines = []
     code = doctor.main(str(path), system(units={"station": "active"}), out=lines.append)
     text = "\n".join(lines)
@@ -70,13 +73,31 @@ def test_an_unreadable_config_is_one_clear_failure_not_a_traceback(tmp_path, mon
     assert "Traceback" not in text
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a 0640 file")
-def test_the_config_loader_lets_permission_errors_through_for_doctor(tmp_path):
+def test_an_unreadable_default_config_is_found_too(tmp_path, monkeypatch):
+    path = tmp_path / "station.toml"
+    path.write_text("")
+    _deny_read(monkeypatch, path)
+    monkeypatch.setattr(config_mod, "DEFAULT_CONFIG_PATH", path)
+    cfg, check = doctor.load_config(None)
+    assert cfg is None and check.detail == f"cannot read {path} (mode 0640, group station)"
+
+
+def test_a_closed_config_folder_is_the_same_failure(tmp_path, monkeypatch):
+    path = tmp_path / "station.toml"
+
+    def load(p):   # /etc/station 0750: even exists() raises
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(config_mod, "load", load)
+    cfg, check = doctor.load_config(path)
+    assert cfg is None and check.detail == f"cannot read {path} (its directory is closed to this user)"
+    assert check.fix.startswith("run `sudo station doctor` or add yourself to group station")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a 0600 file")
+def test_an_unreadable_config_for_real(tmp_path):
     path = tmp_path / "station.toml"
     path.write_text("")
     path.chmod(0)
-    with pytest.raises(PermissionError):
-        config_mod.load(path)
     _, check = doctor.load_config(path)
     assert check.status == "fail" and check.detail.startswith(f"cannot read {path} (mode 0000, group ")
 

@@ -75,20 +75,29 @@ def _group_of(path: Path) -> tuple[str, str | None]:
     return f"mode {st.st_mode & 0o7777:04o}, group {group}", group
 
 
+def _unreadable(path: Path) -> Check:
+    how, group = _group_of(path)
+    group = group or "station"
+    return Check("fail", "config", f"cannot read {path} ({how})",
+                 f"run `sudo station doctor` or add yourself to group {group} "
+                 f"(sudo adduser $USER {group}, then log in again)")
+
+
 def load_config(path: str | Path | None) -> tuple[config_mod.Config | None, Check]:
     """The config and its check. The installed file is 0640 root:station, so the login user
-    gets PermissionError: say who may read it instead of a traceback."""
+    cannot read it: say who may, instead of a traceback or a bare 'cannot be read'."""
     try:
+        target = Path(path) if path is not None else (
+            config_mod.DEFAULT_CONFIG_PATH if config_mod.DEFAULT_CONFIG_PATH.exists() else None)
+        if target is not None and target.exists() and not os.access(target, os.R_OK):
+            return None, _unreadable(target)
         cfg = config_mod.load(path)
-    except PermissionError as exc:
-        target = Path(exc.filename or path or config_mod.DEFAULT_CONFIG_PATH)
-        how, group = _group_of(target)
-        group = group or "station"
-        return None, Check("fail", "config", f"cannot read {target} ({how})",
-                           f"run `sudo station doctor` or add yourself to group {group} "
-                           f"(sudo adduser $USER {group}, then log in again)")
+    except PermissionError as exc:   # /etc/station itself closed to this user: exists() cannot tell
+        return None, _unreadable(Path(exc.filename or path or config_mod.DEFAULT_CONFIG_PATH))
     except StationError as exc:
-        return None, Check("fail", "config", str(exc), "fix the file; `station config show` lists every key")
+        fix = ("run `sudo station doctor`" if "cannot be read" in str(exc) else
+               "fix the file; `station config show` lists every key")
+        return None, Check("fail", "config", str(exc), fix)
     return cfg, check_config(cfg)
 
 
@@ -239,9 +248,9 @@ def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Chec
                             "sudo scripts/install.sh writes it"))
     else:
         checks.append(Check("ok", "mdns", f"avahi-daemon active, the page announced ({system.avahi_service_file})"))
-    if not cfg.web.pin:
+    if not cfg.web.pin_hash:
         checks.append(Check("warn", "pin", "no settings PIN: the Settings page is read-only",
-                            "set web.pin (4-8 digits) in /etc/station/station.toml"))
+                            "sudo station pin set (4-8 digits)"))
     return checks
 
 
