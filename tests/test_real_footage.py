@@ -294,6 +294,9 @@ class _NoisyModel:
         self._rng = None if seed is None else np.random.default_rng(seed)
         self._amp = amp
 
+    def __getattr__(self, name):   # runtime, model_path, ...: the real model's
+        return getattr(self._model, name)
+
     def infer(self, square):
         if self._rng is not None:
             noise = self._rng.integers(-self._amp, self._amp + 1, square.shape, dtype=np.int16)
