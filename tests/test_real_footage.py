@@ -261,15 +261,14 @@ def test_rotation_flag_is_honoured():
 
 
 REAL = {  # clip: (reps N, bottoms M, depth label or None for 'cannot judge')
-    "rnjs_squat_side": (1, 1, "below"), "kham_squat_too_deep": (1, 1, "below"),
-    "dillonloh_squats_quarter": (4, 4, "above"), "pasan_squat2": (12, 12, "parallel"),
     "nowva_squats": (5, 5, None), "sebitzu_squat": (2, 2, None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_clips_reps_and_verdicts(name, movenet):
-    """A few real clips end to end at 10 fps (a Pi 4); scripts/bench_real.py runs all of them."""
+    """The front-view clips end to end at 10 fps (a Pi 4): reps count, no depth, advice instead.
+    scripts/bench_real.py runs all of them; the side clips are judged under noise below."""
     from station.sources import VideoFileSource
 
     clip = require_shared("real", f"{name}.mp4")
@@ -281,14 +280,85 @@ def test_real_clips_reps_and_verdicts(name, movenet):
         source.close()
     reps = [r for s in sets for r in s.reps]
     assert len(reps) in (reps_n, bottoms_m)
-    if depth is None:
-        assert not any(r.side_view for r in reps) and all(s.setup_advice for s in sets)
-    else:
-        assert min(reps, key=lambda r: r.max_depth_deg).depth_verdict == depth
-        for rep in reps:
+    assert depth is None and not any(r.side_view for r in reps) and all(s.setup_advice for s in sets)
+
+
+class _NoisyModel:
+    """The model, fed +-`amp` grey levels of seeded uniform noise. Another decoder does about this:
+    PyAV on aarch64 takes another SIMD path, and 75 % of the pixels of the same clip differ by up to
+    2 levels from x86. The crop is nearest-neighbour sampled, so noise on the model's input is noise
+    on the frame's pixels it sampled (and on the black padding), at a 30th of the cost."""
+
+    def __init__(self, model, seed: int | None, amp: int = 2):
+        self._model, self.input_size = model, model.input_size
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._amp = amp
+
+    def __getattr__(self, name):   # runtime, model_path, ...: the real model's
+        return getattr(self._model, name)
+
+    def infer(self, square):
+        if self._rng is not None:
+            noise = self._rng.integers(-self._amp, self._amp + 1, square.shape, dtype=np.int16)
+            square = np.clip(square + noise, 0, 255).astype(np.uint8)
+        return self._model.infer(square)
+
+
+NOISE_SEEDS = (None, 0, 1, 2)   # as decoded, then three noisy decodes
+SIDE_CLIPS = {  # clip: (fps or None for the clip's own, rep counts allowed, verdicts allowed,
+    #                depth range deg, largest change of the median depth from the clean decode's, wink)
+    # the clip the runner and `station analyze` tests use, at its own rate; labelled below, read at
+    # the band's lower edge (docs/depth.md): -3.3 to +1.0 deg over the four decodes
+    "clips/side_barbell_squat_2reps": (None, {2}, {"below", "parallel"}, (-8.0, 3.0), 3.0, None),
+    # 'just above parallel' by eye, no wink: 1.6 to 7.7 deg, 'parallel' or 'above' rep by rep
+    "real/pasan_squat2": (10.0, {12}, {"parallel", "above"}, (-3.0, 11.0), 3.0, False),
+    # quarter squats 18-36 deg above, no wink. The first rep starts with the clip, and one noisy
+    # decode of three loses it (3 reps); another loses one rep to the view gate ('unknown')
+    "real/dillonloh_squats_quarter": (10.0, {3, 4}, {"above", "unknown"}, (10.0, 60.0), None, False),
+    # deep, a wink each: the station misses the first and catches the second only in some decodes
+    # (README: a marginal catch), so neither wink verdict is a property to pin
+    "real/rnjs_squat_side": (10.0, {1}, {"below"}, (-35.0, -12.0), None, None),
+    "real/kham_squat_too_deep": (10.0, {1}, {"below"}, (-35.0, -12.0), None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SIDE_CLIPS))
+def test_side_clips_hold_under_decoder_noise(name, movenet):
+    """What must hold however the clip is decoded: the rep count, each verdict among the allowed
+    ones and its depth in range, near the band the set's median depth within the band's width
+    (3 deg) of the clean decode's, and no wink where the label is sure there is none. One exact outcome is not a
+    property of the station: on arm64 the same clip decodes 1-2 grey levels differently."""
+    from station.sources import VideoFileSource
+
+    folder, stem = name.split("/")
+    clip = require_shared(folder, f"{stem}.mp4")
+    fps, counts, verdicts, (low, high), spread, wink = SIDE_CLIPS[name]
+    medians = []
+    for seed in NOISE_SEEDS:
+        source = VideoFileSource(clip)
+        try:
+            estimator = PoseEstimator(_NoisyModel(movenet, seed))
+            sets = analyze_keypoints(estimator.track(source, max_fps=fps), AnalysisParams())
+        finally:
+            source.close()
+        reps = [r for s in sets for r in s.reps]
+        judged = [r for r in reps if r.side_view]
+        seen = [(round(r.max_depth_deg, 1), r.depth_verdict, r.wink) for r in reps]
+        assert len(reps) in counts, (seed, seen)
+        assert len(judged) >= len(reps) - 1 and all(s.view == "side" for s in sets), (seed, seen)
+        assert all(r.depth_verdict in verdicts for r in reps), (seed, seen)
+        assert all(low <= r.max_depth_deg <= high for r in judged), (seed, seen)
+        if wink is False:
+            assert not any(r.wink for r in reps), (seed, seen)
+        elif wink:
+            assert any(r.wink for r in judged), (seed, seen)
+        for rep in judged:
             assert rep.heel_lift_cm is None or rep.heel_lift_cm <= 8
             assert rep.knee_travel_cm is None or 0 <= rep.knee_travel_cm <= 30
             assert rep.max_trunk_lean_deg is None or 0 <= rep.max_trunk_lean_deg <= 75
+        medians.append(float(np.median([r.max_depth_deg for r in judged])))
+    if spread is not None:   # near the band's edge a verdict may flip; the depth itself must not jump
+        assert all(abs(m - medians[0]) <= spread for m in medians), medians
 
 
 @pytest.mark.parametrize("fps", [30.0, 10.0])

@@ -1,4 +1,9 @@
-"""`station doctor`: every check a gym owner (or whoever they phone) needs, each with its fix."""
+"""`station doctor`: every check a gym owner (or whoever they phone) needs, each with its fix.
+
+It runs as root or as the login user, often while the service runs: it must not crash on a config it
+may not read, nor fight the service for its pins. What it asks the machine (commands, paths, the
+GPIO devices) goes through `System`, so every message can be tested without a Pi.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,45 @@ import os
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 from station import config as config_mod
+from station.errors import StationError
+
+AVAHI_SERVICE_FILE = Path("/etc/avahi/services/station.service")
+
+
+def _run(cmd: list[str]) -> str:
+    """First line of a command's output ('' when it cannot run): `systemctl is-active` prints the
+    state and exits non-zero for anything but active."""
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return ((result.stdout.strip() or result.stderr.strip()).splitlines() or [""])[0]
+
+
+def _open_outputs(feedback_cfg):
+    from station.feedback import GpioOutputs, make_pin_factory
+
+    return GpioOutputs(feedback_cfg, make_pin_factory("auto"))
+
+
+@dataclass
+class System:
+    """The machine as doctor sees it; tests pass their own."""
+    run: Callable[[list[str]], str] = _run
+    which: Callable[[str], str | None] = shutil.which
+    open_outputs: Callable = _open_outputs
+    avahi_service_file: Path = AVAHI_SERVICE_FILE
+    cwd: Callable[[], str] = os.getcwd
+
+    def unit_state(self, unit: str) -> str:
+        if not self.which("systemctl"):
+            return ""
+        return self.run(["systemctl", "is-active", unit]) or "unknown"
 
 
 @dataclass
@@ -17,6 +58,47 @@ class Check:
     name: str
     detail: str
     fix: str = ""
+
+
+def _group_of(path: Path) -> tuple[str, str | None]:
+    """'mode 0640, group station' when stat() is allowed (it is, unless the directory is closed)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "its directory is closed to this user", None
+    try:
+        import grp
+
+        group = grp.getgrgid(st.st_gid).gr_name
+    except (ImportError, KeyError):
+        group = str(st.st_gid)
+    return f"mode {st.st_mode & 0o7777:04o}, group {group}", group
+
+
+def _unreadable(path: Path) -> Check:
+    how, group = _group_of(path)
+    group = group or "station"
+    return Check("fail", "config", f"cannot read {path} ({how})",
+                 f"run `sudo station doctor` or add yourself to group {group} "
+                 f"(sudo adduser $USER {group}, then log in again)")
+
+
+def load_config(path: str | Path | None) -> tuple[config_mod.Config | None, Check]:
+    """The config and its check. The installed file is 0640 root:station, so the login user
+    cannot read it: say who may, instead of a traceback or a bare 'cannot be read'."""
+    try:
+        target = Path(path) if path is not None else (
+            config_mod.DEFAULT_CONFIG_PATH if config_mod.DEFAULT_CONFIG_PATH.exists() else None)
+        if target is not None and target.exists() and not os.access(target, os.R_OK):
+            return None, _unreadable(target)
+        cfg = config_mod.load(path)
+    except PermissionError as exc:   # /etc/station itself closed to this user: exists() cannot tell
+        return None, _unreadable(Path(exc.filename or path or config_mod.DEFAULT_CONFIG_PATH))
+    except StationError as exc:
+        fix = ("run `sudo station doctor`" if "cannot be read" in str(exc) else
+               "fix the file; `station config show` lists every key")
+        return None, Check("fail", "config", str(exc), fix)
+    return cfg, check_config(cfg)
 
 
 def check_config(cfg: config_mod.Config) -> Check:
@@ -52,6 +134,9 @@ def check_camera(cfg: config_mod.Config) -> Check:
         return Check("ok", "camera", f"not used: source is {cfg.camera.source!r}")
     try:
         from picamera2 import Picamera2
+    except ValueError as exc:  # "numpy.dtype size changed": a pip numpy 2 over apt's numpy 1
+        return Check("fail", "camera", f"picamera2 cannot load with this numpy ({exc})",
+                     "reinstall the venv with numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')")
     except ImportError:
         return Check("fail", "camera", "picamera2 is not installed",
                      "sudo apt install python3-picamera2, and make the venv with --system-site-packages")
@@ -64,17 +149,29 @@ def check_camera(cfg: config_mod.Config) -> Check:
     return Check("ok", "camera", ", ".join(c.get("Model", "?") for c in cameras))
 
 
-def check_gpio(cfg: config_mod.Config) -> Check:
-    from station.feedback import GpioOutputs, make_pin_factory
-
-    outputs = GpioOutputs(cfg.feedback, make_pin_factory("auto"))
+def check_gpio(cfg: config_mod.Config, system: System | None = None) -> Check:
+    """Open the pins, unless the running service holds them: opening them here would fail with
+    'GPIO busy' (or, worse, take them from the service)."""
+    system = system or System()
+    fb = cfg.feedback
+    pins = f"{len(fb.led_pins)} LEDs on BCM {fb.led_pins}, {fb.buzzer_type} buzzer on BCM {fb.buzzer_pin}"
+    if system.unit_state("station") == "active":
+        return Check("ok", "gpio", f"{pins}: held by the running station.service, not opened here",
+                     "to test the pins themselves: sudo systemctl stop station, run doctor, start it again")
+    outputs = system.open_outputs(fb)
     try:
         if outputs.error:
+            if "working directory" in outputs.error:
+                fix = (f"lgpio creates a file in the current directory and {system.cwd()} is read-only: "
+                       "run from a writable directory (cd ~); the service runs in /var/lib/station")
+            elif "busy" in outputs.error.lower():
+                fix = "another program holds these pins: stop it (is a second station running?)"
+            else:
+                fix = "on a Pi: sudo apt install python3-lgpio, and add the user to the gpio group"
             return Check("warn", "gpio", f"unavailable ({outputs.error}): the station runs with the virtual bar only",
-                         "on a Pi: sudo apt install python3-lgpio, and add the user to the gpio group")
+                         fix)
         factory = type(outputs.bar.pin_factory).__name__
-        return Check("ok", "gpio", f"{len(cfg.feedback.led_pins)} LEDs on BCM {cfg.feedback.led_pins}, "
-                                   f"{cfg.feedback.buzzer_type} buzzer on BCM {cfg.feedback.buzzer_pin} ({factory})")
+        return Check("ok", "gpio", f"{pins} ({factory})")
     finally:
         outputs.close()
 
@@ -86,13 +183,15 @@ def check_storage(cfg: config_mod.Config) -> list[Check]:
     if not state.exists():
         return [Check("warn", "state dir", f"{state} does not exist yet", "it is created on first run "
                                                                           "(systemd's StateDirectory on the Pi)")]
-    if not os.access(state, os.W_OK):
-        return [Check("fail", "state dir", f"{state} is not writable by this user", "run as the station user")]
     free_mb = shutil.disk_usage(state).free / 1e6
     checks = [Check("ok" if free_mb > 1000 else "warn" if free_mb > cfg.store.min_free_mb else "fail", "disk",
                     f"{free_mb:,.0f} MB free in {state}",
                     "" if free_mb > 1000 else "free space on the SD card; history stops below "
                                                f"{cfg.store.min_free_mb} MB")]
+    if not os.access(state, os.W_OK):   # the login user: the service's user owns it, as it should
+        checks.append(Check("warn", "database", f"{state} belongs to the service user: the database "
+                                                "is not checked as this user", "sudo station doctor"))
+        return checks
     if cfg.db_path().exists():
         try:
             store = Store(cfg.db_path())
@@ -106,11 +205,10 @@ def check_storage(cfg: config_mod.Config) -> list[Check]:
     return checks
 
 
-def check_service() -> Check:
-    if not shutil.which("systemctl"):
+def check_service(system: System | None = None) -> Check:
+    state = (system or System()).unit_state("station")
+    if not state:
         return Check("warn", "service", "systemctl not found (not a systemd machine)")
-    result = subprocess.run(["systemctl", "is-active", "station"], capture_output=True, text=True)
-    state = (result.stdout.strip() or result.stderr.strip() or "unknown").splitlines()[0]
     if state == "active":
         return Check("ok", "service", "station.service is active")
     return Check("warn", "service", f"station.service: {state}",
@@ -130,27 +228,55 @@ def local_addresses() -> list[str]:
     return sorted(a for a in addresses if not a.startswith("127.") and ":" not in a)
 
 
-def check_web(cfg: config_mod.Config) -> list[Check]:
+def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Check]:
+    """The addresses, and whether phones can find the page by name: avahi must run and the
+    station's service file must be there (Bonjour browsers and station.local)."""
+    system = system or System()
     host, port = socket.gethostname(), cfg.web.port
     urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in local_addresses()]
-    avahi = shutil.which("avahi-daemon") is not None
-    checks = [Check("ok" if avahi else "warn", "page", " or ".join(urls),
-                    "" if avahi else "sudo apt install avahi-daemon for the .local name")]
-    if not cfg.web.pin:
+    checks = [Check("ok", "page", " or ".join(urls))]
+    avahi = system.unit_state("avahi-daemon")
+    if avahi != "active":
+        installed = system.which("avahi-daemon") is not None or avahi not in ("", "unknown", "inactive")
+        checks.append(Check("warn", "mdns", f"avahi-daemon is {avahi or 'not found'}: phones cannot find "
+                                            f"{host}.local, use the address",
+                            "sudo systemctl enable --now avahi-daemon" if installed else
+                            "sudo apt install avahi-daemon"))
+    elif not system.avahi_service_file.exists():
+        checks.append(Check("warn", "mdns", f"avahi runs, but the page is not announced ({system.avahi_service_file} "
+                                            f"is missing): {host}.local works, Bonjour browsers do not list it",
+                            "sudo scripts/install.sh writes it"))
+    else:
+        checks.append(Check("ok", "mdns", f"avahi-daemon active, the page announced ({system.avahi_service_file})"))
+    if not cfg.web.pin_hash:
         checks.append(Check("warn", "pin", "no settings PIN: the Settings page is read-only",
-                            "set web.pin (4-8 digits) in /etc/station/station.toml"))
+                            "sudo station pin set (4-8 digits)"))
     return checks
 
 
-def run_checks(cfg: config_mod.Config) -> list[Check]:
+def run_checks(cfg: config_mod.Config, system: System | None = None) -> list[Check]:
+    system = system or System()
     checks = [check_config(cfg)]
     checks += check_model(cfg)
     checks.append(check_camera(cfg))
-    checks.append(check_gpio(cfg))
+    checks.append(check_gpio(cfg, system))
     checks += check_storage(cfg)
-    checks.append(check_service())
-    checks += check_web(cfg)
+    checks.append(check_service(system))
+    checks += check_web(cfg, system)
     return checks
+
+
+def main(config_path: str | Path | None, system: System | None = None, out=print) -> int:
+    """`station doctor`: 1 when any check fails. An unreadable config is one failed check (with
+    the service's state, which needs no config), not a traceback."""
+    system = system or System()
+    cfg, config_check = load_config(config_path)
+    if cfg is None:
+        checks = [config_check, check_service(system)]
+    else:
+        checks = [config_check] + run_checks(cfg, system)[1:]
+    out(report(checks))
+    return 1 if any(c.status == "fail" for c in checks) else 0
 
 
 def report(checks: list[Check]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 
@@ -9,14 +10,53 @@ from station.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 
+# what capture_request(wait=N) raises when no frame came: the same class from Python 3.11 on
+FrameTimeout = (TimeoutError, concurrent.futures.TimeoutError)
+FIRST_FRAME_WAIT_S = 5.0   # the first frame waits for the sensor and the ISP's start-up as well
+CABLE_HINT = ("check the ribbon cable (seated in both connectors, contacts facing the right way; "
+              "long or thin cables drop frames), then reboot")
+
+
+def _fov(mode: dict) -> int:
+    """Sensor area a mode reads out (its crop_limits); a binned full-field mode reads all of it."""
+    limits = mode.get("crop_limits") or (0, 0, 0, 0)
+    return int(limits[2]) * int(limits[3])
+
+
+def choose_sensor_mode(modes: list[dict], fps: float) -> dict | None:
+    """The widest field of view that still runs at `fps`, and the smallest (binned) output among those.
+
+    picamera2 picks the mode nearest the requested output size, and on the v2, v3 and HQ cameras
+    the modes near 640x480 are centre crops: the lifter's head or feet leave the picture at 2-4 m.
+    A binned full-field mode scaled down by the ISP keeps the whole field for free. When no mode
+    reaches `fps`, the fastest mode is used (the frame duration limit then caps what it can do).
+    """
+    if not modes:
+        return None
+    usable = [m for m in modes if float(m.get("fps", 0)) >= 0.98 * fps]
+    if not usable:
+        usable = [max(modes, key=lambda m: float(m.get("fps", 0)))]
+    widest = max(_fov(m) for m in usable)
+    return min((m for m in usable if _fov(m) == widest),
+               key=lambda m: (m["size"][0] * m["size"][1], -int(m.get("bit_depth", 0))))
+
+
+def _reason(exc: BaseException) -> str:
+    """picamera2 wraps the real cause ("Device or resource busy") in "Camera __init__ sequence did
+    not complete."; say both."""
+    text = str(exc) or type(exc).__name__
+    inner = exc.__cause__ or exc.__context__
+    return f"{text} ({inner})" if inner is not None and str(inner) and str(inner) not in text else text
+
 
 class Picamera2Source:
     """The Pi camera through picamera2 (Raspberry Pi OS only: apt install python3-picamera2).
 
-    One small RGB stream sized for the pose stage, a fixed frame duration so timestamps are
-    regular, and optional manual exposure/gain for gym lighting (flicker, back-lit windows).
-    Frames come from the camera's own buffer queue; capture_array() always returns the next
-    complete frame, and the runner's capture thread keeps only the newest one.
+    One small RGB stream sized for the pose stage from a full-field sensor mode, a fixed frame
+    duration so timestamps are regular, and optional manual exposure/gain for gym lighting.
+    Every wait for a frame has a timeout: without one, a dislodged ribbon cable blocks
+    capture_request() for ever and no fault is ever shown. Any failure closes the camera before
+    raising SourceError, so the capture thread's retry can acquire it again.
     """
 
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0,
@@ -31,43 +71,84 @@ class Picamera2Source:
                 "picamera2 is not installed: on Raspberry Pi OS run `sudo apt install python3-picamera2` "
                 "and create the venv with --system-site-packages; elsewhere use a video file, an image "
                 "folder or `synthetic` as the source") from None
-        try:
-            self._camera = Picamera2(camera_index)
-            frame_us = int(1_000_000 / fps)
-            controls: dict[str, object] = {"FrameDurationLimits": (frame_us, frame_us)}
-            if exposure_us:
-                controls["ExposureTime"] = int(exposure_us)
-            if analogue_gain:
-                controls["AnalogueGain"] = float(analogue_gain)
-            # libcamera's "BGR888" is laid out R, G, B in memory: what MoveNet wants, no conversion.
-            config = self._camera.create_video_configuration(
-                main={"size": (width, height), "format": "BGR888"}, controls=controls, buffer_count=4)
-            self._camera.configure(config)
-            self._camera.start()
-        except Exception as exc:  # picamera2 raises plain RuntimeError/IndexError for no camera
-            raise SourceError(f"camera {camera_index} could not be started: {exc}") from None
         self.name = f"camera:{camera_index}"
         self.nominal_fps = fps
+        self.frame_wait_s = max(1.0, 10.0 / fps)
+        self.sensor_mode: dict | None = None
+        self._camera = None
+        try:
+            self._camera = Picamera2(camera_index)
+            self._camera.configure(self._configuration(width, height, fps, exposure_us, analogue_gain))
+            self._camera.start()
+        except Exception as exc:  # picamera2 raises plain RuntimeError/IndexError for no camera
+            self.close()           # else the next attempt finds the camera busy
+            hint = ("; another program holds the camera (rpicam-*, a second station)"
+                    if "busy" in _reason(exc).lower() else "")
+            raise SourceError(f"camera {camera_index} could not be started: {_reason(exc)}{hint}") from None
         self._started = time.monotonic()
 
+    def _configuration(self, width, height, fps, exposure_us, analogue_gain):
+        frame_us = int(1_000_000 / fps)
+        controls: dict[str, object] = {"FrameDurationLimits": (frame_us, frame_us)}
+        if exposure_us:
+            controls["ExposureTime"] = int(exposure_us)
+        if analogue_gain:
+            controls["AnalogueGain"] = float(analogue_gain)
+        # libcamera's "BGR888" is laid out R, G, B in memory: what MoveNet wants, no conversion.
+        main = {"size": (width, height), "format": "BGR888"}
+        self.sensor_mode = choose_sensor_mode(list(self._camera.sensor_modes or []), fps)
+        if self.sensor_mode is None:
+            log.warning("camera reports no sensor modes: picamera2 chooses one (may be a centre crop)")
+            return self._camera.create_video_configuration(main=main, controls=controls, buffer_count=4)
+        mode = self.sensor_mode
+        log.info("camera sensor mode %dx%d %d-bit, %.0f fps max, field %s (scaled to %dx%d)",
+                 *mode["size"], mode.get("bit_depth", 0), mode.get("fps", 0), mode.get("crop_limits"),
+                 width, height)
+        return self._camera.create_video_configuration(
+            main=main, controls=controls, buffer_count=4,
+            sensor={"output_size": tuple(mode["size"]), "bit_depth": mode["bit_depth"]})
+
+    def _fail(self, message: str) -> SourceError:
+        self.close()
+        return SourceError(message)
+
     def __iter__(self):
+        wait = FIRST_FRAME_WAIT_S
         while True:
+            if self._camera is None:
+                raise SourceError("the camera is closed")
             try:
-                request = self._camera.capture_request()
-                try:
-                    frame = request.make_array("main")
-                    metadata = request.get_metadata()
-                finally:
-                    request.release()
+                request = self._camera.capture_request(wait=wait)
+            except FrameTimeout:
+                raise self._fail(f"camera delivered no frame for {wait:.0f} s: {CABLE_HINT}") from None
             except Exception as exc:
-                raise SourceError(f"camera stopped delivering frames: {exc}") from None
+                raise self._fail(f"camera stopped delivering frames ({_reason(exc)}): {CABLE_HINT}") from None
+            error = None
+            try:
+                frame = request.make_array("main")
+                metadata = request.get_metadata()
+            except Exception as exc:
+                error = exc
+            finally:
+                request.release()
+            if error is not None:
+                raise self._fail(f"camera frame could not be read: {_reason(error)}")
+            wait = self.frame_wait_s
             sensor_ns = metadata.get("SensorTimestamp")
             timestamp = sensor_ns / 1e9 if sensor_ns else time.monotonic() - self._started
             yield timestamp, frame
 
     def close(self) -> None:
-        try:
-            self._camera.stop()
-            self._camera.close()
-        except Exception:  # closing a camera that already failed must not mask the first error
-            log.debug("camera close failed", exc_info=True)
+        """Flush the jobs a timed-out capture left queued (else stop() waits behind them), stop,
+        release the camera. Safe to call twice; errors are logged, never raised over the first one."""
+        camera, self._camera = self._camera, None
+        if camera is None:
+            return
+        for step in ("cancel_all_and_flush", "stop", "close"):
+            method = getattr(camera, step, None)
+            if method is None:
+                continue
+            try:
+                method()
+            except Exception:
+                log.debug("camera %s failed", step, exc_info=True)

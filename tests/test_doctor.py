@@ -1,0 +1,252 @@
+"""`station doctor`'s messages without a Pi (commands, paths and GPIO injected), and the working
+directory lgpio needs (issue 13)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import fake_picamera2
+from station import config as config_mod
+from station.app import doctor
+from station.app.doctor import System
+from station.app.workdir import ensure_writable_cwd
+
+LGPIO_FALLBACK = ("BadPinFactory: Unable to load any default pin factory! (Falling back from lgpio: "
+                  "[Errno 13] Permission denied: '.lgd-nfy0'); the working directory / is not writable, and "
+                  "lgpio needs to create a file there (systemd: WorkingDirectory=/var/lib/station)")
+
+
+class FakeOutputs:
+    def __init__(self, error=None):
+        self.error = error
+        self.bar = None if error else type("Bar", (), {"pin_factory": type("LgpioFactory", (), {})()})()
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
+def system(units=None, installed=("systemctl", "avahi-daemon"), outputs=None, service_file=None, cwd="/home/pi"):
+    """A machine: `units` maps a unit to what `systemctl is-active` prints."""
+    units = units or {}
+    opened = []
+
+    def open_outputs(fb):
+        opened.append(outputs or FakeOutputs())
+        return opened[-1]
+
+    def run(cmd):
+        assert cmd[:2] == ["systemctl", "is-active"], cmd
+        return units.get(cmd[2], "inactive")
+
+    fake = System(run=run, which=lambda name: f"/usr/bin/{name}" if name in installed else None,
+                  open_outputs=open_outputs, avahi_service_file=service_file or Path("/nonexistent/station.service"),
+                  cwd=lambda: cwd)
+    fake.opened = opened
+    return fake
+
+
+# --- config --------------------------------------------------------------------------------------
+
+def _deny_read(monkeypatch, path):
+    """The login user's view of a 0640 root:station file (the tests may run as root, who reads it)."""
+    path.chmod(0o640)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == path and m == os.R_OK else real_access(p, m))
+    monkeypatch.setattr("grp.getgrgid", lambda gid: type("G", (), {"gr_name": "station"})())
+
+
+def test_an_unreadable_config_is_one_clear_failure_not_a_traceback(tmp_path, monkeypatch):
+    path = tmp_path / "station.toml"
+    path.write_text("[web]\nport = 8080\n")
+    _deny_read(monkeypatch, path)
+    lines = []
+    code = doctor.main(str(path), system(units={"station": "active"}), out=lines.append)
+    text = "\n".join(lines)
+    assert code == 1
+    assert f"cannot read {path} (mode 0640, group station)" in text
+    assert "fix: run `sudo station doctor` or add yourself to group station" in text
+    assert "station.service is active" in text, "the checks that need no config still run"
+    assert "Traceback" not in text
+
+
+def test_an_unreadable_default_config_is_found_too(tmp_path, monkeypatch):
+    path = tmp_path / "station.toml"
+    path.write_text("")
+    _deny_read(monkeypatch, path)
+    monkeypatch.setattr(config_mod, "DEFAULT_CONFIG_PATH", path)
+    cfg, check = doctor.load_config(None)
+    assert cfg is None and check.detail == f"cannot read {path} (mode 0640, group station)"
+
+
+def test_a_closed_config_folder_is_the_same_failure(tmp_path, monkeypatch):
+    path = tmp_path / "station.toml"
+
+    def load(p):   # /etc/station 0750: even exists() raises
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(config_mod, "load", load)
+    cfg, check = doctor.load_config(path)
+    assert cfg is None and check.detail == f"cannot read {path} (its directory is closed to this user)"
+    assert check.fix.startswith("run `sudo station doctor` or add yourself to group station")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a 0600 file")
+def test_an_unreadable_config_for_real(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text("")
+    path.chmod(0)
+    _, check = doctor.load_config(path)
+    assert check.status == "fail" and check.detail.startswith(f"cannot read {path} (mode 0000, group ")
+
+
+def test_a_bad_config_value_is_a_failed_check(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text("[web]\npin = 'abc'\n")
+    cfg, check = doctor.load_config(path)
+    assert cfg is None and check.status == "fail" and "web.pin" in check.detail
+
+
+# --- gpio ----------------------------------------------------------------------------------------
+
+def test_gpio_is_not_opened_while_the_service_holds_the_pins():
+    machine = system(units={"station": "active"})
+    check = doctor.check_gpio(config_mod.Config(), machine)
+    assert check.status == "ok" and "held by the running station.service, not opened here" in check.detail
+    assert "sudo systemctl stop station" in check.fix
+    assert machine.opened == []
+
+
+def test_gpio_opened_and_released_when_the_service_is_stopped():
+    machine = system(units={"station": "inactive"})
+    check = doctor.check_gpio(config_mod.Config(), machine)
+    assert check.status == "ok" and "LgpioFactory" in check.detail and machine.opened[0].closed
+
+
+def test_gpio_with_the_mock_factory(monkeypatch):
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
+    check = doctor.check_gpio(config_mod.Config(), System(run=lambda cmd: "inactive"))
+    assert check.status == "ok" and "MockFactory" in check.detail
+
+
+def test_gpio_fallback_from_a_read_only_working_directory_says_so():
+    machine = system(outputs=FakeOutputs(LGPIO_FALLBACK), cwd="/")
+    check = doctor.check_gpio(config_mod.Config(), machine)
+    assert check.status == "warn" and "the working directory / is not writable" in check.detail
+    assert "/ is read-only: run from a writable directory (cd ~)" in check.fix
+    assert machine.opened[0].closed
+
+
+def test_gpio_without_lgpio_says_what_to_install():
+    check = doctor.check_gpio(config_mod.Config(), system(outputs=FakeOutputs("BadPinFactory: no factory")))
+    assert check.status == "warn" and "python3-lgpio" in check.fix
+
+
+# --- camera --------------------------------------------------------------------------------------
+
+def _camera_config():
+    cfg = config_mod.Config()
+    cfg.camera.source = "camera"
+    return cfg
+
+
+def test_camera_check_under_the_wrong_numpy_fails_with_the_fix(monkeypatch):
+    fake_picamera2.install(monkeypatch, "import")
+    check = doctor.check_camera(_camera_config())
+    assert check.status == "fail" and "numpy.dtype size changed" in check.detail and "numpy<2" in check.fix
+
+
+@pytest.mark.parametrize("mode, status, text", [("ok", "ok", "imx708"), ("nocamera", "fail", "no camera detected")])
+def test_camera_check(monkeypatch, mode, status, text):
+    fake_picamera2.install(monkeypatch, mode)
+    check = doctor.check_camera(_camera_config())
+    assert check.status == status and text in check.detail
+
+
+# --- service and page ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("units, installed, status, text", [
+    ({"station": "active"}, ("systemctl",), "ok", "station.service is active"),
+    ({"station": "failed"}, ("systemctl",), "warn", "station.service: failed"),
+    ({}, (), "warn", "systemctl not found"),
+])
+def test_service_check(units, installed, status, text):
+    check = doctor.check_service(system(units=units, installed=installed))
+    assert check.status == status and text in check.detail
+
+
+def _mdns(machine):
+    return next(c for c in doctor.check_web(config_mod.Config(), machine) if c.name == "mdns")
+
+
+def test_avahi_installed_but_not_running():
+    check = _mdns(system(units={"avahi-daemon": "inactive"}))
+    assert check.status == "warn" and "avahi-daemon is inactive" in check.detail
+    assert check.fix == "sudo systemctl enable --now avahi-daemon"
+
+
+def test_avahi_not_installed():
+    check = _mdns(system(units={}, installed=("systemctl",)))
+    assert check.status == "warn" and check.fix == "sudo apt install avahi-daemon"
+
+
+def test_avahi_running_without_the_station_service_file(tmp_path):
+    check = _mdns(system(units={"avahi-daemon": "active"}, service_file=tmp_path / "station.service"))
+    assert check.status == "warn" and "is missing" in check.detail and "not announced" in check.detail
+
+
+def test_avahi_running_and_the_page_announced(tmp_path):
+    (tmp_path / "station.service").write_text("<service-group/>")
+    check = _mdns(system(units={"avahi-daemon": "active"}, service_file=tmp_path / "station.service"))
+    assert check.status == "ok" and "announced" in check.detail
+
+
+def test_the_login_user_gets_no_database_failure_for_the_services_directory(tmp_path, monkeypatch):
+    cfg = config_mod.Config()
+    cfg.station.state_dir = str(tmp_path)
+    (tmp_path / "station.db").write_bytes(b"")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == tmp_path else real_access(p, m))
+    checks = doctor.check_storage(cfg)
+    assert [c.name for c in checks] == ["disk", "database"]
+    assert checks[-1].status == "warn" and checks[-1].fix == "sudo station doctor"
+
+
+# --- the working directory lgpio writes to -------------------------------------------------------
+
+@pytest.fixture
+def read_only_cwd(tmp_path, monkeypatch):
+    """The service's cwd: / under ProtectSystem=strict. A 0555 directory (and, for root, who may
+    write anywhere, os.access told so)."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    monkeypatch.chdir(ro)
+    if os.geteuid() == 0:
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == ro else real_access(p, m))
+    yield ro
+    ro.chmod(0o755)
+
+
+def test_an_unwritable_cwd_moves_to_the_state_dir(read_only_cwd, tmp_path):
+    state = tmp_path / "state" / "station"
+    message = ensure_writable_cwd(state)
+    assert Path(os.getcwd()) == state and state.is_dir()
+    assert message == (f"working directory {read_only_cwd} is not writable (lgpio needs to create a file there): "
+                       f"using {state}")
+
+
+def test_a_writable_cwd_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert ensure_writable_cwd(tmp_path / "state") is None
+    assert Path(os.getcwd()) == tmp_path and not (tmp_path / "state").exists()
+
+
+def test_an_unusable_state_dir_is_reported_not_raised(read_only_cwd, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    message = ensure_writable_cwd(blocker / "state")
+    assert "cannot be used" in message and Path(os.getcwd()) == read_only_cwd
