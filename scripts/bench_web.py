@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from webseed import seed_database  # noqa: E402
-
 from station.config import Config  # noqa: E402
 from station.sim.lifter import LifterParams  # noqa: E402
 from station.web import StationHooks, create_app, serve  # noqa: E402
+
+from webseed import seed_database  # noqa: E402
 
 
 def main() -> int:

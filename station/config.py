@@ -104,8 +104,9 @@ class StoreConfig:
 class WebConfig:
     host: str = _spec("0.0.0.0")
     port: int = _spec(8080, lo=0, hi=65535, doc="0 = any free port (tests)")
-    pin_hash: str = _spec("", doc="the PIN (4-8 digits) that changes settings or deletes data, hashed (station pin set; "
-                                  "web.pin = \"1234\" in the config file is hashed at load). Empty = changes disabled")
+    pin_hash: str = _spec("", doc="the PIN (4-8 digits) that changes settings or deletes data, hashed "
+                                  "(station pin set; web.pin = \"1234\" in the config file is hashed at load). "
+                                  "Empty = changes disabled")
     preview: bool = _spec(False, doc="low-rate camera preview with the skeleton, to aim the camera")
     threads: int = _spec(4, lo=1, hi=16)
 
@@ -149,7 +150,8 @@ class Config:
             return Path(self.model.path)
         from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8
 
-        candidates = [DEFAULT_MODEL_DIR / LIGHTNING_INT8.filename, self.state_dir() / "models" / LIGHTNING_INT8.filename]
+        name = LIGHTNING_INT8.filename
+        candidates = [DEFAULT_MODEL_DIR / name, self.state_dir() / "models" / name]
         return next((p for p in candidates if p.exists()), candidates[0])
 
 

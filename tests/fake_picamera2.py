@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import types
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ MODES = ("ok", "hang", "unplug", "import", "configure", "start", "nocamera")
 
 
 class FakeRequest:
-    def __init__(self, camera: "FakeCamera", n: int):
+    def __init__(self, camera: Any, n: int):
         self._camera, self._n = camera, n
         self.released = False
 
@@ -84,7 +85,7 @@ def make_camera_class(mode: str = "ok", frames: int = 0, sensor_modes=None, peri
         raise ValueError(f"mode {mode!r}: one of {MODES}")
 
     class FakeCamera:
-        instances: list["FakeCamera"] = []
+        instances: list[FakeCamera] = []
         lock = threading.Lock()
 
         def __init__(self, camera_num: int = 0):
@@ -95,7 +96,7 @@ def make_camera_class(mode: str = "ok", frames: int = 0, sensor_modes=None, peri
                     try:
                         raise RuntimeError("Failed to acquire camera: Device or resource busy")
                     except RuntimeError:
-                        raise RuntimeError("Camera __init__ sequence did not complete.")
+                        raise RuntimeError("Camera __init__ sequence did not complete.")  # noqa: B904 (as picamera2)
                 self.camera_num = camera_num
                 self.closed = self.started = self.stopped = self.flushed = False
                 self.config = None

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import require_shared
 
 from station.analysis import AnalysisParams, DepthReached, RepCompleted, SetFinished, SquatAnalyzer, WinkWarning
 from station.analysis.analyzer import THIGH_TAPER_DEG
@@ -19,6 +18,8 @@ from station.pose.keypoints import KP, Keypoints
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
+
+from conftest import require_shared
 
 CLEAN = NoiseParams(0, 0, 0, 0)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import fake_picamera2
+import pytest
 from fake_picamera2 import IMX219_MODES, IMX708_MODES
+
 from station.sources import SourceError
 from station.sources.camera import Picamera2Source, choose_sensor_mode
 

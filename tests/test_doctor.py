@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import fake_picamera2
 import pytest
 
-import fake_picamera2
 from station import config as config_mod
 from station.app import doctor
 from station.app.doctor import System

@@ -13,13 +13,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import require_shared
 
 from station import config as config_mod
 from station.analysis.summary import depth_words
 from station.app.runner import Station, build_stages, source_opener
 from station.feedback import make_pin_factory
 from station.store import Store
+
+from conftest import require_shared
 
 ROOT = Path(__file__).resolve().parent.parent
 

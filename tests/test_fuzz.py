@@ -11,14 +11,13 @@ import threading
 import time
 
 import pytest
+from test_faults import NOW, rep, set_result
 
 from station import config as config_mod
 from station.config import Config
 from station.store import StoreWriter
 from station.web import StationHooks, create_app, serve
 from station.web.security import PinGuard
-
-from test_faults import NOW, rep, set_result
 
 IDS = ["1", "0", "-1", "2", "9223372036854775807", "9223372036854775808", "18446744073709551616", "1" + "0" * 40,
        "abc", "1.5", "%00", "%C3%A9", "%FF", "1e3", " 1", "%EF%BC%91"]
@@ -158,7 +157,7 @@ def test_raw_requests_through_the_real_waitress(app):
                 while time.monotonic() < deadline:
                     try:
                         chunk = s.recv(65536)
-                    except (ConnectionResetError, socket.timeout):
+                    except (TimeoutError, ConnectionResetError):
                         break
                     if not chunk:
                         break

@@ -8,7 +8,6 @@ import os
 
 import numpy as np
 import pytest
-from conftest import require_shared
 
 from station.pose import (
     CropRegion,
@@ -21,6 +20,8 @@ from station.pose import (
 )
 from station.pose.keypoints import KEYPOINT_NAMES, KP
 from station.sources import ImageSource, VideoFileSource
+
+from conftest import require_shared
 
 
 def test_runtime_is_the_expected_one(movenet):

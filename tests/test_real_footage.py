@@ -12,8 +12,8 @@ from station.analysis import AnalysisParams, SquatAnalyzer
 from station.analysis.analyzer import THIGH_TAPER_DEG, analyze_keypoints
 from station.analysis.quality import SETUP_ADVICE, classify_view
 from station.analysis.reps import RepCounter
-from station.pose.keypoints import KP, Keypoints
 from station.pose import CropRegion, PoseEstimator
+from station.pose.keypoints import KP, Keypoints
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
 

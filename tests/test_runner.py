@@ -276,3 +276,83 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
         assert station.analyzer.p.target_depth_deg == -6.0
     finally:
         station.shutdown()
+
+
+# --- the Pi camera's failure modes, through the real Picamera2Source and a fake picamera2 ----------
+
+def _watch_faults(station):
+    """Events for 'a fault reached the page' and 'the bar shows the fault pattern' (no polling)."""
+    on_page, on_bar = threading.Event(), threading.Event()
+    original_fault, original_show = station.feedback.set_fault, station.feedback.pins.show
+
+    def set_fault(message):
+        original_fault(message)
+        if message:
+            on_page.set()
+
+    def show(frame):
+        original_show(frame)
+        if frame.bar.pattern == "fault":
+            on_bar.set()
+    station.feedback.set_fault = set_fault
+    station.feedback.pins.show = show
+    return on_page, on_bar
+
+
+class FeedingLog(RecordingNotifier):
+    """Keeps the frame count at each WATCHDOG=1, so 'fed only while frames advance' can be checked."""
+
+    def __init__(self, station_ref, interval):
+        super().__init__(interval)
+        self.station_ref = station_ref
+        self.frames_at_feed: list[int] = []
+
+    def watchdog(self):
+        self.frames_at_feed.append(self.station_ref[0].stats.frames)
+        super().watchdog()
+
+
+@pytest.mark.parametrize("mode", ["hang", "unplug"])
+def test_a_stalled_or_unplugged_camera_shows_the_fault_starves_the_watchdog_and_recovers(tmp_path, monkeypatch, mode):
+    import fake_picamera2
+
+    from station.sources import open_source
+
+    camera_class = fake_picamera2.install(monkeypatch, mode=mode, frames=20, period_s=0.005)
+    ref: list = []
+    notifier = FeedingLog(ref, interval=0.05)
+    pose = FakePose(_keypoints(1), notify_after=50)    # frames again after the camera was reopened
+    station, _, _ = _station(tmp_path, lambda: open_source("camera"), pose, live=True, notifier=notifier)
+    ref.append(station)
+    on_page, on_bar = _watch_faults(station)
+    thread = threading.Thread(target=station.run)
+    thread.start()
+    try:
+        assert on_page.wait(20), "the fault never reached the page"
+        fault = station.live()["fault"]
+        assert "camera" in fault and ("cable" in fault or "stopped" in fault), fault
+        assert on_bar.wait(10), "the bar never showed the fault pattern"
+        assert pose.estimated.wait(20), "no frames after the camera was reopened"
+    finally:
+        station.stop()
+        thread.join(15)
+    assert station.exit_code == 0, "a camera that comes back is no reason to exit"
+    assert len(camera_class.instances) >= 2 and all(c.closed for c in camera_class.instances[:-1]), \
+        "each failed camera was closed before the next was opened (no 'busy')"
+    feeds = notifier.frames_at_feed
+    assert feeds and all(b > a for a, b in zip(feeds, feeds[1:])), f"fed while no frame arrived: {feeds}"
+    assert any(m.startswith("STATUS=camera fault") for m in notifier.messages)
+
+
+def test_a_camera_library_that_cannot_load_exits_2_with_the_fault_on_the_page(tmp_path, monkeypatch):
+    """numpy 2 shadowing apt's numpy (Bookworm): retrying cannot fix it, so the station says why and
+    exits 2 (systemd does not restart it in a loop); the page and the bar show the fault meanwhile."""
+    import fake_picamera2
+
+    from station.sources import open_source
+
+    fake_picamera2.install(monkeypatch, mode="import")
+    station, _, _ = _station(tmp_path, lambda: open_source("camera"), FakePose(_keypoints(1)), live=True)
+    on_page, _ = _watch_faults(station)
+    assert station.run() == 2
+    assert on_page.is_set() and "numpy" in station.live()["fault"] and "numpy<2" in station.capture.error

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from selftestseed import run_selftest_programme
 
 from station.analysis import AnalysisParams, RepResult, RepSeries
 from station.analysis.selftest import (
@@ -18,6 +17,8 @@ from station.analysis.selftest import (
     SelfTestTracker,
     evidence,
 )
+
+from selftestseed import run_selftest_programme
 
 PLAN = SelfTestPlan()
 

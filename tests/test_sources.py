@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station.sources import (ImageFolderSource, ImageSource, Picamera2Source, SourceError,
-                             VideoFileSource, open_source)
+from station.sources import ImageFolderSource, ImageSource, Picamera2Source, SourceError, VideoFileSource, open_source
 
 from conftest import require_shared
 

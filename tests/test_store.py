@@ -15,10 +15,10 @@ import time
 import numpy as np
 
 from station.analysis import RepResult, SetResult
-from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect
 from station.sim.evaluate import run_analysis
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import noisy_keypoints
+from station.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreWriter, connect
 
 
 def _analysed(reps=3, seed=1, **kw):

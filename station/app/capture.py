@@ -70,7 +70,7 @@ class CaptureThread(threading.Thread):
         self._mailbox = mailbox
         self._on_fault = on_fault
         self._retry = retry
-        self._stop = stop
+        self._stop_event = stop
         self.finished = threading.Event()
         self.frames = 0
         self.error: str | None = None      # why capture ended for good (None: the source just ended)
@@ -80,12 +80,12 @@ class CaptureThread(threading.Thread):
     def run(self) -> None:
         backoff = 1.0
         try:
-            while not self._stop.is_set():
+            while not self._stop_event.is_set():
                 try:
                     source = self._open()
                     try:
                         for timestamp, frame in source:
-                            if self._stop.is_set():
+                            if self._stop_event.is_set():
                                 return
                             if backoff > 1.0:
                                 self._on_fault(None)
@@ -98,13 +98,13 @@ class CaptureThread(threading.Thread):
                         return
                     raise SourceError("the source ended")
                 except SourceError as exc:
-                    if not self._retry:
-                        self.error, self.error_is_config = str(exc), self.frames == 0
+                    if not self._retry or not exc.retryable:
+                        self.error, self.error_is_config = str(exc), self.frames == 0 or not exc.retryable
                         self._on_fault(str(exc))
                         return
                     log.error("%s; retrying in %.0f s", exc, backoff)
                     self._on_fault(str(exc))
-                    self._stop.wait(backoff)
+                    self._stop_event.wait(backoff)
                     backoff = min(30.0, backoff * 2)
         except Exception as exc:  # a bug or a broken library (numpy ABI): say so, never carry on blind
             log.exception("capture failed")

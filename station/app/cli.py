@@ -128,11 +128,15 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
     import signal
 
     from station.app.runner import Station, build_stages, demo_presses, source_opener
+    from station.app.workdir import ensure_writable_cwd
     from station.feedback import TerminalBar, make_pin_factory
 
     opener = source_opener(cfg, spec, realtime, loop)
     if spec not in ("camera", "synthetic"):
         opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
+    moved = ensure_writable_cwd(cfg.state_dir())   # before gpiozero loads lgpio, which writes to the cwd
+    if moved:
+        log.warning("%s", moved)
     terminal = TerminalBar() if cfg.feedback.terminal_bar else None
     stages = build_stages(cfg, pin_factory=make_pin_factory(pin_kind), terminal=terminal)
     station = Station(cfg, stages, opener, live_source=live, demo_presses=demo_presses(cfg))
@@ -184,12 +188,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from station.app.doctor import report, run_checks
+    """Doctor reads the config itself: an unreadable one (0640, login user) is a check it explains."""
+    from station.app.doctor import main as doctor_main
 
-    cfg = _config(args)
-    checks = run_checks(cfg)
-    print(report(checks))
-    return 1 if any(c.status == "fail" for c in checks) else 0
+    return doctor_main(args.config)
 
 
 def cmd_model_fetch(args) -> int:
@@ -287,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--state-dir", help="where the demo's database goes (default ~/.local/state/station-demo)")
-    p.add_argument("--exit-when-done", action="store_true", help="exit when the source ends (default: keep the page up)")
+    p.add_argument("--exit-when-done", action="store_true",
+                   help="exit when the source ends (default: keep the page up)")
     p.set_defaults(func=cmd_demo)
 
     p = command(sub, "run", help="the station: camera (or [camera] source) to lights, buzzer, history and page")

@@ -11,9 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from station import config as config_mod
 from station.errors import StationError
@@ -107,8 +107,8 @@ def check_config(cfg: config_mod.Config) -> Check:
 
 
 def check_model(cfg: config_mod.Config) -> list[Check]:
-    from station.pose.modelfile import LIGHTNING_INT8, sha256_of
     from station.pose import ModelError, MoveNet
+    from station.pose.modelfile import LIGHTNING_INT8, sha256_of
 
     path = cfg.model_path()
     try:
@@ -120,7 +120,8 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
     known = sha256_of(path) == LIGHTNING_INT8.sha256
     checks = [Check("ok", "runtime", f"{model.runtime.name} {model.runtime.version}, {model.num_threads} thread(s)"),
               Check("ok" if known else "warn", "model",
-                    f"{path} ({'MoveNet Lightning int8, checksum verified' if known else 'not the tested Lightning int8 file'})",
+                    f"{path} (MoveNet Lightning int8, checksum verified)" if known
+                    else f"{path} (not the tested Lightning int8 file)",
                     "" if known else "station model fetch installs the tested file")]
     budget = 1000.0 / cfg.camera.fps
     checks.append(Check("ok" if ms < budget else "warn", "inference", f"{ms:.1f} ms per frame (budget {budget:.0f} ms "
@@ -145,7 +146,8 @@ def check_camera(cfg: config_mod.Config) -> Check:
     except Exception as exc:
         return Check("fail", "camera", f"libcamera error: {exc}", "check the ribbon cable, then reboot")
     if not cameras:
-        return Check("fail", "camera", "no camera detected", "reseat the ribbon cable (contacts facing the board), reboot")
+        return Check("fail", "camera", "no camera detected",
+                     "reseat the ribbon cable (contacts facing the board), reboot")
     return Check("ok", "camera", ", ".join(c.get("Model", "?") for c in cameras))
 
 
@@ -216,10 +218,10 @@ def check_service(system: System | None = None) -> Check:
 
 
 def local_addresses() -> list[str]:
-    addresses = set()
+    addresses: set[str] = set()
     try:
         for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            addresses.add(info[4][0])
+            addresses.add(str(info[4][0]))
     except OSError:
         pass
     if shutil.which("hostname"):

@@ -13,7 +13,14 @@ from station.errors import StationError
 
 
 class SourceError(StationError):
-    """The source cannot deliver frames; the message says which and why."""
+    """The source cannot deliver frames; the message says which and why.
+
+    `retryable`: a camera that stalled, was unplugged or is busy may come back, so the capture thread
+    reopens it; one whose library cannot load (picamera2 missing, the wrong numpy) never will."""
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class FrameSource(Protocol):

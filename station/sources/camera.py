@@ -65,12 +65,12 @@ class Picamera2Source:
             from picamera2 import Picamera2
         except ValueError as exc:   # "numpy.dtype size changed": a pip numpy 2 shadowing apt's numpy 1
             raise SourceError(f"picamera2 cannot load with this numpy ({exc}); reinstall the venv with "
-                              "numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')") from None
+                              "numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')", retryable=False) from None
         except ImportError:
             raise SourceError(
                 "picamera2 is not installed: on Raspberry Pi OS run `sudo apt install python3-picamera2` "
                 "and create the venv with --system-site-packages; elsewhere use a video file, an image "
-                "folder or `synthetic` as the source") from None
+                "folder or `synthetic` as the source", retryable=False) from None
         self.name = f"camera:{camera_index}"
         self.nominal_fps = fps
         self.frame_wait_s = max(1.0, 10.0 / fps)
@@ -96,6 +96,7 @@ class Picamera2Source:
             controls["AnalogueGain"] = float(analogue_gain)
         # libcamera's "BGR888" is laid out R, G, B in memory: what MoveNet wants, no conversion.
         main = {"size": (width, height), "format": "BGR888"}
+        assert self._camera is not None, "configured after Picamera2() acquired it"
         self.sensor_mode = choose_sensor_mode(list(self._camera.sensor_modes or []), fps)
         if self.sensor_mode is None:
             log.warning("camera reports no sensor modes: picamera2 chooses one (may be a centre crop)")

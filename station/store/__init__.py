@@ -5,8 +5,22 @@ the web pages read through db.Store on their own connections. What survives whic
 docs/reliability.md.
 """
 
-from station.store.db import (MIGRATIONS, PUBLIC_NAMES, REP_COLUMNS, SCHEMA_VERSION, SERIES_COLUMNS, DamagedError,
-                              Store, StoreError, connect, decode_series, encode_series, is_damage, public_rep, rep_row)
+from station.store.db import (
+                              MIGRATIONS,
+                              PUBLIC_NAMES,
+                              REP_COLUMNS,
+                              SCHEMA_VERSION,
+                              SERIES_COLUMNS,
+                              DamagedError,
+                              Store,
+                              StoreError,
+                              connect,
+                              decode_series,
+                              encode_series,
+                              is_damage,
+                              public_rep,
+                              rep_row,
+)
 from station.store.writer import Flush, RepDone, SelfTestDone, SetDone, Stop, StoreWriter
 
 __all__ = ["MIGRATIONS", "PUBLIC_NAMES", "REP_COLUMNS", "SCHEMA_VERSION", "SERIES_COLUMNS", "DamagedError", "Flush",

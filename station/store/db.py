@@ -20,6 +20,7 @@ import struct
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -188,7 +189,8 @@ def backup_before_migrating(conn: sqlite3.Connection, path: Path, version: int) 
 def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise StoreError(f"database schema {version} is newer than this station ({SCHEMA_VERSION}): upgrade the station")
+        raise StoreError(f"database schema {version} is newer than this station ({SCHEMA_VERSION}): "
+                         "upgrade the station")
     if version == 0:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect before the first table
     elif version < SCHEMA_VERSION and path is not None:
@@ -246,7 +248,7 @@ def decode_series(blob: bytes) -> dict:
         cols = np.frombuffer(raw[10:], np.float32).reshape(n, width)
     except (zlib.error, struct.error, ValueError) as exc:
         raise DamagedError(f"a rep's stored frames do not decode ({exc})") from None
-    series = {name: cols[:, i] for i, name in enumerate(SERIES_COLUMNS)}
+    series: dict[str, Any] = {name: cols[:, i] for i, name in enumerate(SERIES_COLUMNS)}
     series["joints"] = cols[:, len(SERIES_COLUMNS):].reshape(n, len(SERIES_JOINTS), 2)
     series["frame_size"] = (frame_w, frame_h)
     return series
@@ -279,6 +281,12 @@ def public_rep(row, set_setup_issue: str | None) -> dict:
     return rep
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id an INSERT gave its row (sqlite3 types lastrowid as optional; after an INSERT it is set)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 class Store:
     """All reads and writes. One instance per thread that uses it (sqlite connections are cheap)."""
 
@@ -297,7 +305,7 @@ class Store:
         row = self.conn.execute("SELECT id FROM lifters WHERE name = ?", (name,)).fetchone()
         if row:
             return row["id"]
-        return self.conn.execute("INSERT INTO lifters (name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+        return _row_id(self.conn.execute("INSERT INTO lifters (name, created_at) VALUES (?, ?)", (name, time.time())))
 
     def lifters(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
@@ -334,9 +342,9 @@ class Store:
         return set_id
 
     def _insert_set(self, lifter: str, started_at: float, target_depth_deg: float, source: str) -> int:
-        return self.conn.execute(
+        return _row_id(self.conn.execute(
             "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
-            (self.lifter_id(lifter), started_at, target_depth_deg, source)).lastrowid
+            (self.lifter_id(lifter), started_at, target_depth_deg, source)))
 
     def add_unjudged_set(self, lifter: str, to_wall: float, result: SetResult, source: str = "") -> int:
         """A set the view gate could not judge and that counted no rep: kept so the page can say why."""
@@ -375,7 +383,7 @@ class Store:
         reps = [r if isinstance(r, dict) else dataclasses.asdict(r) for r in result.reps]
         with transaction(self.conn):
             lifter_id = self.lifter_id(result.lifter)
-            test_id = self.conn.execute(
+            test_id = _row_id(self.conn.execute(
                 "INSERT INTO selftests (lifter_id, started_at, ended_at, outcome, onset_deg, safe_depth_deg, "
                 "margin_deg, confirmed, full_depth_deg, deepest_deg, reached_full_depth, set_id, evidence_rep_idx, "
                 "evidence, reps, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -383,7 +391,7 @@ class Store:
                  result.margin_deg, result.confirmed, result.full_depth_deg, result.deepest_deg,
                  result.reached_full_depth, set_id, evidence_rep_idx,
                  json.dumps(evidence, separators=(",", ":")) if evidence is not None else None,
-                 json.dumps(reps, separators=(",", ":")), result.message)).lastrowid
+                 json.dumps(reps, separators=(",", ":")), result.message)))
             if result.sets_target:
                 self.conn.execute("UPDATE lifters SET target_depth_deg = ?, target_selftest_id = ? WHERE id = ?",
                                   (result.safe_depth_deg, test_id, lifter_id))

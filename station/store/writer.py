@@ -259,7 +259,8 @@ class StoreWriter:
             self._db_ids[item.set_key] = self._set_ids[item.set_key]
         elif isinstance(item, SelfTestDone):
             store.add_selftest(item.started_wall, item.ended_wall, item.result,
-                               self._db_ids.get(item.evidence_set_key), item.evidence_rep_idx, item.evidence)
+                               self._db_ids.get(item.evidence_set_key) if item.evidence_set_key is not None else None,
+                               item.evidence_rep_idx, item.evidence)
         elif isinstance(item, SetDone) and item.set_key in self._set_ids:
             store.finish_set(self._set_ids[item.set_key], item.to_wall, item.result)
             self._set_ids.pop(item.set_key)

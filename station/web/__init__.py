@@ -13,9 +13,9 @@ import os
 import secrets
 import socket
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -143,8 +143,9 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
             return message, status, {"Content-Type": "text/plain; charset=utf-8"}
 
     def http_error(exc: HTTPException):
+        code = exc.code or 500
         messages = {404: "not found", 405: "method not allowed", 413: f"request too large (at most {MAX_BODY} bytes)"}
-        return error(exc.code or 500, messages.get(exc.code) or exc.description or exc.name)
+        return error(code, messages.get(code) or exc.description or exc.name)
 
     def damaged(exc: Exception):
         """The history file is unreadable: say so and what to do (503), not a 500."""

@@ -27,8 +27,9 @@ def _scale(lo, hi, size, pad_lo, pad_hi, invert=False):
 def _frame(lines: list[str], ys, y_lo, y_hi, label) -> str:
     body = "".join(lines)
     ticks = "".join(
-        f'<line x1="{PAD_L}" x2="{PLOT_R}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["grid"]}" stroke-width="1"/>'
-        f'<text x="{PAD_L - 4}" y="{ys(v) + 4:.1f}" text-anchor="end" font-size="11" fill="{COLOURS["text"]}">{v:.0f}</text>'
+        f'<line x1="{PAD_L}" x2="{PLOT_R}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["grid"]}" '
+        f'stroke-width="1"/><text x="{PAD_L - 4}" y="{ys(v) + 4:.1f}" text-anchor="end" font-size="11" '
+        f'fill="{COLOURS["text"]}">{v:.0f}</text>'
         for v in _ticks(y_lo, y_hi))
     return (f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" class="chart">{ticks}{body}</svg>')
 
@@ -50,7 +51,8 @@ def _hline(ys, value, colour, text, dash="4 3", label_dy=0.0) -> str:
     words = "".join(f'<tspan x="{PLOT_R + 4}" dy="{0 if i == 0 else 12}">{escape(part)}</tspan>'
                     for i, part in enumerate(text.split("\n")))
     return (f'<line x1="{PAD_L}" x2="{PLOT_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-dasharray="{dash}"/>'
-            f'<text class="ref" x="{PLOT_R + 4}" y="{y + 4 + label_dy:.1f}" font-size="11" fill="{colour}">{words}</text>')
+            f'<text class="ref" x="{PLOT_R + 4}" y="{y + 4 + label_dy:.1f}" font-size="11" '
+            f'fill="{colour}">{words}</text>')
 
 
 def _reference_lines(ys, target_deg) -> list[str]:
@@ -196,7 +198,7 @@ def evidence_svg(evidence: dict | None, onset_deg: float | None) -> str:
         ox = cx - (min(fx) + max(fx)) / 2 * scale
         oy = EVIDENCE_H - 12 - max(fy) * scale     # the ankle on the panel's floor
 
-        def at(i):
+        def at(i, j=j, ox=ox, oy=oy):
             return j[i][0] * scale + ox, j[i][1] * scale + oy
 
         def line(a, b, colour, width, extra=""):

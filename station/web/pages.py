@@ -12,11 +12,18 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from station import config as config_mod
 from station.analysis.selftest import SelfTestError
 from station.web import BadRequest, hooks, int_arg, store
+from station.web.charts import depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart, set_curves
 from station.web.security import pin_matches, pin_set
-from station.web.charts import (depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart,
-                                set_curves)
-from station.web.views import (VERDICT_TEXT, history, lifter_arg, rep_advice, rep_sentence, replay_model,
-                               selftest_view, set_or_404)
+from station.web.views import (
+    VERDICT_TEXT,
+    history,
+    lifter_arg,
+    rep_advice,
+    rep_sentence,
+    replay_model,
+    selftest_view,
+    set_or_404,
+)
 
 pages = Blueprint("pages", __name__)
 
@@ -139,10 +146,11 @@ def settings():
         lifter = changes.get("station.lifter")
         if lifter is not None and not (1 <= len(lifter) <= 40 and all(c.isalnum() or c in " -_." for c in lifter)):
             raise BadRequest("lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'")
-        if hooks().apply_settings is None:
+        apply_settings = hooks().apply_settings
+        if apply_settings is None:
             abort(403, "this page is read-only: settings are applied by the running station")
         try:
-            cfg = hooks().apply_settings(changes)
+            cfg = apply_settings(changes)
         except config_mod.ConfigError as exc:
             raise BadRequest(str(exc)) from None
         message = "Saved. The station uses the new settings from the next frame."
@@ -179,10 +187,11 @@ def selftest_start():
     """Starting needs the PIN: the test ends by rewriting the lifter's target depth, and a start from
     anyone on the gym's Wi-Fi would change what the bar and buzzer tell a lifter under the bar."""
     check_form()
-    if hooks().selftest_start is None:
+    start = hooks().selftest_start
+    if start is None:
         abort(403, "this page is read-only: a self-test needs the running station")
     try:
-        hooks().selftest_start()
+        start()
     except SelfTestError as exc:
         abort(409, str(exc))
     return redirect(url_for("pages.selftest"), code=303)
@@ -193,7 +202,8 @@ def selftest_cancel():
     """Cancelling needs only the CSRF token: it changes nothing stored, and a lifter who wants out of
     the test must never be stuck in it for want of a PIN."""
     check_csrf()
-    if hooks().selftest_cancel is None:
+    cancel = hooks().selftest_cancel
+    if cancel is None:
         abort(403, "this page is read-only: no self-test runs here")
-    hooks().selftest_cancel()
+    cancel()
     return redirect(url_for("pages.selftest"), code=303)

@@ -9,7 +9,7 @@ import ipaddress
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from station.config import WebConfig, verify_pin
 

@@ -21,7 +21,8 @@ def history(lifter: str | None) -> dict:
     since = time.time() - days * 86400
     sets = store().list_sets(limit=500, since=since, lifter=lifter)
     points = [(s["started_at"], s["mean_depth_deg"], s["wink_onset_deg"]) for s in sets]
-    onsets = [s["wink_onset_deg"] for s in sorted(sets, key=lambda s: s["started_at"]) if s["wink_onset_deg"] is not None]
+    by_time = sorted(sets, key=lambda s: s["started_at"])
+    onsets = [s["wink_onset_deg"] for s in by_time if s["wink_onset_deg"] is not None]
     trend = None
     if len(onsets) >= 4:
         half = len(onsets) // 2
