@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import secrets
 import socket
 import sqlite3
@@ -22,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from station.errors import StationError
+from station.files import write_atomic
 from station.store import Store, StoreError, is_damage
 from station.web.security import PinGuard, host_allowed, own_names, pin_matches, pin_set
 
@@ -77,27 +77,11 @@ def _secret_key(state_dir: Path) -> bytes:
         log.warning("cannot read %s (%s): a new one is made", path, exc)
     key = secrets.token_bytes(SECRET_BYTES)
     try:
-        _write_private(path, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, key, mode=0o600)   # never a short secret after a crash or a full disk
     except OSError as exc:
         log.warning("cannot save %s (%s): forms expire when the station restarts", path, exc)
     return key
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write to a 0600 temporary file beside it, fsync, rename: a crash or a full disk leaves the old
-    file or the new one, never a short one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None) -> Flask:
