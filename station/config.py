@@ -23,7 +23,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from station.errors import StationError
 
@@ -34,11 +34,15 @@ class ConfigError(StationError):
     pass
 
 
-def _spec(default, *, lo=None, hi=None, choices=None, doc=""):
+_T = TypeVar("_T")
+
+
+def _spec(default: _T, *, lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] | None = None,
+          doc: str = "") -> _T:
     return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "doc": doc})
 
 
-def _spec_list(default, *, lo=None, hi=None, doc=""):
+def _spec_list(default: list[_T], *, lo: float | None = None, hi: float | None = None, doc: str = "") -> list[_T]:
     return field(default_factory=lambda: list(default), metadata={"lo": lo, "hi": hi, "choices": None, "doc": doc})
 
 

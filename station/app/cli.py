@@ -46,7 +46,7 @@ def _setup_logging(level: str) -> None:
     root.setLevel(getattr(logging, level.upper()))
 
 
-def _config(args, overrides: dict | None = None, *, default_file: bool = True) -> config_mod.Config:
+def _config(args: argparse.Namespace, overrides: dict | None = None, *, default_file: bool = True) -> config_mod.Config:
     """The one place a command gets its Config: file <- settings file <- these overrides, all validated."""
     return config_mod.build(args.config, {k: v for k, v in (overrides or {}).items() if v is not None},
                             default_file=default_file)
@@ -69,7 +69,7 @@ def _annotate_target(out: str) -> Path:
     return path
 
 
-def cmd_pose(args) -> int:
+def cmd_pose(args: argparse.Namespace) -> int:
     from station.pose import PoseEstimator
     from station.sources import open_source
 
@@ -99,7 +99,7 @@ def cmd_pose(args) -> int:
     return 0
 
 
-def cmd_analyze(args) -> int:
+def cmd_analyze(args: argparse.Namespace) -> int:
     from station.analysis import AnalysisParams
     from station.analysis.analyzer import analyze_keypoints
     from station.app.report import set_dict, set_table
@@ -123,8 +123,8 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, demo_pin: str | None = None,
-                 loop: bool = False, exit_when_done: bool = True) -> int:
+def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: bool, pin_kind: str,
+                 demo_pin: str | None = None, loop: bool = False, exit_when_done: bool = True) -> int:
     import signal
 
     from station.app.runner import Station, build_stages, demo_presses, source_opener
@@ -163,7 +163,7 @@ def _run_station(cfg, spec: str, *, live: bool, realtime: bool, pin_kind: str, d
     return station.exit_code
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     import secrets
 
     from station.app.runner import default_state_dir_for_demo
@@ -180,21 +180,21 @@ def cmd_demo(args) -> int:
                         exit_when_done=args.exit_when_done)
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args, {"camera.source": args.source})
     live = cfg.camera.source == "camera"
     return _run_station(cfg, cfg.camera.source, live=live, realtime=live or args.realtime,
                         pin_kind="mock" if args.mock_gpio else "auto")
 
 
-def cmd_doctor(args) -> int:
+def cmd_doctor(args: argparse.Namespace) -> int:
     """Doctor reads the config itself: an unreadable one (0640, login user) is a check it explains."""
     from station.app.doctor import main as doctor_main
 
     return doctor_main(args.config)
 
 
-def cmd_model_fetch(args) -> int:
+def cmd_model_fetch(args: argparse.Namespace) -> int:
     from station.pose.modelfile import DEFAULT_MODEL_DIR, install_model
 
     path = install_model(Path(args.dest) if args.dest else DEFAULT_MODEL_DIR,
@@ -203,7 +203,7 @@ def cmd_model_fetch(args) -> int:
     return 0
 
 
-def cmd_config_show(args) -> int:
+def cmd_config_show(args: argparse.Namespace) -> int:
     cfg = _config(args)
     settings = cfg.settings_path()
     print(f"# effective configuration: defaults <- {cfg.source_path or 'no config file'} <- "
@@ -228,7 +228,7 @@ def _read_new_pin(from_stdin: bool) -> str:
     return first
 
 
-def cmd_pin_set(args) -> int:
+def cmd_pin_set(args: argparse.Namespace) -> int:
     cfg = _config(args)
     pin = _read_new_pin(args.stdin)
     config_mod.save_settings(cfg, {"web.pin_hash": config_mod.hash_pin(pin)}, allowed=("web.pin_hash",))
@@ -259,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(parent, name, **kwargs):
+    def command(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                **kwargs: Any) -> argparse.ArgumentParser:
         return parent.add_parser(name, parents=[common], **kwargs)
 
     p = command(sub, "pose", help="run the model on an image or video; keypoints as JSON lines")

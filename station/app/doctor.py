@@ -14,9 +14,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station import config as config_mod
 from station.errors import StationError
+
+if TYPE_CHECKING:
+    from station.feedback import GpioOutputs
 
 AVAHI_SERVICE_FILE = Path("/etc/avahi/services/station.service")
 
@@ -31,7 +35,7 @@ def _run(cmd: list[str]) -> str:
     return ((result.stdout.strip() or result.stderr.strip()).splitlines() or [""])[0]
 
 
-def _open_outputs(feedback_cfg):
+def _open_outputs(feedback_cfg: config_mod.FeedbackConfig) -> GpioOutputs:
     from station.feedback import GpioOutputs, make_pin_factory
 
     return GpioOutputs(feedback_cfg, make_pin_factory("auto"))
@@ -268,7 +272,7 @@ def run_checks(cfg: config_mod.Config, system: System | None = None) -> list[Che
     return checks
 
 
-def main(config_path: str | Path | None, system: System | None = None, out=print) -> int:
+def main(config_path: str | Path | None, system: System | None = None, out: Callable[[str], object] = print) -> int:
     """`station doctor`: 1 when any check fails. An unreadable config is one failed check (with
     the service's state, which needs no config), not a traceback."""
     system = system or System()

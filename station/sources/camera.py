@@ -5,8 +5,13 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from station.sources.base import SourceError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ class Picamera2Source:
     """
 
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0,
-                 exposure_us: int = 0, analogue_gain: float = 0.0, camera_index: int = 0):
+                 exposure_us: int = 0, analogue_gain: float = 0.0, camera_index: int = 0) -> None:
         try:
             from picamera2 import Picamera2
         except ValueError as exc:   # "numpy.dtype size changed": a pip numpy 2 shadowing apt's numpy 1
@@ -75,7 +80,7 @@ class Picamera2Source:
         self.nominal_fps = fps
         self.frame_wait_s = max(1.0, 10.0 / fps)
         self.sensor_mode: dict | None = None
-        self._camera = None
+        self._camera: Any = None     # a picamera2.Picamera2 (untyped)
         try:
             self._camera = Picamera2(camera_index)
             self._camera.configure(self._configuration(width, height, fps, exposure_us, analogue_gain))
@@ -87,7 +92,7 @@ class Picamera2Source:
             raise SourceError(f"camera {camera_index} could not be started: {_reason(exc)}{hint}") from None
         self._started = time.monotonic()
 
-    def _configuration(self, width, height, fps, exposure_us, analogue_gain):
+    def _configuration(self, width: int, height: int, fps: float, exposure_us: int, analogue_gain: float) -> Any:
         frame_us = int(1_000_000 / fps)
         controls: dict[str, object] = {"FrameDurationLimits": (frame_us, frame_us)}
         if exposure_us:
@@ -113,7 +118,7 @@ class Picamera2Source:
         self.close()
         return SourceError(message)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         wait = FIRST_FRAME_WAIT_S
         while True:
             if self._camera is None:

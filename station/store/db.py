@@ -19,14 +19,18 @@ import sqlite3
 import struct
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from station.analysis import RepResult, RepSeries, SetResult
 from station.analysis.types import SERIES_JOINTS
 from station.errors import StationError
+
+if TYPE_CHECKING:
+    from station.analysis.selftest import SelfTestResult
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +225,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection):
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -266,7 +270,7 @@ def rep_row(rep: RepResult, to_wall: float) -> dict:
             "setup_issue": rep.setup_issue}
 
 
-def public_rep(row, set_setup_issue: str | None) -> dict:
+def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -> dict:
     """The one rep schema the API and the exports show (docs/api.md, REP), from a reps row or a rep_row().
 
     Depth only where it was judged (side-on, its own and its set's view gate passed); database names
@@ -290,7 +294,8 @@ def _row_id(cursor: sqlite3.Cursor) -> int:
 class Store:
     """All reads and writes. One instance per thread that uses it (sqlite connections are cheap)."""
 
-    def __init__(self, path: Path, retention_days: int = 365, max_db_mb: int = 500, min_free_mb: int = 200):
+    def __init__(self, path: Path, retention_days: int = 365, max_db_mb: int = 500,
+                 min_free_mb: int = 200) -> None:
         self.path = Path(path)
         self.retention_days = retention_days
         self.max_db_mb = max_db_mb
@@ -375,7 +380,7 @@ class Store:
                 (rep.wink, rep.wink_onset_deg, rep.wink_magnitude_deg, rep.wink_confidence, rep.depth_verdict,
                  rep.depth_uncertainty_deg, rep.side_view, rep.view, rep.setup_issue, set_id, rep.index))
 
-    def add_selftest(self, started_at: float, ended_at: float, result, set_id: int | None = None,
+    def add_selftest(self, started_at: float, ended_at: float, result: SelfTestResult, set_id: int | None = None,
                      evidence_rep_idx: int | None = None, evidence: dict | None = None) -> int:
         """A finished self-test (station.analysis.selftest.SelfTestResult) and, in the same transaction, its
         lifter's target: the safe depth when rounding was found, the configured one (NULL) when none
@@ -506,7 +511,7 @@ class Store:
         return tests[0]["id"] if tests else None
 
     @staticmethod
-    def _selftest_dict(row) -> dict:
+    def _selftest_dict(row: sqlite3.Row) -> dict:
         data = {k: row[k] for k in row.keys() if k not in ("evidence", "reps")}
         for flag in ("confirmed", "reached_full_depth"):
             data[flag] = bool(data[flag])
@@ -530,7 +535,7 @@ class Store:
                 "summary = COALESCE(summary, ?) WHERE end_reason IS NULL", (INTERRUPTED_SUMMARY,)).rowcount
 
     @staticmethod
-    def _rep_dict(row, with_series: bool, set_issue: str | None) -> dict:
+    def _rep_dict(row: sqlite3.Row, with_series: bool, set_issue: str | None) -> dict:
         """A rep as the pages and the API show it: depth only where it was judged (None otherwise)."""
         rep = public_rep(row, set_issue)
         if with_series and row["series"] is not None:

@@ -16,11 +16,16 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.analysis import RepResult, SetResult
 from station.store.db import DamagedError, Store, StoreError, is_damage
+
+if TYPE_CHECKING:
+    from station.analysis.selftest import SelfTestResult
 
 log = logging.getLogger(__name__)
 RETRY_S = 30.0   # how often results held in memory are tried again when nothing new arrives
@@ -49,10 +54,14 @@ class SetDone:
 class SelfTestDone:
     started_wall: float
     ended_wall: float
-    result: object                      # station.analysis.selftest.SelfTestResult
+    result: SelfTestResult
     evidence_set_key: int | None = None
     evidence_rep_idx: int | None = None
     evidence: dict | None = None
+
+
+# what the writer holds until it is in the database
+Pending = RepDone | SetDone | SelfTestDone
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ class StoreWriter:
     """
 
     def __init__(self, path: Path, lifter: str = "default", retention_days: int = 365, max_db_mb: int = 500,
-                 min_free_mb: int = 200):
+                 min_free_mb: int = 200) -> None:
         self.path = Path(path)
         self.lifter = lifter
         self._args = (retention_days, max_db_mb, min_free_mb)
@@ -84,7 +93,7 @@ class StoreWriter:
         self.error: str | None = None     # the last failure; cleared by the next successful write
         self.notice: str | None = None    # a recovery the page keeps telling (a damaged file moved aside)
         self._damage = ""                 # why the file was found damaged (retried with each result)
-        self._pending: list = []          # results not written yet, oldest first
+        self._pending: list[Pending] = []  # results not written yet, oldest first
         self._rejected: list[RepResult] = []  # reps the database refused for good (kept, never retried)
         self._refused = ""                # why the last of them was refused
         self._set_ids: dict[int, int] = {}
@@ -105,8 +114,9 @@ class StoreWriter:
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
         self._queue.put(SetDone(set_key, to_wall, result))
 
-    def selftest_finished(self, started_wall: float, ended_wall: float, result, evidence_set_key: int | None = None,
-                          evidence_rep_idx: int | None = None, evidence: dict | None = None) -> None:
+    def selftest_finished(self, started_wall: float, ended_wall: float, result: SelfTestResult,
+                          evidence_set_key: int | None = None, evidence_rep_idx: int | None = None,
+                          evidence: dict | None = None) -> None:
         """Queued after the test's last rep, so the evidence rep's set row exists by then."""
         self._queue.put(SelfTestDone(started_wall, ended_wall, result, evidence_set_key, evidence_rep_idx, evidence))
 
@@ -171,7 +181,7 @@ class StoreWriter:
                 if isinstance(item, Flush):
                     item.done.set()
 
-    def _guarded(self, step) -> None:
+    def _guarded(self, step: Callable[[], object]) -> None:
         """The thread's last line: a failure nobody foresaw is logged and shown, never fatal."""
         try:
             step()
@@ -182,7 +192,7 @@ class StoreWriter:
     def _start_up(self) -> None:
         """Checked before anything is written: a damaged file is replaced, sets a killed station left
         open are closed as interrupted, old history is pruned."""
-        def check():
+        def check() -> None:
             problem = self._store.quick_check()
             if problem != "ok":
                 self._recover(f"quick_check: {problem}")
@@ -242,7 +252,7 @@ class StoreWriter:
             return True
         return False
 
-    def _refuse(self, item, exc: Exception) -> None:
+    def _refuse(self, item: Pending, exc: Exception) -> None:
         """A result the database refuses (a bad value, a bug): retrying cannot help, and it must not
         hold back the results behind it."""
         self._refused = f"{type(exc).__name__}: {exc}"
@@ -250,7 +260,7 @@ class StoreWriter:
         if isinstance(item, RepDone):
             self._rejected.append(item.rep)
 
-    def _write(self, item) -> None:
+    def _write(self, item: Pending) -> None:
         store = self._store
         if isinstance(item, RepDone):
             self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), self.lifter,

@@ -15,15 +15,22 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from station.errors import StationError
 from station.files import write_atomic
 from station.store import Store, StoreError, is_damage
 from station.web.security import PinGuard, host_allowed, own_names, pin_matches, pin_set
+
+if TYPE_CHECKING:
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
+    from station.config import Config
 
 log = logging.getLogger(__name__)
 SECRET_BYTES = 32
@@ -42,7 +49,7 @@ class WebError(StationError):
 class RowId(IntegerConverter):
     """A database id in a URL: 1 .. 2^63-1 (SQLite's INTEGER); anything else is a plain 404."""
 
-    def __init__(self, map, *args, **kwargs):
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         super().__init__(map, min=1, max=2**63 - 1)
 
 
@@ -50,8 +57,8 @@ class RowId(IntegerConverter):
 class StationHooks:
     """What the page needs from the running station (defaults: a read-only history viewer)."""
 
-    get_config: Callable
-    apply_settings: Callable[[dict], object] | None = None   # raises ConfigError with a message
+    get_config: Callable[[], Config]
+    apply_settings: Callable[[dict], Config] | None = None   # raises ConfigError with a message
     live: Callable[[], dict] = lambda: {"running": False}
     preview_jpeg: Callable[[], bytes | None] = lambda: None
     store_status: Callable[[], dict] = lambda: {"disk_full": False, "error": None}
@@ -100,7 +107,7 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     app.register_blueprint(api, url_prefix="/api")
 
     @app.before_request
-    def check_host():
+    def check_host() -> ResponseReturnValue | None:
         """DNS rebinding: a page on another name must not read this station's API from a phone's browser."""
         if not host_allowed(request.host, own_names(hooks.get_config().web.host)):
             return error(400, f"this station answers only to its own addresses, not {request.host[:80]!r}: open "
@@ -109,7 +116,7 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
         return None
 
     @app.teardown_request
-    def close_store(_exc):
+    def close_store(_exc: BaseException | None) -> None:
         store = g.pop("store", None)
         if store is not None:
             store.close()
@@ -117,7 +124,7 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     def wants_json() -> bool:
         return request.path.startswith("/api/")
 
-    def error(status: int, message: str):
+    def error(status: int, message: str) -> ResponseReturnValue:
         if wants_json():
             return jsonify({"error": message}), status
         try:
@@ -126,12 +133,12 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
             log.exception("error page failed")
             return message, status, {"Content-Type": "text/plain; charset=utf-8"}
 
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         messages = {404: "not found", 405: "method not allowed", 413: f"request too large (at most {MAX_BODY} bytes)"}
         return error(code, messages.get(code) or exc.description or exc.name)
 
-    def damaged(exc: Exception):
+    def damaged(exc: Exception) -> ResponseReturnValue:
         """The history file is unreadable: say so and what to do (503), not a 500."""
         log.error("history database problem on %s: %s", request.path, exc)
         what = "damaged" if is_damage(exc) else "not readable right now"
@@ -144,12 +151,12 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     app.register_error_handler(StoreError, damaged)
 
     @app.errorhandler(Exception)
-    def unexpected(exc):
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s", request.path)
         return error(500, "internal error: the station logged the details")
 
     @app.after_request
-    def headers(response):
+    def headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -202,7 +209,7 @@ SERVER_OPTIONS = dict(
 )
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 4):
+def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server the caller can run on a thread and close(); a WebError (one line) when the
     address cannot be used."""
     from waitress.server import create_server

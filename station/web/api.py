@@ -14,12 +14,12 @@ api = Blueprint("api", __name__)
 
 
 @api.get("/health")
-def health():
+def health() -> Response:
     return jsonify({"ok": True, **hooks().store_status()})
 
 
 @api.get("/last-set")
-def last_set():
+def last_set() -> Response:
     set_id = store().last_set_id(lifter_arg())
     if set_id is None:
         return jsonify({"set": None})
@@ -27,14 +27,14 @@ def last_set():
 
 
 @api.get("/sets")
-def sets():
+def sets() -> Response:
     limit = int_arg("limit", 20, 1, 500)
     offset = int_arg("offset", 0, 0, 1_000_000)
     return jsonify({"sets": store().list_sets(limit=limit, offset=offset, lifter=lifter_arg())})
 
 
 @api.get("/sets/<rowid:set_id>")
-def one_set(set_id):
+def one_set(set_id: int) -> Response:
     return jsonify({"set": set_or_404(set_id)})
 
 
@@ -42,7 +42,7 @@ EXPORTS = {"csv": ("text/csv", Store.export_csv), "json": ("application/json", S
 
 
 @api.get("/sets/<rowid:set_id>.<fmt>")
-def export(set_id, fmt):
+def export(set_id: int, fmt: str) -> Response:
     if fmt not in EXPORTS:
         abort(404)
     mimetype, render = EXPORTS[fmt]
@@ -54,7 +54,7 @@ def export(set_id, fmt):
 
 
 @api.get("/reps/<rowid:rep_id>")
-def rep(rep_id):
+def rep(rep_id: int) -> Response:
     data = store().get_rep(rep_id)
     if data is None:
         abort(404)
@@ -62,18 +62,18 @@ def rep(rep_id):
 
 
 @api.get("/history")
-def history_api():
+def history_api() -> Response:
     data = history(lifter_arg())
     return jsonify({"days": data["days"], "sets": data["sets"], "onset_trend": data["onset_trend"]})
 
 
 @api.get("/live")
-def live():
+def live() -> Response:
     return jsonify(hooks().live())
 
 
 @api.get("/settings")
-def settings():
+def settings() -> Response:
     cfg = hooks().get_config()
     return jsonify({"analysis": config_mod.to_dict(cfg)["analysis"],
                     "feedback": {k: v for k, v in config_mod.to_dict(cfg)["feedback"].items()
@@ -83,7 +83,7 @@ def settings():
 
 
 @api.get("/preview.jpg")
-def preview():
+def preview() -> Response:
     if not hooks().get_config().web.preview:
         abort(404)
     jpeg = hooks().preview_jpeg()
@@ -93,7 +93,7 @@ def preview():
 
 
 @api.get("/selftest")
-def selftest():
+def selftest() -> Response:
     """The running self-test's status, the lifter's target and their self-tests (docs/api.md)."""
     lifter = lifter_arg() or hooks().get_config().station.lifter
     data = selftest_view(lifter)
@@ -102,7 +102,7 @@ def selftest():
 
 
 @api.get("/selftests/<rowid:test_id>")
-def one_selftest(test_id):
+def one_selftest(test_id: int) -> Response:
     data = store().get_selftest(test_id)
     if data is None:
         abort(404)

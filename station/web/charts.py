@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from html import escape
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 360, 170, 34, 8, 10, 20
@@ -15,16 +16,17 @@ COLOURS = {"thigh": "#ffd23f", "hip": "#6ec1ff", "trunk": "#ff8fa3", "grid": "#3
            "wink": "#ff5d5d", "text": "#aab2bd"}
 
 
-def _scale(lo, hi, size, pad_lo, pad_hi, invert=False):
+def _scale(lo: float, hi: float, size: float, pad_lo: float, pad_hi: float,
+           invert: bool = False) -> Callable[[float], float]:
     span = (hi - lo) or 1.0
 
-    def f(v):
+    def f(v: float) -> float:
         frac = (v - lo) / span
         return pad_lo + (1 - frac if invert else frac) * (size - pad_lo - pad_hi)
     return f
 
 
-def _frame(lines: list[str], ys, y_lo, y_hi, label) -> str:
+def _frame(lines: list[str], ys: Callable[[float], float], y_lo: float, y_hi: float, label: str) -> str:
     body = "".join(lines)
     ticks = "".join(
         f'<line x1="{PAD_L}" x2="{PLOT_R}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["grid"]}" '
@@ -34,18 +36,19 @@ def _frame(lines: list[str], ys, y_lo, y_hi, label) -> str:
     return (f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" class="chart">{ticks}{body}</svg>')
 
 
-def _ticks(lo, hi):
+def _ticks(lo: float, hi: float) -> list[int]:
     step = 30 if hi - lo > 100 else 15 if hi - lo > 40 else 5
     start = int(lo // step + 1) * step
     return list(range(start, int(hi) + 1, step))
 
 
-def _polyline(xs, ys, colour, width=2.0) -> str:
+def _polyline(xs: Sequence[float], ys: Sequence[float], colour: str, width: float = 2.0) -> str:
     pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in zip(xs, ys))
     return f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
 
 
-def _hline(ys, value, colour, text, dash="4 3", label_dy=0.0) -> str:
+def _hline(ys: Callable[[float], float], value: float, colour: str, text: str, dash: str = "4 3",
+           label_dy: float = 0.0) -> str:
     """A dashed reference line across the data area, named in the gutter (text lines split on '\n')."""
     y = ys(value)
     words = "".join(f'<tspan x="{PLOT_R + 4}" dy="{0 if i == 0 else 12}">{escape(part)}</tspan>'
@@ -55,7 +58,7 @@ def _hline(ys, value, colour, text, dash="4 3", label_dy=0.0) -> str:
             f'fill="{colour}">{words}</text>')
 
 
-def _reference_lines(ys, target_deg) -> list[str]:
+def _reference_lines(ys: Callable[[float], float], target_deg: float) -> list[str]:
     if abs(target_deg) < 1.5:
         return [_hline(ys, 0, COLOURS["target"], "parallel\n= target")]
     gap = ys(target_deg) - ys(0)   # > 0: the target line is below parallel on the chart
@@ -64,7 +67,7 @@ def _reference_lines(ys, target_deg) -> list[str]:
             _hline(ys, target_deg, COLOURS["target"], "target", label_dy=push if gap > 0 else -push)]
 
 
-def _decimate(values, limit=240):
+def _decimate(values: Sequence[float], limit: int = 240) -> Sequence[float]:
     step = max(1, len(values) // limit)
     return values[::step]
 
@@ -198,10 +201,10 @@ def evidence_svg(evidence: dict | None, onset_deg: float | None) -> str:
         ox = cx - (min(fx) + max(fx)) / 2 * scale
         oy = EVIDENCE_H - 12 - max(fy) * scale     # the ankle on the panel's floor
 
-        def at(i, j=j, ox=ox, oy=oy):
+        def at(i: int, j: Sequence[Sequence[float]] = j, ox: float = ox, oy: float = oy) -> tuple[float, float]:
             return j[i][0] * scale + ox, j[i][1] * scale + oy
 
-        def line(a, b, colour, width, extra=""):
+        def line(a: str, b: str, colour: str, width: float, extra: str = "") -> str:
             (x1, y1), (x2, y2) = at(J[a]), at(J[b])
             return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
                     f'stroke-width="{width}" stroke-linecap="round"{extra}/>')

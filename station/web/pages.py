@@ -6,8 +6,10 @@ import hmac
 import json
 import math
 import secrets
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
 
 from station import config as config_mod
 from station.analysis.selftest import SelfTestError
@@ -37,7 +39,7 @@ def csrf_token() -> str:
 
 
 @pages.app_context_processor
-def template_globals():
+def template_globals() -> dict[str, Any]:
     status = hooks().store_status()
     return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error"),
             "store_damaged": status.get("damaged"), "verdict_text": VERDICT_TEXT}
@@ -68,7 +70,7 @@ def check_form() -> None:
     guard.succeeded(addr)
 
 
-def _set_page(set_id: int | None, title: str, refresh: bool = False):
+def _set_page(set_id: int | None, title: str, refresh: bool = False) -> str:
     """One set. `refresh`: the page watches for a newer set and reloads (the Last set page)."""
     if set_id is None:
         return render_template("last_set.html", title=title, set=None, refresh=refresh)
@@ -82,17 +84,17 @@ def _set_page(set_id: int | None, title: str, refresh: bool = False):
 
 
 @pages.get("/")
-def last_set():
+def last_set() -> str:
     return _set_page(store().last_set_id(lifter_arg()), "Last set", refresh=True)
 
 
 @pages.get("/set/<rowid:set_id>")
-def one_set(set_id):
+def one_set(set_id: int) -> str:
     return _set_page(set_id, f"Set {set_id}")
 
 
 @pages.get("/rep/<rowid:rep_id>")
-def rep(rep_id):
+def rep(rep_id: int) -> str:
     data = store().get_rep(rep_id)
     if data is None:
         abort(404)
@@ -105,7 +107,7 @@ def rep(rep_id):
 
 
 @pages.get("/history")
-def history_page():
+def history_page() -> str:
     lifter = lifter_arg()
     data = history(lifter)
     return render_template("history.html", title="History", chart_svg=history_chart(data["points"]),
@@ -113,7 +115,7 @@ def history_page():
 
 
 @pages.get("/live")
-def live():
+def live() -> str:
     return render_template("live.html", title="Live", preview=hooks().get_config().web.preview)
 
 
@@ -127,7 +129,7 @@ SETTING_FIELDS = {
 
 
 @pages.route("/settings", methods=["GET", "POST"])
-def settings():
+def settings() -> str:
     cfg = hooks().get_config()
     message = None
     if request.method == "POST":
@@ -159,7 +161,7 @@ def settings():
 
 
 @pages.post("/set/<rowid:set_id>/delete")
-def delete_set(set_id):
+def delete_set(set_id: int) -> Response:
     check_form()
     if not store().delete_set(set_id):
         abort(404)
@@ -169,7 +171,7 @@ def delete_set(set_id):
 # --- the self-test: "find my safe depth" (docs/self-test.md) ----------------------------------------
 
 @pages.get("/selftest")
-def selftest():
+def selftest() -> str:
     cfg = hooks().get_config()
     lifter = lifter_arg() or cfg.station.lifter
     test_id = int_arg("test", 0, 0, 2**62) or None
@@ -183,7 +185,7 @@ def selftest():
 
 
 @pages.post("/selftest/start")
-def selftest_start():
+def selftest_start() -> Response:
     """Starting needs the PIN: the test ends by rewriting the lifter's target depth, and a start from
     anyone on the gym's Wi-Fi would change what the bar and buzzer tell a lifter under the bar."""
     check_form()
@@ -198,7 +200,7 @@ def selftest_start():
 
 
 @pages.post("/selftest/cancel")
-def selftest_cancel():
+def selftest_cancel() -> Response:
     """Cancelling needs only the CSRF token: it changes nothing stored, and a lifter who wants out of
     the test must never be stuck in it for want of a PIN."""
     check_csrf()

@@ -39,7 +39,7 @@ class PinGuard:
     PER_ADDRESS_LOCK_S. Kept in memory: restarting the station clears it (the owner's way out).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self.failures = 0
