@@ -356,3 +356,31 @@ def test_a_camera_library_that_cannot_load_exits_2_with_the_fault_on_the_page(tm
     on_page, _ = _watch_faults(station)
     assert station.run() == 2
     assert on_page.is_set() and "numpy" in station.live()["fault"] and "numpy<2" in station.capture.error
+
+
+def test_a_host_name_with_several_addresses_still_gives_the_page_address(tmp_path, monkeypatch):
+    """waitress serves `localhost` with IPv6 on as a MultiSocketServer, which has no effective_port."""
+    import station.web as web
+
+    class MultiSocket:
+        effective_listen = [("::1", 8123), ("127.0.0.1", 8123)]
+        served = threading.Event()
+
+        def run(self):
+            self.served.set()
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(web, "serve", lambda *args, **kwargs: MultiSocket())
+    keypoints = _keypoints(1)
+    cfg = config_mod.Config()
+    cfg.station.state_dir, cfg.web.host = str(tmp_path), "localhost"
+    stages = Stages(pose=FakePose(keypoints), analyzer=SquatAnalyzer(),
+                    feedback=Feedback(cfg.feedback, pin_factory=make_pin_factory("mock")),
+                    store=StoreWriter(cfg.db_path()))
+    station = Station(cfg, stages, lambda: ClipSource(keypoints), live_source=False)
+    try:
+        assert station.web_url == "http://localhost:8123/" and MultiSocket.served.wait(5)
+    finally:
+        station.shutdown()

@@ -177,7 +177,9 @@ class Station:
                              selftest_cancel=self.selftest_cancel)
         app = create_app(self.cfg.db_path(), hooks, self.cfg.state_dir())
         self.web_server = serve(app, self.cfg.web.host, self.cfg.web.port, self.cfg.web.threads)
-        port = self.web_server.effective_port
+        # one socket: effective_port; a host name with several addresses (localhost with IPv6): a
+        # MultiSocketServer, which lists (host, port) per socket instead
+        port = getattr(self.web_server, "effective_port", None) or self.web_server.effective_listen[0][1]
         host = "127.0.0.1" if self.cfg.web.host in ("0.0.0.0", "::") else self.cfg.web.host
         self.web_url = f"http://{host}:{port}/"
         threading.Thread(target=self.web_server.run, name="web", daemon=True).start()
