@@ -109,8 +109,7 @@ def build_stages(cfg: config_mod.Config, pin_factory: Factory | None = None,
     analyzer = SquatAnalyzer(AnalysisParams.from_config(cfg.analysis, cfg.pose))
     feedback = Feedback(cfg.feedback, pin_factory=pin_factory, terminal=terminal)
     try:
-        store = StoreWriter(cfg.db_path(), lifter=cfg.station.lifter, retention_days=cfg.store.retention_days,
-                            max_db_mb=cfg.store.max_db_mb, min_free_mb=cfg.store.min_free_mb)
+        store = StoreWriter.from_config(cfg.store, cfg.db_path(), cfg.station.lifter)
     except Exception:
         feedback.close()
         raise

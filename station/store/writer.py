@@ -26,6 +26,7 @@ from station.store.db import DamagedError, Store, StoreError, is_damage
 
 if TYPE_CHECKING:
     from station.analysis.selftest import SelfTestResult
+    from station.config import StoreConfig
 
 log = logging.getLogger(__name__)
 RETRY_S = 30.0   # how often results held in memory are tried again when nothing new arrives
@@ -81,6 +82,13 @@ class StoreWriter:
     (one line, exit 2) at start-up rather than a thread that quietly never writes. Below
     `min_free_mb` it stops writing and says so through `disk_full`; live feedback carries on.
     """
+
+    @classmethod
+    def from_config(cls, store_cfg: StoreConfig, path: Path, lifter: str) -> StoreWriter:
+        """The writer as [store] says; `path` is [store] path resolved against the state directory
+        (Config.db_path()), `lifter` the name new sets are filed under ([station] lifter)."""
+        return cls(path, lifter=lifter, retention_days=store_cfg.retention_days, max_db_mb=store_cfg.max_db_mb,
+                   min_free_mb=store_cfg.min_free_mb)
 
     def __init__(self, path: Path, lifter: str = "default", retention_days: int = 365, max_db_mb: int = 500,
                  min_free_mb: int = 200) -> None:
