@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${STATION_SHARED:-../shared}
 PY=${PYTHON:-python3}
-MODEL=movenet_singlepose_lightning_int8_v4.tflite
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[video]'
+# the model's file name is written once, in station/pose/modelfile.py
+MODEL=$(.venv/bin/python -c 'from station.pose.modelfile import LIGHTNING_INT8; print(LIGHTNING_INT8.filename)')
 if [ -f "$SHARED/models/$MODEL" ]; then
   .venv/bin/station model fetch --from "$SHARED/models/$MODEL"   # offline copy, verified
 else
