@@ -228,6 +228,9 @@ install_model() {
   else
     run python3 "$SRC/scripts/fetch_model.py" --dest "$STATE/models"
   fi
+  # fetch_model.py leaves the file 0600 (a temporary file renamed); the model is no secret, and the
+  # login user's `station doctor` loads it too
+  run chmod 0644 "$dest"
 }
 
 write_config() {
