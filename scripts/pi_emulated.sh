@@ -17,6 +17,8 @@
 # default HEAD: commit first), STATION_FAKE_PICAMERA2 (auto|abi|missing|nocamera: the stand-in
 # picamera2 during the tests, default auto), SKIP_TESTS=1 (install and doctor only).
 #
+# The tests see STATION_EMULATED=1 (a test too slow under qemu may skip on it, with the reason).
+#
 # picamera2, python3-lgpio and python3-simplejpeg exist only in Raspberry Pi OS's archive, so a
 # tiny fake `picamera2` goes where apt puts the real one (/usr/lib/python3/dist-packages). It
 # fails the way the real one does: `auto` raises "ValueError: numpy.dtype size changed" when the
@@ -147,7 +149,7 @@ pirun_pi python3 -m venv --system-site-packages "$CLONE/.venv"
 rm -f "$ROOTFS$JUNIT"
 set +e
 # shellcheck disable=SC2016  # expanded by the inner bash
-pirun_pi /usr/bin/env STATION_FAKE_PICAMERA2="$FAKE_MODE" PIP_CONSTRAINT="$CLONE/constraints/$SUITE.txt" \
+pirun_pi /usr/bin/env STATION_EMULATED=1 STATION_FAKE_PICAMERA2="$FAKE_MODE" PIP_CONSTRAINT="$CLONE/constraints/$SUITE.txt" \
   bash -c 'cd "$1" && junit=$2 && shift 2 && bash scripts/test.sh -rfEs --junitxml="$junit" "$@"' _ "$CLONE" "$JUNIT" "$@"
 rc=$?
 set -e
