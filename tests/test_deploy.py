@@ -32,7 +32,8 @@ def test_unit_verifies_with_systemd_analyze(tmp_path):
     assert "station.service" not in result.stderr, result.stderr  # no warnings about our unit
     text = unit.read_text()
     for key in ("Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
-                "PrivateTmp=yes", "StateDirectory=station", "SupplementaryGroups=video gpio", "Restart=on-failure"):
+                "PrivateTmp=yes", "StateDirectory=station", "SupplementaryGroups=video gpio", "Restart=always",
+                "RestartPreventExitStatus=2", "WorkingDirectory=/var/lib/station", "WatchdogSec="):
         assert key in text
 
 
@@ -49,7 +50,7 @@ def test_installer_dry_run_prints_every_action_and_changes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for action in ("venv --system-site-packages", "fetch_model.py", "station.toml", "station.service",
-                   "systemctl enable station", "useradd"):
+                   "systemctl enable station", "skip (scratch root): useradd"):
         assert action in out, action
     assert list(tmp_path.iterdir()) == []
 

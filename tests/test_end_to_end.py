@@ -4,6 +4,7 @@ runner on a real clip. The runner's own logic is tested without the model in tes
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -66,6 +67,12 @@ def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
     assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
 
 
+# under qemu (scripts/pi_emulated.sh) the model runs ~100x slower than on a Pi: the demo and the
+# real-time run below cannot finish in their time limits there; they run on every real machine
+QEMU_SLOW = pytest.mark.skipif(os.environ.get("STATION_EMULATED") == "1",
+                               reason="emulated Pi (qemu): the model runs ~100x slower than on a Pi")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, model_path):
     """`station demo --fast` once for the tests below: the self-test, then the three sets (needs the
@@ -76,6 +83,7 @@ def demo(tmp_path_factory, model_path):
     return result, state / "station.db"
 
 
+@QEMU_SLOW
 def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(demo):
     result, db = demo
     assert result.returncode == 0, result.stderr[-2000:]
@@ -90,6 +98,7 @@ def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(demo):
     assert "started to round" in sets[1]["summary"], "the demo's deep set is the one with the wink"
 
 
+@QEMU_SLOW
 def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(demo):
     """The issue's acceptance test: the synthetic lifter rounds from a known depth; the self-test, run
     end to end through the model, must store a safe depth within 5 deg of that onset + the margin,
@@ -127,6 +136,7 @@ def test_demo_self_test_stores_a_safe_depth_near_the_synthetic_lifters_onset(dem
     assert words in sets[3]["summary"], (words, sets[3]["summary"])
 
 
+@QEMU_SLOW
 def test_sigterm_saves_the_set_and_exits_0(tmp_path, model_path):
     config = tmp_path / "station.toml"
     config.write_text(f'[model]\npath = "{model_path}"\n[station]\nstate_dir = "{tmp_path}"\n'
