@@ -87,6 +87,19 @@ class RecordingNotifier:
         self.messages.append("STOPPING=1")
 
 
+class FeedingLog(RecordingNotifier):
+    """Keeps the frame count at each WATCHDOG=1, so 'fed only while frames advance' can be checked."""
+
+    def __init__(self, station_ref, interval):
+        super().__init__(interval)
+        self.station_ref = station_ref
+        self.frames_at_feed: list[int] = []
+
+    def watchdog(self):
+        self.frames_at_feed.append(self.station_ref[0].stats.frames)
+        super().watchdog()
+
+
 def _station(tmp_path, open_source, pose, *, live=False, notifier=None, **cfg_changes):
     cfg = config_mod.Config()
     cfg.station.state_dir = str(tmp_path)
@@ -189,22 +202,37 @@ def test_an_unexpected_capture_error_ends_the_station_with_exit_1_and_the_fault_
 
 
 def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
+    """A camera that stops without a word: every WATCHDOG=1 must follow new frames, so systemd's
+    watchdog (WatchdogSec) restarts a station whose camera hung."""
     camera = LiveCamera(frames=30)            # then hangs without an error
-    notifier = RecordingNotifier(watchdog_interval_s=0.05)
+    ref: list = []
+    notifier = FeedingLog(ref, interval=0.02)
     pose = FakePose(_keypoints(1), notify_after=30)
     station, _, _ = _station(tmp_path, camera, pose, live=True, notifier=notifier)
+    ref.append(station)
     thread = threading.Thread(target=station.run)
     thread.start()
     try:
         assert pose.estimated.wait(15)
         assert notifier.fed.wait(5), "fed while frames arrive"
-        threading.Event().wait(0.3)            # frames have stopped: let several intervals pass
-        fed_after_hang = notifier.messages.count("WATCHDOG=1")
-        threading.Event().wait(0.5)
-        assert notifier.messages.count("WATCHDOG=1") == fed_after_hang, "fed while no frame arrived"
+        # the loop now wakes every 0.5 s with no frame: give it several wake-ups past the hang
+        passes = threading.Event()
+        original = station.mailbox.take
+        empty = [0]
+
+        def take(timeout):
+            item = original(timeout)
+            empty[0] += item is None
+            if empty[0] >= 4:
+                passes.set()
+            return item
+        station.mailbox.take = take
+        assert passes.wait(15)
     finally:
         station.stop()
         thread.join(10)
+    feeds = notifier.frames_at_feed
+    assert feeds[-1] == 30 and all(b > a for a, b in zip(feeds, feeds[1:])), f"fed while no frame arrived: {feeds}"
 
 
 def test_settings_go_through_the_inbox_to_the_frame_loop(tmp_path):
@@ -297,19 +325,6 @@ def _watch_faults(station):
     station.feedback.set_fault = set_fault
     station.feedback.pins.show = show
     return on_page, on_bar
-
-
-class FeedingLog(RecordingNotifier):
-    """Keeps the frame count at each WATCHDOG=1, so 'fed only while frames advance' can be checked."""
-
-    def __init__(self, station_ref, interval):
-        super().__init__(interval)
-        self.station_ref = station_ref
-        self.frames_at_feed: list[int] = []
-
-    def watchdog(self):
-        self.frames_at_feed.append(self.station_ref[0].stats.frames)
-        super().watchdog()
 
 
 @pytest.mark.parametrize("mode", ["hang", "unplug"])
