@@ -191,6 +191,9 @@ install_venv() {
   fi
   # No record of a finished install until pip succeeds: a failed run is redone next time.
   run rm -f "$OPT/constraints.txt"
+  # a clean copy: an upgrade must not keep files the new version no longer has (they would go into
+  # the wheel, and the next run would see a difference and reinstall for ever)
+  run rm -rf "$OPT/src"
   run mkdir -p "$OPT/src"
   run cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/station" "$SRC/docs" "$OPT/src/"
   # The versions tested on this OS release (docs/install.md), online and offline alike. Bookworm:
