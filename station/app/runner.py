@@ -415,13 +415,11 @@ class Station:
         self._close_set()
 
     def _apply_inbox(self, t: float) -> None:
-        """Apply what the page asked for since the last frame (settings, self-test start/cancel)."""
-        while True:
-            try:
-                command = self._inbox.get_nowait()
-            except queue.Empty:
-                return
-            command(t)
+        """Apply what the page asked for since the last frame (settings, self-test start/cancel).
+        Only the frame loop takes from the inbox, so empty() is exact here, and the usual frame
+        (nothing asked) costs no raised exception."""
+        while not self._inbox.empty():
+            self._inbox.get_nowait()(t)
 
     def _close_set(self) -> None:
         if self._closed_set:
