@@ -1,6 +1,6 @@
 """A finished rep's numbers, and the set's summary sentence. Every number is true or absent.
 
-Depth (docs/depth.md): the deepest midline thigh angle held for 0.2 s, in the top-of-thigh convention,
+Depth (docs/depth.md): the deepest midline thigh angle averaged over 0.3 s, in the top-of-thigh convention,
 corrected for where MoveNet puts the hip point, with a three-way verdict and its uncertainty band.
 Secondary numbers are given only when the view lets us stand behind them, and only within
 physically plausible ranges; otherwise they are None and the page shows nothing.
@@ -22,7 +22,7 @@ PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-re
 ONE_LEG_EXTRA_BAND_DEG = 3.0     # only one leg seen at the bottom: parallax not cancelled
 BOTTOM_WINDOW_S = 0.3            # +- this around the bottom: where heels lift
 PAUSE_BAND_DEG = 3.0             # within this of the bottom counts as pausing there
-BOTTOM_HOLD_S = 0.2              # the depth is the deepest angle held at least this long
+BOTTOM_HALF_WINDOW_S = 0.15      # the depth is the deepest mean angle over +- this (glitch-trimmed)
 SHANK_PER_HEIGHT = 0.246         # shank length / body height (Winter's anthropometry)
 HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noise: reported as 0
 MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
@@ -56,17 +56,30 @@ def trunk_lean_from_standing(lean_deg: np.ndarray, torso_sure: np.ndarray, at_bo
     return lean if 0.0 <= lean <= MAX_TRUNK_LEAN_DEG else None
 
 
-def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray, hold_s: float = BOTTOM_HOLD_S) -> tuple[int, float]:
-    """The deepest angle the lifter held for hold_s: (frame index, angle).
+def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
+                     half_window_s: float = BOTTOM_HALF_WINDOW_S) -> tuple[int, float]:
+    """The bottom of a rep: (frame index, angle), the deepest *average* over +- half_window_s.
 
-    A single glitched frame at the bottom cannot set the depth, at any frame rate: each frame's
-    value is the shallowest angle within hold_s after it, and the depth is the deepest of those.
+    One frame's angle jitters by 1-2 deg with the pixels (another decoder, sensor noise); an
+    average over 0.3 s of frames jitters about half as much and, unlike the deepest single frame
+    or the deepest angle held for a while, reads a bouncing bottom (a parabola) only ~1.5 deg
+    shallow. The window's deepest frame is left out of its mean, so a single glitched frame cannot
+    set the depth. The window always reaches the neighbouring frames, so it means the same at
+    10 fps as at 60.
     """
     n = len(t)
-    end = np.searchsorted(t, t + hold_s, side="right")
-    held = np.array([angle_deg[i:max(end[i], i + 2)].max() for i in range(n)]) if n > 1 else angle_deg
-    i = int(np.argmin(held))
-    return i + int(np.argmin(angle_deg[i:max(end[i], i + 2)])), float(held[i])
+    if n < 3:
+        i = int(np.argmin(angle_deg))
+        return i, float(angle_deg[i])
+    half = max(half_window_s, 1.01 * float(np.median(np.diff(t))))
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    settled = np.empty(n)
+    for i in range(n):
+        window = angle_deg[lo[i]:hi[i]]
+        settled[i] = (window.sum() - window.min()) / (len(window) - 1) if len(window) >= 3 else window.mean()
+    i = int(np.argmin(settled))
+    return int(lo[i] + np.argmin(angle_deg[lo[i]:hi[i]])), float(settled[i])
 
 
 def pause_middle(t: np.ndarray, angle_deg: np.ndarray, bottom_i: int, bottom_deg: float) -> float:

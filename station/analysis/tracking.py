@@ -54,6 +54,10 @@ SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) 
 # Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
 # 1.5): a faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
 MAX_HIP_SPEED_LEGS_S = 1.5
+# While the torso is unsure (a plate in front) a jump is believed at half that speed: measured from
+# the last accepted pose over the time since, so a hold ends at the same moment at 10 fps as at 60
+# (a fixed per-frame step let a 60 fps clip walk the pose down in small steps and froze a 10 fps one).
+MAX_UNSURE_SPEED_LEGS_S = 0.75
 CONFIDENCE_HISTORY = 64
 UNSURE_SHARE = 0.75                # hip and knee scores below this share of the usual: skip the frame
 STEADY_FRAMES = 3                  # jumps are judged only against a pose seen this many frames
@@ -154,7 +158,8 @@ class BodyTracker:
         if self._steady < STEADY_FRAMES or dt <= 0 or not self.leg_px:
             return False
         moved = [math.hypot(*(new[j] - self._raw[j])) for j in REQUIRED if np.isfinite(new[j, 0])]
-        allowed = MIN_JUMP_LEGS if unsure else max(MIN_JUMP_LEGS, MAX_HIP_SPEED_LEGS_S * dt)
+        speed = MAX_UNSURE_SPEED_LEGS_S if unsure else MAX_HIP_SPEED_LEGS_S
+        allowed = max(MIN_JUMP_LEGS, speed * dt)
         if not moved or max(moved) <= allowed * self.leg_px:
             return False
         if self._jump_since is None:
