@@ -58,7 +58,12 @@ MAX_HIP_SPEED_LEGS_S = 1.5
 # the last accepted pose over the time since, so a hold ends at the same moment at 10 fps as at 60
 # (a fixed per-frame step let a 60 fps clip walk the pose down in small steps and froze a 10 fps one).
 MAX_UNSURE_SPEED_LEGS_S = 0.75
-CONFIDENCE_HISTORY = 64
+# The lifter's usual torso score: the median over the last 2 s (what 64 frames were at 30 fps).
+# In seconds, not frames: 64 frames at 10 fps span 6 s and take in the low scores of earlier
+# bottoms behind the plates, so the usual drops and a hidden bottom passes as seen.
+CONFIDENCE_HISTORY_S = 2.0
+CONFIDENCE_CAPACITY = 256          # frames kept: 2 s at up to 120 fps
+MIN_CONFIDENCE_SAMPLES = 8
 UNSURE_SHARE = 0.75                # hip and knee scores below this share of the usual: skip the frame
 STEADY_FRAMES = 3                  # jumps are judged only against a pose seen this many frames
 MIN_JUMP_LEGS = 0.15               # at high frame rates, smaller steps than this are noise, not jumps
@@ -88,7 +93,8 @@ class BodyTracker:
         self.leg_ok = np.zeros(2, bool)
         self._lengths = np.zeros((2, LENGTH_HISTORY))   # recent thigh (row 0) and shank (row 1) lengths
         self._history_count = [0, 0]                     # lengths seen, per row
-        self._confidence = np.zeros(CONFIDENCE_HISTORY)  # recent hip and knee scores
+        self._confidence = np.zeros(CONFIDENCE_CAPACITY)  # recent shoulder and hip scores ...
+        self._confidence_t = np.full(CONFIDENCE_CAPACITY, -math.inf)  # ... and when
         self._confidence_count = 0
         self.usual_confidence = 0.0
         self.thigh_px = 0.0
@@ -127,7 +133,7 @@ class BodyTracker:
         pts, t = kp.points, kp.timestamp
         scores = pts[:, 2]
         ok = scores >= self.min_score
-        unsure = self.torso_unsure = self._unsure(scores)
+        unsure = self.torso_unsure = self._unsure(scores, t)
         self._check_legs(pts, ok)
         self._update_lengths()
         if not self.leg_ok.any():
@@ -170,16 +176,19 @@ class BodyTracker:
         self._steady = 0
         return False
 
-    def _unsure(self, scores: np.ndarray) -> bool:
+    def _unsure(self, scores: np.ndarray, t: float) -> bool:
         """True when this frame's shoulders and hips score far below the lifter's usual: MoveNet then
         tends to put the hip on a plate or a bar held in front of the body, with a plausible skeleton."""
         confidence = float(np.max(scores[LABELS[SHOULDER:HIP + 1]], axis=1).mean())
-        self._confidence[self._confidence_count % CONFIDENCE_HISTORY] = confidence
+        slot = self._confidence_count % CONFIDENCE_CAPACITY
+        self._confidence[slot], self._confidence_t[slot] = confidence, t
         self._confidence_count += 1
-        n = min(self._confidence_count, CONFIDENCE_HISTORY)
-        if n < 8 or self._confidence_count % 4 == 0:
-            self.usual_confidence = float(np.median(self._confidence[:n]))
-        return n >= 8 and confidence < UNSURE_SHARE * self.usual_confidence
+        n = min(self._confidence_count, CONFIDENCE_CAPACITY)
+        if n < MIN_CONFIDENCE_SAMPLES or self._confidence_count % 4 == 0:
+            stamps = self._confidence_t[:n]
+            recent = (stamps >= t - CONFIDENCE_HISTORY_S) & (stamps <= t)
+            self.usual_confidence = float(np.median(self._confidence[:n][recent]))
+        return n >= MIN_CONFIDENCE_SAMPLES and confidence < UNSURE_SHARE * self.usual_confidence
 
     def _fill_gaps(self, t: float, holding: bool = False) -> bool:
         """Short dropouts keep the last position; a longer one of hip or knee is 'absent'.
