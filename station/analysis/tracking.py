@@ -58,10 +58,12 @@ MAX_HIP_SPEED_LEGS_S = 1.5
 # the last accepted pose over the time since, so a hold ends at the same moment at 10 fps as at 60
 # (a fixed per-frame step let a 60 fps clip walk the pose down in small steps and froze a 10 fps one).
 MAX_UNSURE_SPEED_LEGS_S = 0.75
-# The lifter's usual torso score: the median over the last 2 s (what 64 frames were at 30 fps).
-# In seconds, not frames: 64 frames at 10 fps span 6 s and take in the low scores of earlier
-# bottoms behind the plates, so the usual drops and a hidden bottom passes as seen.
+# The lifter's usual torso score: its upper quartile over the last 2 s (what 64 frames were at 30
+# fps), the score when the torso is in view. In seconds, not frames: 64 frames at 10 fps span 6 s
+# and take in the low scores of earlier bottoms behind the plates; and a median over a set that
+# spends half its time behind a plate is half hidden itself. Either way a hidden bottom passed as seen.
 CONFIDENCE_HISTORY_S = 2.0
+USUAL_PERCENTILE = 75
 CONFIDENCE_CAPACITY = 256          # frames kept: 2 s at up to 120 fps
 MIN_CONFIDENCE_SAMPLES = 8
 UNSURE_SHARE = 0.75                # hip and knee scores below this share of the usual: skip the frame
@@ -187,7 +189,7 @@ class BodyTracker:
         if n < MIN_CONFIDENCE_SAMPLES or self._confidence_count % 4 == 0:
             stamps = self._confidence_t[:n]
             recent = (stamps >= t - CONFIDENCE_HISTORY_S) & (stamps <= t)
-            self.usual_confidence = float(np.median(self._confidence[:n][recent]))
+            self.usual_confidence = float(np.percentile(self._confidence[:n][recent], USUAL_PERCENTILE))
         return n >= MIN_CONFIDENCE_SAMPLES and confidence < UNSURE_SHARE * self.usual_confidence
 
     def _fill_gaps(self, t: float, holding: bool = False) -> bool:
