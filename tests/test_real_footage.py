@@ -154,6 +154,25 @@ def test_a_slow_bottom_behind_a_plate_is_followed_and_not_judged_at_any_frame_ra
     assert all(r.depth_verdict == "unknown" and r.setup_issue == "hips_hidden" for r in behind)
 
 
+def test_a_set_mostly_behind_the_plates_judges_no_bottom_that_scored_well_by_chance():
+    """Reps 1 and 2 hide their hips behind the plate; rep 3's bottom happens to score well. Same
+    camera, same plates: rep 3 is not judged either. One hidden bottom in a set that is otherwise
+    seen does not spread: the set goes on being judged rep by rep."""
+    t, thigh = _thigh_profile(30.0, reps=4, bottom_deg=-10.0, rep_s=3.0, lead_s=2.0)
+    clear = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    rep_of = np.floor((t - 2.0) / (3.0 + 0.7)).astype(int)
+
+    def hidden(reps_hidden):
+        mask = np.where(np.isin(rep_of, reps_hidden), thigh, 90.0)   # plate scores only on those reps
+        return _plate_from(clear, 40.0, mask)
+
+    mostly, _ = _run(hidden([0, 1]))
+    assert [r.setup_issue for r in mostly][:3] == ["hips_hidden"] * 3
+    once, _ = _run(hidden([0]))
+    assert once[0].setup_issue == "hips_hidden" and once[1].setup_issue == "hips_hidden"
+    assert [r.depth_verdict for r in once[2:]] == ["below", "below"]
+
+
 def test_a_spotter_walking_through_is_held_out():
     t, thigh = _thigh_profile(30.0, reps=3)
     keypoints = [_side_pose(ti, th) for ti, th in zip(t, thigh)]

@@ -144,6 +144,7 @@ class SquatAnalyzer:
         self._absent_since: float | None = None
         self._ready = False
         self._set: SetResult | None = None
+        self._bottoms_hidden = self._bottoms_seen = 0
         self._last_activity_t = 0.0
         self._reset_rep()
 
@@ -273,6 +274,7 @@ class SquatAnalyzer:
             self.set_index += 1
             self._set = SetResult(index=self.set_index, start_t=self.counter.start_t, end_t=t, end_reason="",
                                   target_depth_deg=self.p.target_depth_deg)
+            self._bottoms_hidden = self._bottoms_seen = 0   # this set's bottoms, each by its own evidence
         events.append(RepStarted(t, self._rep_number()))
 
     def _record(self, t: float) -> None:
@@ -317,13 +319,18 @@ class SquatAnalyzer:
         if too_short or duration > MAX_REP_S or ankle_shift > MAX_FOOT_SHIFT_LEGS * base.leg_px:
             self._reset_rep()
             return  # too quick, too long, or the feet moved: walking, unracking, stepping back
-        rep = build_rep(self._rep_number(), start_t, rows.copy(), COLUMNS,
+        rep, bottom_hidden = build_rep(self._rep_number(), start_t, rows.copy(), COLUMNS,
                         target_depth_deg=self.p.target_depth_deg, depth_from_thigh=self.p.depth_from_thigh,
                         standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
                         standing_trunk_deg=base.standing_trunk_deg, standing_deg=base.still_deg,
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
                         frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off,
-                        top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t)
+                        top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t,
+                        plates_hid_set=self._bottoms_hidden > self._bottoms_seen)
+        if bottom_hidden:
+            self._bottoms_hidden += 1
+        else:
+            self._bottoms_seen += 1
         if rep.side_view:   # only reps the view gate calls side-on are judged for a wink
             wink = self._wink()
             rep.wink, rep.wink_onset_deg, rep.wink_confidence = wink.detected, wink.onset_deg, wink.confidence

@@ -132,10 +132,14 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
               standing_trunk_deg: float, standing_deg: float,
               lifter_height_cm: float, frame_size: tuple[int, int], cut_off_start: bool = False,
               cut_off_end: bool = False, top_t: float | None = None,
-              next_top_t: float | None = None) -> RepResult:
-    """One rep's numbers from its per-frame rows (columns: name -> column index). A rep cut off by
-    the start of the footage has no 'down' time, one cut off by its end no 'up' time: a guess
-    there would read 0.3 s or 0.03 s."""
+              next_top_t: float | None = None, plates_hid_set: bool = False) -> tuple[RepResult, bool]:
+    """One rep's numbers from its per-frame rows (columns: name -> column index), and whether its
+    own bottom was hidden. A rep cut off by the start of the footage has no 'down' time, one cut off
+    by its end no 'up' time: a guess there would read 0.3 s or 0.03 s.
+
+    plates_hid_set: most of this set's earlier bottoms were hidden (a plate over the hip). Then a
+    bottom that happens to score well is not judged either: it is the same camera, bar and plates,
+    and MoveNet's hip there is a guess that scored well by chance (a deep set read +19 deg)."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
@@ -143,7 +147,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     bottom_i, bottom_deg = sustained_bottom(t, signal)
     bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
     at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
-    if issue is None and float(np.mean(col["torso_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM:
+    own_bottom_hidden = float(np.mean(col["torso_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
+    if issue is None and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
@@ -182,7 +187,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                        trunk_lean_deg=col["trunk_lean_deg"].astype(np.float32),
                        knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
     verdict = depth_verdict(depth, band) if side_view else "unknown"
-    return RepResult(
+    rep = RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
         below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
         tut_s=None if cut_off_start or cut_off_end else stood - moved,
@@ -191,6 +196,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
         wink=False, wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0, series=series,
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,
         view=view, setup_issue=issue)
+    return rep, own_bottom_hidden
 
 
 def summarise_set(result: SetResult, margin_deg: float) -> None:
