@@ -292,3 +292,23 @@ def test_a_glitch_in_an_ascent_does_not_split_the_rep(fps):
     touch_and_go = (stand + _ramp(88, 0, 1.5, fps) + _ramp(0, 70, 0.8, fps) + _ramp(70, 0, 1.2, fps)
                     + _ramp(0, 88, 1.2, fps) + stand)
     assert _count(touch_and_go, fps) == 2
+
+
+@pytest.mark.parametrize("fps", [60.0, 10.0])
+def test_a_glitched_frame_cannot_set_a_reps_depth_even_at_its_ends(fps):
+    """The rep's depth is the deepest 0.3 s average with each window's deepest frame left out. A
+    glitch in the middle, at the last frame (a rep cut off by the end of a file) or between two
+    gaps does not set it; the bottom's frame is never the glitch."""
+    from station.analysis.summary import sustained_bottom
+
+    t = np.arange(0.0, 2.0, 1 / fps)
+    thigh = 40 * np.cos(np.pi * t / 2) ** 2 - 2.0       # standing-ish to -2 deg at the end
+    for glitch_at in (len(t) // 2, len(t) - 1):
+        glitched = thigh.copy()
+        glitched[glitch_at] = -30.0
+        i, depth = sustained_bottom(t, glitched)
+        assert depth == pytest.approx(-2.0, abs=1.5) and i != glitch_at
+    gaps = np.concatenate([t[t < 0.5], [1.0], t[t > 1.5]])   # one frame alone between two gaps
+    alone = np.interp(gaps, t, thigh)
+    alone[np.searchsorted(gaps, 1.0)] = -30.0
+    assert sustained_bottom(gaps, alone)[1] > -5.0

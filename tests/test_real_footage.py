@@ -157,7 +157,8 @@ def test_a_slow_bottom_behind_a_plate_is_followed_and_not_judged_at_any_frame_ra
 def test_a_set_mostly_behind_the_plates_judges_no_bottom_that_scored_well_by_chance():
     """Reps 1 and 2 hide their hips behind the plate; rep 3's bottom happens to score well. Same
     camera, same plates: rep 3 is not judged either. One hidden bottom in a set that is otherwise
-    seen does not spread: the set goes on being judged rep by rep."""
+    seen costs the next rep its depth at most (a wrong number is worse than none), then the set is
+    judged rep by rep again: it does not spread."""
     t, thigh = _thigh_profile(30.0, reps=4, bottom_deg=-10.0, rep_s=3.0, lead_s=2.0)
     clear = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
     rep_of = np.floor((t - 2.0) / (3.0 + 0.7)).astype(int)

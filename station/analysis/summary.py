@@ -63,23 +63,29 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
     One frame's angle jitters by 1-2 deg with the pixels (another decoder, sensor noise); an
     average over 0.3 s of frames jitters about half as much and, unlike the deepest single frame
     or the deepest angle held for a while, reads a bouncing bottom (a parabola) only ~1.5 deg
-    shallow. The window's deepest frame is left out of its mean, so a single glitched frame cannot
-    set the depth. The window always reaches the neighbouring frames, so it means the same at
-    10 fps as at 60.
+    shallow. Each window leaves out its deepest frame, so a single glitched frame cannot set the
+    depth, and the window reaches at least the neighbouring frames, so it means the same at 10 fps
+    as at 60. Windows of fewer than three frames (a rep's first and last frames, a frame between
+    gaps) count only when there is nothing else, and then by their shallower frame.
     """
     n = len(t)
     if n < 3:
-        i = int(np.argmin(angle_deg))
+        i = int(np.argmax(angle_deg))
         return i, float(angle_deg[i])
     half = max(half_window_s, 1.01 * float(np.median(np.diff(t))))
     lo = np.searchsorted(t, t - half, side="left")
     hi = np.searchsorted(t, t + half, side="right")
-    settled = np.empty(n)
+    settled = np.full(n, np.inf)
     for i in range(n):
-        window = angle_deg[lo[i]:hi[i]]
-        settled[i] = (window.sum() - window.min()) / (len(window) - 1) if len(window) >= 3 else window.mean()
+        if hi[i] - lo[i] >= 3:
+            window = angle_deg[lo[i]:hi[i]]
+            settled[i] = (window.sum() - window.min()) / (len(window) - 1)
+    if not np.isfinite(settled).any():
+        settled = np.array([angle_deg[lo[i]:hi[i]].max() for i in range(n)])
     i = int(np.argmin(settled))
-    return int(lo[i] + np.argmin(angle_deg[lo[i]:hi[i]])), float(settled[i])
+    window = angle_deg[lo[i]:hi[i]]
+    kept = np.argsort(window)[1:] if len(window) >= 3 else np.arange(len(window))
+    return int(lo[i] + kept[np.argmin(window[kept])]), float(settled[i])
 
 
 def pause_middle(t: np.ndarray, angle_deg: np.ndarray, bottom_i: int, bottom_deg: float) -> float:

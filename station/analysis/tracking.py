@@ -54,9 +54,10 @@ SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) 
 # Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
 # 1.5): a faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
 MAX_HIP_SPEED_LEGS_S = 1.5
-# While the torso is unsure (a plate in front) a jump is believed at half that speed: measured from
-# the last accepted pose over the time since, so a hold ends at the same moment at 10 fps as at 60
-# (a fixed per-frame step let a 60 fps clip walk the pose down in small steps and froze a 10 fps one).
+# While the torso is unsure (a plate in front) a jump is believed at half that speed, over the time
+# since the last accepted pose: an unsure hold then ends once the lifter could have got there, at
+# 10 fps as at 60. (Unsure poses had only the per-frame floor below, which a 60 fps clip passes in
+# small steps and a 10 fps one never did: it held the pose through the bottom.)
 MAX_UNSURE_SPEED_LEGS_S = 0.75
 # The lifter's usual torso score: its upper quartile over the last 2 s (what 64 frames were at 30
 # fps), the score when the torso is in view. In seconds, not frames: 64 frames at 10 fps span 6 s
@@ -78,7 +79,7 @@ class BodyTracker:
 
     After ``update()`` returns True, ``points`` holds the smoothed midline (6 x [x, y]),
     ``raw_legs`` the two legs' raw hip/knee/ankle (or NaN), and ``thigh_px``/``shank_px`` the stable
-    bone lengths. Nothing is allocated per frame.
+    bone lengths. Nothing is allocated per frame but the usual score's percentile, every 4th frame.
     """
 
     def __init__(self, min_score: float = 0.2, max_gap_s: float = 0.5, min_cutoff_hz: float = 1.5,
@@ -124,6 +125,8 @@ class BodyTracker:
         self._upright_size = 0
         self.thigh_px = self.shank_px = self.upright_thigh_px = 0.0
         self.facing = 0.0
+        self._confidence_count = 0      # the next lifter's usual score is their own
+        self.usual_confidence = 0.0
 
     @property
     def leg_px(self) -> float:
@@ -157,10 +160,11 @@ class BodyTracker:
     def _implausible_jump(self, new: np.ndarray, t: float, unsure: bool) -> bool:
         """True while hip or knee sit further from the last accepted pose than they could have moved.
 
-        A sure pose may have moved as far as a hip can since the last accepted one; an unsure one
-        (torso scores far below usual: a plate or a bar in front) may not move at all. A sure jump is
-        believed after MAX_HOLD_S, an unsure one after MAX_UNSURE_HOLD_S; by then the time allowance
-        has usually caught up anyway (a lifter who really moved).
+        A sure pose may have moved as far as a hip can since the last accepted one, an unsure one
+        (torso scores far below usual: a plate or a bar in front) half that; either may always move
+        MIN_JUMP_LEGS (keypoint noise; at high frame rates this floor, not the speed, is the limit
+        between two frames). A sure jump is believed after MAX_HOLD_S, an unsure one after
+        MAX_UNSURE_HOLD_S; by then the time allowance has usually caught up anyway.
         """
         dt = t - self._last_t
         if self._steady < STEADY_FRAMES or dt <= 0 or not self.leg_px:
