@@ -83,9 +83,9 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
     if not np.isfinite(settled).any():
         settled = np.array([angle_deg[lo[i]:hi[i]].max() for i in range(n)])
     i = int(np.argmin(settled))
-    window = angle_deg[lo[i]:hi[i]]
-    kept = np.argsort(window)[1:] if len(window) >= 3 else np.arange(len(window))
-    return int(lo[i] + kept[np.argmin(window[kept])]), float(settled[i])
+    order = np.argsort(angle_deg[lo[i]:hi[i]])
+    deepest_kept = order[1] if len(order) >= 3 else order[0]   # the trimmed frame is not the bottom
+    return int(lo[i] + deepest_kept), float(settled[i])
 
 
 def pause_middle(t: np.ndarray, angle_deg: np.ndarray, bottom_i: int, bottom_deg: float) -> float:
