@@ -11,6 +11,8 @@ Scoring (the labels' own definitions, real/README.md):
 - depth: side views only; the verdict of the deepest rep equals depth=below|parallel|above;
 - view: side views are judged; front and three-quarter clips get no depth, with setup advice;
 - wink: clips labelled wink=no must have no rep flagged; wink=yes must have one flagged.
+Then, needing no labels: each judged rep's depth at 15 and 10 fps against the same rep at the
+clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
                                  [--transform mirror|half|dark]
@@ -191,14 +193,18 @@ def main(argv=None) -> int:
             return duration <= QUICK_MAX_S
         clips = [c for c in clips if short(c)]
     rows = []
+    bottoms: dict = {}        # (rate, clip) -> [(bottom_t, depth)] of the judged reps
     print("| rate | clip | reps (label N/M) | deepest deg | verdict (label) | view | winks (label) |")
     print("|---|---|---|---|---|---|---|")
     for rate in rates:
         for clip in clips:
             keypoints, _ = keypoints_for(clip, rate, estimator, Path(args.cache) if args.cache else None,
                                          args.transform)
-            row = score(clip, analyze_keypoints(keypoints, params))
+            sets = analyze_keypoints(keypoints, params)
+            row = score(clip, sets)
             row["rate"] = rate
+            bottoms[rate, clip.name] = [(r.bottom_t, r.max_depth_deg) for s in sets for r in s.reps
+                                        if r.side_view and clip.side]
             rows.append(row)
             mark = lambda ok: "" if ok is None else (" ok" if ok else " MISS")  # noqa: E731
             depth = "-" if row["depth"] is None else f"{row['depth']:+.1f}"
@@ -222,9 +228,28 @@ def main(argv=None) -> int:
         abstained = sum(1 for r in mine if r["depth_abstained"])
         print(f"| {rate} | {tally('reps_ok')} | {tally('depth_ok')} | {abstained} | {tally('view_ok')} | "
               f"{tally('wink_ok', no) if no else '-'} | {tally('wink_ok', yes) if yes else '-'} |")
+    if "native" in rates and len(rates) > 1:
+        print()
+        print(rate_table(bottoms, [c.name for c in clips], [r for r in rates if r != "native"]))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def rate_table(bottoms: dict, clips: list[str], rates: list[str]) -> str:
+    """Each judged rep's depth at a lower rate against the same rep at the clip's own rate (bottoms
+    within 0.5 s): no labels needed, and what a Pi's lower frame rate costs."""
+    lines = ["| rate | reps matched | mean deg (lower rate - clip rate) | median abs deg | p90 abs deg "
+             "| worst abs deg |",
+             "|---|---|---|---|---|---|"]
+    for rate in rates:
+        diffs = [depth - own for name in clips for bottom_t, own in bottoms.get(("native", name), [])
+                 for t, depth in bottoms.get((rate, name), []) if abs(t - bottom_t) < 0.5]
+        if diffs:
+            d = np.array(diffs)
+            lines.append(f"| {rate} | {len(d)} | {d.mean():+.2f} | {np.median(np.abs(d)):.2f} | "
+                         f"{np.percentile(np.abs(d), 90):.2f} | {np.abs(d).max():.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,12 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
 
     One frame's angle jitters by 1-2 deg with the pixels (another decoder, sensor noise); an
     average over 0.3 s of frames jitters less than the deepest angle held for a while (the method
-    before: docs/depth.md has the numbers) and reads a bouncing bottom (a parabola) only ~1.5 deg
-    shallow. Each window leaves out its deepest frame, so a single glitched frame cannot set the
-    depth, and the window reaches at least the neighbouring frames, so it means the same at 10 fps
-    as at 60. Windows of fewer than three frames (a rep's first and last frames, a frame between
-    gaps) count only when there is nothing else, and then by their shallower frame.
+    before: docs/depth.md has the numbers) and reads a bouncing bottom (a parabola) ~1.5 deg
+    shallow after a 1 s descent, ~3.5 after a 0.65 s one. Each window leaves out its deepest
+    frame, so a single glitched frame cannot set the depth, and the window reaches at least the
+    neighbouring frames, so it means the same at 10 fps as at 60. Windows of fewer than three
+    frames (a rep's first and last frames, a frame between gaps) count only when there is nothing
+    else, and then by their shallower frame.
     """
     n = len(t)
     if n < 3:

@@ -51,10 +51,13 @@ MIN_LEG_SHARE = 0.45               # thigh + shank shorter than this share of us
 MIN_THIGH_SHARE = 0.4
 MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
 SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
-# Hip and knee cannot move faster than this (leg lengths per second; a fast squat's hip peaks near
-# 1.5): a faster jump is a point pulled onto a plate or a bar, somebody else, or a left/right swap.
-MAX_HIP_SPEED_LEGS_S = 1.5
-# While the torso is unsure (a plate in front) a jump is believed at half that speed, over the time
+# Hip and knee cannot move faster than this (leg lengths per second): a faster jump is a point pulled
+# onto a plate or a bar, somebody else, or a left/right swap. Measured over 0.2 s on the real side
+# clips, the hip peaks at 0.6-1.7 (the fastest: continuous bodyweight reps, beproj). At 1.5 such reps
+# outran the limit between frames at 10-12 fps: the tracker held the pose through the descent and
+# the rep read 10-19 deg shallow. At 30 fps and above MIN_JUMP_LEGS, not this, is the limit.
+MAX_HIP_SPEED_LEGS_S = 2.0
+# While the torso is unsure (a plate in front) a jump is believed at 0.75 leg/s, over the time
 # since the last accepted pose: an unsure hold then ends once the lifter could have got there, at
 # 10 fps as at 60. (Unsure poses had only the per-frame floor below, which a 60 fps clip passes in
 # small steps and a 10 fps one never did: it held the pose through the bottom.)
