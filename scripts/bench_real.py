@@ -113,7 +113,8 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
     if key and key.exists():
         data = np.load(key)
         width, height = (int(v) for v in data["size"])
-        return [Keypoints(p, width, height, float(t)) for p, t in zip(data["points"], data["t"])], 0.0
+        return [Keypoints(p, width, height, float(t), bool(again))
+                for p, t, again in zip(data["points"], data["t"], data["second_look"])], 0.0
     estimator.reset()
     source = VideoFileSource(clip.path)
     start = time.perf_counter()
@@ -127,6 +128,7 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
     if key and keypoints:
         key.parent.mkdir(parents=True, exist_ok=True)
         np.savez(key, points=np.stack([k.points for k in keypoints]), t=np.array([k.timestamp for k in keypoints]),
+                 second_look=np.array([k.second_look for k in keypoints]),
                  size=(keypoints[0].frame_width, keypoints[0].frame_height))
     return keypoints, elapsed
 

@@ -67,6 +67,8 @@ class CameraConfig:
 class PoseConfig:
     crop_tracking: bool = _spec(True)
     min_score: float = _spec(0.2, lo=0.0, hi=1.0)
+    second_look: bool = _spec(True, doc="look again at the legs when a plate hides the hips (one more inference "
+                                        "on those frames)")
 
 
 @dataclass

@@ -328,3 +328,38 @@ def test_fast_continuous_reps_are_followed_at_a_pi_frame_rate(fps):
         errors = [rep.max_depth_deg - (true.max_depth_deg - THIGH_TAPER_DEG) for rep, true in zip(reps, truth.reps)]
         assert max(np.abs(errors)) < 6.5, f"seed {seed}: {np.round(errors, 1)}"
 
+
+
+def test_legs_from_a_second_look_give_a_depth_but_no_trunk_verdict():
+    """When a plate hides the hips the pose stage looks again at the legs (Keypoints.second_look).
+    Those hips are good enough for depth; the trunk line still runs to shoulders behind the plate,
+    so wink and trunk lean are not judged from those frames."""
+    truth = simulate_set(LifterParams(reps=3, wink_magnitude_deg=25.0, wink_onset_flexion_deg=95.0, thorax_follow=1.0),
+                         CameraParams(), seed=5)
+    plain = noisy_keypoints(truth, CLEAN)
+    looked = [Keypoints(kp.points, kp.frame_width, kp.frame_height, kp.timestamp,
+                        second_look=any(abs(i - rep.bottom_frame) < 20 for rep in truth.reps))
+              for i, kp in enumerate(plain)]
+    seen, _ = run_analysis(plain, ON_THE_JOINTS)
+    again, _ = run_analysis(looked, ON_THE_JOINTS)
+    assert len(seen) == len(again) == 3
+    assert any(rep.wink for rep in seen) and all(rep.wink_judged for rep in seen)
+    for before, after in zip(seen, again):
+        assert after.setup_issue is None and after.max_depth_deg == pytest.approx(before.max_depth_deg)
+        assert not after.wink and not after.wink_judged and after.max_trunk_lean_deg is None
+
+
+
+def test_the_wink_reads_the_trunk_line_from_sure_frames_only():
+    """Frames with the torso unsure (behind a plate, or a second look at the legs whose hip is not
+    the first look's) can put the trunk line anywhere: a jump of 15 deg on the way down, then the
+    usual lean at the bottom, reads as the trunk tipping back. From those frames it is not read."""
+    t = np.arange(0.0, 2.0, 1 / 30)
+    depth = 80.0 - 110.0 * np.sin(np.pi * t / 2)             # down to -30 deg at 1 s, then up
+    lean = 9.0 + 24.0 * (80.0 - depth) / 110.0                 # leans forward as it goes down
+    jumped = (t > 0.45) & (t < 0.7)
+    lean = np.where(jumped, lean + 15.0, lean)
+    unsure = np.where(jumped, 0.0, 1.0)
+    assert estimate_wink(t, depth, lean, np.ones_like(t)).detected        # taken as sure: a false wink
+    judged = estimate_wink(t, depth, lean, unsure)
+    assert judged.judged and not judged.detected

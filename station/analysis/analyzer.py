@@ -90,7 +90,7 @@ class AnalysisParams:
 
 # columns of the per-rep record: time, angles, set-up evidence (quality.ViewGate.FEATURES order),
 # legs seen, ankle height, then the six midline joints' x, y (the replay's skeleton)
-COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y", "torso_sure")
+COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y", "hips_sure", "torso_sure")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -132,6 +132,7 @@ class SquatAnalyzer:
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
         self.set_index = 0
         self._frame_size = (0, 0)
+        self._second_look = False
         self._reset_lifter()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -169,6 +170,7 @@ class SquatAnalyzer:
         events: list = []
         t = kp.timestamp
         self._frame_size = (kp.frame_width, kp.frame_height)
+        self._second_look = kp.second_look
         if not self.tracker.update(kp):
             return self._absent(t, events), events
         self._absent_since = None
@@ -285,7 +287,10 @@ class SquatAnalyzer:
         row[start:start + len(self._features)] = self._features
         row[COLUMNS["legs_seen"]] = float(self.tracker.leg_ok.sum())
         row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1]
-        row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
+        # hips_sure: the depth can be read (a second look at the legs may have found the hips behind
+        # a plate); torso_sure: the trunk line can be too, which a plate over the torso rules out
+        row[COLUMNS["hips_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
+        row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure or self._second_look else 1.0
         row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
     def _wink(self) -> WinkEstimate:

@@ -154,7 +154,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     bottom_i, bottom_deg = sustained_bottom(t, signal)
     bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
     at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
-    own_bottom_hidden = float(np.mean(col["torso_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
+    own_bottom_hidden = float(np.mean(col["hips_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
     if issue is None and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING

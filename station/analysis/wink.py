@@ -62,14 +62,23 @@ NOT_JUDGED = WinkEstimate(False, None, 0.0, judged=False)
 def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, torso_sure: np.ndarray,
                   sensitivity: str = "normal") -> WinkEstimate:
     """One rep (descent and bottom are enough). depth_deg: top-of-thigh angle per frame;
-    lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame."""
+    lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame. The trunk
+    line is read only from the frames with the torso seen surely (behind a plate, or from a second
+    look at the legs whose hip is not the first look's, it jumps)."""
     if len(t) < 5:
         return NO_WINK
-    lean = running_median3(lean_deg)
     bottom = int(np.argmin(depth_deg))
     at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
     if float(np.mean(torso_sure[at_bottom])) < MIN_SURE_TORSO:
         return NOT_JUDGED
+    sure = torso_sure > 0.5
+    if not sure.all():
+        t, depth_deg, lean_deg = t[sure], depth_deg[sure], lean_deg[sure]
+        if len(t) < 5:
+            return NO_WINK
+        bottom = int(np.argmin(depth_deg))
+        at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
+    lean = running_median3(lean_deg)
     if bottom < 2 * EDGE_FRAMES + 2:
         return NO_WINK
     descent = lean[:bottom + 1]

@@ -9,7 +9,7 @@ import numpy as np
 
 from station.config import ModelConfig, PoseConfig
 from station.pose.crop import MIN_SCORE, CropRegion, CropResizer, full_frame_region, next_crop_region
-from station.pose.keypoints import Keypoints
+from station.pose.keypoints import KP, Keypoints
 from station.pose.movenet import MoveNet
 
 # The crop never shrinks below this share of the lifter's stable size: a plate or a bar held in
@@ -19,6 +19,19 @@ MIN_CROP_SHARE = 0.85
 COLLAPSE_SHARE = 0.6
 # The stable size follows a lifter who walks away, but slowly (half-life in seconds).
 STABLE_SIZE_HALF_LIFE_S = 4.0
+# A second look at the legs. A plate on the bar fills MoveNet's crop (centred on the hips, sized by
+# the torso) and at the bottom the model often puts hips, knees and ankles on the plate with low
+# scores. When both hips score under HIP_DOUBT_SCORE, the model looks again at a square
+# LEG_CROP_SHANKS shank lengths wide, centred LEG_CROP_UP shanks above the feet; the feet stay put
+# through a squat, so they and the shank's length are remembered from frames where a knee and its
+# ankle scored LEG_SURE_SCORE (for FEET_MEMORY_S). The second look's six leg points replace the
+# first's when its hips score higher. One more inference, on those frames only.
+HIP_DOUBT_SCORE = 0.45
+LEG_SURE_SCORE = 0.5
+LEG_CROP_SHANKS = 3.2
+LEG_CROP_UP = 1.0
+FEET_MEMORY_S = 3.0
+LEG_POINTS = np.array([KP.LEFT_HIP, KP.RIGHT_HIP, KP.LEFT_KNEE, KP.RIGHT_KNEE, KP.LEFT_ANKLE, KP.RIGHT_ANKLE])
 
 
 class PoseEstimator:
@@ -31,11 +44,13 @@ class PoseEstimator:
         against the state directory (Config.model_path())."""
         model = MoveNet(model_path, num_threads=model_cfg.threads, runtime=model_cfg.runtime)
         tracking = pose_cfg.crop_tracking if crop_tracking is None else crop_tracking
-        return cls(model, crop_tracking=tracking, min_score=pose_cfg.min_score)
+        return cls(model, crop_tracking=tracking, min_score=pose_cfg.min_score, second_look=pose_cfg.second_look)
 
-    def __init__(self, model: MoveNet, crop_tracking: bool = True, min_score: float = MIN_SCORE):
+    def __init__(self, model: MoveNet, crop_tracking: bool = True, min_score: float = MIN_SCORE,
+                 second_look: bool = True):
         self.model = model
         self.crop_tracking = crop_tracking
+        self.second_look = second_look
         self.min_score = min_score
         self._resize = CropResizer(model.input_size)
         self._region: CropRegion | None = None
@@ -43,12 +58,18 @@ class PoseEstimator:
         self._stable_side = 0.0        # the lifter's usual crop side (px), slowly decaying maximum
         self._last_t: float | None = None
         self.collapses = 0             # crops that collapsed and fell back to the whole frame
+        self.second_looks = 0          # frames that got a second look at the legs
+        self._ankle_xy = np.zeros(2)
+        self._shank_px = 0.0
+        self._feet_t: float | None = None
         self.label = f"MoveNet on {model.runtime.name} {model.runtime.version}"
 
     def reset(self) -> None:
         self._region = None
         self._stable_side = 0.0
         self._last_t = None
+        self._shank_px = 0.0
+        self._feet_t = None
 
     def _track(self, points: np.ndarray, width: int, height: int, timestamp: float) -> CropRegion:
         """MoveNet's next crop, held to the lifter's stable size (plates, bars, racks)."""
@@ -104,12 +125,48 @@ class PoseEstimator:
         if self._region is None or self._frame_shape != (height, width) or not self.crop_tracking:
             self._region = full_frame_region(width, height)
             self._frame_shape = (height, width)
-        region = self._region
+        points = self._infer(frame, self._region)
+        legs = self._look_at_the_legs(frame, points, timestamp) if self.second_look else None
+        if self.crop_tracking:     # the next crop follows the first look, as without a second one
+            self._region = self._track(points, width, height, timestamp)
+        if legs is not None:
+            points[LEG_POINTS] = legs[LEG_POINTS]
+        return Keypoints(points, width, height, timestamp, second_look=legs is not None)
+
+    def _infer(self, frame: np.ndarray, region: CropRegion) -> np.ndarray:
         raw = self.model.infer(self._resize(frame, region))
         points = np.empty((17, 3), np.float32)
         points[:, 0] = region.x0 + raw[:, 1] * region.side
         points[:, 1] = region.y0 + raw[:, 0] * region.side
         points[:, 2] = raw[:, 2]
-        if self.crop_tracking:
-            self._region = self._track(points, width, height, timestamp)
-        return Keypoints(points, width, height, timestamp)
+        return points
+
+    def _remember_the_feet(self, points: np.ndarray, timestamp: float) -> None:
+        """The lifter's feet and shank length from frames where knee and ankle score well: the feet
+        stay put through a squat, so they anchor the second look when the rest is in doubt."""
+        scores = points[:, 2]
+        knee = KP.LEFT_KNEE if scores[KP.LEFT_KNEE] + scores[KP.LEFT_ANKLE] >= \
+            scores[KP.RIGHT_KNEE] + scores[KP.RIGHT_ANKLE] else KP.RIGHT_KNEE
+        ankle = knee + 2
+        if min(scores[knee], scores[ankle]) < LEG_SURE_SCORE:
+            return
+        shank = float(np.hypot(*(points[knee, :2] - points[ankle, :2])))
+        self._shank_px = shank if not self._shank_px else 0.8 * self._shank_px + 0.2 * shank
+        self._ankle_xy[:] = points[ankle, :2]
+        self._feet_t = timestamp
+
+    def _look_at_the_legs(self, frame: np.ndarray, points: np.ndarray, timestamp: float) -> np.ndarray | None:
+        """A second inference on a crop around the legs when the hips are in doubt (see LEG_CROP_*):
+        its points when its hips score higher than the first look's, else None."""
+        scores = points[:, 2]
+        best_hip = max(scores[KP.LEFT_HIP], scores[KP.RIGHT_HIP])
+        if best_hip >= HIP_DOUBT_SCORE:
+            self._remember_the_feet(points, timestamp)
+            return None
+        if self._feet_t is None or timestamp - self._feet_t > FEET_MEMORY_S or self._shank_px < 4:
+            return None
+        half = LEG_CROP_SHANKS * self._shank_px / 2
+        cx, cy = self._ankle_xy[0], self._ankle_xy[1] - LEG_CROP_UP * self._shank_px
+        legs = self._infer(frame, CropRegion(float(cx - half), float(cy - half), float(2 * half)))
+        self.second_looks += 1
+        return legs if max(legs[KP.LEFT_HIP, 2], legs[KP.RIGHT_HIP, 2]) > best_hip else None

@@ -54,6 +54,9 @@ class Keypoints:
     frame_width: int
     frame_height: int
     timestamp: float
+    # the legs (hips, knees, ankles) came from a second look at the legs: the first look found the
+    # hips in doubt, a plate or a bar in front of the torso (pose/estimator.py)
+    second_look: bool = False
 
     def __post_init__(self) -> None:
         if self.points.shape != (17, 3):
