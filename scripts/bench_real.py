@@ -109,7 +109,8 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
     from station.sources import VideoFileSource
 
     variant = "" if transform == "none" else f"_{transform}"
-    key = cache / f"{clip.name}_{rate}{variant}_{code_version()}.npz" if cache else None
+    looks = "" if estimator.second_look else "_onelook"
+    key = cache / f"{clip.name}_{rate}{variant}{looks}_{code_version()}.npz" if cache else None
     if key and key.exists():
         data = np.load(key)
         width, height = (int(v) for v in data["size"])
@@ -245,8 +246,13 @@ def rate_table(bottoms: dict, clips: list[str], rates: list[str]) -> str:
              "| worst abs deg |",
              "|---|---|---|---|---|---|"]
     for rate in rates:
-        diffs = [depth - own for name in clips for bottom_t, own in bottoms.get(("native", name), [])
-                 for t, depth in bottoms.get((rate, name), []) if abs(t - bottom_t) < 0.5]
+        diffs = []
+        for name in clips:
+            lower = bottoms.get((rate, name), [])
+            for bottom_t, own in bottoms.get(("native", name), []):
+                nearest = min(lower, key=lambda rep: abs(rep[0] - bottom_t), default=None)
+                if nearest is not None and abs(nearest[0] - bottom_t) < 0.5:
+                    diffs.append(nearest[1] - own)
         if diffs:
             d = np.array(diffs)
             lines.append(f"| {rate} | {len(d)} | {d.mean():+.2f} | {np.median(np.abs(d)):.2f} | "

@@ -195,7 +195,7 @@ class SquatAnalyzer:
             base.learn_standing(float(tracker.points[ANKLE, 1]), self.angles.shin_deg)
         if self.counter.phase == "standing" and step is None:
             base.learn_still(rep_signal)
-            if not tracker.torso_unsure and rep_signal >= base.standing_drop_deg - STILL_DEG:
+            if not tracker.torso_unsure and not self._second_look and rep_signal >= base.standing_drop_deg - STILL_DEG:
                 base.learn_standing_trunk(self.angles.trunk_lean_deg)   # standing tall, not setting off
         if step == "start":
             self._start_rep(t, events)

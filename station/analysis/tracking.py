@@ -164,7 +164,7 @@ class BodyTracker:
         """True while hip or knee sit further from the last accepted pose than they could have moved.
 
         A sure pose may have moved as far as a hip can since the last accepted one, an unsure one
-        (torso scores far below usual: a plate or a bar in front) half that; either may always move
+        (torso scores far below usual: a plate or a bar in front) MAX_UNSURE_SPEED_LEGS_S; either may always move
         MIN_JUMP_LEGS (keypoint noise; at high frame rates this floor, not the speed, is the limit
         between two frames). A sure jump is believed after MAX_HOLD_S, an unsure one after
         MAX_UNSURE_HOLD_S; by then the time allowance has usually caught up anyway.

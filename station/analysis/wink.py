@@ -63,8 +63,9 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
                   sensitivity: str = "normal") -> WinkEstimate:
     """One rep (descent and bottom are enough). depth_deg: top-of-thigh angle per frame;
     lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame. The trunk
-    line is read only from the frames with the torso seen surely (behind a plate, or from a second
-    look at the legs whose hip is not the first look's, it jumps)."""
+    line is read only from the frames with the torso seen surely: behind a plate, or on a frame
+    whose hip came from a second look at the legs, it jumps. From there on frame counts
+    (EDGE_FRAMES) count sure frames."""
     if len(t) < 5:
         return NO_WINK
     bottom = int(np.argmin(depth_deg))
@@ -75,7 +76,7 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     if not sure.all():
         t, depth_deg, lean_deg = t[sure], depth_deg[sure], lean_deg[sure]
         if len(t) < 5:
-            return NO_WINK
+            return NOT_JUDGED
         bottom = int(np.argmin(depth_deg))
         at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
     lean = running_median3(lean_deg)

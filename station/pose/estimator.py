@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -122,6 +123,8 @@ class PoseEstimator:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {frame.shape} {frame.dtype}")
         height, width = frame.shape[:2]
+        if self._frame_shape != (height, width):
+            self._feet_t = None            # remembered feet are in the old frame's pixels
         if self._region is None or self._frame_shape != (height, width) or not self.crop_tracking:
             self._region = full_frame_region(width, height)
             self._frame_shape = (height, width)
@@ -150,7 +153,7 @@ class PoseEstimator:
         ankle = knee + 2
         if min(scores[knee], scores[ankle]) < LEG_SURE_SCORE:
             return
-        shank = float(np.hypot(*(points[knee, :2] - points[ankle, :2])))
+        shank = math.hypot(float(points[knee, 0] - points[ankle, 0]), float(points[knee, 1] - points[ankle, 1]))
         self._shank_px = shank if not self._shank_px else 0.8 * self._shank_px + 0.2 * shank
         self._ankle_xy[:] = points[ankle, :2]
         self._feet_t = timestamp
@@ -163,7 +166,7 @@ class PoseEstimator:
         if best_hip >= HIP_DOUBT_SCORE:
             self._remember_the_feet(points, timestamp)
             return None
-        if self._feet_t is None or timestamp - self._feet_t > FEET_MEMORY_S or self._shank_px < 4:
+        if self._feet_t is None or not 0.0 <= timestamp - self._feet_t <= FEET_MEMORY_S or self._shank_px < 4:
             return None
         half = LEG_CROP_SHANKS * self._shank_px / 2
         cx, cy = self._ankle_xy[0], self._ankle_xy[1] - LEG_CROP_UP * self._shank_px

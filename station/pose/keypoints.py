@@ -77,4 +77,5 @@ class Keypoints:
                 name: [round(float(x), 1), round(float(y), 1), round(float(s), 3)]
                 for name, (x, y, s) in zip(KEYPOINT_NAMES, self.points)
             },
+            "second_look": self.second_look,
         }
