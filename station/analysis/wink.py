@@ -73,12 +73,11 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     if float(np.mean(torso_sure[at_bottom])) < MIN_SURE_TORSO:
         return NOT_JUDGED
     sure = torso_sure > 0.5
-    if not sure.all():
-        t, depth_deg, lean_deg = t[sure], depth_deg[sure], lean_deg[sure]
-        if len(t) < 5:
-            return NOT_JUDGED
-        bottom = int(np.argmin(depth_deg))
-        at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
+    t, depth_deg, lean_deg = t[sure], depth_deg[sure], lean_deg[sure]
+    if len(t) < 5:
+        return NOT_JUDGED
+    bottom = int(np.argmin(depth_deg))
+    at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
     lean = running_median3(lean_deg)
     if bottom < 2 * EDGE_FRAMES + 2:
         return NO_WINK
