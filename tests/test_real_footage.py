@@ -117,6 +117,31 @@ def test_a_plate_pulling_the_hip_point_up_is_not_a_rep_or_a_bottom():
     assert reps[0].max_depth_deg < 0, "the held bottom, not the glitch, sets the depth"
 
 
+def test_a_bottom_held_over_from_the_descent_is_not_judged():
+    """From 30 deg down to the bottom and back MoveNet draws no usable legs (knees pulled onto the
+    hips, dropped) but on every fifth frame, and those are wrong: hips on the plate, a shallow thigh.
+    The tracker holds the last good pose, from the descent, between them. Read as the bottom that
+    gave a shallow number with no warning (rendered plate sets: 25-35 deg shallow). A bottom whose
+    frames are mostly held over is not judged, nor the next (the set's plates rule); the reps still
+    count, and the set is judged rep by rep again after that."""
+    t, thigh = _thigh_profile(30.0, reps=3, bottom_deg=-10.0, rep_s=4.0)
+    clear = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    glitched = list(clear)
+    for n, i in enumerate(np.flatnonzero((t < 4.0) & (thigh < 30.0))):
+        pts = clear[i].points.copy()
+        if n % 5:
+            pts[[KP.LEFT_KNEE, KP.RIGHT_KNEE], :2] = pts[[KP.LEFT_HIP, KP.RIGHT_HIP], :2] + (5, 5)
+        else:
+            pts[[KP.LEFT_HIP, KP.RIGHT_HIP], 1] -= 25
+        glitched[i] = Keypoints(pts, 640, 480, clear[i].timestamp)
+    seen, _ = _run(clear)
+    held, _ = _run(glitched)
+    assert [r.depth_verdict for r in seen] == ["below"] * 3
+    assert len(held) == 3
+    assert held[0].depth_verdict == "unknown" and held[0].setup_issue == "hips_hidden"
+    assert held[2].depth_verdict == "below", "judged again"
+
+
 def _plate_from(keypoints, below_deg, thigh):
     """The same poses with the torso scored low (a plate in front) wherever the thigh is under below_deg."""
     out = []

@@ -89,8 +89,9 @@ class AnalysisParams:
 
 
 # columns of the per-rep record: time, angles, set-up evidence (quality.ViewGate.FEATURES order),
-# legs seen, ankle height, then the six midline joints' x, y (the replay's skeleton)
-COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "ankle_y", "hips_sure", "torso_sure")
+# legs seen and whether taken this frame (not held over), ankle height, then the six midline joints' x, y (the replay's skeleton)
+COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_fresh", "ankle_y", "hips_sure",
+                                                                "torso_sure")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -286,6 +287,7 @@ class SquatAnalyzer:
         start = COLUMNS["spread"]
         row[start:start + len(self._features)] = self._features
         row[COLUMNS["legs_seen"]] = float(self.tracker.leg_ok.sum())
+        row[COLUMNS["legs_fresh"]] = 1.0 if self.tracker.fresh else 0.0
         row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1]
         # hips_sure: the depth can be read (a second look at the legs may have found the hips behind
         # a plate); torso_sure: the trunk line can be too, which a plate over the torso rules out

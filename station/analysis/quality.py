@@ -32,6 +32,11 @@ SETUP_ADVICE = {
 BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark",
                       "hips_hidden"})
 MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
+# ... and with legs taken from that frame, not held over from an earlier one (the tracker holds the
+# last pose through glitches). Real side clips: 0.8-1.0 of their bottom frames; rendered sets whose
+# plate made MoveNet draw the legs the wrong way round for the whole bottom: 0.17-0.33, and they read
+# 25-35 deg shallow, as the bottom held over was the descent's.
+MIN_SEEN_AT_BOTTOM = 0.4
 
 # view: the left-right spread of shoulders and hips over the torso length (0 side-on, ~0.7 front-on).
 # Measured on the dev clips: side views 0.02-0.34, three-quarter 0.43, front 0.53-0.62.

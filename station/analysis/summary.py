@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from station.analysis.filters import running_median3
-from station.analysis.quality import BLOCKING, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, judge
+from station.analysis.quality import BLOCKING, MIN_SEEN_AT_BOTTOM, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, judge
 from station.analysis.types import RepResult, RepSeries, SetResult
 
 PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
@@ -154,7 +154,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     bottom_i, bottom_deg = sustained_bottom(t, signal)
     bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
     at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
-    own_bottom_hidden = float(np.mean(col["hips_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
+    own_bottom_hidden = (float(np.mean(col["hips_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
+                         or float(np.mean(col["legs_fresh"][at_bottom])) < MIN_SEEN_AT_BOTTOM)
     if issue is None and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING

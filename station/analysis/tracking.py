@@ -114,6 +114,7 @@ class BodyTracker:
         self.width_ratio = 0.0         # this frame's L-R spread / torso: 0 side-on, ~0.6 front-on
         self.have_pose = False
         self.torso_unsure = False      # this frame's shoulders and hips score far below usual
+        self.fresh = False             # this frame's legs were taken (not held over from an earlier one)
         self._jump_since: float | None = None
         self._steady = 0               # frames accepted since the pose (re)appeared
         self._last_t = -math.inf
@@ -144,12 +145,14 @@ class BodyTracker:
         unsure = self.torso_unsure = self._unsure(scores, t)
         self._check_legs(pts, ok)
         self._update_lengths()
+        self.fresh = False
         if not self.leg_ok.any():
             return self._fill_gaps(t)
         new = self._midline(pts, ok)
         if self._implausible_jump(new, t, unsure):
             return self._fill_gaps(t, holding=True)   # somebody else, a swap, a plate: hold the lifter
         self._jump_since = None
+        self.fresh = True
         self._steady += 1
         self._last_t = t
         for j in range(len(JOINTS)):
