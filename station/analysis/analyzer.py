@@ -89,7 +89,8 @@ class AnalysisParams:
 
 
 # columns of the per-rep record: time, angles, set-up evidence (quality.ViewGate.FEATURES order),
-# legs seen and whether taken this frame (not held over), ankle height, then the six midline joints' x, y (the replay's skeleton)
+# legs seen and whether taken this frame (not held over), ankle height, then the six midline
+# joints' x, y (the replay's skeleton)
 COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_fresh", "ankle_y", "hips_sure",
                                                                 "torso_sure")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
