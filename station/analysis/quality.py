@@ -34,8 +34,8 @@ BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_h
 MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
 # ... and with legs taken from that frame, not held over from an earlier one (the tracker holds the
 # last pose through glitches). Real side clips: 0.8-1.0 of their bottom frames; rendered sets whose
-# plate made MoveNet draw the legs the wrong way round for the whole bottom: 0.17-0.33, and they read
-# 25-35 deg shallow, as the bottom held over was the descent's.
+# plate made MoveNet draw the legs the wrong way round for the whole bottom: 0.17-0.33, and two of
+# those reps read 31-32 deg shallow with no warning (the bottom held over was the descent's).
 MIN_SEEN_AT_BOTTOM = 0.4
 
 # view: the left-right spread of shoulders and hips over the torso length (0 side-on, ~0.7 front-on).
