@@ -71,7 +71,16 @@ def summarise(scores) -> dict:
     }
 
 
-def keypoint_suite(count: int, seed: int, sensitivity: str = "normal", realism: bool = True, realism_out=None):
+HIGH_CAMERA_M = 1.1   # a camera above this (hip height and more) sees the legs from above
+
+
+def kind_of(truth) -> tuple[bool, bool]:
+    """(plates on the bar, camera above the hips): the kinds of set the station finds hard."""
+    return truth.params.plate_radius_m > 0, truth.camera.height_m > HIGH_CAMERA_M
+
+
+def keypoint_suite(count: int, seed: int, sensitivity: str = "normal", realism: bool = True, realism_out=None,
+                   kinds_out=None):
     noise = REALISTIC_NOISE if realism else NoiseParams()
     scores = []
     for i, truth in population(count, seed, realism):
@@ -80,13 +89,15 @@ def keypoint_suite(count: int, seed: int, sensitivity: str = "normal", realism: 
         params = AnalysisParams(wink_sensitivity=sensitivity, hip_point_offset_deg=5.0 if realism else 0.0)
         reps, _ = run_analysis(keypoints, params)
         scores.append(score_set(truth, reps))
+        if kinds_out is not None:
+            kinds_out.append(kind_of(truth))
         if realism_out is not None:
             realism_out["keypoints"] += realism_metrics(truth, keypoints)
             realism_out["ideal"] += realism_metrics(truth)
     return scores
 
 
-def rendered_suite(count: int, seed: int, model: Path, realism: bool = True, realism_out=None):
+def rendered_suite(count: int, seed: int, model: Path, realism: bool = True, realism_out=None, kinds_out=None):
     from station.pose import MoveNet, PoseEstimator
     from station.sim.render import MannequinRenderer
 
@@ -98,6 +109,8 @@ def rendered_suite(count: int, seed: int, model: Path, realism: bool = True, rea
         keypoints = [estimator.estimate(renderer.render(f), float(t)) for f, t in enumerate(truth.timestamps)]
         reps, _ = run_analysis(keypoints)
         scores.append(score_set(truth, reps))
+        if kinds_out is not None:
+            kinds_out.append(kind_of(truth))
         if realism_out is not None:
             realism_out["rendered"] += realism_metrics(truth, keypoints)
     return scores
@@ -178,6 +191,21 @@ def calibration_rows(suite: str, scores) -> list[str]:
     return rows
 
 
+def kind_rows(suite: str, scores, kinds) -> list[str]:
+    """Rep count and depth per kind of set: where the misses are, not only how many."""
+    out = []
+    for name, pick in (("plates on the bar", lambda k: k[0]), ("no plates", lambda k: not k[0]),
+                       (f"camera above {HIGH_CAMERA_M} m", lambda k: k[1]),
+                       (f"camera at most {HIGH_CAMERA_M} m", lambda k: not k[1])):
+        chosen = [score for score, kind in zip(scores, kinds) if pick(kind)]
+        if not chosen:
+            continue
+        s = summarise(chosen)
+        out.append(f"| {suite} | {name} | {s['sets']} | {100 * s['exact']:.0f}% | {s['depth_median']:.1f} / "
+                   f"{s['depth_p95']:.1f} | {100 * s['abstained']:.0f}% |")
+    return out
+
+
 def row(name, s):
     return (f"| {name} | {s['sets']} | {s['reps']} | {100 * s['exact']:.1f}% | {s['depth_median']:.1f} | "
             f"{s['depth_p95']:.1f} | {100 * s['abstained']:.0f}% | {100 * s['recall']:.1f}% (n={s['n_pos']}) | "
@@ -198,13 +226,19 @@ def main() -> int:
 
     start = time.time()
     realism = {"keypoints": [], "ideal": [], "rendered": []}
-    keypoint_scores = keypoint_suite(args.keypoint_sets, args.seed, realism=args.realism, realism_out=realism)
+    keypoint_kinds: list = []
+    keypoint_scores = keypoint_suite(args.keypoint_sets, args.seed, realism=args.realism, realism_out=realism,
+                                     kinds_out=keypoint_kinds)
     rows = [row("keypoint level", summarise(keypoint_scores))]
+    kinds = kind_rows("keypoint level", keypoint_scores, keypoint_kinds)
     calibration = calibration_rows("keypoint level", keypoint_scores)
     second = secondary_rows("keypoint level", keypoint_scores)
     if args.rendered_sets:
-        rendered_scores = rendered_suite(args.rendered_sets, args.seed + 1, args.model, args.realism, realism)
+        rendered_kinds: list = []
+        rendered_scores = rendered_suite(args.rendered_sets, args.seed + 1, args.model, args.realism, realism,
+                                         kinds_out=rendered_kinds)
         rows.append(row("rendered, real MoveNet", summarise(rendered_scores)))
+        kinds += kind_rows("rendered", rendered_scores, rendered_kinds)
         calibration += calibration_rows("rendered", rendered_scores)
         second += secondary_rows("rendered", rendered_scores)
     print(f"population: {'with' if args.realism else 'WITHOUT'} the effects seen on real footage")
@@ -216,6 +250,10 @@ def main() -> int:
           "wink recall (>= 10 deg) | wink false pos (<= 3 deg) | onset median err deg |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\nby kind of set (depth median / p95 over the reps given a depth)")
+    print("\n| suite | kind | sets | rep count exact | depth err deg | depth not judged |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(kinds))
     print("\nwink confidence against outcome, flagged reps (right = true pelvic tilt > 3 deg)")
     print("\n| suite | confidence | flagged reps | mean confidence | right |")
     print("|---|---|---|---|---|")

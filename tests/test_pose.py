@@ -153,6 +153,26 @@ def test_truncated_model(tmp_path, model_path):
     assert str(bad) in str(info.value) and "corrupt or truncated" in str(info.value)
 
 
+def test_a_model_that_hangs_the_probe_is_reported_as_corrupt(tmp_path, monkeypatch):
+    """A runtime that never returns on a damaged file (or a machine too busy to load it within the
+    probe's time) gives the same clear error as a crash, naming the file and what to do."""
+    import subprocess
+
+    from station.pose import movenet
+
+    bad = tmp_path / "odd.tflite"
+    bad.write_bytes(b"\0\0\0\0TFL3" + b"\0" * 4096)
+
+    def hang(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(movenet.subprocess, "run", hang)
+    with pytest.raises(ModelError) as info:
+        movenet.probe_model_in_child(bad, "auto")
+    message = str(info.value)
+    assert str(bad) in message and "corrupt or truncated" in message and "station model fetch" in message
+
+
 def test_tiny_file_is_reported_as_truncated(tmp_path):
     bad = tmp_path / "empty.tflite"
     bad.write_bytes(b"")

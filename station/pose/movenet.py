@@ -81,6 +81,7 @@ def check_model_file(path: Path) -> None:
 # Files we ship and have tested: loaded directly. Anything else is first opened in a child
 # process, because tflite-runtime 2.14 has no flatbuffer verifier and segfaults on a truncated file.
 KNOWN_MODEL_SHA256 = {LIGHTNING_INT8.sha256}
+PROBE_TIMEOUT_S = 60.0   # a sound model loads in a few seconds even on a busy Pi 4
 
 _PROBE = """
 import json, sys
@@ -96,9 +97,10 @@ def probe_model_in_child(path: Path, runtime: str) -> None:
     """Load the model in a throw-away interpreter process; a crash there becomes a ModelError."""
     try:
         result = subprocess.run([sys.executable, "-c", _PROBE, str(path), runtime], capture_output=True,
-                                text=True, timeout=60)
+                                text=True, timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise ModelError(f"model file {path} hung the runtime while loading") from None
+        raise ModelError(f"model file {path} hung the runtime while loading (over {PROBE_TIMEOUT_S:.0f} s): it is "
+                         "probably corrupt or truncated; fetch it again: `station model fetch`") from None
     if result.returncode < 0:
         raise ModelError(f"model file {path} crashed the runtime while loading (signal {-result.returncode}): "
                          "it is corrupt or truncated")
