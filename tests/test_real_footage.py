@@ -139,6 +139,8 @@ def test_a_bottom_held_over_from_the_descent_is_not_judged():
     assert [r.depth_verdict for r in seen] == ["below"] * 3
     assert len(held) == 3
     assert held[0].depth_verdict == "unknown" and held[0].setup_issue == "hips_hidden"
+    assert held[0].down_s is None and held[0].up_s is None, "a bottom not seen has no time"
+    assert held[0].tut_s == pytest.approx(seen[0].tut_s, abs=0.3), "the rep's whole time is still seen"
     assert held[2].depth_verdict == "below", "judged again"
 
 

@@ -194,12 +194,15 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                        hip_deg=col["hip_deg"].astype(np.float32),
                        trunk_lean_deg=col["trunk_lean_deg"].astype(np.float32),
                        knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
+    hidden = issue == "hips_hidden"
     verdict = depth_verdict(depth, band) if side_view else "unknown"
     rep = RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
         below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
         tut_s=None if cut_off_start or cut_off_end else stood - moved,
-        down_s=None if cut_off_start else bottom_t - moved, up_s=None if cut_off_end else stood - bottom_t,
+        # a bottom hidden behind the plates has no time we can stand behind: the total only
+        down_s=None if cut_off_start or hidden else bottom_t - moved,
+        up_s=None if cut_off_end or hidden else stood - bottom_t,
         max_trunk_lean_deg=lean, knee_travel_cm=knee_travel, heel_lift_cm=heel,
         wink=False, wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0, series=series,
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,

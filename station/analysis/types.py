@@ -55,7 +55,8 @@ class RepResult:
     below_parallel: bool       # depth_verdict == "below"
     reached_target: bool
     tut_s: float | None        # None: the rep was cut off by the start or the end of the footage ...
-    down_s: float | None       # ... so where it began (down) or ended (up) was not seen
+    down_s: float | None       # ... so where it began (down) or ended (up) was not seen; both None when
+                               # the bottom was hidden (behind the plates: its time is not known)
     up_s: float | None
     max_trunk_lean_deg: float | None   # None: not measurable from this view (never a guess)
     knee_travel_cm: float | None
