@@ -410,6 +410,28 @@ def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client
     assert "safe depth from maria's self-test" in target
 
 
+def test_a_self_test_set_judges_each_rep_against_its_own_target(st_client, selftest_db):
+    """The self-test guides each rep to a target of its own (25 deg above, then deeper): its set page
+    said 'short' under the set's one target line for reps that went far deeper than that line."""
+    db, info = selftest_db
+    result = info["result"]
+    from station.store import Store
+
+    store = Store(db)
+    set_id = store.get_selftest(info["latest"])["set_id"]
+    store.close()
+    page = st_client.get(f"/set/{set_id}").get_data(as_text=True)
+    assert 'id="selftest-note"' in page and f"test={info['latest']}" in page
+    rows = re.findall(r'<tr>\s*<td><a href="/rep/\d+">(\d+)</a></td>(.*?)</tr>', page, re.S)
+    assert len(rows) >= 3
+    targets = {step.rep_index: step.target_deg for step in result.reps}
+    for index, cells in rows:
+        want = targets[int(index)]
+        words = "parallel" if abs(want) < 1.5 else f"{abs(want):.0f}° {'below' if want < 0 else 'above'}"
+        assert f"<small>{words}</small>" in cells, f"rep {index}: its own target ({want:+.0f}) shown"
+    assert ">target</text>" not in page, "no single target line on a self-test set's charts"
+
+
 def test_an_older_self_test_and_a_lifter_without_one(st_client, selftest_db):
     _, info = selftest_db
     older = st_client.get(f"/selftest?test={info['ids'][0]}").get_data(as_text=True)

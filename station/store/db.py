@@ -446,6 +446,16 @@ class Store:
         result = dict(row)
         result["reps"] = [self._rep_dict(r, with_series, result["setup_issue"]) for r in
                           self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
+        # a self-test set guided each rep to a target of its own: "reached" means that one, not the set's
+        test = self.conn.execute("SELECT id, reps FROM selftests WHERE set_id = ? ORDER BY id DESC LIMIT 1",
+                                 (set_id,)).fetchone()
+        result["selftest_id"] = test["id"] if test else None
+        if test:
+            steps = json.loads(test["reps"] or "[]")
+            last_key = steps[-1]["set_key"] if steps else None   # the set the test ended in is this one
+            own = {step["rep_index"]: step["target_deg"] for step in steps if step["set_key"] == last_key}
+            for rep in result["reps"]:
+                rep["target_deg"] = own.get(rep["index"])
         return result
 
     def get_rep(self, rep_id: int) -> dict | None:

@@ -58,7 +58,10 @@ def _hline(ys: Callable[[float], float], value: float, colour: str, text: str, d
             f'fill="{colour}">{words}</text>')
 
 
-def _reference_lines(ys: Callable[[float], float], target_deg: float) -> list[str]:
+def _reference_lines(ys: Callable[[float], float], target_deg: float | None) -> list[str]:
+    """Parallel, and the target when the set had one (a self-test set guides each rep to its own)."""
+    if target_deg is None:
+        return [_hline(ys, 0, COLOURS["text"], "parallel")]
     if abs(target_deg) < 1.5:
         return [_hline(ys, 0, COLOURS["target"], "parallel\n= target")]
     gap = ys(target_deg) - ys(0)   # > 0: the target line is below parallel on the chart
@@ -72,7 +75,7 @@ def _decimate(values: Sequence[float], limit: int = 240) -> Sequence[float]:
     return values[::step]
 
 
-def set_curves(reps: list[dict], target_deg: float) -> tuple[str, str]:
+def set_curves(reps: list[dict], target_deg: float | None) -> tuple[str, str]:
     """(thigh chart, trunk/hip chart) over the whole set, reps laid end to end."""
     ts, thigh, hip, trunk, marks = [], [], [], [], []
     offset = 0.0
@@ -92,7 +95,7 @@ def set_curves(reps: list[dict], target_deg: float) -> tuple[str, str]:
     if not ts:
         return "", ""
     xs = _scale(0, max(ts), W, PAD_L, W - PLOT_R)
-    lo = min(-20.0, min(thigh) - 5, target_deg - 5)
+    lo = min(-20.0, min(thigh) - 5, (target_deg or 0.0) - 5)
     ys = _scale(lo, 95, H, PAD_T, PAD_B, invert=True)
     lines = _reference_lines(ys, target_deg)
     lines += [f'<line x1="{xs(a):.1f}" x2="{xs(b):.1f}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["wink"]}" '
@@ -107,13 +110,13 @@ def set_curves(reps: list[dict], target_deg: float) -> tuple[str, str]:
     return first, second
 
 
-def depth_bars(reps: list[dict], target_deg: float) -> str:
+def depth_bars(reps: list[dict], target_deg: float | None) -> str:
     """One bar per rep from standing down to its deepest point, against parallel and the target."""
     depths = [r["max_depth_deg"] for r in reps if r["max_depth_deg"] is not None]
     if not depths:
         return ""
     n = len(reps)
-    lo = min(-20.0, min(depths) - 5, target_deg - 5)
+    lo = min(-20.0, min(depths) - 5, (target_deg or 0.0) - 5)
     ys = _scale(lo, 90, H, PAD_T, PAD_B, invert=True)
     slot = (PLOT_R - PAD_L) / n
     parts = []

@@ -77,9 +77,10 @@ def _set_page(set_id: int | None, title: str, refresh: bool = False) -> str:
     data = set_or_404(set_id, with_series=True)
     if data["setup_issue"]:  # the view gate could not judge this set: its advice, no depth numbers
         return render_template("last_set.html", title=title, set=data, refresh=refresh)
-    thigh_svg, angles_svg = set_curves(data["reps"], data["target_depth_deg"])
+    target = None if data["selftest_id"] else data["target_depth_deg"]   # a self-test: one per rep
+    thigh_svg, angles_svg = set_curves(data["reps"], target)
     return render_template("last_set.html", title=title, set=data, refresh=refresh,
-                           bars_svg=depth_bars(data["reps"], data["target_depth_deg"]),
+                           bars_svg=depth_bars(data["reps"], target),
                            thigh_svg=thigh_svg, angles_svg=angles_svg)
 
 
