@@ -287,6 +287,8 @@ EVIDENCE = {"joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"],
 
 
 def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_path):
+    """... and (schema 6) whether each rep's lower back was seen: an old rep keeps the answer it was
+    shown with (seen)."""
     path = tmp_path / "v4.db"
     raw = _database_at(path, 4)
     raw.execute("INSERT INTO lifters (name, created_at) VALUES ('maria', 100.0)")
@@ -298,13 +300,14 @@ def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_pa
     raw.commit()
     raw.close()
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "selftests" in tables
     assert store.lifter_target("maria") is None and store.lifter_target("default") is None
     assert store.list_selftests() == [] and store.last_selftest_id("maria") is None
     data = store.get_set(1)
     assert data["lifter"] == "maria" and data["reps"][0]["max_depth_deg"] == -6.0
+    assert data["reps"][0]["wink_judged"] is True
     assert store.integrity_ok()
     store.close()
 

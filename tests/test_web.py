@@ -256,6 +256,19 @@ def test_rep_page_leaves_out_what_was_not_measured(client, cases):
     assert "Trunk lean" not in bare and "knees travel" not in bare and " cm" not in bare
 
 
+def test_a_back_hidden_at_the_bottom_is_not_seen_not_no_rounding(client, cases):
+    """A rep whose lower back was hidden at the bottom showed a green 'none' for rounding: reassurance
+    the station could not give. It says 'not seen', on the set, on the rep and in the API."""
+    ids, reps = cases
+    rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{ids['verdicts']}").get_data(as_text=True), re.S)
+    assert "none" in _text(rows[1]) and "not seen" not in _text(rows[1])
+    assert "not seen" in _text(rows[3]) and "none" not in _text(rows[3])
+    page = _text(client.get(f"/rep/{reps['verdicts'][2]}").get_data(as_text=True))
+    assert "not seen back rounding" in page and "rounding not judged" in page
+    api = client.get(f"/api/sets/{ids['verdicts']}").get_json()["set"]["reps"]
+    assert [r["wink_judged"] for r in api] == [True, True, False]
+
+
 def test_rep_of_an_unjudged_set_shows_the_advice_not_the_depth(client, cases):
     _, reps = cases
     text = _text(client.get(f"/rep/{reps['unjudged'][0]}").get_data(as_text=True))

@@ -44,14 +44,14 @@ FRONT_ADVICE = ("Cannot judge from here: the camera sees you from the front. Tur
                 "so it sees your side.")
 
 
-def _rep(index, depth, verdict, side_view=True, lean=None, knee=None, heel=None):
+def _rep(index, depth, verdict, side_view=True, lean=None, knee=None, heel=None, back_seen=True):
     from station.analysis import RepResult
 
     return RepResult(index=index, start_t=index * 3.0, bottom_t=index * 3.0 + 1.2, end_t=index * 3.0 + 2.4,
                      max_depth_deg=depth, below_parallel=verdict == "below", reached_target=verdict == "below",
                      tut_s=2.4, down_s=1.2, up_s=1.0, max_trunk_lean_deg=lean, knee_travel_cm=knee, heel_lift_cm=heel,
                      wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0,
-                     depth_verdict=verdict, depth_uncertainty_deg=2.0, side_view=side_view)
+                     depth_verdict=verdict, depth_uncertainty_deg=2.0, side_view=side_view, wink_judged=back_seen)
 
 
 def seed_view_cases(path: Path, days_ago: float = 30.0) -> dict[str, int]:
@@ -68,7 +68,7 @@ def seed_view_cases(path: Path, days_ago: float = 30.0) -> dict[str, int]:
         "unjudged": ([_rep(i, -15.0, "below", side_view=False) for i in (1, 2, 3)],
                      dict(view="front", setup_issue="front_view", setup_advice=FRONT_ADVICE, summary="")),
         "verdicts": ([_rep(1, -6.0, "below", lean=44.0, knee=12.0, heel=0.0), _rep(2, 0.7, "parallel"),
-                      _rep(3, 9.0, "above")],
+                      _rep(3, 9.0, "above", back_seen=False)],
                      dict(view="side", summary="3 reps: one below, one at and one above parallel.")),
     }
     for offset, (name, (reps, extra)) in enumerate(cases.items()):

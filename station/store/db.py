@@ -93,12 +93,17 @@ MIGRATIONS = [
     ALTER TABLE lifters ADD COLUMN target_depth_deg REAL;
     ALTER TABLE lifters ADD COLUMN target_selftest_id INTEGER REFERENCES selftests(id) ON DELETE SET NULL;
     """,
+    # 6: whether the lower back was seen at the rep's bottom: 'no rounding' and 'not seen' differ
+    # (older reps: 1, the answer they were shown with)
+    """
+    ALTER TABLE reps ADD COLUMN wink_judged INTEGER NOT NULL DEFAULT 1;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
                "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
-               "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view", "view",
-               "setup_issue")
+               "wink_magnitude_deg", "wink_confidence", "wink_judged", "depth_verdict", "depth_uncertainty_deg",
+               "side_view", "view", "setup_issue")
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 # The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database
@@ -265,7 +270,7 @@ def rep_row(rep: RepResult, to_wall: float) -> dict:
             "down_s": rep.down_s, "up_s": rep.up_s, "max_trunk_lean_deg": rep.max_trunk_lean_deg,
             "knee_travel_cm": rep.knee_travel_cm, "heel_lift_cm": rep.heel_lift_cm, "wink": rep.wink,
             "wink_onset_deg": rep.wink_onset_deg, "wink_magnitude_deg": rep.wink_magnitude_deg,
-            "wink_confidence": rep.wink_confidence, "depth_verdict": rep.depth_verdict,
+            "wink_confidence": rep.wink_confidence, "wink_judged": rep.wink_judged, "depth_verdict": rep.depth_verdict,
             "depth_uncertainty_deg": rep.depth_uncertainty_deg, "side_view": rep.side_view, "view": rep.view,
             "setup_issue": rep.setup_issue}
 
@@ -276,7 +281,7 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
     Depth only where it was judged (side-on, its own and its set's view gate passed); database names
     mapped to the public ones (PUBLIC_NAMES)."""
     rep = {PUBLIC_NAMES.get(k, k): row[k] for k in row.keys() if k != "series"}
-    for flag in ("below_parallel", "reached_target", "wink", "side_view"):
+    for flag in ("below_parallel", "reached_target", "wink", "wink_judged", "side_view"):
         rep[flag] = bool(rep[flag])
     rep["judged"] = (set_setup_issue is None and rep["side_view"] and rep["setup_issue"] is None
                      and rep["depth_verdict"] != "unknown")

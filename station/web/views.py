@@ -61,6 +61,8 @@ def rep_sentence(rep: dict) -> str:
     sentence = sentence[:1].upper() + sentence[1:]
     if rep.get("wink"):   # no pelvic tilt in degrees: one side camera cannot measure it (docs/depth.md)
         sentence += f" Lower-back rounding flagged (confidence {100 * (rep.get('wink_confidence') or 0):.0f}%)."
+    elif rep.get("wink_judged") is False:
+        sentence += " The lower back was hidden at the bottom (a plate, the bar, the arms): rounding not judged."
     return sentence.strip()
 
 
