@@ -133,6 +133,35 @@ def test_strip_every_must_be_positive(capsys):
     assert info.value.code == 2 and "0 must be 1 or more" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("fps", ["0", "-3", "nan", "inf", "1.5", "abc"])
+def test_analyze_fps_must_be_a_rate_the_analysis_can_use(capsys, fps):
+    """--fps 0 and inf meant 'no limit', nan none at all, and 1.5 printed numpy warnings and reps
+    'up -1.0 s': a rate under 5 frames a second cannot find a bottom."""
+    with pytest.raises(SystemExit) as info:
+        main(["analyze", "clip.mp4", "--fps", fps])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--fps" in err
+    assert "between 5 and 240" in err or "is not a number" in err
+
+
+def test_analyze_keeps_what_came_before_a_file_breaks(tmp_path, capsys, model_path):
+    """A clip cut off part-way (a copy interrupted, a card pulled) used to print only the decoding
+    error: the reps before it were lost. They are printed, and the exit is 1 (the README's
+    'a video that breaks part-way')."""
+    clip = require_shared("real", "pasan_squat2.mp4")
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    argv = ["analyze", str(cut), "--fps", "10", "--model", str(model_path), "--config", str(_config(tmp_path))]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "reps" in out and out.count("above") + out.count("at par") >= 4, out
+    assert "station: error: decoding" in err and "the result above is up to there" in err
+    assert main(argv + ["--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["sets"][0]["reps"]) >= 4 and result["error"].startswith("decoding")
+
+
 def test_model_fetch_errors(tmp_path, capsys):
     models = tmp_path / "models"
     assert main(["model", "fetch", "--from", str(tmp_path / "missing.tflite"), "--dest", str(models)]) == 2

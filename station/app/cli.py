@@ -109,18 +109,39 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     cfg = _config(args, {"model.path": args.model, "analysis.target_depth_deg": args.target})
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     source = open_source(args.file)
+    broken: list[Exception] = []
     try:
-        sets = analyze_keypoints(estimator.track(source, max_fps=args.fps),
+        sets = analyze_keypoints(estimator.track(_until_broken(source, broken), max_fps=args.fps),
                                  AnalysisParams.from_config(cfg.analysis, cfg.pose))
     finally:
         source.close()
     if args.json:
-        print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets]}, indent=2))
+        print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets],
+                          "error": str(broken[0]) if broken else None}, indent=2))
     elif not sets:
         print("no reps found: is the whole lifter in view, side-on, and do they squat below ~45 deg of thigh angle?")
     else:
         print("\n\n".join(set_table(s) for s in sets))
+    if broken:   # a file that breaks part-way: what came before it is shown, and the exit says it broke
+        print(f"station: error: {broken[0]}; the result above is up to there", file=sys.stderr)
+        return 1
     return 0
+
+
+def _until_broken(frames, broken: list) -> Any:
+    """The frames up to a decoding error part-way through a file; the error is kept in `broken`.
+    An error before the first frame is raised: there is nothing to analyse."""
+    from station.sources import SourceError
+
+    seen = False
+    try:
+        for item in frames:
+            seen = True
+            yield item
+    except SourceError as exc:
+        if not seen:
+            raise
+        broken.append(exc)
 
 
 def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: bool, pin_kind: str,
@@ -237,6 +258,21 @@ def cmd_pin_set(args: argparse.Namespace) -> int:
     return 0
 
 
+# --fps: below this the analysis has too few frames per rep to find its bottom (a Pi 4 manages ~10)
+MIN_ANALYSIS_FPS, MAX_ANALYSIS_FPS = 5.0, 240.0
+
+
+def _analysis_fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not MIN_ANALYSIS_FPS <= value <= MAX_ANALYSIS_FPS:   # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} must be between {MIN_ANALYSIS_FPS:.0f} and {MAX_ANALYSIS_FPS:.0f} "
+                                         "frames per second (a Pi 4 manages about 10, a Pi 5 about 15)")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -277,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--target", type=float, help="target depth in degrees of thigh angle (0 = parallel)")
-    p.add_argument("--fps", type=float, help="analyse at most this many frames per second, as a Pi would "
+    p.add_argument("--fps", type=_analysis_fps, help="analyse at most this many frames per second, as a Pi would "
                                              "(newest frame first): 10 is about a Pi 4, 15 a Pi 5")
     p.set_defaults(func=cmd_analyze)
 
