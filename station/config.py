@@ -277,6 +277,14 @@ def _hash_plain_pin(data: dict) -> dict:
 
 # --- building a Config ------------------------------------------------------------------------------
 
+LIFTER_NAME_RULE = "lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'"
+
+
+def lifter_name_ok(name: str) -> bool:
+    """One rule for the config file, the settings page and the sets filed under the name."""
+    return 1 <= len(name) <= 40 and all(c.isalnum() or c in " -_." for c in name)
+
+
 def from_dict(data: dict, source_path: str = "") -> Config:
     """The one validator: every layer (file, settings file, command line, page) goes through here."""
     data = _hash_plain_pin(data)
@@ -293,6 +301,11 @@ def from_dict(data: dict, source_path: str = "") -> Config:
                 allowed = ", ".join(fields) + (", pin" if section == "web" else "")
                 raise ConfigError(f"unknown key {section}.{key}; allowed keys in [{section}] are {allowed}")
             setattr(target, key, _check_value(f"{section}.{key}", fields[key], value))
+    if config.feedback.buzzer_pin in config.feedback.led_pins:
+        raise ConfigError(f"feedback.buzzer_pin = {config.feedback.buzzer_pin}: is also one of feedback.led_pins "
+                          f"{config.feedback.led_pins}; the buzzer needs a pin of its own (docs/wiring.md)")
+    if not lifter_name_ok(config.station.lifter):
+        raise ConfigError(f"station.lifter = {config.station.lifter!r}: {LIFTER_NAME_RULE}")
     if config.web.pin_hash and _parse_pin_hash(config.web.pin_hash) is None:
         raise ConfigError("web.pin_hash is not a hash made by `station pin set` (scrypt$n$r$p$salt$hash); "
                           "run `station pin set` again, or put web.pin = \"1234\" in the config file")

@@ -165,6 +165,9 @@ def test_settings_rejects_wrong_pin_missing_csrf_and_bad_values(client):
 
 def test_repeated_wrong_pins_lock_the_form(client):
     token = _csrf(client)
+    for _ in range(8):    # Save pressed before typing the PIN: told to enter it, never a guess
+        empty = client.post("/settings", data={"csrf": token, "pin": ""})
+        assert empty.status_code == 403 and "enter the PIN" in empty.get_data(as_text=True)
     for _ in range(5):
         client.post("/settings", data={"csrf": token, "pin": "1111"})
     locked = client.post("/settings", data={"csrf": token, "pin": "2468"})

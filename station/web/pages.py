@@ -64,6 +64,8 @@ def check_form() -> None:
     wait = guard.wait_s(addr)
     if wait > 0:
         abort(429, f"too many wrong PINs: try again in {math.ceil(wait)} s")
+    if not request.form.get("pin", ""):    # Save pressed before typing it: not a guess, no lockout
+        abort(403, "enter the PIN to change anything")
     if not pin_matches(web_cfg, request.form.get("pin", "")):
         guard.failed(addr)
         abort(403, "wrong PIN")
@@ -147,8 +149,8 @@ def settings() -> str:
             if kind is float and not math.isfinite(changes[key]):
                 raise BadRequest(f"{name} = {raw[:40]!r} must be a finite number")
         lifter = changes.get("station.lifter")
-        if lifter is not None and not (1 <= len(lifter) <= 40 and all(c.isalnum() or c in " -_." for c in lifter)):
-            raise BadRequest("lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'")
+        if lifter is not None and not config_mod.lifter_name_ok(lifter):
+            raise BadRequest(config_mod.LIFTER_NAME_RULE)
         apply_settings = hooks().apply_settings
         if apply_settings is None:
             abort(403, "this page is read-only: settings are applied by the running station")
