@@ -52,6 +52,21 @@ def test_a_missing_from_file_fails_even_when_the_model_is_installed(tmp_path):
         install_model(tmp_path / "models", source=tmp_path / "missing.tflite", spec=_spec())
 
 
+def test_a_wrong_from_file_fails_even_when_the_model_is_installed(tmp_path):
+    """A truncated copy, or a folder, given with --from said 'installed and verified' when a good
+    model was already there: the owner thinks their copy is fine."""
+    source = tmp_path / "fake.tflite"
+    source.write_bytes(FAKE)
+    install_model(tmp_path / "models", source=source, spec=_spec())
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(FAKE[:100])
+    with pytest.raises(ModelFetchError, match="does not match the expected"):
+        install_model(tmp_path / "models", source=cut, spec=_spec())
+    with pytest.raises(ModelFetchError, match=r"is a folder; give the model file in it \(fake\.tflite\)"):
+        install_model(tmp_path / "models", source=tmp_path, spec=_spec())
+    assert (tmp_path / "models" / "fake.tflite").read_bytes() == FAKE, "the good model is untouched"
+
+
 def test_the_model_is_installed_readable_by_the_service_user(tmp_path):
     """`sudo station model fetch` must leave a file the station user can read (0644, not mkstemp's 0600),
     and an install of an older version (0600) is opened up on the next fetch."""

@@ -60,9 +60,18 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
 
     The file is installed 0644: `sudo station model fetch` (as doctor suggests) must leave a model the
     service user can read. A --from file that is missing is an error even when a model is installed:
-    the caller asked for that file, and "installed and verified" would hide a typo."""
-    if source is not None and not source.is_file():
-        raise ModelFetchError(f"--from {source}: no such file")
+    the caller asked for that file, and "installed and verified" would hide a typo; so is a --from
+    file that is not the model, for the same reason."""
+    data = None
+    if source is not None:
+        if source.is_dir():
+            raise ModelFetchError(f"--from {source} is a folder; give the model file in it ({spec.filename})")
+        if not source.is_file():
+            raise ModelFetchError(f"--from {source}: no such file")
+        try:
+            data = _verified(source.read_bytes(), spec, str(source))
+        except OSError as exc:
+            raise ModelFetchError(f"--from {source} cannot be read: {exc.strerror}") from None
     dest = dest_dir / spec.filename
     if dest.is_file() and sha256_of(dest) == spec.sha256:
         if dest.stat().st_mode & 0o444 != 0o444:
@@ -72,12 +81,7 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
                 raise ModelFetchError(f"{dest} is not readable by others and cannot be changed "
                                       f"({exc.strerror}): sudo chmod 0644 {dest}") from None
         return dest
-    if source is not None:
-        try:
-            data = _verified(source.read_bytes(), spec, str(source))
-        except OSError as exc:
-            raise ModelFetchError(f"--from {source} cannot be read: {exc.strerror}") from None
-    else:
+    if data is None:
         address = url or spec.url
         try:
             with urllib.request.urlopen(address, timeout=timeout) as response:
