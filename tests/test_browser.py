@@ -104,6 +104,9 @@ def test_last_set_page_on_a_phone(server, browser):
     _fits_the_phone(page)
     for th in page.locator("#reps th").all():
         assert th.evaluate(LINES) == 1, f"header {th.inner_text()!r} wraps"
+    for link in page.locator("#reps td:first-child a, a.tap").all():   # rep numbers were 10 x 19 px
+        box = link.bounding_box()
+        assert box["height"] >= 38 and box["width"] >= 20, f"tap target {link.inner_text()!r}: {box}"
     bars = page.locator("svg.chart").first
     labels, rects = bars.locator("text.ref").all(), bars.locator("rect").all()
     assert labels and rects
