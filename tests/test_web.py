@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -446,6 +447,22 @@ def test_a_self_test_set_judges_each_rep_against_its_own_target(st_client, selft
         words = "parallel" if abs(want) < 1.5 else f"{abs(want):.0f}° {'below' if want < 0 else 'above'}"
         assert f"<small>{words}</small>" in cells, f"rep {index}: its own target ({want:+.0f}) shown"
     assert ">target</text>" not in page, "no single target line on a self-test set's charts"
+
+
+def test_settings_say_when_the_lifters_self_test_target_wins(selftest_db):
+    """Saving a target said 'the station uses the new settings' while the lifter's self-test target
+    kept applying to them: the page now says whose target applies."""
+    db, info = selftest_db
+    settings = Settings()
+    settings.cfg.station.lifter = "maria"
+    client = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply)).test_client()
+    page = _text(client.get("/settings").get_data(as_text=True))
+    safe = info["result"].safe_depth_deg
+    assert f"maria has a target of their own from the self-test ({abs(safe):.0f}°" in page
+    saved = client.post("/settings", data={"csrf": _csrf(client, "/settings"), "pin": "2468", "target_depth_deg": "-5"})
+    assert "maria's own target from the self-test still applies to them" in html.unescape(_text(saved.get_data(as_text=True)))
+    settings.cfg.station.lifter = "nobody"
+    assert 'id="own-target"' not in client.get("/settings").get_data(as_text=True)
 
 
 def test_an_older_self_test_and_a_lifter_without_one(st_client, selftest_db):

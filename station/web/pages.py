@@ -159,8 +159,13 @@ def settings() -> str:
         except config_mod.ConfigError as exc:
             raise BadRequest(str(exc)) from None
         message = "Saved. The station uses the new settings from the next frame."
+    # a lifter's own target from their self-test wins over the configured one (docs/self-test.md)
+    own_target = store().lifter_target(cfg.station.lifter)
+    if message and own_target is not None and "analysis.target_depth_deg" in changes:
+        message += (f" {cfg.station.lifter}'s own target from the self-test still applies to them; "
+                    "the target depth here is for lifters without one.")
     return render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
-                           changes_enabled=pin_set(cfg.web))
+                           changes_enabled=pin_set(cfg.web), own_target=own_target)
 
 
 @pages.post("/set/<rowid:set_id>/delete")
