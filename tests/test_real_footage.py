@@ -83,6 +83,28 @@ def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
     assert reps[2].up_s is None and reps[2].tut_s is None and reps[2].down_s > 0.5
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_feet_not_yet_seen_when_the_clip_starts_mid_rep_are_not_feet_that_moved(fps):
+    """A clip that starts mid-descent in a dim gym: MoveNet finds no ankle on its first frames. An
+    ankle never seen used to sit at the image's corner (0, 0): the rep's feet 'moved' by the whole
+    frame and the first rep was dropped as walking (dillonloh at a third of the light: 3 of 4), and
+    the replay's skeleton was drawn to the corner."""
+    t, thigh = _thigh_profile(fps, reps=2, rep_s=2.4)
+    keypoints = []
+    for ti, th in zip(t, thigh):
+        if ti < 0.5:
+            continue
+        kp = _side_pose(ti, th)
+        if ti < 0.5 + 3.5 / fps:                   # the first three or four frames: no feet
+            kp.points[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.05
+        keypoints.append(kp)
+    reps, _ = _run(keypoints)
+    assert len(reps) == 2, "the rep the clip starts in still counts"
+    first_x = reps[0].series.joints[:, :, 0]
+    assert first_x.min() > 150, "no joint drawn at the image's left edge (the lifter stands at x 200-420)"
+    assert reps[0].heel_lift_cm in (None, 0.0)
+
+
 def test_depth_uses_both_legs_so_parallax_cancels():
     # camera above the knees: the far thigh reads 14 deg deeper than the near one
     t, thigh = _thigh_profile(30.0, reps=2, bottom_deg=0.0)

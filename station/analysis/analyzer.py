@@ -12,6 +12,7 @@ Each frame goes through the stages in their own modules:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -289,7 +290,8 @@ class SquatAnalyzer:
         row[start:start + len(self._features)] = self._features
         row[COLUMNS["legs_seen"]] = float(self.tracker.leg_ok.sum())
         row[COLUMNS["legs_fresh"]] = 1.0 if self.tracker.fresh else 0.0
-        row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1]
+        # the ankle where it was seen lately (NaN otherwise): the feet-moved and heel checks use it
+        row[COLUMNS["ankle_y"]] = self.tracker.points[ANKLE, 1] if self.tracker.joint_fresh(ANKLE, t) else math.nan
         # hips_sure: the depth can be read (a second look at the legs may have found the hips behind
         # a plate); torso_sure: the trunk line can be too, which a plate over the torso rules out
         row[COLUMNS["hips_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
@@ -319,8 +321,9 @@ class SquatAnalyzer:
             self._reset_rep()
             return
         duration = float(rows[-1, 0] - start_t)
-        ankle_x = rows[:, COLUMNS["joints"] + 2 * ANKLE]
-        ankle_shift = abs(float(np.median(ankle_x[:3]) - np.median(ankle_x[-3:])))  # where the feet stand
+        ankle_x = rows[np.isfinite(rows[:, COLUMNS["ankle_y"]]), COLUMNS["joints"] + 2 * ANKLE]
+        # where the feet stand at the rep's start and end, as seen (no feet seen: no evidence they moved)
+        ankle_shift = abs(float(np.median(ankle_x[:3]) - np.median(ankle_x[-3:]))) if len(ankle_x) else 0.0
         # a rep already under way when the lifter came into view is cut off by the start: shorter is fine
         cut_off_start = self._arrived_t is not None and start_t - self._arrived_t < CUT_OFF_START_S
         too_short = duration < (MIN_CUT_OFF_REP_S if cut_off or cut_off_start else MIN_REP_S)

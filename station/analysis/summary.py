@@ -175,9 +175,11 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                 travel = lifter_height_cm * SHANK_PER_HEIGHT * (math.sin(math.radians(shin))
                                                                 - math.sin(math.radians(standing_shin_deg)))
                 knee_travel = travel if 0.0 <= travel <= MAX_KNEE_TRAVEL_CM else None
-            if math.isfinite(standing_ankle_y):
+            ankle_y = col["ankle_y"][at_bottom]
+            ankle_y = ankle_y[np.isfinite(ankle_y)]     # the frames whose feet were seen
+            if math.isfinite(standing_ankle_y) and len(ankle_y):
                 # heels rise at the bottom: the ankle point's median there, against standing
-                rise_cm = (standing_ankle_y - float(np.median(col["ankle_y"][at_bottom]))) * cm_per_px
+                rise_cm = (standing_ankle_y - float(np.median(ankle_y))) * cm_per_px
                 if rise_cm <= MAX_HEEL_LIFT_CM:
                     heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
     moved, stood = movement_edges(t, signal, standing_deg)

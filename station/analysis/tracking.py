@@ -30,6 +30,12 @@ LABELS = np.array([(KP.LEFT_EAR, KP.RIGHT_EAR), (KP.LEFT_SHOULDER, KP.RIGHT_SHOU
                    (KP.LEFT_HIP, KP.RIGHT_HIP), (KP.LEFT_KNEE, KP.RIGHT_KNEE),
                    (KP.LEFT_ANKLE, KP.RIGHT_ANKLE), (KP.LEFT_WRIST, KP.RIGHT_WRIST)])
 NEAR_OF = ((NEAR_EAR, EAR), (NEAR_SHOULDER, SHOULDER), (NEAR_HIP, HIP))
+# A joint not yet seen for this lifter (the feet on a clip's first frames, in the dark) stands at
+# its neighbour up the chain, in this order, until it is seen: never at the image's corner, where
+# it would read as feet that moved by the whole frame (the rep dropped as walking) and stretch
+# the replay's frame. joint_fresh() stays False for it, so nothing measures from it.
+STAND_IN = ((SHOULDER, HIP), (EAR, SHOULDER), (ANKLE, KNEE), (WRIST, SHOULDER),
+            (NEAR_HIP, HIP), (NEAR_SHOULDER, SHOULDER), (NEAR_EAR, EAR))
 FACING_FROM_KNEES = 0.6             # knee ahead of hip by this share of their height gap: thigh < ~60 deg
 NEAR_SIDE_HYSTERESIS = 0.1          # score margin before the near side changes (no coin tosses)
 LEG_JOINTS = (HIP, KNEE, ANKLE)
@@ -159,6 +165,9 @@ class BodyTracker:
             if np.isfinite(new[j, 0]):
                 self._raw[j] = new[j]
                 self._last_seen[j] = t
+        for joint, neighbour in STAND_IN:
+            if self._last_seen[joint] == -math.inf:
+                self._raw[joint] = self._raw[neighbour]
         self._update_upright_thigh()
         self._update_view(pts, ok)
         return self._fill_gaps(t)
