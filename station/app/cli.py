@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _until_broken(frames, broken: list) -> Any:
+def _until_broken(frames: Iterable[tuple[float, Any]], broken: list[Exception]) -> Iterator[tuple[float, Any]]:
     """The frames up to a decoding error part-way through a file; the error is kept in `broken`.
     An error before the first frame is raised: there is nothing to analyse."""
     from station.sources import SourceError
