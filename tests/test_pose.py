@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 
 import numpy as np
@@ -192,6 +193,18 @@ def test_random_bytes_with_a_tflite_header(tmp_path):
     bad.write_bytes(b"\x1c\0\0\0TFL3" + np.random.default_rng(2).bytes(50_000))
     with pytest.raises(ModelError, match="corrupt or truncated"):
         MoveNet(bad)
+
+
+def test_a_model_that_is_not_the_tested_file_loads_with_a_warning(model_path, monkeypatch, caplog):
+    """A model with a few bytes changed ran with only an INFO line: the owner never learnt that the
+    numbers were not measured with it. Only `station doctor` said so."""
+    import station.pose.movenet as movenet
+
+    monkeypatch.setattr(movenet, "KNOWN_MODEL_SHA256", set())
+    with caplog.at_level(logging.WARNING, logger="station.pose.movenet"):
+        MoveNet(model_path)
+    assert any(r.levelno == logging.WARNING and "is not the tested MoveNet Lightning int8 file" in r.getMessage()
+               and "station model fetch" in r.getMessage() for r in caplog.records)
 
 
 def test_wrong_input_shape(tmp_path):

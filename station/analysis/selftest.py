@@ -278,8 +278,8 @@ class SelfTestTracker:
         how = "on two reps in a row" if len(self._run) >= 2 else (
             "clearly" if confirmed else "on one rep only, at the rep limit: repeat the test to confirm")
         message = (f"Your lower back starts to round at {_deg(onset)} (seen {how}). Safe depth: "
-                   f"{_deg(safe)}, {self.plan.margin_deg:.0f}° above where it starts to round. It is now your target: the top LED "
-                   f"means deep enough, still safe.")
+                   f"{_deg(safe)}, {self.plan.margin_deg:.0f}° above where it starts to round. It is now your "
+                   f"target: the top LED means deep enough, still safe.")
         return self._finish(ROUNDING, message, onset_deg=float(onset), safe_depth_deg=safe, confirmed=confirmed,
                             evidence_rep=evidence.number)
 
