@@ -51,6 +51,18 @@ def test_cli_pose_prints_json_lines_and_annotates(tmp_path, capsys, model_path):
         assert img.size == (399, 640)
 
 
+def test_cli_pose_on_a_folder_with_one_bad_image_does_the_rest_and_exits_1(tmp_path, capsys, model_path):
+    images = tmp_path / "frames"
+    images.mkdir()
+    for i in range(3):
+        Image.new("RGB", (64, 96), (40 * i, 90, 120)).save(images / f"f{i}.png")
+    (images / "f1.png").write_bytes((images / "f1.png").read_bytes()[:40])
+    assert main(["pose", str(images), "--model", str(model_path), "--config", str(_config(tmp_path))]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["frame"] for line in out.strip().splitlines()] == [0, 1], "the two good images"
+    assert "station: error: 1 image(s) could not be read and were skipped: f1.png" in err
+
+
 def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):
     folder = require_shared("peer-tf-pose-estimation")
     bad = tmp_path / "bad.tflite"

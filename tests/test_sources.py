@@ -29,6 +29,22 @@ def test_folder_source_orders_by_name_and_times_by_fps(tmp_path):
     assert tuple(frames[0][1][0, 0]) == (0, 0, 255)  # f0.png was written last, in blue
 
 
+def test_a_folder_skips_an_unreadable_image_and_says_which(tmp_path):
+    """One truncated image stopped the whole folder at that file: the rest were never looked at."""
+    for i in range(4):
+        Image.new("RGB", (8, 8), (i * 60, 0, 0)).save(tmp_path / f"f{i}.png")
+    good = (tmp_path / "f1.png").read_bytes()
+    (tmp_path / "f1.png").write_bytes(good[: len(good) // 2])
+    source = ImageFolderSource(tmp_path, fps=10)
+    frames = list(source)
+    assert [t for t, _ in frames] == pytest.approx([0.0, 0.2, 0.3]), "the others, at their own times"
+    assert [p.name for p in source.skipped] == ["f1.png"]
+    for name in ("f0.png", "f2.png", "f3.png"):
+        (tmp_path / name).write_text("not an image")
+    with pytest.raises(SourceError, match="none of the 4 images in .* could be read"):
+        list(ImageFolderSource(tmp_path))
+
+
 def test_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="holds no images"):
         ImageFolderSource(tmp_path)

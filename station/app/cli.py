@@ -97,6 +97,11 @@ def cmd_pose(args: argparse.Namespace) -> int:
         image = annotated[0] if len(annotated) == 1 else frame_strip(annotated)
         image.save(target)
         log.info("annotated image written to %s", target)
+    skipped = getattr(source, "skipped", None)
+    if skipped:   # the good images were done; the exit says that not all of them were
+        names = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        print(f"station: error: {len(skipped)} image(s) could not be read and were skipped: {names}", file=sys.stderr)
+        return 1
     return 0
 
 

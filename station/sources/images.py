@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from station.sources.base import Pacer, SourceError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+log = logging.getLogger(__name__)
 
 
 def read_image_rgb(path: Path) -> np.ndarray:
@@ -52,10 +54,21 @@ class ImageFolderSource:
         self._pacer = Pacer(realtime)
 
     def __iter__(self):
+        """One unreadable image (a truncated copy, a text file named .jpg) is skipped with a warning and
+        listed in `skipped`: the rest of the folder is still worth a look. None readable is an error."""
+        self.skipped: list[Path] = []
         for i, path in enumerate(self.files):
             timestamp = i / self.nominal_fps
+            try:
+                frame = read_image_rgb(path)
+            except SourceError as exc:
+                log.warning("%s; skipped", exc)
+                self.skipped.append(path)
+                continue
             self._pacer.wait(timestamp)
-            yield timestamp, read_image_rgb(path)
+            yield timestamp, frame
+        if len(self.skipped) == len(self.files):
+            raise SourceError(f"none of the {len(self.files)} images in {self.folder} could be read")
 
     def close(self) -> None:
         pass
