@@ -192,6 +192,11 @@ def test_live_page_labels_the_number_shows_a_fault_whole_and_the_advice_instead_
     LIVE.update(JUDGING)
     page.wait_for_function("() => document.getElementById('advice').hidden")
     assert page.locator("#depth").is_visible()
+
+    LIVE.update(lifter_present=False, thigh_deg=None,   # idle: one line says so, not two
+                bar={"levels": [0.0] * 10, "pattern": "idle", "label": "waiting for a lifter"})
+    page.wait_for_function("() => document.getElementById('phase').textContent === 'no lifter in view'")
+    assert page.locator("#label").inner_text() == "", "'waiting for a lifter' under 'no lifter in view'"
     assert all(url.startswith(base) for url in requests)
     page.close()
 

@@ -19,7 +19,9 @@ function poll(){
     el('phase').textContent=s.lifter_present?(s.calibrated?s.phase:'lifter in view'):(s.running===false?'station stopped':'no lifter in view');
     el('reps').textContent=s.set_active?('rep '+s.rep_count):'';
     // the bar's label repeats the fault or the advice: shown only when it says something new
-    el('label').textContent=(fault||setup)?'':((s.bar&&s.bar.label)||'');
+    var label=(s.bar&&s.bar.label)||'';
+    // the bar's idle label says what the phase line already says ("waiting for a lifter")
+    el('label').textContent=(fault||setup||(!s.lifter_present&&s.bar&&s.bar.pattern==='idle'))?'':label;
     var st=s.selftest;show('selftest',!!st);
     if(st)el('selftest-text').textContent='rep '+st.rep+', down to '+(Math.abs(st.target_deg)<0.5?'parallel':Math.round(Math.abs(st.target_deg))+'° '+(st.target_deg<0?'below':'above'))+'. '+st.message;
   }).catch(function(){el('phase').textContent='station not reachable';}).then(function(){setTimeout(poll,document.hidden?3000:400);});
