@@ -130,7 +130,9 @@ def test_bad_parameters_are_400_with_a_message(client, url, message):
 def test_missing_things_are_404(client):
     assert client.get("/set/9999").status_code == 404
     assert client.get("/api/reps/9999").get_json() == {"error": "not found"}
-    assert client.get("/nowhere").status_code == 404
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert "<title>Not found · Squat station</title>" in missing.get_data(as_text=True), "a tab says what it is"
 
 
 def test_preview_is_off_by_default(client):

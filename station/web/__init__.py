@@ -128,7 +128,9 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
         if wants_json():
             return jsonify({"error": message}), status
         try:
-            return render_template("error.html", status=status, message=message), status
+            title = {400: "Bad request", 403: "Not allowed", 404: "Not found", 413: "Too large",
+                     429: "Wait", 503: "Unavailable"}.get(status, "Error")
+            return render_template("error.html", title=title, status=status, message=message), status
         except Exception:  # noqa: BLE001 - the error page itself failed: plain text, never a traceback
             log.exception("error page failed")
             return message, status, {"Content-Type": "text/plain; charset=utf-8"}
