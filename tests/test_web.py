@@ -275,6 +275,44 @@ def test_a_back_hidden_at_the_bottom_is_not_seen_not_no_rounding(client, cases):
     assert [r["wink_judged"] for r in api] == [True, True, False]
 
 
+def test_frames_without_a_value_are_null_in_the_api_and_gaps_in_the_charts(tmp_path):
+    """A joint not yet seen leaves its angles unmeasured (NaN) on those frames: the API said NaN, which
+    is not JSON (the replay and any client fail to parse it), and the charts drew 'nan' coordinates."""
+    import json as json_mod
+
+    import numpy as np
+    from webseed import _rep
+
+    from station.analysis.types import RepSeries
+    from station.store import Store
+
+    n = 30
+    t = np.linspace(0, 2.9, n, dtype=np.float32)
+    thigh = (80 - 80 * np.sin(np.linspace(0, np.pi, n))).astype(np.float32)
+    hip = (170 - 90 * np.sin(np.linspace(0, np.pi, n))).astype(np.float32)
+    knee = hip.copy()
+    hip[:3] = knee[:4] = np.nan                     # the shoulder and the ankle not yet seen
+    joints = np.tile(np.arange(12, dtype=np.float32).reshape(6, 2) + 100, (n, 1, 1))
+    rep = _rep(1, -6.0, "below", lean=40.0)
+    rep.series = RepSeries(t=t, thigh_deg=thigh, hip_deg=hip, trunk_lean_deg=thigh * 0 + 30, knee_deg=knee,
+                           joints=joints, frame_size=(640, 480))
+    db = tmp_path / "nan.db"
+    store = Store(db)
+    set_id = store.add_rep(None, "default", 1000.0, 1000.0, 0.0, rep)
+    rep_id = store.get_set(set_id)["reps"][0]["id"]
+    store.close()
+    settings = Settings()
+    client = create_app(db, StationHooks(get_config=settings.get)).test_client()
+    body = client.get(f"/api/reps/{rep_id}").get_data(as_text=True)
+    series = json_mod.loads(body, parse_constant=lambda name: pytest.fail(f"{name} in the API's JSON"))["rep"]["series"]
+    assert series["hip_deg"][:3] == [None] * 3 and series["knee_deg"][:4] == [None] * 4
+    assert series["hip_deg"][3] == pytest.approx(float(170 - 90 * np.sin(np.pi * 3 / 29)), abs=0.01)
+    for page in (f"/rep/{rep_id}", f"/set/{set_id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert "nan" not in html.lower().replace("nano", ""), f"{page}: a 'nan' in the page"
+        assert "<polyline" in html
+
+
 def test_rep_of_an_unjudged_set_shows_the_advice_not_the_depth(client, cases):
     _, reps = cases
     text = _text(client.get(f"/rep/{reps['unjudged'][0]}").get_data(as_text=True))

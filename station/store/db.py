@@ -290,6 +290,14 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
     return rep
 
 
+def _listed(values: np.ndarray) -> list:
+    """Rounded, as lists for the pages and JSON: a value not measured on a frame (NaN: a joint not yet
+    seen) becomes None, null in JSON; a bare NaN is not JSON and breaks the page's replay and charts."""
+    out = values.round(2).astype(object)
+    out[~np.isfinite(values)] = None
+    return out.tolist()
+
+
 def _row_id(cursor: sqlite3.Cursor) -> int:
     """The id an INSERT gave its row (sqlite3 types lastrowid as optional; after an INSERT it is set)."""
     assert cursor.lastrowid is not None
@@ -555,7 +563,7 @@ class Store:
         rep = public_rep(row, set_issue)
         if with_series and row["series"] is not None:
             series = decode_series(row["series"])
-            rep["series"] = {k: (v.round(2).tolist() if isinstance(v, np.ndarray) else v) for k, v in series.items()}
+            rep["series"] = {k: (_listed(v) if isinstance(v, np.ndarray) else v) for k, v in series.items()}
             rep["series"]["joint_names"] = list(SERIES_JOINTS)
         return rep
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -43,7 +44,8 @@ def _ticks(lo: float, hi: float) -> list[int]:
 
 
 def _polyline(xs: Sequence[float], ys: Sequence[float], colour: str, width: float = 2.0) -> str:
-    pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in zip(xs, ys))
+    """The points whose value was measured; a frame without one (not finite) is left out."""
+    pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in zip(xs, ys) if math.isfinite(y))
     return f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
 
 
@@ -70,6 +72,15 @@ def _reference_lines(ys: Callable[[float], float], target_deg: float | None) -> 
             _hline(ys, target_deg, COLOURS["target"], "target", label_dy=push if gap > 0 else -push)]
 
 
+def _num(value: float | None) -> float:
+    """A stored value, or NaN for a frame that had none (null in the series)."""
+    return math.nan if value is None else float(value)
+
+
+def _finite(values: Sequence[float], default: float) -> list[float]:
+    return [v for v in values if math.isfinite(v)] or [default]
+
+
 def _decimate(values: Sequence[float], limit: int = 240) -> Sequence[float]:
     step = max(1, len(values) // limit)
     return values[::step]
@@ -86,23 +97,23 @@ def set_curves(reps: list[dict], target_deg: float | None) -> tuple[str, str]:
             continue  # a rep the view gate could not judge has no trustworthy angles to draw
         for i in range(0, len(s["t"]), max(1, len(s["t"]) // per_rep)):
             ts.append(offset + s["t"][i])
-            thigh.append(s["thigh_deg"][i])
-            hip.append(s["hip_deg"][i])
-            trunk.append(s["trunk_lean_deg"][i])
+            thigh.append(_num(s["thigh_deg"][i]))
+            hip.append(_num(s["hip_deg"][i]))
+            trunk.append(_num(s["trunk_lean_deg"][i]))
         if rep.get("wink") and rep.get("wink_onset_deg") is not None:
             marks.append((offset, offset + s["t"][-1], rep["wink_onset_deg"]))
         offset += s["t"][-1] + 0.6
     if not ts:
         return "", ""
     xs = _scale(0, max(ts), W, PAD_L, W - PLOT_R)
-    lo = min(-20.0, min(thigh) - 5, (target_deg or 0.0) - 5)
+    lo = min(-20.0, min(_finite(thigh, 0.0)) - 5, (target_deg or 0.0) - 5)
     ys = _scale(lo, 95, H, PAD_T, PAD_B, invert=True)
     lines = _reference_lines(ys, target_deg)
     lines += [f'<line x1="{xs(a):.1f}" x2="{xs(b):.1f}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["wink"]}" '
               f'stroke-width="3"/>' for a, b, v in marks]
     lines.append(_polyline([xs(t) for t in ts], [ys(v) for v in thigh], COLOURS["thigh"], 2.5))
     first = _frame(lines, ys, lo, 95, "thigh angle over the set")
-    hi2 = max(185.0, max(hip) + 5)
+    hi2 = max(185.0, max(_finite(hip, 0.0)) + 5)
     ys2 = _scale(0, hi2, H, PAD_T, PAD_B, invert=True)
     second = _frame([_polyline([xs(t) for t in ts], [ys2(v) for v in hip], COLOURS["hip"]),
                      _polyline([xs(t) for t in ts], [ys2(v) for v in trunk], COLOURS["trunk"])],
@@ -145,7 +156,7 @@ def rep_curves(series: dict) -> str:
     lines = [_hline(ys, 0, COLOURS["text"], "parallel")]
     for key, colour in (("thigh_deg", COLOURS["thigh"]), ("hip_deg", COLOURS["hip"]),
                         ("trunk_lean_deg", COLOURS["trunk"])):
-        lines.append(_polyline([xs(v) for v in t], [ys(v) for v in _decimate(series[key])], colour))
+        lines.append(_polyline([xs(v) for v in t], [ys(_num(v)) for v in _decimate(series[key])], colour))
     return _frame(lines, ys, -40, 185, "angles during the rep")
 
 
