@@ -281,6 +281,31 @@ def _selftest_result(outcome="rounding", lifter="maria", onset=-6.0, safe=-1.0, 
                           deepest_deg=deepest, evidence_rep=2, message=f"{outcome} for {lifter}", reps=reps)
 
 
+def test_a_self_test_across_a_rest_gives_each_set_its_own_steps_targets(tmp_path):
+    """A rest between self-test reps starts a new set: steps 1-2 in one set, 3-4 in the next. The test
+    is filed under its evidence rep's set (the first here); that set's reps get their own targets,
+    never the other set's by rep number."""
+    from station.analysis.selftest import SelfTestRep, SelfTestResult
+
+    reps, _ = _analysed(reps=2)
+    steps = [SelfTestRep(1, 1, 1, 25.0, True, 22.0), SelfTestRep(2, 2, 1, 18.0, True, -8.0, True, -4.0, 0.99),
+             SelfTestRep(3, 1, 2, 12.0, True, 10.0), SelfTestRep(4, 2, 2, 6.0, True, 5.0)]
+    result = SelfTestResult(outcome="rounding", lifter="maria", onset_deg=-4.0, safe_depth_deg=1.0, confirmed=True,
+                            deepest_deg=-8.0, evidence_rep=2, message="m", reps=steps)
+    store = Store(tmp_path / "s.db")
+    first = second = None
+    for rep in reps:
+        first = store.add_rep(first, "maria", 100.0, 100.0, 25.0, rep)
+    for rep in reps:
+        second = store.add_rep(second, "maria", 400.0, 400.0, 12.0, rep)
+    test_id = store.add_selftest(100.0, 500.0, result, first, 2, EVIDENCE)
+    shown = store.get_set(first)
+    assert shown["selftest_id"] == test_id
+    assert [r["target_deg"] for r in shown["reps"]] == [25.0, 18.0], "its own steps, not the second set's"
+    assert store.get_set(second)["selftest_id"] is None
+    store.close()
+
+
 EVIDENCE = {"joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"], "frame_size": [640, 480],
             "onset": {"index": 3, "t": 0.1, "depth_deg": -6.0, "joints": [[1.0, 2.0]] * 6},
             "bottom": {"index": 9, "t": 0.3, "depth_deg": -20.0, "joints": [[3.0, 4.0]] * 6}}

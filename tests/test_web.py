@@ -461,7 +461,7 @@ def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client
     assert 'class="onset-ghost"' in page, "the onset's thigh marked on the bottom frame"
     assert 'id="evidence-rep"' in page, "a link to the evidence rep's replay"
     assert page.count('<tr><td><a href="/selftest?lifter=maria&amp;test=') == 3
-    assert "deeper than in the first self-test, 6 weeks ago" in page and "mobility is improving" in page
+    assert "deeper than in the first self-test, 6 weeks earlier" in page and "mobility is improving" in page
     assert "http" not in page.replace("http://www.w3.org/2000/svg", ""), "nothing from the internet"
     target = re.search(r'<p class="card" id="target">(.*?)</p>', page, re.S).group(1)
     assert "safe depth from maria's self-test" in target

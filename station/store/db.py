@@ -399,6 +399,12 @@ class Store:
         lifter's target: the safe depth when rounding was found, the configured one (NULL) when none
         was found down to the deepest rep; an incomplete test leaves the target as it was."""
         reps = [r if isinstance(r, dict) else dataclasses.asdict(r) for r in result.reps]
+        # the test is filed under its evidence rep's set (set_id); mark the steps done in that set, so
+        # its page judges them against their own targets even when a rest split the test in two sets
+        if result.evidence_rep and 0 < result.evidence_rep <= len(reps):
+            filed = reps[result.evidence_rep - 1].get("set_key")
+            for step in reps:
+                step["in_filed_set"] = step.get("set_key") == filed
         with transaction(self.conn):
             lifter_id = self.lifter_id(result.lifter)
             test_id = _row_id(self.conn.execute(
@@ -464,9 +470,14 @@ class Store:
                                  (set_id,)).fetchone()
         result["selftest_id"] = test["id"] if test else None
         if test:
+            # the test is filed under its evidence rep's set; a test that ran across a rest (two sets)
+            # has steps in both: only this set's steps, by the evidence rep's set key, when that is clear
             steps = json.loads(test["reps"] or "[]")
-            last_key = steps[-1]["set_key"] if steps else None   # the set the test ended in is this one
-            own = {step["rep_index"]: step["target_deg"] for step in steps if step["set_key"] == last_key}
+            if any("in_filed_set" in step for step in steps):
+                here = [step for step in steps if step["in_filed_set"]]
+            else:   # stored before the mark: only a test that stayed in one set is certain
+                here = steps if len({step["set_key"] for step in steps}) == 1 else []
+            own = {step["rep_index"]: step["target_deg"] for step in here}
             for rep in result["reps"]:
                 rep["target_deg"] = own.get(rep["index"])
         return result
