@@ -61,6 +61,8 @@ def test_cli_pose_on_a_folder_with_one_bad_image_does_the_rest_and_exits_1(tmp_p
     out, err = capsys.readouterr()
     assert [json.loads(line)["frame"] for line in out.strip().splitlines()] == [0, 1], "the two good images"
     assert "station: error: 1 image(s) could not be read and were skipped: f1.png" in err
+    assert main(["analyze", str(images), "--model", str(model_path), "--config", str(_config(tmp_path))]) == 1
+    assert "1 image(s) could not be read and were skipped: f1.png" in capsys.readouterr().err
 
 
 def test_cli_reports_a_bad_model_without_a_traceback(tmp_path, capsys):

@@ -281,10 +281,11 @@ def test_frames_without_a_value_are_null_in_the_api_and_gaps_in_the_charts(tmp_p
     import json as json_mod
 
     import numpy as np
-    from webseed import _rep
 
     from station.analysis.types import RepSeries
     from station.store import Store
+
+    from webseed import _rep
 
     n = 30
     t = np.linspace(0, 2.9, n, dtype=np.float32)
@@ -501,6 +502,9 @@ def test_settings_say_when_the_lifters_self_test_target_wins(selftest_db):
     assert f"maria has a target of their own from the self-test ({abs(safe):.0f}°" in page
     saved = client.post("/settings", data={"csrf": _csrf(client, "/settings"), "pin": "2468", "target_depth_deg": "-5"})
     assert "maria's own target from the self-test still applies to them" in html.unescape(_text(saved.get_data(as_text=True)))
+    only_light = client.post("/settings", data={"csrf": _csrf(client, "/settings"), "pin": "2468",
+                                                "target_depth_deg": "-5", "brightness": "0.5"})
+    assert "still applies" not in html.unescape(_text(only_light.get_data(as_text=True))), "the target did not change"
     settings.cfg.station.lifter = "nobody"
     assert 'id="own-target"' not in client.get("/settings").get_data(as_text=True)
 

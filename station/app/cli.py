@@ -97,12 +97,7 @@ def cmd_pose(args: argparse.Namespace) -> int:
         image = annotated[0] if len(annotated) == 1 else frame_strip(annotated)
         image.save(target)
         log.info("annotated image written to %s", target)
-    skipped = getattr(source, "skipped", None)
-    if skipped:   # the good images were done; the exit says that not all of them were
-        names = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-        print(f"station: error: {len(skipped)} image(s) could not be read and were skipped: {names}", file=sys.stderr)
-        return 1
-    return 0
+    return _report_skipped(source)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -131,7 +126,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if broken:   # a file that breaks part-way: what came before it is shown, and the exit says it broke
         print(f"station: error: {broken[0]}; the result above is up to there", file=sys.stderr)
         return 1
-    return 0
+    return _report_skipped(source)
+
+
+def _report_skipped(source: Any) -> int:
+    """A folder with unreadable images: the rest were done; one line names the skipped, exit 1."""
+    skipped = getattr(source, "skipped", None)
+    if not skipped:
+        return 0
+    names = ", ".join(p.name for p in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+    print(f"station: error: {len(skipped)} image(s) could not be read and were skipped: {names}", file=sys.stderr)
+    return 1
 
 
 def _until_broken(frames: Iterable[tuple[float, Any]], broken: list[Exception]) -> Iterator[tuple[float, Any]]:

@@ -102,8 +102,8 @@ MIGRATIONS = [
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
                "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
-               "wink_magnitude_deg", "wink_confidence", "wink_judged", "depth_verdict", "depth_uncertainty_deg",
-               "side_view", "view", "setup_issue")
+               "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view", "view",
+               "setup_issue", "wink_judged")   # new columns go last: CSV readers count on the order
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 # The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database

@@ -154,6 +154,7 @@ def settings() -> str:
         apply_settings = hooks().apply_settings
         if apply_settings is None:
             abort(403, "this page is read-only: settings are applied by the running station")
+        target_before = cfg.analysis.target_depth_deg
         try:
             cfg = apply_settings(changes)
         except config_mod.ConfigError as exc:
@@ -161,7 +162,7 @@ def settings() -> str:
         message = "Saved. The station uses the new settings from the next frame."
     # a lifter's own target from their self-test wins over the configured one (docs/self-test.md)
     own_target = store().lifter_target(cfg.station.lifter)
-    if message and own_target is not None and "analysis.target_depth_deg" in changes:
+    if message and own_target is not None and cfg.analysis.target_depth_deg != target_before:
         message += (f" {cfg.station.lifter}'s own target from the self-test still applies to them; "
                     "the target depth here is for lifters without one.")
     return render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
