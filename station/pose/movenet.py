@@ -117,8 +117,7 @@ class MoveNet:
         num_threads = num_threads or max(1, (os.cpu_count() or 2) - 1)
         check_model_file(self.model_path)
         interpreter_cls, self.runtime = load_runtime(runtime)
-        tested = sha256_of(self.model_path) in KNOWN_MODEL_SHA256
-        if not tested:
+        if sha256_of(self.model_path) not in KNOWN_MODEL_SHA256:
             probe_model_in_child(self.model_path, runtime)
             log.warning("model file %s is not the tested MoveNet Lightning int8 file (its SHA-256 differs): it "
                         "loads, but the station's depth, rep and wink numbers were measured with the tested one; "

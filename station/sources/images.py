@@ -52,11 +52,12 @@ class ImageFolderSource:
         self.name = f"folder:{self.folder.name}"
         self.nominal_fps = fps
         self._pacer = Pacer(realtime)
+        self.skipped: list[Path] = []   # images the last pass could not read
 
     def __iter__(self):
         """One unreadable image (a truncated copy, a text file named .jpg) is skipped with a warning and
         listed in `skipped`: the rest of the folder is still worth a look. None readable is an error."""
-        self.skipped: list[Path] = []
+        self.skipped = []
         for i, path in enumerate(self.files):
             timestamp = i / self.nominal_fps
             try:
