@@ -347,6 +347,10 @@ def test_legs_from_a_second_look_give_a_depth_but_no_trunk_verdict():
     for before, after in zip(seen, again):
         assert after.setup_issue is None and after.max_depth_deg == pytest.approx(before.max_depth_deg)
         assert not after.wink and not after.wink_judged and after.max_trunk_lean_deg is None
+        # the rep's trunk-lean curve has a gap where the torso was unsure, not a line to a guess
+        lean = after.series.trunk_lean_deg
+        assert np.isnan(lean).any() and np.isfinite(lean).any()
+        assert np.isnan(lean).sum() > np.isnan(before.series.trunk_lean_deg).sum() + 10
 
 
 
@@ -363,3 +367,18 @@ def test_the_wink_reads_the_trunk_line_from_sure_frames_only():
     assert estimate_wink(t, depth, lean, np.ones_like(t)).detected        # taken as sure: a false wink
     judged = estimate_wink(t, depth, lean, unsure)
     assert judged.judged and not judged.detected
+
+
+def test_a_reps_replay_starts_where_the_lifter_still_stood():
+    """A rep starts at a threshold 15 deg into the descent; its stored series (the replay, the charts)
+    begins up to 0.5 s earlier, standing, while its numbers are measured on the rep's own frames."""
+    truth = simulate_set(LifterParams(reps=3), CameraParams(), seed=3)
+    reps, _ = run_analysis(noisy_keypoints(truth, CLEAN), ON_THE_JOINTS)
+    assert len(reps) == 3
+    for rep in reps:
+        s = rep.series
+        lead = float(s.t[-1]) - (rep.end_t - rep.start_t)
+        assert 0.3 <= lead <= 0.55, "the series starts before the rep's start threshold"
+        standing = float(np.nanmax(s.thigh_deg))
+        assert s.thigh_deg[0] >= standing - 5.0, "its first frame is (near) standing"
+        assert int(np.argmin(s.thigh_deg)) > 0 and np.min(s.thigh_deg) == pytest.approx(rep.max_depth_deg, abs=3)

@@ -188,6 +188,9 @@ def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom
     assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
     assert ev["frame_size"] == [640, 480]
     assert evidence(result, None)["onset"] is None
+    result.max_depth_deg = -17.5   # the rep's depth held over 0.3 s, shallower than its deepest frame
+    assert evidence(result, -9.0)["bottom"]["depth_deg"] == -17.5, "the panel says what the rep table says"
+    assert evidence(result, -9.0)["bottom"]["index"] == 7
     result.series = None
     assert evidence(result, -9.0) is None
 

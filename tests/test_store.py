@@ -432,7 +432,7 @@ def test_the_writer_queue_holds_named_records_and_series_columns_are_named(tmp_p
     writer.close()
     decoded = decode_series(encode_series(reps[0].series))
     for name in SERIES_COLUMNS:
-        assert np.allclose(decoded[name], getattr(reps[0].series, name), atol=1e-3), name
+        assert np.allclose(decoded[name], getattr(reps[0].series, name), atol=1e-3, equal_nan=True), name
     assert decoded["joints"].shape == reps[0].series.joints.shape
     assert Flush is not None
 

@@ -379,6 +379,23 @@ def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
         assert float(cy) + int(r) <= 170
 
 
+def test_history_charts_carry_dates_and_curves_break_where_nothing_was_seen():
+    import time as clock
+
+    from station.web.charts import _polyline, history_chart, selftest_history_chart
+
+    start = clock.mktime((2026, 10, 3, 18, 0, 0, 0, 0, -1))
+    weeks = history_chart([(start, -5.0, None), (start + 21 * 86400, -8.0, 2.0)])
+    assert re.findall(r'class="time-tick"[^>]*>([^<]+)<', weeks)[::3] == ["3 Oct", "24 Oct"]
+    one_day = selftest_history_chart([
+        {"outcome": "rounding", "started_at": start, "onset_deg": 3.0, "deepest_deg": -5.0},
+        {"outcome": "no_rounding", "started_at": start + 3600, "onset_deg": None, "deepest_deg": -9.0}])
+    ticks = re.findall(r'class="time-tick"[^>]*>([^<]+)<', one_day)
+    assert ticks[0] == "18:00" and ticks[-1] == "19:00", "one day: the hour tells the dots apart"
+    gap = _polyline([0, 1, 2, 3, 4], [5.0, 6.0, float("nan"), 7.0, 8.0], "#fff")
+    assert re.findall(r'points="([^"]+)"', gap) == ["0,5 1,6", "3,7 4,8"], "no line drawn across the gap"
+
+
 def test_last_set_page_watches_for_a_new_set_but_an_old_set_does_not(client, seeded):
     _, ids = seeded
     assert 'id="watch"' in client.get("/").get_data(as_text=True)
@@ -466,6 +483,31 @@ def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client
     assert "http" not in page.replace("http://www.w3.org/2000/svg", ""), "nothing from the internet"
     target = re.search(r'<p class="card" id="target">(.*?)</p>', page, re.S).group(1)
     assert "safe depth from maria's self-test" in target
+
+
+def test_a_self_test_without_evidence_links_to_its_set(selftest_db, tmp_path):
+    """An incomplete self-test has no evidence rep to replay; its reps are still in a set, which the
+    page links so the lifter can see why no rep could be judged."""
+    import shutil
+
+    from station.analysis.selftest import INCOMPLETE, SelfTestResult
+    from station.store import Store
+
+    db, info = selftest_db
+    copy = tmp_path / "station.db"
+    shutil.copy(db, copy)
+    store = Store(copy)
+    set_id = store.get_selftest(info["latest"])["set_id"]
+    incomplete = store.add_selftest(1.0e9, 1.0e9 + 60, SelfTestResult(outcome=INCOMPLETE, lifter="maria",
+                                                                    message="Too many reps could not be judged."),
+                                    set_id)
+    store.close()
+    settings = Settings()
+    client = create_app(copy, StationHooks(get_config=settings.get, apply_settings=settings.apply)).test_client()
+    page = client.get(f"/selftest?lifter=maria&test={incomplete}").get_data(as_text=True)
+    assert f'<a href="/set/{set_id}" id="test-set">' in page and 'id="evidence-rep"' not in page
+    page = client.get(f"/selftest?lifter=maria&test={info['latest']}").get_data(as_text=True)
+    assert 'id="evidence-rep"' in page and 'id="test-set"' not in page, "the replay link says it already"
 
 
 def test_a_self_test_set_judges_each_rep_against_its_own_target(st_client, selftest_db):

@@ -48,6 +48,8 @@ THIGH_TAPER_DEG = 4.0
 CUT_OFF_START_S = 0.3        # a rep starting this soon after the lifter appeared was cut off by the start
 MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing)
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
+LEAD_IN_S = 0.5              # the replay starts this long before the rep (its start_t): standing
+LEAD_IN_ROWS = 64            # its ring holds 0.5 s up to 120 fps (fewer seconds above that)
 
 
 FloatOrArray = TypeVar("FloatOrArray", float, np.ndarray)
@@ -123,6 +125,29 @@ class RepRecord:
         return self.data[: self.size, COLUMNS[name]]
 
 
+class LeadIn:
+    """The last frames before a rep, overwritten in place (no allocation per frame): a rep starts at
+    a threshold 15 deg into the descent, and its replay should start where the lifter still stood."""
+
+    def __init__(self, capacity: int = LEAD_IN_ROWS):
+        self.data = np.empty((capacity, ROW_WIDTH))
+        self.count = 0     # rows written since the last clear (the newest is at (count - 1) % capacity)
+
+    def clear(self) -> None:
+        self.count = 0
+
+    def next_row(self) -> np.ndarray:
+        row = self.data[self.count % len(self.data)]
+        self.count += 1
+        return row
+
+    def since(self, t: float) -> np.ndarray:
+        """The rows from time t on, oldest first (a copy: taken once per rep)."""
+        n = min(self.count, len(self.data))
+        rows = self.data[np.arange(self.count - n, self.count) % len(self.data)]
+        return rows[rows[:, 0] >= t]
+
+
 class SquatAnalyzer:
     def __init__(self, params: AnalysisParams | None = None):
         self.p = params or AnalysisParams()
@@ -132,6 +157,8 @@ class SquatAnalyzer:
         self.counter = RepCounter(self.p.min_rep_range_deg)
         self.angles = Angles()
         self._rep = RepRecord()
+        self._lead_in = LeadIn()
+        self._lead_rows = self._lead_in.since(math.inf)   # the frames before this rep (for its replay)
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
         self.set_index = 0
         self._frame_size = (0, 0)
@@ -150,6 +177,7 @@ class SquatAnalyzer:
         self._set: SetResult | None = None
         self._bottoms_hidden = self._bottoms_seen = 0
         self._last_activity_t = 0.0
+        self._lead_in.clear()
         self._reset_rep()
 
     def _reset_rep(self) -> None:
@@ -203,8 +231,10 @@ class SquatAnalyzer:
         if step == "start":
             self._start_rep(t, events)
         if self.counter.in_rep or step in ("complete", "abandon"):
-            self._record(t)
+            self._record(self._rep.next_row(), t)
             self._last_activity_t = t
+        else:
+            self._record(self._lead_in.next_row(), t)
         if step == "turn":
             self._live_wink_check(t, events)
         elif step == "complete":
@@ -280,10 +310,12 @@ class SquatAnalyzer:
             self._set = SetResult(index=self.set_index, start_t=self.counter.start_t, end_t=t, end_reason="",
                                   target_depth_deg=self.p.target_depth_deg)
             self._bottoms_hidden = self._bottoms_seen = 0   # this set's bottoms, each by its own evidence
+        self._lead_rows = self._lead_in.since(self.counter.start_t - LEAD_IN_S)
+        self._lead_in.clear()     # the next rep's lead-in begins after this one
         events.append(RepStarted(t, self._rep_number()))
 
-    def _record(self, t: float) -> None:
-        row = self._rep.next_row()
+    def _record(self, row: np.ndarray, t: float) -> None:
+        """One frame's row, filled in place: the rep's record, or the lead-in ring between reps."""
         row[0] = t
         self.angles.as_row(row[1:1 + len(ANGLE_COLUMNS)])
         start = COLUMNS["spread"]
@@ -337,7 +369,7 @@ class SquatAnalyzer:
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
                         frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off,
                         top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t,
-                        plates_hid_set=self._bottoms_hidden > self._bottoms_seen)
+                        plates_hid_set=self._bottoms_hidden > self._bottoms_seen, lead_in=self._lead_rows)
         if bottom_hidden:
             self._bottoms_hidden += 1
         else:

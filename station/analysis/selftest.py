@@ -19,6 +19,7 @@ negative = below. "Shallower" means a larger number.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -313,7 +314,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     """The evidence rep's joints at the onset frame and at the bottom frame, from its series.
 
     The series' thigh angle is the depth (top of the thigh, as the onset). The onset frame is the
-    frame on the way down nearest the onset depth; the bottom frame is the deepest one.
+    frame on the way down nearest the onset depth; the bottom frame is the deepest one, labelled with
+    the rep's own depth (held over 0.3 s, as the rep table shows it), not that one frame's reading.
     None without a series."""
     series = rep.series
     if series is None or len(series.t) == 0:
@@ -328,5 +330,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     onset = None
     if onset_deg is not None:   # the frame on the way down whose depth is nearest the onset
         onset = frame(int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg))))
+    deepest = frame(bottom)
+    if rep.side_view and math.isfinite(rep.max_depth_deg):
+        deepest["depth_deg"] = round(float(rep.max_depth_deg), 1)
     return {"joint_names": list(SERIES_JOINTS), "frame_size": [int(v) for v in series.frame_size],
-            "onset": onset, "bottom": frame(bottom)}
+            "onset": onset, "bottom": deepest}

@@ -139,14 +139,18 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
               standing_trunk_deg: float, standing_deg: float,
               lifter_height_cm: float, frame_size: tuple[int, int], cut_off_start: bool = False,
               cut_off_end: bool = False, top_t: float | None = None,
-              next_top_t: float | None = None, plates_hid_set: bool = False) -> tuple[RepResult, bool]:
+              next_top_t: float | None = None, plates_hid_set: bool = False,
+              lead_in: np.ndarray | None = None) -> tuple[RepResult, bool]:
     """One rep's numbers from its per-frame rows (columns: name -> column index), and whether its
     own bottom was hidden. A rep cut off by the start of the footage has no 'down' time, one cut off
     by its end no 'up' time: a guess there would read 0.3 s or 0.03 s.
 
     plates_hid_set: most of this set's earlier bottoms were hidden (a plate over the hip). Then a
     bottom that happens to score well is not judged either: it is the same camera, bar and plates,
-    and MoveNet's hip there is a guess that scored well by chance (a deep set read +19 deg)."""
+    and MoveNet's hip there is a guess that scored well by chance (a deep set read +19 deg).
+
+    lead_in: rows from just before the rep's start threshold (standing); only its series (the
+    replay, the charts) shows them, no number is measured on them."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
@@ -189,13 +193,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # top (next_top_t), never passing through standing
     moved = moved if top_t is None else top_t
     stood = stood if next_top_t is None else next_top_t
-    joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
-    # the replay and the charts speak the lifter's depth convention (top of the thigh), like the onset
-    shown = depth_from_thigh(col["thigh_deg"]) if side_view else col["thigh_deg"]
-    series = RepSeries(t=(t - t[0]).astype(np.float32), thigh_deg=shown.astype(np.float32),
-                       hip_deg=col["hip_deg"].astype(np.float32),
-                       trunk_lean_deg=col["trunk_lean_deg"].astype(np.float32),
-                       knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
+    series = _series(rows if lead_in is None else np.concatenate([lead_in, rows]), columns,
+                     depth_from_thigh if side_view else None, frame_size)
     hidden = issue == "hips_hidden"
     verdict = depth_verdict(depth, band) if side_view else "unknown"
     rep = RepResult(
@@ -210,6 +209,23 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,
         view=view, setup_issue=issue)
     return rep, own_bottom_hidden
+
+
+def _series(rows: np.ndarray, columns: dict, depth_from_thigh: Callable[[Any], Any] | None,
+            frame_size: tuple[int, int]) -> RepSeries:
+    """What is stored per frame for the replay and the charts; t from the first row shown."""
+    col = {name: rows[:, columns[name]] for name in ("t", "thigh_deg", "hip_deg", "trunk_lean_deg", "knee_deg",
+                                                     "torso_sure")}
+    joints = rows[:, columns["joints"]:columns["joints"] + 12].reshape(-1, 6, 2).astype(np.float32)
+    # the replay and the charts speak the lifter's depth convention (top of the thigh), like the onset
+    shown = col["thigh_deg"] if depth_from_thigh is None else depth_from_thigh(col["thigh_deg"])
+    return RepSeries(t=(col["t"] - col["t"][0]).astype(np.float32), thigh_deg=shown.astype(np.float32),
+                     hip_deg=col["hip_deg"].astype(np.float32),
+                     # a frame whose torso was unsure (a plate over it, the legs from a second look)
+                     # has no trunk line we stand behind: a gap in the chart, not a jump
+                     trunk_lean_deg=np.where(col["torso_sure"] > 0.5, col["trunk_lean_deg"],
+                                             np.nan).astype(np.float32),
+                     knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
 
 
 def summarise_set(result: SetResult, margin_deg: float) -> None:

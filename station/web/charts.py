@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from html import escape
 
@@ -37,6 +38,24 @@ def _frame(lines: list[str], ys: Callable[[float], float], y_lo: float, y_hi: fl
     return (f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" class="chart">{ticks}{body}</svg>')
 
 
+def _time_axis(t0: float, t1: float, xs: Callable[[float], float], count: int = 4) -> str:
+    """Dates under a chart over time (the station's local time): when was each dot? Hours when all
+    fall on one day; a date shown once even when two ticks fall on it."""
+    same_day = time.localtime(t0)[:3] == time.localtime(t1)[:3]
+    ticks = [t0] if t1 <= t0 else [t0 + (t1 - t0) * k / (count - 1) for k in range(count)]
+    labels, seen = [], set()
+    for k, t in enumerate(ticks):
+        local = time.localtime(t)
+        text = time.strftime("%H:%M", local) if same_day else f"{local.tm_mday} {time.strftime('%b', local)}"
+        if text in seen:
+            continue
+        seen.add(text)
+        anchor = "start" if k == 0 else ("end" if k == len(ticks) - 1 else "middle")
+        labels.append(f'<text class="time-tick" x="{xs(t):.1f}" y="{H - 5}" text-anchor="{anchor}" '
+                      f'font-size="11" fill="{COLOURS["text"]}">{escape(text)}</text>')
+    return "".join(labels)
+
+
 def _ticks(lo: float, hi: float) -> list[int]:
     step = 30 if hi - lo > 100 else 15 if hi - lo > 40 else 5
     start = int(lo // step + 1) * step
@@ -44,9 +63,16 @@ def _ticks(lo: float, hi: float) -> list[int]:
 
 
 def _polyline(xs: Sequence[float], ys: Sequence[float], colour: str, width: float = 2.0) -> str:
-    """The points whose value was measured; a frame without one (not finite) is left out."""
-    pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in zip(xs, ys) if math.isfinite(y))
-    return f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="{width}" stroke-linejoin="round"/>'
+    """The points whose value was measured, one line per unbroken run: a frame without a value (not
+    finite) leaves a gap, so the chart never draws a line across what was not seen."""
+    runs: list[list[str]] = [[]]
+    for x, y in zip(xs, ys):
+        if math.isfinite(y):
+            runs[-1].append(f"{x:.0f},{y:.0f}")
+        elif runs[-1]:
+            runs.append([])
+    return "".join(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="{width}" '
+                   f'stroke-linejoin="round"/>' for run in runs if run)
 
 
 def _hline(ys: Callable[[float], float], value: float, colour: str, text: str, dash: str = "4 3",
@@ -179,6 +205,7 @@ def history_chart(points: list[tuple[float, float | None, float | None]]) -> str
     onsets = [(xs(t), ys(o)) for t, _, o in sorted(points) if o is not None]
     if len(onsets) > 1:
         parts.append(_polyline([p[0] for p in onsets], [p[1] for p in onsets], COLOURS["wink"], 1.5))
+    parts.append(_time_axis(t0, t1, xs))
     return _frame(parts, ys, lo, hi, "depth and wink onset per set over time")
 
 
@@ -293,4 +320,5 @@ def selftest_history_chart(tests: list[dict]) -> str:
                          f'{t["deepest_deg"]:.0f} deg</title></circle>')
     if len(onsets) > 1:
         parts.insert(1, _polyline([p[0] for p in onsets], [p[1] for p in onsets], COLOURS["wink"], 1.5))
+    parts.append(_time_axis(t0, t1, xs))
     return _frame(parts, ys, lo, hi, "where the lower back began to round, per self-test")
