@@ -382,3 +382,28 @@ def test_a_reps_replay_starts_where_the_lifter_still_stood():
         standing = float(np.nanmax(s.thigh_deg))
         assert s.thigh_deg[0] >= standing - 5.0, "its first frame is (near) standing"
         assert int(np.argmin(s.thigh_deg)) > 0 and np.min(s.thigh_deg) == pytest.approx(rep.max_depth_deg, abs=3)
+
+
+def test_once_the_knees_set_the_facing_a_nose_behind_the_ear_does_not_turn_the_lifter_round():
+    """MoveNet may put a side-on nose behind the ear (the rendered mannequin's, for seconds on end).
+    Standing between reps that turned the facing round, and with it the sign of every trunk and shin
+    angle: standing trunk and shin references learned backwards, a trunk-lean curve that jumps."""
+    from station.sim.lifter import random_lifter
+
+    params = random_lifter(np.random.default_rng(4), reps=3)
+    params.facing = 1
+    truth = simulate_set(params, CameraParams(), seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    for kp in keypoints:   # every nose as far behind the ear as it really is ahead of it
+        kp.points[KP.NOSE, 0] = 2 * kp.points[KP.LEFT_EAR, 0] - kp.points[KP.NOSE, 0]
+    analyzer = SquatAnalyzer(ON_THE_JOINTS)
+    facing, reps = [], []
+    for kp in keypoints:
+        _, events = analyzer.update(kp)
+        reps += [e.rep for e in events if isinstance(e, RepCompleted)]
+        if reps:
+            facing.append(analyzer.tracker.facing)
+    assert len(reps) >= 2 and min(facing) > 0, "the knees said right; the nose never turns it"
+    for rep in reps[1:]:
+        lean = rep.series.trunk_lean_deg
+        assert np.nanmin(lean) > -5.0, "no backwards trunk angle in the replay's lead-in"

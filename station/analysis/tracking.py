@@ -117,6 +117,7 @@ class BodyTracker:
         self._side_score = np.zeros(2)  # smoothed ear + shoulder + hip score per label side
         self.near_side = 0              # 0 = the left labels face the camera, 1 = the right
         self.facing = 0.0              # > 0 faces image right, < 0 left (smoothed nose-ahead-of-ear)
+        self._knees_set_facing = False  # the knees have spoken: the nose no longer moves the facing
         self.width_ratio = 0.0         # this frame's L-R spread / torso: 0 side-on, ~0.6 front-on
         self.have_pose = False
         self.torso_unsure = False      # this frame's shoulders and hips score far below usual
@@ -135,6 +136,7 @@ class BodyTracker:
         self._upright_size = 0
         self.thigh_px = self.shank_px = self.upright_thigh_px = 0.0
         self.facing = 0.0
+        self._knees_set_facing = False
         self._confidence_count = 0      # the next lifter's usual score is their own
         self.usual_confidence = 0.0
 
@@ -341,14 +343,17 @@ class BodyTracker:
             self.near_side = other
         # In a squat the knees travel forward and the hips back: with the thigh well away from
         # vertical, the knee ahead of the hip says which way the lifter faces, far more surely than
-        # the nose (MoveNet often puts a side-on nose behind the ear). Standing, the nose is all we have.
+        # the nose (MoveNet often puts a side-on nose behind the ear). Standing, the nose is all we
+        # have until the first descent; once the knees have set the facing, only they change it (a
+        # lifter does not turn round mid-set). On the rendered mannequin the nose flipped the facing
+        # 10-30 times a set, and with it the sign of every standing trunk and shin angle.
         hip, knee = self._raw[HIP], self._raw[KNEE]
         dx, dy = knee[0] - hip[0], knee[1] - hip[1]
         if abs(dx) > abs(dy) * FACING_FROM_KNEES:
             self.facing += 0.2 * ((1.0 if dx > 0 else -1.0) - self.facing)
-        elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]):
+            self._knees_set_facing = self._knees_set_facing or abs(self.facing) >= 0.5
+        elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]) and not self._knees_set_facing:
             direction = 1.0 if pts[KP.NOSE, 0] > self._raw[EAR, 0] else -1.0
-            # the nose settles an unknown facing quickly, but barely moves one the knees have set
             self.facing += (0.1 if abs(self.facing) < 0.5 else 0.02) * (direction - self.facing)
         shoulders, hips = LABELS[SHOULDER], LABELS[HIP]
         if not (ok[shoulders].all() and ok[hips].all()):
