@@ -126,8 +126,8 @@ class RepRecord:
 
 
 class LeadIn:
-    """The last frames before a rep, overwritten in place (no allocation per frame): a rep starts at
-    a threshold 15 deg into the descent, and its replay should start where the lifter still stood."""
+    """The last frames between reps, overwritten in place (no allocation per frame): a rep's own
+    frames begin 15 deg into the descent, and its replay should start where the lifter still stood."""
 
     def __init__(self, capacity: int = LEAD_IN_ROWS):
         self.data = np.empty((capacity, ROW_WIDTH))

@@ -149,8 +149,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     bottom that happens to score well is not judged either: it is the same camera, bar and plates,
     and MoveNet's hip there is a guess that scored well by chance (a deep set read +19 deg).
 
-    lead_in: rows from just before the rep's start threshold (standing); only its series (the
-    replay, the charts) shows them, no number is measured on them."""
+    lead_in: rows from up to 0.5 s before the rep's start, where the lifter still stood; only its
+    series (the replay, the charts) shows them, no number is measured on them."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
     view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
