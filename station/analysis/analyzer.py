@@ -158,7 +158,7 @@ class SquatAnalyzer:
         self.angles = Angles()
         self._rep = RepRecord()
         self._lead_in = LeadIn()
-        self._lead_rows = self._lead_in.since(math.inf)   # the frames before this rep (for its replay)
+        self._lead_rows = np.empty((0, ROW_WIDTH))   # the frames before this rep (for its replay)
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
         self.set_index = 0
         self._frame_size = (0, 0)
