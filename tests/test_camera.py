@@ -82,9 +82,21 @@ def test_no_camera_connected(monkeypatch):
         Picamera2Source()
 
 
-def test_picamera2_under_the_wrong_numpy_is_a_source_error(monkeypatch):
+def test_picamera2_under_the_wrong_numpy_is_a_source_error(monkeypatch, tmp_path):
+    """Bookworm's case: apt's numpy 1.24 shadowed by a pip numpy 2. Without apt metadata at all
+    (not Raspberry Pi OS) the advice is the installer, not a guess at a pin."""
+    import numpy
+
+    from station.sources import camera
     fake_picamera2.install(monkeypatch, "import")
-    with pytest.raises(SourceError, match=r"cannot load with this numpy \(numpy.dtype size changed.*numpy<2"):
+    monkeypatch.setattr(numpy, "__version__", "2.3.1")
+    monkeypatch.setattr(camera, "APT_PYTHON_PACKAGES", tmp_path)
+    with pytest.raises(SourceError, match=r"numpy.dtype size changed.*; numpy 2.3.1 in the venv, unknown from apt\): "
+                                          r"rerun scripts/install.sh"):
+        Picamera2Source()
+    (tmp_path / "numpy-1.24.2.egg-info").mkdir()
+    with pytest.raises(SourceError, match=r"cannot load with this numpy \(numpy.dtype size changed.*1.24.2 from apt"
+                                          r"\): reinstall the venv with numpy<2"):
         Picamera2Source()
 
 

@@ -152,10 +152,30 @@ def _camera_config():
     return cfg
 
 
-def test_camera_check_under_the_wrong_numpy_fails_with_the_fix(monkeypatch):
+def test_camera_check_under_the_wrong_numpy_fails_with_the_fix(monkeypatch, tmp_path):
+    """Bookworm: apt's numpy 1 under a pip numpy 2 wants numpy<2; Trixie: apt's numpy 2 under a
+    pinned numpy 1 wants the pin gone. The advice follows the versions, not one OS release."""
+    import numpy
+
+    from station.sources import camera
     fake_picamera2.install(monkeypatch, "import")
-    check = doctor.check_camera(_camera_config())
-    assert check.status == "fail" and "numpy.dtype size changed" in check.detail and "numpy<2" in check.fix
+    for apt, expected, unwanted in (("1.24.2", "numpy<2 (docs", "without"), ("2.2.4", "without the numpy<2 pin", "")):
+        (tmp_path / apt).mkdir()
+        (tmp_path / apt / f"numpy-{apt}.egg-info").mkdir()
+        monkeypatch.setattr(camera, "APT_PYTHON_PACKAGES", tmp_path / apt)
+        monkeypatch.setattr(numpy, "__version__", "2.3.1" if apt.startswith("1") else "1.26.4")
+        check = doctor.check_camera(_camera_config())
+        assert check.status == "fail" and "numpy.dtype size changed" in check.detail
+        assert "from apt" in check.detail and apt in check.detail
+        assert expected in check.fix and (not unwanted or unwanted not in check.fix)
+
+
+def test_apt_numpy_is_read_from_its_metadata_folder(tmp_path):
+    from station.sources.camera import apt_numpy_version
+    assert apt_numpy_version(tmp_path) is None
+    (tmp_path / "numpy-2.2.4.dist-info").mkdir()
+    (tmp_path / "numpydoc-1.0.egg-info").mkdir()
+    assert apt_numpy_version(tmp_path) == "2.2.4"
 
 
 @pytest.mark.parametrize("mode, status, text", [("ok", "ok", "imx708"), ("nocamera", "fail", "no camera detected")])

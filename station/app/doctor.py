@@ -135,13 +135,14 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
 
 
 def check_camera(cfg: config_mod.Config) -> Check:
+    from station.sources.camera import numpy_abi_advice
+
     if cfg.camera.source != "camera":
         return Check("ok", "camera", f"not used: source is {cfg.camera.source!r}")
     try:
         from picamera2 import Picamera2
-    except ValueError as exc:  # "numpy.dtype size changed": a pip numpy 2 over apt's numpy 1
-        return Check("fail", "camera", f"picamera2 cannot load with this numpy ({exc})",
-                     "reinstall the venv with numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')")
+    except ValueError as exc:  # "numpy.dtype size changed": the venv's numpy is not apt's
+        return Check("fail", "camera", *numpy_abi_advice(exc))
     except ImportError:
         return Check("fail", "camera", "picamera2 is not installed",
                      "sudo apt install python3-picamera2, and make the venv with --system-site-packages")

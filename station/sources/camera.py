@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.sources.base import SourceError
@@ -20,6 +22,42 @@ FrameTimeout = (TimeoutError, concurrent.futures.TimeoutError)
 FIRST_FRAME_WAIT_S = 5.0   # the first frame waits for the sensor and the ISP's start-up as well
 CABLE_HINT = ("check the ribbon cable (seated in both connectors, contacts facing the right way; "
               "long or thin cables drop frames), then reboot")
+
+
+APT_PYTHON_PACKAGES = Path("/usr/lib/python3/dist-packages")
+
+
+def apt_numpy_version(dist_packages: Path | None = None) -> str | None:
+    """The numpy that apt installed (picamera2 and simplejpeg are built against it), from its
+    metadata folder's name: importing it is what fails when the venv's numpy shadows it."""
+    for entry in sorted((dist_packages or APT_PYTHON_PACKAGES).glob("numpy-*-info")):
+        found = re.match(r"numpy-(\d+(?:\.\d+)*)", entry.name)
+        if found:
+            return found.group(1)
+    return None
+
+
+def numpy_abi_advice(exc: Exception, venv_numpy: str | None = None,
+                     apt_numpy: str | None = None) -> tuple[str, str]:
+    """What to do when picamera2 will not load with the venv's numpy ("numpy.dtype size changed").
+
+    Bookworm's apt modules are built against numpy 1 and break under a pip numpy 2; Trixie's are
+    built against numpy 2 and break under a pip numpy 1. The advice follows the versions seen.
+    Returns (what is wrong, the fix)."""
+    if venv_numpy is None:
+        import numpy
+        venv_numpy = numpy.__version__
+    apt_numpy = apt_numpy or apt_numpy_version()
+    major = lambda version: int(version.split(".")[0])  # noqa: E731
+    seen = f"numpy {venv_numpy} in the venv, {apt_numpy or 'unknown'} from apt"
+    if apt_numpy and major(apt_numpy) < 2 <= major(venv_numpy):
+        fix = "reinstall the venv with numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')"
+    elif apt_numpy and major(venv_numpy) < 2 <= major(apt_numpy):
+        fix = ("rerun scripts/install.sh: on Trixie it installs without the numpy<2 pin, "
+               "so the venv uses apt's numpy 2 (docs/install.md)")
+    else:
+        fix = "rerun scripts/install.sh, which keeps the venv's numpy the one apt's picamera2 is built for"
+    return f"picamera2 cannot load with this numpy ({exc}; {seen})", fix
 
 
 def _fov(mode: dict) -> int:
@@ -68,9 +106,8 @@ class Picamera2Source:
                  exposure_us: int = 0, analogue_gain: float = 0.0, camera_index: int = 0) -> None:
         try:
             from picamera2 import Picamera2
-        except ValueError as exc:   # "numpy.dtype size changed": a pip numpy 2 shadowing apt's numpy 1
-            raise SourceError(f"picamera2 cannot load with this numpy ({exc}); reinstall the venv with "
-                              "numpy<2 (docs/install.md: 'Bookworm: keep apt's numpy')", retryable=False) from None
+        except ValueError as exc:   # "numpy.dtype size changed": the venv's numpy is not apt's
+            raise SourceError(": ".join(numpy_abi_advice(exc)), retryable=False) from None
         except ImportError:
             raise SourceError(
                 "picamera2 is not installed: on Raspberry Pi OS run `sudo apt install python3-picamera2` "
