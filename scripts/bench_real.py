@@ -15,7 +15,7 @@ Then, needing no labels: each judged rep's depth at 15 and 10 fps against the sa
 clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
-                                 [--transform mirror|half|dark]
+                                 [--transform mirror|half|dark|rolled]
 """
 
 from __future__ import annotations
@@ -98,9 +98,20 @@ def _dark(frame: np.ndarray) -> np.ndarray:
     return np.clip(frame * 0.33 + noise, 0, 255).astype(np.uint8)
 
 
+ROLL_DEG = 3.0
+
+
+def _rolled(frame: np.ndarray) -> np.ndarray:
+    """A camera rolled ROLL_DEG (its horizon not level; the picture turns counter-clockwise),
+    black where the turned picture leaves the frame."""
+    from PIL import Image
+    return np.asarray(Image.fromarray(frame).rotate(ROLL_DEG, resample=Image.BILINEAR))
+
+
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
-# facing the other way, a smaller lifter, a dim gym. A verdict that flips under them is fragile.
-TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark}
+# facing the other way, a smaller lifter, a dim gym, a camera not level. A verdict that flips under
+# them is fragile.
+TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark, "rolled": _rolled}
 
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,

@@ -485,3 +485,23 @@ def test_a_rep_without_lockout_times_its_descent_from_its_own_top(fps):
     assert reps[1].down_s == pytest.approx(0.8, abs=0.3), "from the top at 62 deg, not from standing"
     assert reps[0].up_s == pytest.approx(0.8, abs=0.3), "up to that top, not on into the next descent"
     assert reps[0].down_s == pytest.approx(1.2, abs=0.3) and reps[1].up_s == pytest.approx(1.2, abs=0.3)
+
+
+def test_the_benchmarks_rolled_camera_turns_the_picture_counter_clockwise(monkeypatch):
+    """bench_real.py --transform rolled: docs/depth.md's 'left-facing lifters read shallower'
+    depends on the turn's direction, so it is pinned here (a horizontal line's right end rises)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_real.py"
+    spec = importlib.util.spec_from_file_location("bench_real", path)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(__import__("sys").modules, "bench_real", bench)   # its dataclasses look it up
+    spec.loader.exec_module(bench)
+    frame = np.zeros((201, 401, 3), np.uint8)
+    frame[100, 50:351] = 255
+    rolled = bench.TRANSFORMS["rolled"](frame)
+    assert rolled.shape == frame.shape and rolled.dtype == np.uint8
+    rows = {x: float(np.average(np.arange(201), weights=rolled[:, x, 0].astype(float) + 1e-9)) for x in (100, 300)}
+    slope_deg = math.degrees(math.atan2(rows[100] - rows[300], 200))
+    assert slope_deg == pytest.approx(bench.ROLL_DEG, abs=0.5)
