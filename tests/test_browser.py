@@ -149,6 +149,8 @@ def test_history_dots_stay_inside_their_chart(server, browser):
         assert chart["x"] + corner <= box["x"] and box["x"] + box["width"] <= chart["x"] + chart["width"] - corner
         assert chart["y"] + corner <= box["y"] and box["y"] + box["height"] <= chart["y"] + chart["height"] - corner
     assert "not judged" in page.locator("table").inner_text()
+    for th in page.locator("table th").all():
+        assert th.evaluate(LINES) == 1, f"header {th.inner_text()!r} wraps"
     _fits_the_phone(page)
     _shot(page, "history")
     page.close()

@@ -251,6 +251,37 @@ def test_three_way_verdict_per_rep_and_dashes_for_what_was_not_measured(client, 
     assert "0°" not in lean and "0 cm" not in text
 
 
+def test_a_depth_beside_its_verdict_carries_no_second_sign(client, cases):
+    """'-6° below parallel' says 6 above to anyone who reads it literally: beside 'below' or 'above'
+    the number has no sign; inside the parallel band the sign is all that says which side."""
+    ids, reps = cases
+    rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{ids['verdicts']}").get_data(as_text=True), re.S)
+    depths = [_text(re.search(r"<td class=\"depth\">(.*?)</td>", r, re.S).group(1)).strip() for r in rows[1:]]
+    assert depths == ["6° below parallel", "+1° at parallel", "9° above parallel"]
+    big = re.search(r'id="depth"><span class="big mid">(.*?)</span>', client.get(f"/rep/{reps['verdicts'][0]}")
+                    .get_data(as_text=True)).group(1)
+    assert big == "6°"
+
+
+def test_a_flagged_reps_onset_and_confidence_in_the_lifters_words(client):
+    """The rep page said 'at -5°' over 'back rounding' and 'confidence 100%': the onset now reads like
+    every other depth ('5° below'), and no confidence is shown above 99 %."""
+    from station.web.views import rep_sentence
+
+    flagged = [r for s in client.get("/api/sets").get_json()["sets"] if s["wink_reps"]
+               for r in client.get(f"/api/sets/{s['id']}").get_json()["set"]["reps"] if r["wink"]]
+    assert flagged, "the seeded wink set has flagged reps"
+    rep = flagged[0]
+    page = client.get(f"/rep/{rep['id']}").get_data(as_text=True)
+    kpi = _text(re.search(r"<div id=\"rounding\">(.*?)</div>", page, re.S).group(1)).strip()
+    side = "below" if rep["wink_onset_deg"] < 0 else "above"
+    assert kpi == f"{abs(rep['wink_onset_deg']):.0f}° {side} rounding began"
+    assert "at -" not in _text(page)
+    sure = rep_sentence({"wink": True, "wink_confidence": 0.9996})
+    assert sure.endswith("(confidence 99%).") and "100%" not in sure
+    assert rep_sentence({"wink": True, "wink_confidence": 0.974}).endswith("(confidence 97%).")
+
+
 def test_rep_page_leaves_out_what_was_not_measured(client, cases):
     _, reps = cases
     measured = _text(client.get(f"/rep/{reps['verdicts'][0]}").get_data(as_text=True))
@@ -327,6 +358,10 @@ def test_history_marks_unjudged_sets_and_keeps_them_out_of_the_chart(client, cas
     sets = {s["id"]: s for s in client.get("/api/history").get_json()["sets"]}
     assert sets[ids["unjudged"]]["mean_depth_deg"] is None
     assert sets[ids["unjudged"]]["setup_advice"] == FRONT_ADVICE
+    verdicts = sets[ids["verdicts"]]["mean_depth_deg"]
+    row = _text(re.search(rf'href="/set/{ids["verdicts"]}".*?</tr>', page, re.S).group(0))
+    assert f"{abs(verdicts):.0f}° {'below' if verdicts < 0 else 'above'}" in row, "depths in words, as on every page"
+    assert not re.search(r"-\d+°", _text(page)), "no bare signed degrees on the History page"
 
 
 def test_api_carries_the_view_gate_fields(client, cases):

@@ -33,6 +33,7 @@ def history(lifter: str | None) -> dict:
 
 
 # the three-way depth verdict in the lifter's words (RepResult.depth_verdict)
+MAX_SHOWN_CONFIDENCE_PCT = 99
 VERDICT_TEXT = {"below": "below parallel", "parallel": "at parallel", "above": "above parallel"}
 
 
@@ -60,7 +61,10 @@ def rep_sentence(rep: dict) -> str:
     sentence = ", ".join(parts) + "." if parts else ""
     sentence = sentence[:1].upper() + sentence[1:]
     if rep.get("wink"):   # no pelvic tilt in degrees: one side camera cannot measure it (docs/depth.md)
-        sentence += f" Lower-back rounding flagged (confidence {100 * (rep.get('wink_confidence') or 0):.0f}%)."
+        # at most 99 %: the calibration's top bin is 99.6 % on the synthetic lifter, and two real
+        # winks cannot back a certainty (docs/butt-wink.md, "What the confidence means")
+        confidence = min(MAX_SHOWN_CONFIDENCE_PCT, round(100 * (rep.get("wink_confidence") or 0)))
+        sentence += f" Lower-back rounding flagged (confidence {confidence}%)."
     elif rep.get("wink_judged") is False:
         sentence += " The lower back was hidden at the bottom (a plate, the bar, the arms): rounding not judged."
     return sentence.strip()
