@@ -357,8 +357,10 @@ def test_a_self_test_round_trips_and_sets_or_clears_the_lifters_target(tmp_path)
     assert store.lifter_target("maria") is None
     assert [t["outcome"] for t in store.list_selftests("maria")] == ["no_rounding", "incomplete", "rounding"]
     assert store.list_selftests("nobody") == [] and store.get_selftest(999) is None
-    # the evidence outlives its set
-    store.delete_set(set_id)
+    # the evidence outlives its set (once the set has finished: one in progress is not deleted)
+    assert store.delete_set(set_id) is None and store.get_set(set_id) is not None
+    store.finish_set(set_id, 170.0, _set(reps))
+    assert store.delete_set(set_id) is True and store.delete_set(set_id) is False
     kept = store.get_selftest(first)
     assert kept["set_id"] is None and kept["evidence_rep_id"] is None and kept["evidence"] == EVIDENCE
     assert store.integrity_ok()

@@ -197,6 +197,38 @@ def test_delete_needs_the_pin(tmp_path):
     assert client.get(f"/set/{ids[0]}").status_code == 404
 
 
+def test_the_set_in_progress_cannot_be_deleted_and_its_next_reps_still_save(tmp_path):
+    """Deleting the set the station is writing made each of its later reps fail to save (their set
+    was gone) and put a database error on every page: the page offers no delete for it, the route
+    answers 409, and the writer goes on saving."""
+    from station.analysis import SetResult
+    from station.store.writer import StoreWriter
+
+    from webseed import _rep
+    writer = StoreWriter(tmp_path / "live.db", lifter="default")
+    now = __import__("time").time()     # retention would drop a set from 1970 when it finishes
+    try:
+        writer.rep_finished(1, now, now, 0.0, _rep(1, -5.0, "below"))
+        writer.flush()
+        client = create_app(tmp_path / "live.db", StationHooks(get_config=Settings().get)).test_client()
+        set_id = client.get("/api/last-set").get_json()["set"]["id"]
+        page = client.get(f"/set/{set_id}").get_data(as_text=True)
+        assert 'id="in-progress"' in page and f"/set/{set_id}/delete" not in page
+        response = client.post(f"/set/{set_id}/delete", data={"csrf": _csrf(client), "pin": "2468"})
+        assert response.status_code == 409 and "still in progress" in response.get_data(as_text=True)
+        writer.rep_finished(1, now, now + 5, 0.0, _rep(2, -6.0, "below"))
+        reps = [_rep(1, -5.0, "below"), _rep(2, -6.0, "below")]
+        writer.set_finished(1, now + 10, SetResult(index=1, start_t=0.0, end_t=10.0, end_reason="idle",
+                                                 target_depth_deg=0.0, reps=reps))
+        writer.flush()
+        assert writer.error is None
+        assert client.get(f"/api/sets/{set_id}").get_json()["set"]["rep_count"] == 2
+        page = client.get(f"/set/{set_id}").get_data(as_text=True)
+        assert f"/set/{set_id}/delete" in page and 'id="in-progress"' not in page
+    finally:
+        writer.close()
+
+
 def test_security_headers_and_no_debug(client):
     response = client.get("/")
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
@@ -627,7 +659,7 @@ def test_a_read_only_page_cannot_start_a_self_test(selftest_db):
     client = create_app(db, StationHooks(get_config=settings.get)).test_client()
     page = client.get("/selftest?lifter=maria").get_data(as_text=True)
     assert "not connected to a running station" in page and 'name="pin"' not in page
-    response = client.post("/selftest/start", data={"csrf": _csrf(client, "/"), "pin": "2468"})
+    response = client.post("/selftest/start", data={"csrf": _csrf(client), "pin": "2468"})
     assert response.status_code == 403 and "read-only" in response.get_data(as_text=True)
 
 

@@ -421,8 +421,12 @@ class Store:
                                   (result.safe_depth_deg, test_id, lifter_id))
         return test_id
 
-    def delete_set(self, set_id: int) -> bool:
-        return self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,)).rowcount > 0
+    def delete_set(self, set_id: int) -> bool | None:
+        """True when deleted, False when there is no such set, None when it is still in progress: the
+        station is writing its reps, and each one after a delete would be refused (its set is gone)."""
+        if self.conn.execute("DELETE FROM sets WHERE id = ? AND end_reason IS NOT NULL", (set_id,)).rowcount:
+            return True
+        return None if self.conn.execute("SELECT 1 FROM sets WHERE id = ?", (set_id,)).fetchone() else False
 
     def apply_retention(self, now: float | None = None) -> int:
         """Drop sets past the age limit, then the oldest while the file is over its size limit."""

@@ -172,7 +172,11 @@ def settings() -> str:
 @pages.post("/set/<rowid:set_id>/delete")
 def delete_set(set_id: int) -> Response:
     check_form()
-    if not store().delete_set(set_id):
+    deleted = store().delete_set(set_id)
+    if deleted is None:
+        abort(409, "This set is still in progress: delete it once it has finished (the station is still "
+                   "saving its reps).")
+    if not deleted:
         abort(404)
     return redirect(url_for("pages.history_page"))
 
