@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from station.analysis import AnalysisParams  # noqa: E402
 from station.analysis.analyzer import analyze_keypoints  # noqa: E402
+from station.analysis.summary import judged_reps  # noqa: E402
 from station.pose.keypoints import Keypoints  # noqa: E402
 
 EXTRA_CLIPS = {  # the older clips, labelled the same way (testdata/README.md)
@@ -151,7 +152,7 @@ def score(clip: Clip, sets) -> dict:
     counted = len(reps)
     row = {"clip": clip.name, "reps": counted, "reps_label": f"{labels['reps']}/{labels['bottoms']}",
            "reps_ok": str(counted) in (labels["reps"], labels["bottoms"])}
-    judged = [r for r in reps if r.side_view]
+    judged = [r for s in sets for r in judged_reps(s)]     # what the page and `station analyze` give
     advice = next((s.setup_advice for s in sets if s.setup_advice), None)
     if clip.side:
         deepest = min(judged, key=lambda r: r.max_depth_deg) if judged else None

@@ -228,15 +228,24 @@ def _series(rows: np.ndarray, columns: dict, depth_from_thigh: Callable[[Any], A
                      knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
 
 
+# a set with at least this share of its reps not judged is not judged as a whole (summarise_set)
+SET_BLOCKED_SHARE = 1 / 3
+
+
 def summarise_set(result: SetResult, margin_deg: float) -> None:
     """Per-set numbers and the one sentence a lifter reads first."""
     reps = result.reps
-    side = [r for r in reps if r.side_view]
-    issues = [r.setup_issue for r in reps if r.setup_issue]
     views = [r.view for r in reps]
     result.view = max(set(views), key=views.count) if views else "unknown"
-    result.setup_issue = max(set(issues), key=issues.count) if issues else None
+    # The set is "not judged" when at least SET_BLOCKED_SHARE of its reps were: then the rest share
+    # their camera, light and plates and are not trusted either (a lucky side-on rep of a front-view
+    # set, a bottom that scored well behind the plates). Below that, one rep in the dark does not
+    # hide five good ones. A judged set publishes only what its judged reps say.
+    blocked = [r.setup_issue for r in reps if not r.side_view and r.setup_issue]
+    set_blocked = bool(blocked) and len(blocked) >= SET_BLOCKED_SHARE * len(reps)
+    result.setup_issue = max(set(blocked), key=blocked.count) if set_blocked else None
     result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None
+    side = judged_reps(result)
     depths = np.array([r.max_depth_deg for r in side])
     result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else 0.0
     winks = [r for r in side if r.wink]
@@ -247,6 +256,21 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
         result.wink_onset_deg = onset
         result.suggested_depth_deg = onset + margin_deg
     result.summary = set_sentence(result)
+
+
+def judged_reps(result: SetResult) -> list[RepResult]:
+    """The reps whose depth and rounding the set may speak for: side-on, in a set the view gate passed
+    (the store's `judged`, station.store.public_rep)."""
+    return [] if result.setup_issue else [r for r in result.reps if r.side_view]
+
+
+# A rep whose feet or head were out of the picture still has a depth (hip and knee were seen); what
+# that costs is said once for the set.
+SETUP_NOTES = {
+    "feet_out": "Your feet were out of the picture, so heel lift and knee travel were not measured: move the "
+                "camera back so your feet are in view.",
+    "head_out": "Your head was out of the picture: move the camera back or tilt it up so all of you is in view.",
+}
 
 
 def depth_words(deg: float, band_deg: float = PARALLEL_BAND_DEG) -> str:
@@ -267,14 +291,19 @@ def set_sentence(result: SetResult) -> str:
     reps = result.reps
     n = len(reps)
     counted = f"{n} rep{'s' if n != 1 else ''}"
-    side = [r for r in reps if r.side_view]
+    side = judged_reps(result)
     if not side:
         advice = result.setup_advice or SETUP_ADVICE["front_view"]
         return f"{counted}. {advice}"
     deepest = min(side, key=lambda r: r.max_depth_deg)
     head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"
-    if len(side) < n:
-        head += f" ({n - len(side)} not judged: {SETUP_ADVICE.get(result.setup_issue or '', 'camera view')})"
+    unjudged = [r.setup_issue for r in reps if not r.side_view]
+    if unjudged:
+        issue = max(set(unjudged), key=lambda i: (unjudged.count(i), i or ""))
+        head += f" ({len(unjudged)} not judged: {SETUP_ADVICE.get(issue or '', 'camera view')})"
+    notes = [r.setup_issue for r in side if r.setup_issue in SETUP_NOTES]
+    if notes and 2 * len(notes) >= len(side):
+        head += f". {SETUP_NOTES[max(set(notes), key=notes.count)][:-1]}"
     winks = [r.index for r in side if r.wink]
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
         stop = result.suggested_depth_deg

@@ -48,10 +48,11 @@ def set_table(result: SetResult) -> str:
              " rep  depth  verdict  down  up    lean  knee  heel  wink  onset",
              "      deg             s     s     deg   cm    cm          deg"]
     for r in result.reps:
-        depth = r.max_depth_deg if r.side_view else None
-        lines.append(f" {r.index:3d} {_cell(depth, 6, '.1f')}  {VERDICT_WORDS[r.depth_verdict]:7s} "
+        shown = rep_dict(r, result.setup_issue)     # what --json, the API and the pages say
+        verdict = VERDICT_WORDS[shown["depth_verdict"] or "unknown"]
+        lines.append(f" {r.index:3d} {_cell(shown['max_depth_deg'], 6, '.1f')}  {verdict:7s} "
                      f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  {_cell(r.max_trunk_lean_deg, 4)}  "
                      f"{_cell(r.knee_travel_cm, 4)}  {_cell(r.heel_lift_cm, 4)}  "
-                     f"{'WINK' if r.wink else '-   '}  {_cell(r.wink_onset_deg, 5, '.1f')}")
+                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(shown['wink_onset_deg'], 5, '.1f')}")
     lines.append(result.summary)
     return "\n".join(lines)

@@ -106,6 +106,7 @@ REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_
                "setup_issue", "wink_judged")   # new columns go last: CSV readers count on the order
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
+WINK_FIELDS = ("wink_onset_deg", "wink_magnitude_deg", "wink_confidence")
 # The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database
 # keeps its column names, these are renamed at the boundary (docs/api.md, "Names").
 PUBLIC_NAMES = {"idx": "index"}
@@ -283,10 +284,13 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
     rep = {PUBLIC_NAMES.get(k, k): row[k] for k in row.keys() if k != "series"}
     for flag in ("below_parallel", "reached_target", "wink", "wink_judged", "side_view"):
         rep[flag] = bool(rep[flag])
-    rep["judged"] = (set_setup_issue is None and rep["side_view"] and rep["setup_issue"] is None
-                     and rep["depth_verdict"] != "unknown")
+    # side_view: the rep's own view gate passed (an issue like feet out of the picture leaves its depth);
+    # set_setup_issue: the set's did not (at least half its reps blocked, station.analysis.summary)
+    rep["judged"] = set_setup_issue is None and rep["side_view"] and rep["depth_verdict"] != "unknown"
     if not rep["judged"]:
         rep.update(dict.fromkeys(DEPTH_FIELDS))
+        # nor its rounding: a side-on rep in a set judged from the wrong view speaks for nothing
+        rep.update(dict.fromkeys(WINK_FIELDS), wink=False, wink_judged=False)
     return rep
 
 
@@ -498,9 +502,10 @@ class Store:
         sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, s.wink_onset_deg, s.suggested_depth_deg, "
                "s.target_depth_deg, s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
                "CASE WHEN s.setup_issue IS NULL THEN "
-               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view AND setup_issue IS NULL "
+               "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view "
                "AND depth_verdict IS NOT 'unknown') END AS mean_depth_deg, "
-               "(SELECT SUM(wink) FROM reps WHERE set_id = s.id) AS wink_reps "
+               "CASE WHEN s.setup_issue IS NULL THEN "
+               "(SELECT COALESCE(SUM(wink), 0) FROM reps WHERE set_id = s.id AND side_view) ELSE 0 END AS wink_reps "
                "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
         args: list = []
         if lifter:
