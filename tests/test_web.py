@@ -886,3 +886,65 @@ def test_an_empty_or_short_secret_file_is_replaced(tmp_path, seeded, caplog):
         again = create_app(db, StationHooks(get_config=Settings().get), state_dir=tmp_path)
         assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"], "kept across restarts"
     assert not list(tmp_path.glob(".web-secret*")), "no temporary file left behind"
+
+
+def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path):
+    """The summary said 'possible rounding on rep 2 only' while the headline said a green 'no' and
+    History 'none'; a set whose back was hidden at every bottom said 'no' too."""
+    import time
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+    from station.store import Store
+
+    from webseed import _rep
+    store = Store(tmp_path / "w.db")
+    ids = []
+    for name, flag_rep, back_seen in (("one", 2, True), ("hidden", None, False)):
+        reps = [_rep(i, -8.0, "below", back_seen=back_seen) for i in (1, 2, 3)]
+        if flag_rep:
+            reps[flag_rep - 1].wink, reps[flag_rep - 1].wink_onset_deg = True, -3.0
+            reps[flag_rep - 1].wink_confidence = 0.99
+        result = SetResult(index=1, start_t=0.0, end_t=10.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+        summarise_set(result, margin_deg=5.0)
+        set_id = None
+        for rep in reps:
+            set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
+        store.finish_set(set_id, time.time(), result)
+        ids.append(set_id)
+    store.close()
+    client = create_app(tmp_path / "w.db", StationHooks(get_config=Settings().get)).test_client()
+    kpi = lambda set_id: _text(re.search(r'<div id="rounding">(.*?)</div>', client.get(f"/set/{set_id}")  # noqa: E731
+                                         .get_data(as_text=True), re.S).group(1)).split()
+    assert kpi(ids[0]) == ["possible", "back", "rounding"]
+    assert kpi(ids[1]) == ["not", "seen", "back", "rounding"]
+    history = client.get("/history").get_data(as_text=True)
+    row = _text(re.search(rf'href="/set/{ids[0]}".*?</tr>', history, re.S).group(0))
+    assert "possible 1 rep" in row and "none" not in row
+
+
+def test_the_onset_trend_is_one_lifters_never_two_mixed(tmp_path):
+    """'All lifters' drew one lifter's early onsets against another's late ones as a trend, and
+    joined their dots; a filter to one lifter gives theirs."""
+    import time
+
+    from station.analysis import SetResult
+    from station.store import Store
+
+    from webseed import _rep
+    store = Store(tmp_path / "t.db")
+    start = time.time() - 20 * 86400
+    for n, (lifter, onset) in enumerate([("ana", -2.0)] * 4 + [("ben", -12.0)] * 4):
+        rep = _rep(1, -15.0, "below")
+        result = SetResult(index=1, start_t=0.0, end_t=5.0, end_reason="idle", target_depth_deg=0.0, reps=[rep],
+                           summary="1 rep", wink_onset_deg=onset, suggested_depth_deg=onset + 5)
+        wall = start + n * 86400
+        store.finish_set(store.add_rep(None, lifter, wall, wall, 0.0, rep), wall, result)
+    store.close()
+    client = create_app(tmp_path / "t.db", StationHooks(get_config=Settings().get)).test_client()
+    assert client.get("/api/history").get_json()["onset_trend"] is None
+    page = client.get("/history").get_data(as_text=True)
+    assert 'id="onset-trend"' not in page and "<polyline" not in page
+    ana = client.get("/api/history?lifter=ana").get_json()["onset_trend"]
+    assert ana == {"early_onset_deg": -2.0, "recent_onset_deg": -2.0, "improving": False}
+    assert "<polyline" in client.get("/history?lifter=ben").get_data(as_text=True)

@@ -186,8 +186,9 @@ def rep_curves(series: dict) -> str:
     return _frame(lines, ys, -40, 185, "angles during the rep")
 
 
-def history_chart(points: list[tuple[float, float | None, float | None]]) -> str:
-    """(time, mean depth, wink onset) per set: is the wink starting deeper over the weeks?"""
+def history_chart(points: list[tuple[float, float | None, float | None]], join_onsets: bool = True) -> str:
+    """(time, mean depth, wink onset) per set: is the wink starting deeper over the weeks? The onsets
+    are joined by a line only when they are one lifter's (join_onsets)."""
     if not points:
         return ""
     t0, t1 = min(p[0] for p in points), max(p[0] for p in points)
@@ -203,7 +204,7 @@ def history_chart(points: list[tuple[float, float | None, float | None]]) -> str
         if onset is not None:
             parts.append(f'<circle cx="{xs(t):.1f}" cy="{ys(onset):.1f}" r="{ONSET_DOT_R}" fill="{COLOURS["wink"]}"/>')
     onsets = [(xs(t), ys(o)) for t, _, o in sorted(points) if o is not None]
-    if len(onsets) > 1:
+    if join_onsets and len(onsets) > 1:
         parts.append(_polyline([p[0] for p in onsets], [p[1] for p in onsets], COLOURS["wink"], 1.5))
     parts.append(_time_axis(t0, t1, xs))
     return _frame(parts, ys, lo, hi, "depth and wink onset per set over time")

@@ -113,8 +113,9 @@ def rep(rep_id: int) -> str:
 def history_page() -> str:
     lifter = lifter_arg()
     data = history(lifter)
-    return render_template("history.html", title="History", chart_svg=history_chart(data["points"]),
-                           lifters=store().lifters(), lifter=lifter, **data)
+    chart = history_chart(data["points"], join_onsets=data["one_lifter"])
+    return render_template("history.html", title="History", chart_svg=chart, lifters=store().lifters(),
+                           lifter=lifter, **data)
 
 
 @pages.get("/live")

@@ -23,13 +23,15 @@ def history(lifter: str | None) -> dict:
     points = [(s["started_at"], s["mean_depth_deg"], s["wink_onset_deg"]) for s in sets]
     by_time = sorted(sets, key=lambda s: s["started_at"])
     onsets = [s["wink_onset_deg"] for s in by_time if s["wink_onset_deg"] is not None]
+    # a trend is one lifter's: two lifters' onsets side by side would read as one mobility changing
+    one_lifter = len({s["lifter"] for s in sets}) == 1
     trend = None
-    if len(onsets) >= 4:
+    if one_lifter and len(onsets) >= 4:
         half = len(onsets) // 2
         early, late = sum(onsets[:half]) / half, sum(onsets[half:]) / (len(onsets) - half)
         trend = {"early_onset_deg": round(early, 1), "recent_onset_deg": round(late, 1),
                  "improving": late < early - 2}
-    return {"days": days, "sets": sets, "points": points, "onset_trend": trend}
+    return {"days": days, "sets": sets, "points": points, "onset_trend": trend, "one_lifter": one_lifter}
 
 
 # the three-way depth verdict in the lifter's words (RepResult.depth_verdict)
