@@ -900,7 +900,7 @@ def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path
     from webseed import _rep
     store = Store(tmp_path / "w.db")
     ids = []
-    for name, flag_rep, back_seen in (("one", 2, True), ("hidden", None, False)):
+    for flag_rep, back_seen in ((2, True), (None, False)):
         reps = [_rep(i, -8.0, "below", back_seen=back_seen) for i in (1, 2, 3)]
         if flag_rep:
             reps[flag_rep - 1].wink, reps[flag_rep - 1].wink_onset_deg = True, -3.0
