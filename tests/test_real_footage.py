@@ -125,6 +125,14 @@ def test_the_three_way_verdict_has_a_band_around_parallel():
     assert all(r.depth_uncertainty_deg > 0 for r in results.values())
 
 
+def test_the_verdict_is_on_the_whole_degrees_the_lifter_sees():
+    """-3.4 and -2.6 are both shown as "-3°": with a 3 deg band both are at parallel, not one of each."""
+    from station.analysis.summary import depth_verdict, depth_words
+    assert [depth_verdict(d, 3.0) for d in (-3.6, -3.4, -2.6, 2.6, 3.4, 3.6)] == \
+        ["below", "parallel", "parallel", "parallel", "parallel", "above"]
+    assert depth_words(-3.4) == "at parallel" and depth_words(-3.6) == "4 deg below parallel"
+
+
 def test_a_plate_pulling_the_hip_point_up_is_not_a_rep_or_a_bottom():
     t, thigh = _thigh_profile(30.0, reps=2, bottom_deg=-5.0)
     keypoints = [_side_pose(ti, th) for ti, th in zip(t, thigh)]

@@ -128,9 +128,12 @@ def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s
 
 
 def depth_verdict(depth_deg: float, band_deg: float) -> str:
-    if depth_deg < -band_deg:
+    """Judged on the whole degrees every page and `station analyze` show: a rep shown as "3°" with a
+    3 deg band is at parallel, never "at parallel" beside another "3°" that is "below"."""
+    shown = round(depth_deg)
+    if shown < -band_deg:
         return "below"
-    return "above" if depth_deg > band_deg else "parallel"
+    return "above" if shown > band_deg else "parallel"
 
 
 def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, target_depth_deg: float,
@@ -274,7 +277,7 @@ SETUP_NOTES = {
 
 
 def depth_words(deg: float, band_deg: float = PARALLEL_BAND_DEG) -> str:
-    if abs(deg) <= band_deg:
+    if abs(round(deg)) <= band_deg:     # whole degrees, as depth_verdict
         return "at parallel"
     return f"{abs(deg):.0f} deg {'below' if deg < 0 else 'above'} parallel"
 
