@@ -306,6 +306,8 @@ def from_dict(data: dict, source_path: str = "") -> Config:
                           f"{config.feedback.led_pins}; the buzzer needs a pin of its own (docs/wiring.md)")
     if not lifter_name_ok(config.station.lifter):
         raise ConfigError(f"station.lifter = {config.station.lifter!r}: {LIFTER_NAME_RULE}")
+    if not config.camera.source.strip():    # "" is the current folder to a path: the wrong error later
+        raise ConfigError("camera.source is empty: give 'camera', 'synthetic', or a video, image or folder path")
     if config.web.pin_hash and _parse_pin_hash(config.web.pin_hash) is None:
         raise ConfigError("web.pin_hash is not a hash made by `station pin set` (scrypt$n$r$p$salt$hash); "
                           "run `station pin set` again, or put web.pin = \"1234\" in the config file")

@@ -52,6 +52,7 @@ def test_config_defaults_and_round_trip(tmp_path):
     ("[station]\nlifter = \"a\\nb\"\n", "station.lifter = 'a\\nb': control characters are not allowed"),
     ("[web]\npin_hash = 'scrypt$1$1$1$x$y'\n", "web.pin_hash is not a hash made by `station pin set`"),
     ("[web\n", "not valid TOML"),
+    ("[camera]\nsource = ''\n", "camera.source is empty: give 'camera', 'synthetic', or a video"),
 ])
 def test_config_errors_name_the_file_key_value_and_allowed(tmp_path, text, message):
     path = tmp_path / "station.toml"

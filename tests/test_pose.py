@@ -196,15 +196,31 @@ def test_random_bytes_with_a_tflite_header(tmp_path):
 
 
 def test_a_model_that_is_not_the_tested_file_loads_with_a_warning(model_path, monkeypatch, caplog):
-    """A model with a few bytes changed ran with only an INFO line: the owner never learnt that the
-    numbers were not measured with it. Only `station doctor` said so."""
+    """Another model (another name and size) ran with only an INFO line: the owner never learnt that
+    the numbers were not measured with it. Only `station doctor` said so."""
+    import dataclasses
+
     import station.pose.movenet as movenet
 
     monkeypatch.setattr(movenet, "KNOWN_MODEL_SHA256", set())
+    monkeypatch.setattr(movenet, "TESTED_MODEL", dataclasses.replace(movenet.TESTED_MODEL, filename="other.tflite",
+                                                                      size=1))
     with caplog.at_level(logging.WARNING, logger="station.pose.movenet"):
         MoveNet(model_path)
     assert any(r.levelno == logging.WARNING and "is not the tested MoveNet Lightning int8 file" in r.getMessage()
                and "station model fetch" in r.getMessage() for r in caplog.records)
+
+
+def test_the_tested_model_with_a_few_bytes_changed_is_damaged_not_another_model(model_path, tmp_path):
+    """400 bytes overwritten mid-file, same name and size: it loaded with a warning and moved the
+    keypoints (a shoulder 26 px). Its name or size says which file it should be: refused."""
+    data = bytearray(model_path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 400] = bytes(400)
+    for name in (model_path.name, "renamed.tflite"):
+        bad = tmp_path / name
+        bad.write_bytes(bytes(data))
+        with pytest.raises(ModelError, match=r"is damaged: it has the name or size of .* `station model fetch`"):
+            MoveNet(bad)
 
 
 def test_wrong_input_shape(tmp_path):

@@ -75,6 +75,25 @@ def test_camera_source_off_the_pi_says_picamera2_is_missing():
         Picamera2Source()
 
 
+def test_a_file_with_sound_and_no_picture_says_so(tmp_path):
+    """An audio-only .mp4 said 'tuple index out of range'."""
+    import av
+
+    path = tmp_path / "voice-memo.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        for i in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    with pytest.raises(SourceError, match=r"voice-memo.mp4: it has no video stream \(only audio\)"):
+        VideoFileSource(path)
+
+
 def test_open_source_rejects_unknown_specs(tmp_path):
     with pytest.raises(SourceError, match="neither 'camera', 'synthetic' nor"):
         open_source(str(tmp_path / "missing.mp4"))

@@ -37,6 +37,7 @@ class LineAwareHandler(logging.StreamHandler):
 
 
 LOG_HANDLER = LineAwareHandler()
+EXIT_INTERRUPTED = 130          # Ctrl-C, as shells report it
 LOG_HANDLER.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
 
@@ -177,6 +178,7 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}", flush=True)
     if demo_pin is not None:
         print(f"station: settings PIN for this demo: {demo_pin}; data in {cfg.state_dir()}", flush=True)
+    interrupted = False
     try:
         station.run_frames()
         if not exit_when_done and station.exit_code == 0 and not station.stop_event.is_set():
@@ -184,7 +186,7 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
                   flush=True)
             station.stop_event.wait()
     except KeyboardInterrupt:
-        pass
+        interrupted = True      # the set in progress is closed and saved below, then 130 as the README says
     finally:
         station.shutdown()
         LOG_HANDLER.terminal = None
@@ -192,7 +194,7 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
     if station.capture.error:   # exit 1: broke part-way, may work next time; 2: never delivered a frame
         print(f"station: error: the source {spec} failed: {station.capture.error}", file=sys.stderr)
-    return station.exit_code
+    return EXIT_INTERRUPTED if interrupted and station.exit_code == 0 else station.exit_code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -386,4 +388,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"station: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED

@@ -82,6 +82,17 @@ def check_model_file(path: Path) -> None:
 # process, because tflite-runtime 2.14 has no flatbuffer verifier and segfaults on a truncated file.
 KNOWN_MODEL_SHA256 = {LIGHTNING_INT8.sha256}
 PROBE_TIMEOUT_S = 60.0   # a sound model loads in a few seconds even on a busy Pi 4
+TESTED_MODEL = LIGHTNING_INT8
+
+
+def check_not_a_damaged_copy(path: Path) -> None:
+    """A file with the tested model's name or exact size but another checksum is that model damaged
+    (a bad SD card sector, an interrupted copy), not another model: it may even load and give
+    shifted keypoints. Refuse it. (Called only when the checksum is not a known one.)"""
+    if path.name == TESTED_MODEL.filename or path.stat().st_size == TESTED_MODEL.size:
+        raise ModelError(f"model file {path} is damaged: it has the name or size of {TESTED_MODEL.filename} but "
+                         "not its SHA-256 checksum; fetch it again: `station model fetch` (or "
+                         "`station model fetch --from FILE` offline)")
 
 _PROBE = """
 import json, sys
@@ -118,6 +129,7 @@ class MoveNet:
         check_model_file(self.model_path)
         interpreter_cls, self.runtime = load_runtime(runtime)
         if sha256_of(self.model_path) not in KNOWN_MODEL_SHA256:
+            check_not_a_damaged_copy(self.model_path)
             probe_model_in_child(self.model_path, runtime)
             log.warning("model file %s is not the tested MoveNet Lightning int8 file (its SHA-256 differs): it "
                         "loads, but the station's depth, rep and wink numbers were measured with the tested one; "

@@ -33,9 +33,13 @@ class VideoFileSource:
         self._av = av
         try:
             self._container = av.open(str(self.path))
-            stream = self._container.streams.video[0]
-        except (av.error.FFmpegError, IndexError) as exc:
+        except av.error.FFmpegError as exc:
             raise SourceError(f"cannot open video {self.path}: {exc}") from None
+        if not self._container.streams.video:
+            kinds = ", ".join(sorted({str(s.type) for s in self._container.streams})) or "no streams at all"
+            self._container.close()
+            raise SourceError(f"cannot open video {self.path}: it has no video stream (only {kinds})")
+        stream = self._container.streams.video[0]
         self.name = f"video:{self.path.name}"
         self.nominal_fps = float(stream.average_rate) if stream.average_rate else 30.0
         self._realtime = realtime
