@@ -106,6 +106,7 @@ def test_full_depth_twice_without_rounding_means_no_limit():
     assert result.onset_deg is None and result.safe_depth_deg is None
     assert result.evidence_rep == 10 and result.deepest_deg == -31.0
     assert "No rounding down to 31° below parallel (full depth)" in result.message
+    assert "rounding that leaves your trunk line still can escape it" in result.message, "what 'none' cannot promise"
 
 
 def test_the_rep_limit_without_full_depth_says_how_deep_it_went():

@@ -30,6 +30,11 @@ from station.errors import StationError
 # outcomes
 ROUNDING = "rounding"          # rounding seen: onset and safe depth
 NO_ROUNDING = "no_rounding"    # no rounding down to the deepest rep (full depth or the rep limit)
+# What "no rounding" can and cannot promise: the station sees a lower back that rounds by the trunk
+# tipping back; one that rounds while the upper back keeps the trunk line still escapes it (one of
+# the two real winks on the dev clips did; docs/butt-wink.md).
+UNSEEN_ROUNDING = ("The station sees rounding that tips your trunk back; rounding that leaves your trunk "
+                   "line still can escape it, so film a rep from the side if you are unsure.")
 INCOMPLETE = "incomplete"      # too many reps could not be judged: no verdict
 CANCELLED = "cancelled"        # stopped from the page, or nobody squatted for IDLE_LIMIT_S
 
@@ -290,11 +295,11 @@ class SelfTestTracker:
         full = self._full_clean >= 2
         if full:
             message = (f"No rounding down to {_deg(_judged_depth(deepest))} (full depth): no safe-depth limit. "
-                       f"Your target stays the configured one.")
+                       f"Your target stays the configured one. {UNSEEN_ROUNDING}")
         else:
             message = (f"No rounding down to {_deg(_judged_depth(deepest))}, your deepest rep; full depth "
                        f"({_deg(self.plan.full_depth_deg)}) was not reached. No safe-depth limit was set: "
-                       f"your target stays the configured one.")
+                       f"your target stays the configured one. {UNSEEN_ROUNDING}")
         return self._finish(NO_ROUNDING, message, reached_full_depth=full, evidence_rep=deepest.number)
 
 
