@@ -87,8 +87,8 @@ def keypoint_suite(count: int, seed: int, sensitivity: str = "normal", realism: 
         keypoints = noisy_keypoints(truth, noise, seed=seed + i)
         # without realism the keypoints sit on the joints: no MoveNet hip-point offset to correct
         params = AnalysisParams(wink_sensitivity=sensitivity, hip_point_offset_deg=5.0 if realism else 0.0)
-        reps, _ = run_analysis(keypoints, params)
-        scores.append(score_set(truth, reps))
+        reps, sets = run_analysis(keypoints, params)
+        scores.append(score_set(truth, reps, sets))
         if kinds_out is not None:
             kinds_out.append(kind_of(truth))
         if realism_out is not None:
@@ -107,8 +107,8 @@ def rendered_suite(count: int, seed: int, model: Path, realism: bool = True, rea
         renderer = MannequinRenderer(truth, second_person=bool(i % 3 == 0), seed=seed + i)
         estimator = PoseEstimator(net)
         keypoints = [estimator.estimate(renderer.render(f), float(t)) for f, t in enumerate(truth.timestamps)]
-        reps, _ = run_analysis(keypoints)
-        scores.append(score_set(truth, reps))
+        reps, sets = run_analysis(keypoints)
+        scores.append(score_set(truth, reps, sets))
         if kinds_out is not None:
             kinds_out.append(kind_of(truth))
         if realism_out is not None:

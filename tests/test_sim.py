@@ -346,6 +346,13 @@ def test_score_set_pairs_secondary_numbers_and_allows_none():
     assert score.depth_errors and score.depth_abstained == 0
     unjudged = score_set(truth, [SimpleNamespace(**{**vars(measured), "side_view": False})])
     assert not unjudged.depth_errors and unjudged.depth_abstained == 1, "no depth shown: an abstention, not an error"
+    # with its sets, a side-on rep of a set the view gate did not pass is scored as the page shows it
+    flagged = SimpleNamespace(**{**vars(measured), "wink": True, "wink_confidence": 0.99})
+    blocked = SimpleNamespace(setup_issue="front_view", reps=[flagged])
+    hidden = score_set(truth, [flagged], [blocked])
+    assert hidden.depth_abstained == 1 and hidden.wink_pairs[0][1] is False and not hidden.flag_confidence
+    passed = score_set(truth, [flagged], [SimpleNamespace(setup_issue=None, reps=[flagged])])
+    assert passed.depth_errors and passed.wink_pairs[0][1] is True
     got = {name: (true, m) for name, true, m in score.secondary}
     assert set(got) == {name for name, *_ in SECONDARY}
     assert got["max trunk lean"][1] is None and got["heel lift"][1] is None

@@ -60,9 +60,13 @@ def run_analysis(keypoints: list[Keypoints],
     return reps, sets
 
 
-def score_set(truth: SetTruth, reps: list[RepResult]) -> SetScore:
+def score_set(truth: SetTruth, reps: list[RepResult], sets: list[SetResult] | None = None) -> SetScore:
+    """sets: the analysis's sets, to score what the page shows (a rep of a set the view gate did not
+    pass shows no depth and no rounding); without them each rep's own gate decides."""
     from station.analysis.analyzer import THIGH_TAPER_DEG
+    from station.analysis.summary import judged_reps
 
+    shown = None if sets is None else {id(r) for s in sets for r in judged_reps(s)}
     score = SetScore(true_reps=len(truth.reps), counted_reps=len(reps), reps=reps)
     t = truth.timestamps
     for true_rep in truth.reps:
@@ -72,15 +76,17 @@ def score_set(truth: SetTruth, reps: list[RepResult]) -> SetScore:
             continue
         # the station reports the top of the thigh (parallel as judged); the truth is the joint line
 
-        if match.side_view:   # a rep the view gate did not judge shows no depth: it is an abstention
+        judged = match.side_view if shown is None else id(match) in shown
+        if judged:   # a rep the view gate did not judge shows no depth: it is an abstention
             score.depth_errors.append(match.max_depth_deg - (true_rep.max_depth_deg - THIGH_TAPER_DEG))
         else:
             score.depth_abstained += 1
+        flagged = match.wink and judged
         onset_error = None
-        if match.wink and match.wink_onset_deg is not None and true_rep.wink_onset_thigh_deg is not None:
+        if flagged and match.wink_onset_deg is not None and true_rep.wink_onset_thigh_deg is not None:
             onset_error = match.wink_onset_deg - (true_rep.wink_onset_thigh_deg - THIGH_TAPER_DEG)
-        score.wink_pairs.append((true_rep.wink_magnitude_deg, match.wink, onset_error))
-        if match.wink:
+        score.wink_pairs.append((true_rep.wink_magnitude_deg, flagged, onset_error))
+        if flagged:
             score.flag_confidence.append((true_rep.wink_magnitude_deg, match.wink_confidence))
         for name, _, measured_attr, true_attr, _ in SECONDARY:
             measured = getattr(match, measured_attr, None)
