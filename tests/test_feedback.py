@@ -442,3 +442,16 @@ def test_a_hung_pin_never_blocks_the_frame_loop_and_no_post_is_lost():
     finally:
         GatedPin.gate.set()
         fb.close()
+
+
+def test_a_set_the_view_gate_did_not_pass_ends_with_the_setup_cue_not_clean():
+    """Its rounding is not published, so 'set done: clean' would be a verdict the page does not give."""
+    from station.analysis import SetResult
+    from station.analysis.types import SetFinished
+    from station.feedback.cues import cue_for
+
+    def finished(issue, onset):
+        return SetFinished(9.0, SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0,
+                                          setup_issue=issue, wink_onset_deg=onset))
+    assert cue_for(finished("front_view", None)) == "setup"
+    assert cue_for(finished(None, -3.0)) == "set_wink" and cue_for(finished(None, None)) == "set_clean"

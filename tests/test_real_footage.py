@@ -131,6 +131,9 @@ def test_the_verdict_is_on_the_whole_degrees_the_lifter_sees():
     assert [depth_verdict(d, 3.0) for d in (-3.6, -3.4, -2.6, 2.6, 3.4, 3.6)] == \
         ["below", "parallel", "parallel", "parallel", "parallel", "above"]
     assert depth_words(-3.4) == "at parallel" and depth_words(-3.6) == "4 deg below parallel"
+    from station.analysis.summary import reached
+    assert reached(0.4, 0.0) and reached(-0.2, 0.0) and not reached(0.6, 0.0), "0° against parallel is reached"
+    assert reached(3.4, 3.35) and not reached(4.6, 3.35)
 
 
 def test_a_plate_pulling_the_hip_point_up_is_not_a_rep_or_a_bottom():
@@ -307,15 +310,26 @@ def test_view_classes():
     assert classify_view(0.65) == "front" and classify_view(float("nan")) == "unknown"
 
 
-def test_live_state_says_how_to_fix_the_camera_and_shows_no_depth():
+def test_feet_out_of_the_picture_is_a_note_beside_the_live_depth_not_cannot_judge():
+    """feet_out leaves the depth measured (the finished set, the API and `station analyze` give it):
+    live, the page showed "Cannot judge from here" and the bar the setup pattern instead of it."""
+    from station.app.runner import live_state
+    from station.config import FeedbackConfig
+    from station.feedback.cues import BarLogic
+
     analyzer = SquatAnalyzer(ON_THE_JOINTS)
+    bar = BarLogic(FeedbackConfig())
     state = None
     for i in range(40):   # the lifter's feet below the bottom edge of the picture
         kp = _side_pose(i / 30, 85.0)
         pts = kp.points.copy()
         pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.05
-        state, _ = analyzer.update(Keypoints(pts, 640, 480, kp.timestamp))
-    assert state.setup_issue == "feet_out" and "feet" in state.setup_advice
+        state, events = analyzer.update(Keypoints(pts, 640, 480, kp.timestamp))
+        bar.post(state, events, i / 30)
+    assert state.setup_issue is None and state.setup_advice is None and "feet are out" in state.setup_note
+    live = live_state(state)
+    assert live["thigh_deg"] is not None and live["setup_note"] == state.setup_note and live["setup_issue"] is None
+    assert bar.render(40 / 30).bar.pattern != "setup"
 
 
 @pytest.mark.parametrize("fps", [30.0, 10.0])

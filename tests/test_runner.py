@@ -363,10 +363,13 @@ def test_a_camera_library_that_cannot_load_exits_2_with_the_fault_on_the_page(tm
     """numpy 2 shadowing apt's numpy (Bookworm): retrying cannot fix it, so the station says why and
     exits 2 (systemd does not restart it in a loop); the page and the bar show the fault meanwhile."""
     import fake_picamera2
+    import numpy
 
-    from station.sources import open_source
-
+    from station.sources import camera, open_source
     fake_picamera2.install(monkeypatch, mode="import")
+    (tmp_path / "apt" / "numpy-1.24.2.egg-info").mkdir(parents=True)     # Bookworm's apt numpy
+    monkeypatch.setattr(camera, "APT_PYTHON_PACKAGES", tmp_path / "apt")
+    monkeypatch.setattr(numpy, "__version__", "2.3.1")
     station, _, _ = _station(tmp_path, lambda: open_source("camera"), FakePose(_keypoints(1)), live=True)
     on_page, _ = _watch_faults(station)
     assert station.run() == 2

@@ -143,6 +143,26 @@ def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_wh
     assert test.feed(rep(17.0, index=3)).target_deg == 11.0, "the plan goes on from where it was"
 
 
+def test_feet_out_of_the_picture_still_count_as_the_pages_judge_them():
+    """feet_out keeps the depth on the pages; the test said 'the camera did not see it side-on'."""
+    test = started()
+    step = test.feed(rep(24.0, setup_issue="feet_out"))
+    assert step.counted and step.deeper and test.reps[-1].judged and "did not count" not in step.message
+
+
+def test_a_test_whose_reps_the_view_gate_mostly_failed_gives_no_verdict():
+    """Its set would not be judged (a third of the reps off the view), so a safe depth from the others
+    would be published from reps the pages hide: the test ends incomplete instead."""
+    test = started()
+    test.feed(rep(24.0, index=1))
+    test.feed(rep(20.0, side_view=False, setup_issue="three_quarter_view", index=2))
+    test.feed(rep(17.0, side_view=False, setup_issue="three_quarter_view", index=3))
+    test.feed(rep(17.0, index=4))
+    test.feed(rep(10.0, wink=True, onset=12.0, confidence=0.999, index=5))
+    assert test.done and test.result.outcome == INCOMPLETE and not test.result.sets_target
+    assert "2 of 5 reps were not seen side-on" in test.result.message and test.result.safe_depth_deg is None
+
+
 def test_too_many_reps_that_cannot_be_judged_end_without_a_verdict():
     test = started()
     for k in range(PLAN.max_unjudged):

@@ -20,9 +20,16 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
-from station.analysis.quality import BLOCKING, DEEP_FOR_PARALLAX_DEG, EDGE_SHARE, SETUP_ADVICE, ViewGate
+from station.analysis.quality import (
+    BLOCKING,
+    DEEP_FOR_PARALLAX_DEG,
+    EDGE_SHARE,
+    SETUP_ADVICE,
+    SETUP_NOTES_LIVE,
+    ViewGate,
+)
 from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, Baseline, RepCounter
-from station.analysis.summary import build_rep, summarise_set
+from station.analysis.summary import build_rep, reached, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (
     DepthReached,
@@ -242,7 +249,7 @@ class SquatAnalyzer:
         elif step == "abandon":
             self._reset_rep()
         if self.counter.in_rep and not self._depth_reached and self._side_on() \
-                and self._depth_deg() <= self.p.target_depth_deg:
+                and reached(self._depth_deg(), self.p.target_depth_deg):
             self._depth_reached = True
             events.append(DepthReached(t, self._rep_number(), self._depth_deg()))
         if (self._set is not None and not self.counter.in_rep and self._set.reps
@@ -411,12 +418,14 @@ class SquatAnalyzer:
         in_rep = phase in ("descent", "ascent")
         return FrameState(
             timestamp=t, lifter_present=present, calibrated=present and base.known, phase=phase,
-            depth_fraction=fraction, target_reached=bool(thigh is not None and thigh <= self.p.target_depth_deg),
+            depth_fraction=fraction, target_reached=bool(thigh is not None and reached(thigh, self.p.target_depth_deg)),
             thigh_deg=thigh, hip_deg=self.angles.hip_deg if judged else None,
             trunk_lean_deg=self.angles.trunk_lean_deg if judged else None,
             rep_count=len(self._set.reps) if self._set else 0,
             wink_active=in_rep and self._live_wink.detected, set_active=self._set is not None,
-            setup_issue=issue, setup_advice=SETUP_ADVICE.get(issue) if issue else None)
+            setup_issue=issue if issue in BLOCKING else None,
+            setup_advice=SETUP_ADVICE.get(issue) if issue in BLOCKING else None,
+            setup_note=SETUP_NOTES_LIVE.get(issue or ""))
 
 
 def analyze_keypoints(keypoints: Iterable[Keypoints], params: AnalysisParams | None = None) -> list[SetResult]:

@@ -28,6 +28,14 @@ SETUP_ADVICE = {
                 "out of the picture, and make sure no plates or rack uprights stand between it and your hips.",
 }
 
+# the issues that do not block depth, said live as a note beside it (the depth stays on the page
+# and the bar): what to change, and what it costs
+SETUP_NOTES_LIVE = {
+    "feet_out": "Your feet are out of the picture: move the camera back so they are in view (heel lift and "
+                "knee travel need them).",
+    "head_out": "Your head is out of the picture: move the camera back or tilt it up so all of you is in view.",
+}
+
 # what blocks a depth verdict; the others are advice while depth stays measurable
 BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark",
                       "hips_hidden"})

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from station.analysis.summary import SET_BLOCKED_SHARE
 from station.analysis.types import SERIES_JOINTS, RepResult
 from station.errors import StationError
 
@@ -120,7 +121,7 @@ class SelfTestResult:
 
 def why_not_judged(rep: RepResult) -> str | None:
     """None when the rep counts for the test; otherwise why not, in the lifter's words."""
-    if not rep.side_view or rep.setup_issue is not None or rep.depth_verdict == "unknown":
+    if not rep.side_view or rep.depth_verdict == "unknown":   # feet out of the picture: still judged
         from station.analysis.quality import SETUP_ADVICE
 
         advice = SETUP_ADVICE.get(rep.setup_issue or "", "Stand side-on to the camera, whole body in view.")
@@ -159,6 +160,7 @@ class SelfTestTracker:
         self._run: list[SelfTestRep] = []       # consecutive judged reps with rounding
         self._full_clean = 0
         self._unjudged = 0
+        self._off_view = 0                      # of those, the reps the view gate did not pass
         self._target = plan.target(0)
         self.message = (f"Self-test started: slow bodyweight squats, side-on to the camera. "
                         f"Rep 1: down to {_deg(self._target)} (the top LED).")
@@ -204,6 +206,7 @@ class SelfTestTracker:
         why = why_not_judged(rep)
         if why is not None:
             self._unjudged += 1
+            self._off_view += not rep.side_view or rep.depth_verdict == "unknown"
             entry = SelfTestRep(number, rep.index, set_key, target, False, None,
                                 note=f"Not judged: {why}.")
             self.reps.append(entry)
@@ -269,6 +272,11 @@ class SelfTestTracker:
                               reps=list(self.reps), **extra)
 
     def _finish(self, outcome: str, message: str, **extra) -> SelfTestStep:
+        if outcome in (ROUNDING, NO_ROUNDING) and self._off_view >= SET_BLOCKED_SHARE * len(self.reps):
+            # the set it is filed under would not be judged (summary.summarise_set): neither is the test
+            outcome, extra = INCOMPLETE, {}
+            message = (f"{self._off_view} of {len(self.reps)} reps were not seen side-on, so the station does not "
+                       f"trust the others either: no verdict. Fix the view and start the test again.")
         self.result = self._result(outcome, message, **extra)
         self.message = message
         return SelfTestStep(True, True, self._target, False, message)

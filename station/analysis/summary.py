@@ -127,6 +127,12 @@ def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s
     return start, end
 
 
+def reached(depth_deg: float, target_deg: float) -> bool:
+    """The target is reached in the whole degrees the lifter sees: "0°" against a "parallel" target is
+    reached, on the page, the bar and the buzzer alike."""
+    return round(depth_deg) <= round(target_deg)
+
+
 def depth_verdict(depth_deg: float, band_deg: float) -> str:
     """Judged on the whole degrees every page and `station analyze` show: a rep shown as "3°" with a
     3 deg band is at parallel, never "at parallel" beside another "3°" that is "below"."""
@@ -202,7 +208,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     verdict = depth_verdict(depth, band) if side_view else "unknown"
     rep = RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
-        below_parallel=verdict == "below", reached_target=depth <= target_depth_deg if side_view else False,
+        below_parallel=verdict == "below", reached_target=reached(depth, target_depth_deg) if side_view else False,
         tut_s=None if cut_off_start or cut_off_end else stood - moved,
         # a bottom hidden behind the plates has no time we can stand behind: the total only
         down_s=None if cut_off_start or hidden else bottom_t - moved,

@@ -50,9 +50,10 @@ def set_table(result: SetResult) -> str:
     for r in result.reps:
         shown = rep_dict(r, result.setup_issue)     # what --json, the API and the pages say
         verdict = VERDICT_WORDS[shown["depth_verdict"] or "unknown"]
-        lines.append(f" {r.index:3d} {_cell(shown['max_depth_deg'], 6, '.1f')}  {verdict:7s} "
+        # whole degrees, as the pages: the verdict is judged on them (summary.depth_verdict)
+        lines.append(f" {r.index:3d} {_cell(shown['max_depth_deg'], 6)}  {verdict:7s} "
                      f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  {_cell(r.max_trunk_lean_deg, 4)}  "
                      f"{_cell(r.knee_travel_cm, 4)}  {_cell(r.heel_lift_cm, 4)}  "
-                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(shown['wink_onset_deg'], 5, '.1f')}")
+                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(shown['wink_onset_deg'], 5)}")
     lines.append(result.summary)
     return "\n".join(lines)

@@ -62,7 +62,7 @@ def live_state(state: FrameState | None) -> dict:
             "depth_fraction": round(state.depth_fraction, 3) if judged else None,
             "target_reached": state.target_reached and judged, "rep_count": state.rep_count,
             "set_active": state.set_active, "wink_active": state.wink_active,
-            "setup_issue": state.setup_issue, "setup_advice": state.setup_advice}
+            "setup_issue": state.setup_issue, "setup_advice": state.setup_advice, "setup_note": state.setup_note}
 
 
 def _deg(value: float) -> str:
@@ -448,8 +448,11 @@ class Station:
             started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
             self.store.rep_finished(key, started, to_wall, event.target_depth_deg, event.rep,
                                     source=self.cfg.camera.source)
-            log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
-                     f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
+            if event.rep.side_view:
+                log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
+                         f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
+            else:    # its max_depth_deg is the view-free drop signal, not a depth: nobody shows it
+                log.info("rep %d: depth not judged (%s)", event.rep.index, event.rep.setup_issue)
             test = self._selftest
             if test is not None and not test.done and test.started_t is not None:
                 self._selftest_rep(test, event.rep, key)

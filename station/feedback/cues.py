@@ -211,6 +211,8 @@ def cue_for(event: AnalysisEvent) -> str | None:
     if isinstance(event, LifterReady):
         return "ready"
     if isinstance(event, SetFinished):
+        if event.result.setup_issue is not None:
+            return "setup"      # a set the view gate did not pass is neither clean nor rounded: fix the camera
         return "set_wink" if event.result.wink_onset_deg is not None else "set_clean"
     return None
 

@@ -107,6 +107,10 @@ REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 WINK_FIELDS = ("wink_onset_deg", "wink_magnitude_deg", "wink_confidence")
+# measured from the side only: a side-on rep in a set judged from the wrong view shows none of them
+SIDE_FIELDS = ("max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm")
+# after REP_COLUMNS in the CSV: what the API says about judging (readers count on the order)
+CSV_EXTRA = ("judged", "set_setup_issue")
 # The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database
 # keeps its column names, these are renamed at the boundary (docs/api.md, "Names").
 PUBLIC_NAMES = {"idx": "index"}
@@ -285,12 +289,12 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
     for flag in ("below_parallel", "reached_target", "wink", "wink_judged", "side_view"):
         rep[flag] = bool(rep[flag])
     # side_view: the rep's own view gate passed (an issue like feet out of the picture leaves its depth);
-    # set_setup_issue: the set's did not (at least half its reps blocked, station.analysis.summary)
+    # set_setup_issue: the set's did not (a third or more of its reps blocked, station.analysis.summary)
     rep["judged"] = set_setup_issue is None and rep["side_view"] and rep["depth_verdict"] != "unknown"
     if not rep["judged"]:
         rep.update(dict.fromkeys(DEPTH_FIELDS))
         # nor its rounding: a side-on rep in a set judged from the wrong view speaks for nothing
-        rep.update(dict.fromkeys(WINK_FIELDS), wink=False, wink_judged=False)
+        rep.update(dict.fromkeys(WINK_FIELDS + SIDE_FIELDS), wink=False, wink_judged=False)
     return rep
 
 
@@ -471,6 +475,8 @@ class Store:
         if row is None:
             return None
         result = dict(row)
+        if result["setup_issue"] is not None:   # not judged: no onset, as list_sets
+            result["wink_onset_deg"] = result["suggested_depth_deg"] = None
         result["reps"] = [self._rep_dict(r, with_series, result["setup_issue"]) for r in
                           self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
         # a self-test set guided each rep to a target of its own: "reached" means that one, not the set's
@@ -499,7 +505,10 @@ class Store:
 
     def list_sets(self, limit: int = 50, offset: int = 0, lifter: str | None = None,
                   since: float | None = None) -> list[dict]:
-        sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, s.wink_onset_deg, s.suggested_depth_deg, "
+        # a set that was not judged has no onset or suggested depth (sets stored before that rule kept them)
+        sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, "
+               "CASE WHEN s.setup_issue IS NULL THEN s.wink_onset_deg END AS wink_onset_deg, "
+               "CASE WHEN s.setup_issue IS NULL THEN s.suggested_depth_deg END AS suggested_depth_deg, "
                "s.target_depth_deg, s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
                "CASE WHEN s.setup_issue IS NULL THEN "
                "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view "
@@ -599,7 +608,8 @@ class Store:
         out = io.StringIO()
         writer = csv.writer(out)
         names = [PUBLIC_NAMES.get(c, c) for c in REP_COLUMNS]
-        writer.writerow(["set_id", "lifter", "set_started_at"] + names)
+        writer.writerow(["set_id", "lifter", "set_started_at"] + names + list(CSV_EXTRA))
         for rep in data["reps"]:
-            writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in names])
+            writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in names]
+                            + [rep["judged"], data["setup_issue"] or ""])
         return out.getvalue()
