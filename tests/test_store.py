@@ -593,23 +593,30 @@ def _winking(rep, onset):
     return rep
 
 
-def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_stays_theirs(tmp_path):
-    """It hid the whole set on the page (every rep 'not judged') while the set's rounding onset and
-    suggested depth, computed from the good reps, were still published beside it."""
+def _summarised_and_stored(path, reps):
+    """The set as the analyzer ends it (summarise_set) and as the writer stores it: (result, store, id)."""
     from station.analysis.summary import summarise_set
-    from station.app.report import set_table
 
-    reps = [_winking(_rep(i, -8.0, view="side"), -2.0) for i in range(1, 6)]
-    reps.append(_rep(6, -8.0, "unknown", side_view=False, view="side", setup_issue="too_dark"))
     result = _set(reps)
     summarise_set(result, margin_deg=5.0)
-    assert result.setup_issue is None and result.wink_onset_deg == -2.0 and result.suggested_depth_deg == 3.0
-    assert "(1 not judged: Cannot judge from here: the camera cannot see you clearly" in result.summary
-    store = Store(tmp_path / "s.db")
+    store = Store(path)
     set_id = None
     for rep in reps:
         set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
     store.finish_set(set_id, time.time(), result)
+    return result, store, set_id
+
+
+def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_stays_theirs(tmp_path):
+    """It hid the whole set on the page (every rep 'not judged') while the set's rounding onset and
+    suggested depth, computed from the good reps, were still published beside it."""
+    from station.app.report import set_table
+
+    reps = [_winking(_rep(i, -8.0, view="side"), -2.0) for i in range(1, 6)]
+    reps.append(_rep(6, -8.0, "unknown", side_view=False, view="side", setup_issue="too_dark"))
+    result, store, set_id = _summarised_and_stored(tmp_path / "s.db", reps)
+    assert result.setup_issue is None and result.wink_onset_deg == -2.0 and result.suggested_depth_deg == 3.0
+    assert "(1 not judged: Cannot judge from here: the camera cannot see you clearly" in result.summary
     shown = store.get_set(set_id)
     assert [r["judged"] for r in shown["reps"]] == [True] * 5 + [False]
     assert shown["reps"][5]["max_depth_deg"] is None and shown["reps"][5]["wink"] is False
@@ -620,20 +627,13 @@ def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_sta
 
 
 def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_path):
-    from station.analysis.summary import summarise_set
     from station.app.report import set_table
 
     reps = [_winking(_rep(i, -8.0, view="side"), -2.0) for i in range(1, 5)]
     reps += [_rep(i, -8.0, "unknown", side_view=False, view="front", setup_issue="front_view") for i in (5, 6)]
-    result = _set(reps)
-    summarise_set(result, margin_deg=5.0)
+    result, store, set_id = _summarised_and_stored(tmp_path / "s.db", reps)
     assert result.setup_issue == "front_view" and result.wink_onset_deg is None and result.suggested_depth_deg is None
     assert result.summary == "6 reps. " + result.setup_advice
-    store = Store(tmp_path / "s.db")
-    set_id = None
-    for rep in reps:
-        set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
-    store.finish_set(set_id, time.time(), result)
     shown = store.get_set(set_id)
     assert not any(r["judged"] or r["wink"] or r["max_depth_deg"] is not None for r in shown["reps"])
     listed = store.list_sets()[0]
@@ -650,20 +650,13 @@ def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_p
 def test_feet_out_of_the_picture_cost_heel_and_knee_not_the_depth(tmp_path):
     """feet_out is advice, not a block (quality.BLOCKING): the analysis kept the depth and
     `station analyze` printed it, while the API and the page said 'not judged'."""
-    from station.analysis.summary import summarise_set
     from station.app.report import set_dict, set_table
 
     reps = [_rep(i, -5.0, lean=40.0, view="side", setup_issue="feet_out") for i in (1, 2, 3)]
-    result = _set(reps)
-    summarise_set(result, margin_deg=5.0)
+    result, store, set_id = _summarised_and_stored(tmp_path / "s.db", reps)
     assert result.setup_issue is None
     assert "feet were out of the picture, so heel lift and knee travel were not measured" in result.summary
     assert [r["judged"] and r["max_depth_deg"] for r in set_dict(result)["reps"]] == [-5.0] * 3
     assert set_table(result).splitlines()[3].split()[1:3] == ["-5", "below"]
-    store = Store(tmp_path / "s.db")
-    set_id = None
-    for rep in reps:
-        set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
-    store.finish_set(set_id, time.time(), result)
     assert all(r["judged"] and r["max_depth_deg"] == -5.0 for r in store.get_set(set_id)["reps"])
     assert store.list_sets()[0]["mean_depth_deg"] == -5.0
