@@ -245,14 +245,15 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
     """Per-set numbers and the one sentence a lifter reads first."""
     reps = result.reps
     views = [r.view for r in reps]
-    result.view = max(set(views), key=views.count) if views else "unknown"
+    # the commonest, ties by name: a set's order is the hash seed's, and the page must not change with it
+    result.view = max(set(views), key=lambda v: (views.count(v), v)) if views else "unknown"
     # The set is "not judged" when at least SET_BLOCKED_SHARE of its reps were: then the rest share
     # their camera, light and plates and are not trusted either (a lucky side-on rep of a front-view
     # set, a bottom that scored well behind the plates). Below that, one rep in the dark does not
     # hide five good ones. A judged set publishes only what its judged reps say.
     blocked = [r.setup_issue for r in reps if not r.side_view and r.setup_issue]
     set_blocked = bool(blocked) and len(blocked) >= SET_BLOCKED_SHARE * len(reps)
-    result.setup_issue = max(set(blocked), key=blocked.count) if set_blocked else None
+    result.setup_issue = max(set(blocked), key=lambda i: (blocked.count(i), i)) if set_blocked else None
     result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None
     side = judged_reps(result)
     depths = np.array([r.max_depth_deg for r in side])
@@ -312,7 +313,7 @@ def set_sentence(result: SetResult) -> str:
         head += f" ({len(unjudged)} not judged: {SETUP_ADVICE.get(issue or '', 'camera view')})"
     notes = [r.setup_issue for r in side if r.setup_issue in SETUP_NOTES]
     if notes and 2 * len(notes) >= len(side):
-        head += f". {SETUP_NOTES[max(set(notes), key=notes.count)][:-1]}"
+        head += f". {SETUP_NOTES[max(set(notes), key=lambda i: (notes.count(i), i))][:-1]}"
     winks = [r.index for r in side if r.wink]
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
         stop = result.suggested_depth_deg
