@@ -624,6 +624,8 @@ def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_sta
     assert listed["mean_depth_deg"] == -8.0 and listed["wink_reps"] == 5
     table = set_table(result).splitlines()
     assert table[3].split()[1] == "-8" and table[-2].split()[1:3] == ["-", "-"]
+    reps[0].wink_onset_deg = -10.504    # rounded to -10.5 first, it printed "-10" beside "11 deg" in the sentence
+    assert set_table(result).splitlines()[3].split()[-1] == "-11"
 
 
 def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_path):

@@ -50,10 +50,13 @@ def set_table(result: SetResult) -> str:
     for r in result.reps:
         shown = rep_dict(r, result.setup_issue)     # what --json, the API and the pages say
         verdict = VERDICT_WORDS[shown["depth_verdict"] or "unknown"]
-        # whole degrees, as the pages: the verdict is judged on them (summary.depth_verdict)
-        lines.append(f" {r.index:3d} {_cell(shown['max_depth_deg'], 6)}  {verdict:7s} "
+        # whole degrees, as the pages, from the unrounded values (-10.504 rounded to -10.5 first would
+        # print -10 beside a sentence that says 11): the verdict is judged on them (summary.depth_verdict)
+        depth = r.max_depth_deg if shown["judged"] else None
+        onset = r.wink_onset_deg if shown["wink"] else None
+        lines.append(f" {r.index:3d} {_cell(depth, 6)}  {verdict:7s} "
                      f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  {_cell(r.max_trunk_lean_deg, 4)}  "
                      f"{_cell(r.knee_travel_cm, 4)}  {_cell(r.heel_lift_cm, 4)}  "
-                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(shown['wink_onset_deg'], 5)}")
+                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(onset, 5)}")
     lines.append(result.summary)
     return "\n".join(lines)
