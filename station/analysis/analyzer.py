@@ -406,7 +406,8 @@ class SquatAnalyzer:
     def _state(self, t: float, present: bool) -> FrameState:
         base = self.baseline
         issue = self.gate.issue if present else None   # nobody there is 'absent', not a camera problem
-        judged = present and base.known and issue not in BLOCKING
+        judged_view = issue not in BLOCKING               # feet or head out of the picture: a note only
+        judged = present and base.known and judged_view
         thigh = self._depth_deg() if judged else None
         fraction = 0.0
         if thigh is not None:
@@ -423,8 +424,8 @@ class SquatAnalyzer:
             trunk_lean_deg=self.angles.trunk_lean_deg if judged else None,
             rep_count=len(self._set.reps) if self._set else 0,
             wink_active=in_rep and self._live_wink.detected, set_active=self._set is not None,
-            setup_issue=issue if issue in BLOCKING else None,
-            setup_advice=SETUP_ADVICE.get(issue) if issue in BLOCKING else None,
+            setup_issue=issue if not judged_view else None,
+            setup_advice=SETUP_ADVICE.get(issue or "") if not judged_view else None,
             setup_note=SETUP_NOTES_LIVE.get(issue or ""))
 
 

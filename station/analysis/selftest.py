@@ -119,9 +119,14 @@ class SelfTestResult:
         return out
 
 
+def off_view(rep: RepResult) -> bool:
+    """The view gate did not pass the rep (feet out of the picture does not count: depth stands)."""
+    return not rep.side_view or rep.depth_verdict == "unknown"
+
+
 def why_not_judged(rep: RepResult) -> str | None:
     """None when the rep counts for the test; otherwise why not, in the lifter's words."""
-    if not rep.side_view or rep.depth_verdict == "unknown":   # feet out of the picture: still judged
+    if off_view(rep):
         from station.analysis.quality import SETUP_ADVICE
 
         advice = SETUP_ADVICE.get(rep.setup_issue or "", "Stand side-on to the camera, whole body in view.")
@@ -206,7 +211,7 @@ class SelfTestTracker:
         why = why_not_judged(rep)
         if why is not None:
             self._unjudged += 1
-            self._off_view += not rep.side_view or rep.depth_verdict == "unknown"
+            self._off_view += off_view(rep)
             entry = SelfTestRep(number, rep.index, set_key, target, False, None,
                                 note=f"Not judged: {why}.")
             self.reps.append(entry)

@@ -237,6 +237,12 @@ def _series(rows: np.ndarray, columns: dict, depth_from_thigh: Callable[[Any], A
                      knee_deg=col["knee_deg"].astype(np.float32), joints=joints, frame_size=frame_size)
 
 
+def _commonest(values: list[str]) -> str:
+    """The commonest value, ties broken by name: a set's iteration order is the hash seed's, and what
+    the page says must not change with it."""
+    return max(set(values), key=lambda v: (values.count(v), v))
+
+
 # a set with at least this share of its reps not judged is not judged as a whole (summarise_set)
 SET_BLOCKED_SHARE = 1 / 3
 
@@ -245,15 +251,14 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
     """Per-set numbers and the one sentence a lifter reads first."""
     reps = result.reps
     views = [r.view for r in reps]
-    # the commonest, ties by name: a set's order is the hash seed's, and the page must not change with it
-    result.view = max(set(views), key=lambda v: (views.count(v), v)) if views else "unknown"
+    result.view = _commonest(views) if views else "unknown"
     # The set is "not judged" when at least SET_BLOCKED_SHARE of its reps were: then the rest share
     # their camera, light and plates and are not trusted either (a lucky side-on rep of a front-view
     # set, a bottom that scored well behind the plates). Below that, one rep in the dark does not
     # hide five good ones. A judged set publishes only what its judged reps say.
     blocked = [r.setup_issue for r in reps if not r.side_view and r.setup_issue]
     set_blocked = bool(blocked) and len(blocked) >= SET_BLOCKED_SHARE * len(reps)
-    result.setup_issue = max(set(blocked), key=lambda i: (blocked.count(i), i)) if set_blocked else None
+    result.setup_issue = _commonest(blocked) if set_blocked else None
     result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None
     side = judged_reps(result)
     depths = np.array([r.max_depth_deg for r in side])
@@ -309,11 +314,11 @@ def set_sentence(result: SetResult) -> str:
     head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"
     unjudged = [r.setup_issue for r in reps if not r.side_view]
     if unjudged:
-        issue = max(set(unjudged), key=lambda i: (unjudged.count(i), i or ""))
-        head += f" ({len(unjudged)} not judged: {SETUP_ADVICE.get(issue or '', 'camera view')})"
+        issue = _commonest([i or "" for i in unjudged])
+        head += f" ({len(unjudged)} not judged: {SETUP_ADVICE.get(issue, 'camera view')})"
     notes = [r.setup_issue for r in side if r.setup_issue in SETUP_NOTES]
     if notes and 2 * len(notes) >= len(side):
-        head += f". {SETUP_NOTES[max(set(notes), key=lambda i: (notes.count(i), i))][:-1]}"
+        head += f". {SETUP_NOTES[_commonest(notes)][:-1]}"
     winks = [r.index for r in side if r.wink]
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
         stop = result.suggested_depth_deg
