@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
+from station.analysis.filters import SettledDepth
 from station.analysis.quality import (
     BLOCKING,
     DEEP_FOR_PARALLAX_DEG,
@@ -29,7 +30,7 @@ from station.analysis.quality import (
     ViewGate,
 )
 from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, Baseline, RepCounter
-from station.analysis.summary import build_rep, reached, summarise_set
+from station.analysis.summary import BOTTOM_HALF_WINDOW_S, build_rep, reached, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
 from station.analysis.types import (
     DepthReached,
@@ -164,6 +165,7 @@ class SquatAnalyzer:
         self.counter = RepCounter(self.p.min_rep_range_deg)
         self.angles = Angles()
         self._rep = RepRecord()
+        self._settled = SettledDepth(BOTTOM_HALF_WINDOW_S)   # the depth as the rep will store it
         self._lead_in = LeadIn()
         self._lead_rows = np.empty((0, ROW_WIDTH))   # the frames before this rep (for its replay)
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
@@ -189,6 +191,7 @@ class SquatAnalyzer:
 
     def _reset_rep(self) -> None:
         self._rep.clear()
+        self._settled.forget_deepest()
         self._depth_reached = False
         self._live_wink = NO_WINK
 
@@ -237,6 +240,7 @@ class SquatAnalyzer:
                 base.learn_standing_trunk(self.angles.trunk_lean_deg)   # standing tall, not setting off
         if step == "start":
             self._start_rep(t, events)
+        self._settled.push(t, self.angles.thigh_deg)
         if self.counter.in_rep or step in ("complete", "abandon"):
             self._record(self._rep.next_row(), t)
             self._last_activity_t = t
@@ -248,10 +252,11 @@ class SquatAnalyzer:
             self._end_rep(t, events)
         elif step == "abandon":
             self._reset_rep()
-        if self.counter.in_rep and not self._depth_reached and self._side_on() \
-                and reached(self._depth_deg(), self.p.target_depth_deg):
+        deepest = self._settled.deepest
+        if self.counter.in_rep and not self._depth_reached and self._side_on() and deepest is not None \
+                and reached(self.p.depth_from_thigh(deepest), self.p.target_depth_deg):
             self._depth_reached = True
-            events.append(DepthReached(t, self._rep_number(), self._depth_deg()))
+            events.append(DepthReached(t, self._rep_number(), self.p.depth_from_thigh(deepest)))
         if (self._set is not None and not self.counter.in_rep and self._set.reps
                 and t - self._last_activity_t >= self.p.set_idle_s):
             self._finish_set(t, "idle", events)
@@ -409,6 +414,7 @@ class SquatAnalyzer:
         judged_view = issue not in BLOCKING               # feet or head out of the picture: a note only
         judged = present and base.known and judged_view
         thigh = self._depth_deg() if judged else None
+        settled = self._settled.latest    # the bar's "target" and the buzzer: the rep's own measure
         fraction = 0.0
         if thigh is not None:
             span = base.standing_drop_deg - self.p.target_depth_deg
@@ -419,7 +425,9 @@ class SquatAnalyzer:
         in_rep = phase in ("descent", "ascent")
         return FrameState(
             timestamp=t, lifter_present=present, calibrated=present and base.known, phase=phase,
-            depth_fraction=fraction, target_reached=bool(thigh is not None and reached(thigh, self.p.target_depth_deg)),
+            depth_fraction=fraction, target_reached=bool(thigh is not None and settled is not None
+                                                           and reached(self.p.depth_from_thigh(settled),
+                                                                       self.p.target_depth_deg)),
             thigh_deg=thigh, hip_deg=self.angles.hip_deg if judged else None,
             trunk_lean_deg=self.angles.trunk_lean_deg if judged else None,
             rep_count=len(self._set.reps) if self._set else 0,

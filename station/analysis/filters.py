@@ -65,3 +65,89 @@ def running_median3(x: np.ndarray) -> np.ndarray:
     if len(out) >= 3:
         out[1:-1] = np.median(np.stack([out[:-2], out[1:-1], out[2:]]), axis=0)
     return out
+
+
+def window_half_s(frame_interval_s: float, half_window_s: float) -> float:
+    """A window of +- half_window_s that always reaches the neighbouring frames, so it means the same
+    at 10 fps as at 60."""
+    return max(half_window_s, 1.01 * frame_interval_s)
+
+
+def trimmed_mean(window: np.ndarray) -> float:
+    """The mean of a window of angles without its deepest (smallest) one: a single glitched frame
+    cannot set a depth. Needs at least two values."""
+    return float((window.sum() - window.min()) / (len(window) - 1))
+
+
+class SettledDepth:
+    """The live twin of a rep's stored depth (summary.sustained_bottom): the same windows of +- half a
+    window around each frame, the same trimmed mean, each known as soon as its window has passed.
+
+    Why: the buzzer and the bar's "target" must agree with the rep the page shows afterwards. Judged
+    on one frame's angle they did not: at 10 fps one frame's dip set off "depth reached" on reps the
+    page then called short (7 % of rep and target pairs on the real side clips, up to 8 deg apart).
+    The price is half a window of delay (0.15 s). Preallocated: nothing is allocated per frame.
+    """
+
+    SIZE = 64                  # frames kept: a 0.3 s window at up to ~200 fps
+    INTERVALS = 16             # recent frame intervals whose median sizes the window
+
+    def __init__(self, half_window_s: float):
+        self.half_window_s = half_window_s
+        self._t = np.zeros(self.SIZE)
+        self._angle = np.zeros(self.SIZE)
+        self._intervals = np.zeros(self.INTERVALS)
+        self._sorted = np.zeros(self.INTERVALS)
+        self.reset()
+
+    def reset(self) -> None:
+        """A new stream (the lifter left, the source restarted): no window spans the gap."""
+        self._count = 0            # frames pushed since the reset
+        self._next_centre = 0      # the first frame whose window has not been judged yet
+        self.latest: float | None = None    # the most recent window's depth
+        self.deepest: float | None = None   # the deepest since forget_deepest()
+
+    def forget_deepest(self) -> None:
+        """A new rep: its deepest window starts afresh (the windows themselves carry on)."""
+        self.deepest = None
+
+    def push(self, t: float, angle_deg: float) -> None:
+        n = self._count
+        if n and t <= self._t[(n - 1) % self.SIZE]:
+            return                                  # out of order or repeated: not a new frame
+        if n:
+            self._intervals[(n - 1) % self.INTERVALS] = t - self._t[(n - 1) % self.SIZE]
+        self._t[n % self.SIZE] = t
+        self._angle[n % self.SIZE] = angle_deg
+        self._count = n + 1
+        known = min(n, self.INTERVALS)
+        if known == 0:
+            return
+        self._sorted[:known] = self._intervals[:known]
+        self._sorted[:known].sort()
+        half = window_half_s(float(self._sorted[(known - 1) // 2] + self._sorted[known // 2]) / 2,
+                             self.half_window_s)
+        oldest = max(0, self._count - self.SIZE)
+        self._next_centre = max(self._next_centre, oldest)
+        while self._next_centre < self._count and self._t[self._next_centre % self.SIZE] + half < t:
+            self._judge(self._next_centre, half, oldest)
+            self._next_centre += 1
+
+    def _judge(self, centre: int, half: float, oldest: int) -> None:
+        t_centre = self._t[centre % self.SIZE]
+        lo = centre
+        while lo > oldest and t_centre - self._t[(lo - 1) % self.SIZE] <= half:
+            lo -= 1
+        hi = centre + 1
+        while hi < self._count and self._t[hi % self.SIZE] - t_centre <= half:
+            hi += 1
+        if hi - lo < 3:
+            return                                   # as the stored depth: too few frames to trust
+        total, lowest = 0.0, math.inf
+        for i in range(lo, hi):
+            angle = self._angle[i % self.SIZE]
+            total += angle
+            lowest = min(lowest, angle)
+        self.latest = (total - lowest) / (hi - lo - 1)
+        if self.deepest is None or self.latest < self.deepest:
+            self.deepest = self.latest

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from station.analysis.filters import running_median3
+from station.analysis.filters import running_median3, trimmed_mean, window_half_s
 from station.analysis.quality import BLOCKING, MIN_SEEN_AT_BOTTOM, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, judge
 from station.analysis.types import RepResult, RepSeries, SetResult
 
@@ -73,14 +73,13 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
     if n < 3:
         i = int(np.argmax(angle_deg))
         return i, float(angle_deg[i])
-    half = max(half_window_s, 1.01 * float(np.median(np.diff(t))))
+    half = window_half_s(float(np.median(np.diff(t))), half_window_s)
     lo = np.searchsorted(t, t - half, side="left")
     hi = np.searchsorted(t, t + half, side="right")
     settled = np.full(n, np.inf)
     for i in range(n):
         if hi[i] - lo[i] >= 3:
-            window = angle_deg[lo[i]:hi[i]]
-            settled[i] = (window.sum() - window.min()) / (len(window) - 1)
+            settled[i] = trimmed_mean(angle_deg[lo[i]:hi[i]])
     if not np.isfinite(settled).any():
         settled = np.array([angle_deg[lo[i]:hi[i]].max() for i in range(n)])
     i = int(np.argmin(settled))
