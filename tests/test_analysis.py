@@ -449,3 +449,13 @@ def test_the_buzzer_and_the_page_agree_on_whether_a_rep_reached_its_target(seed)
             checked += 1
             reached += rep.reached_target
     assert 0 < reached < checked     # some reps reached some targets, not all of them
+
+
+def test_knee_travel_is_measured_from_the_shin_standing_tall():
+    """The shin tips forward in the first degrees of a descent, before a rep has started: learnt
+    there, the standing reference leaned forward and every rep's knee travel read short."""
+    for seed in range(3):
+        truth = simulate_set(LifterParams(reps=4, target_depth_deg=-10), CameraParams(), seed=seed)
+        reps, _ = run_analysis(noisy_keypoints(truth, CLEAN), ON_THE_JOINTS)
+        errors = [rep.knee_travel_cm - true.knee_travel_cm for rep, true in zip(reps, truth.reps)]
+        assert len(errors) == 4 and max(np.abs(errors)) < 0.5, f"seed {seed}: {np.round(errors, 1)}"

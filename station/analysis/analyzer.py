@@ -232,12 +232,15 @@ class SquatAnalyzer:
         # from the side the thigh angle is the clean signal; from the front only the drop is meaningful
         rep_signal = self.angles.thigh_deg if self.gate.view in SIDE_OR_UNKNOWN else self.angles.drop_deg
         step = self.counter.step(t, rep_signal)
-        if self.counter.phase == "standing" and step is None and tracker.joint_fresh(ANKLE, t):
-            base.learn_standing(float(tracker.points[ANKLE, 1]), self.angles.shin_deg)
         if self.counter.phase == "standing" and step is None:
             base.learn_still(rep_signal)
-            if not tracker.torso_unsure and not self._second_look and rep_signal >= base.standing_drop_deg - STILL_DEG:
-                base.learn_standing_trunk(self.angles.trunk_lean_deg)   # standing tall, not setting off
+            feet_seen = tracker.joint_fresh(ANKLE, t)
+            if feet_seen:
+                base.learn_standing_feet(float(tracker.points[ANKLE, 1]))
+            if rep_signal >= base.standing_drop_deg - STILL_DEG:   # standing tall
+                torso_seen = not tracker.torso_unsure and not self._second_look
+                base.learn_standing_tall(self.angles.shin_deg if feet_seen else None,
+                                         self.angles.trunk_lean_deg if torso_seen else None)
         if step == "start":
             self._start_rep(t, events)
         self._settled.push(t, self.angles.thigh_deg)

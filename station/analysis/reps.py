@@ -69,10 +69,20 @@ class Baseline:
     def leg_px(self) -> float:
         return self.thigh_px + self.shank_px
 
-    def learn_standing(self, ankle_y: float, shin_deg: float) -> None:
-        """Follow the standing ankle height and shin angle (the heel-lift and knee-travel references)."""
+    def learn_standing_feet(self, ankle_y: float) -> None:
+        """Follow the standing ankle height (the heel-lift reference): the feet stay put as a descent
+        begins, so every frame between reps teaches it."""
         self.standing_ankle_y = _follow(self.standing_ankle_y, ankle_y)
-        self.standing_shin_deg = _follow(self.standing_shin_deg, shin_deg)
+
+    def learn_standing_tall(self, shin_deg: float | None, trunk_deg: float | None) -> None:
+        """Follow the shin and trunk angles standing tall (the knee-travel and trunk-lean references),
+        each when it was seen. Only while tall: both tip forward in the first degrees of a descent,
+        well before the thigh has dropped the 15 deg that start a rep, and learnt there the
+        references leaned forward (the rendered suite's knee travel read up to 17 cm short)."""
+        if shin_deg is not None:
+            self.standing_shin_deg = _follow(self.standing_shin_deg, shin_deg)
+        if trunk_deg is not None:
+            self.standing_trunk_deg = _follow(self.standing_trunk_deg, trunk_deg)
 
     def learn_still(self, signal_deg: float) -> None:
         """Follow the rep signal's average while standing still: the running maximum that starts
@@ -80,10 +90,6 @@ class Baseline:
         if signal_deg < self.standing_drop_deg - STILL_BAND_DEG:
             return
         self.still_deg = _follow(self.still_deg, signal_deg)
-
-    def learn_standing_trunk(self, trunk_deg: float) -> None:
-        """Follow the standing trunk lean, the reference trunk lean is measured from."""
-        self.standing_trunk_deg = _follow(self.standing_trunk_deg, trunk_deg)
 
 
 class RepCounter:
