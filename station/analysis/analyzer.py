@@ -237,7 +237,8 @@ class SquatAnalyzer:
             feet_seen = tracker.joint_fresh(ANKLE, t)
             if feet_seen:
                 base.learn_standing_feet(float(tracker.points[ANKLE, 1]))
-            if rep_signal >= base.standing_drop_deg - STILL_DEG:   # standing tall
+            tall_from = base.still_deg if math.isfinite(base.still_deg) else base.standing_drop_deg
+            if rep_signal >= tall_from - STILL_DEG:   # standing tall
                 torso_seen = not tracker.torso_unsure and not self._second_look
                 base.learn_standing_tall(self.angles.shin_deg if feet_seen else None,
                                          self.angles.trunk_lean_deg if torso_seen else None)

@@ -181,7 +181,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     if side_view:
         lean = trunk_lean_from_standing(col["trunk_lean_deg"], col["torso_sure"], at_bottom, standing_trunk_deg)
         if issue != "feet_out" and math.isfinite(cm_per_px):
-            shin = float(np.nanmax(running_median3(col["shin_deg"])))
+            shin = -sustained_bottom(t, -col["shin_deg"])[1]   # its most forward 0.3 s, glitch-trimmed
             if math.isfinite(standing_shin_deg):
                 # the knee's forward travel over the ankle from standing (DOMAIN.md: ankle mobility)
                 travel = lifter_height_cm * SHANK_PER_HEIGHT * (math.sin(math.radians(shin))
