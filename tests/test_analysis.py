@@ -459,3 +459,32 @@ def test_knee_travel_is_measured_from_the_shin_standing_tall():
         reps, _ = run_analysis(noisy_keypoints(truth, CLEAN), ON_THE_JOINTS)
         errors = [rep.knee_travel_cm - true.knee_travel_cm for rep, true in zip(reps, truth.reps)]
         assert len(errors) == 4 and max(np.abs(errors)) < 0.5, f"seed {seed}: {np.round(errors, 1)}"
+
+
+def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth():
+    """Feet or head out cost only what they hide (a note), so they come after every blocking issue:
+    a high camera that cuts off the head, or plates over the hips with the feet cut off, still abstain."""
+    from station.analysis.analyzer import COLUMNS, ROW_WIDTH
+    from station.analysis.quality import issue_for
+    from station.analysis.summary import build_rep
+
+    for feet, head in ((0.0, 1.0), (1.0, 0.0), (1.0, 1.0)):
+        assert issue_for("side", 300, 0.8, 32.0, feet, head) == "camera_high"
+    assert issue_for("side", 300, 0.8, 5.0, 0.0, 1.0) == "feet_out"
+
+    n = 60
+    t = np.arange(n) / 30.0
+    rows = np.zeros((n, ROW_WIDTH))
+    rows[:, COLUMNS["t"]] = t
+    rows[:, COLUMNS["thigh_deg"]] = rows[:, COLUMNS["drop_deg"]] = 80 - 75 * np.sin(np.pi * np.arange(n) / (n - 1))
+    for name, value in (("spread", 0.1), ("body_px", 300), ("score", 0.8), ("leg_disagreement_deg", np.nan),
+                        ("feet_seen", 0.0), ("head_seen", 1.0), ("legs_seen", 2), ("legs_fresh", 1),
+                        ("ankle_y", np.nan), ("hips_sure", 1), ("torso_sure", 1)):
+        rows[:, COLUMNS[name]] = value
+    bottom = np.abs(t - t[n // 2]) < 0.4
+    rows[bottom, COLUMNS["hips_sure"]] = rows[bottom, COLUMNS["torso_sure"]] = 0   # a plate over the hips
+    params = AnalysisParams()
+    rep, hidden = build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
+                            standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
+                            standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
+    assert hidden and rep.setup_issue == "hips_hidden" and not rep.side_view and rep.depth_verdict == "unknown"

@@ -85,12 +85,13 @@ def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: flo
         return "three_quarter_view"
     if body_px < MIN_BODY_PX:
         return "too_small"
+    if np.isfinite(leg_disagreement_deg) and leg_disagreement_deg > MAX_LEG_DISAGREEMENT_DEG:
+        return "camera_high"
+    # feet or head out of the picture cost only what they hide (a note): after every issue that blocks
     if feet_seen < 0.5:
         return "feet_out"
     if head_seen < 0.5:
         return "head_out"
-    if np.isfinite(leg_disagreement_deg) and leg_disagreement_deg > MAX_LEG_DISAGREEMENT_DEG:
-        return "camera_high"
     return None
 
 

@@ -168,7 +168,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
     own_bottom_hidden = (float(np.mean(col["hips_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
                          or float(np.mean(col["legs_fresh"][at_bottom])) < MIN_SEEN_AT_BOTTOM)
-    if issue is None and (own_bottom_hidden or plates_hid_set):
+    if issue not in BLOCKING and (own_bottom_hidden or plates_hid_set):   # a note gives way
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
