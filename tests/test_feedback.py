@@ -444,14 +444,29 @@ def test_a_hung_pin_never_blocks_the_frame_loop_and_no_post_is_lost():
         fb.close()
 
 
-def test_a_set_the_view_gate_did_not_pass_ends_with_the_setup_cue_not_clean():
-    """Its rounding is not published, so 'set done: clean' would be a verdict the page does not give."""
+def test_the_set_end_cue_says_what_the_page_says():
+    """'Set done: clean' only when the page says no rounding: not for a set the view gate did not pass
+    or whose lower back was never seen (the setup cue), not after a flagged rep ("possible rounding",
+    and the lifter heard the wink warning during it)."""
     from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
     from station.analysis.types import SetFinished
     from station.feedback.cues import cue_for
 
-    def finished(issue, onset):
-        return SetFinished(9.0, SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0,
-                                          setup_issue=issue, wink_onset_deg=onset))
-    assert cue_for(finished("front_view", None)) == "setup"
-    assert cue_for(finished(None, -3.0)) == "set_wink" and cue_for(finished(None, None)) == "set_clean"
+    from webseed import _rep
+
+    def finished(issue=None, flagged=(), back_seen=True):
+        reps = [_rep(i, -8.0, "below", back_seen=back_seen) for i in range(1, 6)]
+        for i in flagged:
+            reps[i - 1].wink, reps[i - 1].wink_onset_deg = True, -3.0
+        result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+        summarise_set(result, margin_deg=5.0)
+        if issue:
+            result.setup_issue = issue
+        return SetFinished(9.0, result)
+    assert cue_for(finished("front_view")) == "setup"
+    assert cue_for(finished(back_seen=False)) == "setup"
+    assert cue_for(finished(flagged=(2, 3))) == "set_wink"
+    one = finished(flagged=(3,))
+    assert "Possible" in one.result.summary and cue_for(one) == "set_wink"
+    assert cue_for(finished()) == "set_clean"

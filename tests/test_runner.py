@@ -8,14 +8,16 @@ carries the page's settings and self-test commands to the frame loop.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 
 from station import config as config_mod
-from station.analysis import AnalysisParams, RepResult, SquatAnalyzer
+from station.analysis import AnalysisParams, RepResult, SetResult, SquatAnalyzer
 from station.analysis.selftest import SelfTestError
+from station.analysis.summary import summarise_set
 from station.app.runner import Stages, Station
 from station.feedback import Feedback, make_pin_factory
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
@@ -294,6 +296,16 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
                         wink_onset_deg=19.0, wink_magnitude_deg=None, wink_confidence=1.0, depth_verdict="above")
         station._selftest_rep(station._selftest, rep, 1)
         assert station.analyzer.p.target_depth_deg == 24.0, "the safe depth (onset 19 + margin 5) is the target"
+        # the test stopped on one clear rep; the set's own rule wants two, but the set says what the test found
+        easier = [dataclasses.replace(rep, index=i, max_depth_deg=30.0 - i, wink=False, wink_onset_deg=None,
+                                      wink_confidence=0.0) for i in (1, 2)]
+        test_set = SetResult(index=1, start_t=190.0, end_t=205.0, end_reason="idle", target_depth_deg=24.0,
+                             reps=easier + [dataclasses.replace(rep, index=3)])
+        summarise_set(test_set, margin_deg=5.0)
+        assert test_set.summary.count("Possible") == 1
+        station._tell_the_selftests_story(test_set)
+        assert test_set.wink_onset_deg == 19.0 and test_set.suggested_depth_deg == 24.0
+        assert "started to round 19 deg above parallel on rep 3" in test_set.summary, test_set.summary
         assert station.store.flush()
         store = Store(cfg.db_path())
         assert store.lifter_target("maria") == 24.0 and store.lifter_target("default") == -6.0

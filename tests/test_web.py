@@ -921,6 +921,10 @@ def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path
     history = client.get("/history").get_data(as_text=True)
     row = _text(re.search(rf'href="/set/{ids[0]}".*?</tr>', history, re.S).group(0))
     assert "possible 1 rep" in row and "none" not in row
+    hidden = _text(re.search(rf'href="/set/{ids[1]}".*?</tr>', history, re.S).group(0))
+    assert "not seen" in hidden and "none" not in hidden
+    summary = client.get(f"/api/sets/{ids[1]}").get_json()["set"]["summary"]
+    assert "rounding was not judged" in summary and "No lower-back rounding seen" not in summary
 
 
 def test_the_onset_trend_is_one_lifters_never_two_mixed(tmp_path):

@@ -328,6 +328,11 @@ def set_sentence(result: SetResult) -> str:
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = [r.index for r in side if not r.reached_target]
+    if not any(r.wink_judged for r in side):
+        back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
+                "it), so rounding was not judged")
+        return f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else \
+            f"{head}. {back}; every rep reached your target depth."
     if missed:
         return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth."
     return f"{head}. No lower-back rounding seen and every rep reached your target depth."

@@ -38,7 +38,7 @@ from station.analysis import (
 )
 from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
 from station.analysis.selftest import evidence as selftest_evidence
-from station.analysis.summary import set_sentence
+from station.analysis.summary import judged_reps, set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
 from station.app.notify import Notifier
 from station.feedback import Feedback, TerminalBar
@@ -471,7 +471,9 @@ class Station:
             found = test.result if test is not None else None
             if found is None or found.outcome != ROUNDING or not any(r.set_key == result.index for r in found.reps):
                 return
-        if result.wink_onset_deg is not None:
+        # the set's own rule wants two flagged reps; a self-test may stop on one clear one (99 %), and
+        # then the set says what the test found rather than "possible rounding, film more reps"
+        if any(r.wink for r in judged_reps(result)):
             result.wink_onset_deg = found.onset_deg
             result.suggested_depth_deg = found.safe_depth_deg
             result.summary = set_sentence(result)

@@ -19,6 +19,7 @@ from station.analysis import (
     SetFinished,
     WinkWarning,
 )
+from station.analysis.summary import judged_reps
 from station.config import FeedbackConfig
 
 STALE_CUE_S = 0.5   # a cue that waited longer than this is noise: the lifter is already on the way up
@@ -211,9 +212,14 @@ def cue_for(event: AnalysisEvent) -> str | None:
     if isinstance(event, LifterReady):
         return "ready"
     if isinstance(event, SetFinished):
-        if event.result.setup_issue is not None:
-            return "setup"      # a set the view gate did not pass is neither clean nor rounded: fix the camera
-        return "set_wink" if event.result.wink_onset_deg is not None else "set_clean"
+        result = event.result
+        judged = judged_reps(result)
+        if result.setup_issue is not None or not any(r.wink_judged for r in judged):
+            # a set the view gate did not pass, or whose lower back was never seen, is neither clean
+            # nor rounded: fix the camera (the page says what was not seen)
+            return "setup"
+        # a flagged rep played the wink warning during the set: the set's end does not call it clean
+        return "set_wink" if any(r.wink for r in judged) else "set_clean"
     return None
 
 

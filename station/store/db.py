@@ -514,7 +514,10 @@ class Store:
                "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view "
                "AND depth_verdict IS NOT 'unknown') END AS mean_depth_deg, "
                "CASE WHEN s.setup_issue IS NULL THEN "
-               "(SELECT COALESCE(SUM(wink), 0) FROM reps WHERE set_id = s.id AND side_view) ELSE 0 END AS wink_reps "
+               "(SELECT COALESCE(SUM(wink), 0) FROM reps WHERE set_id = s.id AND side_view) ELSE 0 END AS wink_reps, "
+               "CASE WHEN s.setup_issue IS NULL THEN "
+               "(SELECT COUNT(*) FROM reps WHERE set_id = s.id AND side_view AND wink_judged) ELSE 0 END "
+               "AS back_seen_reps "
                "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
         args: list = []
         if lifter:
