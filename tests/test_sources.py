@@ -94,6 +94,28 @@ def test_a_file_with_sound_and_no_picture_says_so(tmp_path):
         VideoFileSource(path)
 
 
+def test_a_raw_h264_stream_without_timestamps_plays_at_its_rate(tmp_path):
+    """rpicam-vid writes raw H.264 by default: no container, no timestamps. Every frame came out at
+    0 s and `station analyze` said "no reps found"."""
+    import av
+
+    path = tmp_path / "set.h264"
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    source = VideoFileSource(path)
+    times = [t for t, _ in source]
+    source.close()
+    assert len(times) == 10 and times[0] == 0.0
+    assert np.allclose(np.diff(times), 1.0 / source.nominal_fps) and 10 <= source.nominal_fps <= 60
+
+
 def test_open_source_rejects_unknown_specs(tmp_path):
     with pytest.raises(SourceError, match="neither 'camera', 'synthetic' nor"):
         open_source(str(tmp_path / "missing.mp4"))

@@ -49,18 +49,22 @@ class VideoFileSource:
         offset = 0.0
         pacer = Pacer(self._realtime)
         while True:
-            last = 0.0
+            last = None
             try:
                 for frame in self._container.decode(video=0):
-                    timestamp = offset + (float(frame.time) if frame.time is not None else last)
-                    last = timestamp - offset
+                    # a raw .h264 (rpicam-vid's default output) has no timestamps: frames come at the
+                    # stream's rate (FFmpeg says 25 fps for raw H.264), not all at 0 s ("no reps")
+                    when = float(frame.time) if frame.time is not None else \
+                        (0.0 if last is None else last + 1.0 / self.nominal_fps)
+                    timestamp = offset + when
+                    last = when
                     pacer.wait(timestamp)
                     yield timestamp, upright(frame.to_ndarray(format="rgb24"), frame_rotation_deg(frame))
             except self._av.error.FFmpegError as exc:
                 raise SourceError(f"decoding {self.path} failed: {exc}") from None
             if not self._loop:
                 return
-            offset += last + 1.0 / self.nominal_fps
+            offset += (last or 0.0) + 1.0 / self.nominal_fps
             self._container.seek(0)
 
     def close(self) -> None:
