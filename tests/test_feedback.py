@@ -470,3 +470,22 @@ def test_the_set_end_cue_says_what_the_page_says():
     one = finished(flagged=(3,))
     assert "Possible" in one.result.summary and cue_for(one) == "set_wink"
     assert cue_for(finished()) == "set_clean"
+
+
+def test_lights_switched_on_from_the_page_after_starting_with_them_off_really_light():
+    """Started with mode "off", the pins were never claimed: the page showed the bar at TARGET while
+    every pin stayed low until a restart."""
+    import dataclasses
+
+    from station.config import FeedbackConfig
+
+    factory = MockFactory(pin_class=MockPWMPin)
+    fb = Feedback(FeedbackConfig(mode="off"), pin_factory=factory, start=False)
+    try:
+        fb.apply_config(dataclasses.replace(FeedbackConfig(), mode="full"))
+        fb.post(_state(1.0, target=True))
+        frame = fb.step()
+        assert frame.bar.label == "TARGET"
+        assert all(factory.pin(pin).state for pin in FeedbackConfig().led_pins)
+    finally:
+        fb.close()

@@ -55,8 +55,9 @@ def set_table(result: SetResult) -> str:
         depth = r.max_depth_deg if shown["judged"] else None
         onset = r.wink_onset_deg if shown["wink"] else None
         lines.append(f" {r.index:3d} {_cell(depth, 6)}  {verdict:7s} "
-                     f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  {_cell(shown['max_trunk_lean_deg'], 4)}  "
-                     f"{_cell(shown['knee_travel_cm'], 4)}  {_cell(shown['heel_lift_cm'], 4)}  "
+                     f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  "
+                     f"{_cell(shown['max_trunk_lean_deg'], 4)}  {_cell(shown['knee_travel_cm'], 4)}  "
+                     f"{_cell(shown['heel_lift_cm'], 4)}  "
                      f"{'WINK' if shown['wink'] else '-   '}  {_cell(onset, 5)}")
     lines.append(result.summary)
     return "\n".join(lines)

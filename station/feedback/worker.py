@@ -41,6 +41,7 @@ class Feedback:
     def __init__(self, cfg: FeedbackConfig, pin_factory: Factory | None = None, terminal: TerminalBar | None = None,
                  clock: Callable[[], float] = time.monotonic, start: bool = True):
         self._clock = clock
+        self._pin_factory = pin_factory
         self.pins: GpioOutputs | NullOutputs = GpioOutputs(cfg, pin_factory) if cfg.mode != "off" else NullOutputs()
         self.terminal = terminal
         self._outputs: list[Outputs] = [self.pins] + ([terminal] if terminal is not None else [])
@@ -76,6 +77,18 @@ class Feedback:
             self._cond.notify()
 
     def apply_config(self, cfg: FeedbackConfig) -> None:
+        if cfg.mode != "off" and isinstance(self.pins, NullOutputs):
+            # started with the lights off: the pins were never claimed; claim them now, or the page
+            # would show the bar working while the rack stays dark until a restart
+            try:
+                pins = GpioOutputs(cfg, self._pin_factory)
+            except Exception as exc:      # a pin in use, no GPIO: say so, keep running dark
+                log.error("cannot switch the lights on: %s", exc)
+                self.set_fault(f"the LED bar and buzzer could not be switched on: {exc}")
+            else:
+                with self._cond:
+                    self.pins = pins
+                    self._outputs = [pins] + self._outputs[1:]   # a new list: step() may be iterating the old
         with self._cond:
             self._logic.configure(cfg)
             self._cond.notify()
