@@ -237,11 +237,15 @@ class SquatAnalyzer:
             feet_seen = tracker.joint_fresh(ANKLE, t)
             if feet_seen:
                 base.learn_standing_feet(float(tracker.points[ANKLE, 1]))
-            tall_from = base.still_deg if math.isfinite(base.still_deg) else base.standing_drop_deg
-            if rep_signal >= tall_from - STILL_DEG:   # standing tall
-                torso_seen = not tracker.torso_unsure and not self._second_look
-                base.learn_standing_tall(self.angles.shin_deg if feet_seen else None,
-                                         self.angles.trunk_lean_deg if torso_seen else None)
+            # standing tall, not setting off. The shin shares the knee point with the thigh angle, so
+            # frames picked at the top of the thigh's noise (the running maximum) would pick the knee's
+            # noise too: its reference is learnt within 3 deg of the standing average instead.
+            torso_seen = not tracker.torso_unsure and not self._second_look
+            shin_tall = feet_seen and rep_signal >= (base.still_deg if math.isfinite(base.still_deg)
+                                                     else base.standing_drop_deg) - STILL_DEG
+            trunk_tall = torso_seen and rep_signal >= base.standing_drop_deg - STILL_DEG
+            base.learn_standing_tall(self.angles.shin_deg if shin_tall else None,
+                                     self.angles.trunk_lean_deg if trunk_tall else None)
         if step == "start":
             self._start_rep(t, events)
         self._settled.push(t, self.angles.thigh_deg)
