@@ -57,7 +57,7 @@ def rep_sentence(rep: dict) -> str:
     if rep.get("max_trunk_lean_deg") is not None:
         parts.append(f"trunk leaned up to {rep['max_trunk_lean_deg']:.0f}° further forward than standing")
     if rep.get("knee_travel_cm") is not None:
-        parts.append(f"knees travel {rep['knee_travel_cm']:.0f} cm forward of the ankle")
+        parts.append(f"knees travel about {rep['knee_travel_cm']:.0f} cm forward of the ankle")
     if rep.get("heel_lift_cm") is not None and rep["heel_lift_cm"] > 0:
         parts.append(f"heels lifted {rep['heel_lift_cm']:.1f} cm")
     sentence = ", ".join(parts) + "." if parts else ""
