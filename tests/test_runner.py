@@ -129,6 +129,12 @@ def test_every_frame_of_a_file_reaches_the_store_and_the_lights_go_off(tmp_path)
     assert data["rep_count"] == 3 and data["end_reason"] == "shutdown" and data["summary"]
     assert data["target_depth_deg"] == cfg.analysis.target_depth_deg
     assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
+    # run faster than real time, the stored times still keep the file's own spacing: no rep starts
+    # before the one before it ended
+    starts = [r["started_at"] for r in data["reps"]]
+    for before, after in zip(data["reps"], data["reps"][1:]):
+        assert after["started_at"] >= before["started_at"] + before["tut_s"] - 0.5
+    assert data["ended_at"] >= starts[-1] + data["reps"][-1]["tut_s"] - 0.5
 
 
 def test_a_file_that_cannot_be_read_exits_2_and_says_why(tmp_path):

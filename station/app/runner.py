@@ -154,6 +154,7 @@ class Station:
         self._fault: str | None = None
         self._state: FrameState | None = None
         self._set_wall_start: dict[int, float] = {}  # set index -> Unix time the set began
+        self._file_to_wall: float | None = None       # a file run's one clock offset (_to_wall)
         self._preview: tuple[np.ndarray, Keypoints] | None = None
         self._closed_set = False
         self.web_server: Any = None          # waitress's server, when the page is served
@@ -440,9 +441,21 @@ class Station:
         log.info("settings applied: target %.0f deg, sensitivity %s, feedback %s, lifter %s",
                  cfg.analysis.target_depth_deg, cfg.analysis.wink_sensitivity, cfg.feedback.mode, cfg.station.lifter)
 
+    def _to_wall(self, timestamp: float) -> float:
+        """The offset from the source's clock to Unix time. A camera's frames are now, so it is taken
+        afresh at each event. A file's are not: run faster than real time (`--fast`, `analyze`-like
+        runs), a fresh offset at each event put a set's start after the last one's end and a rep's
+        start before the previous rep's. So a file run keeps the offset of its first event: its sets
+        are stored at the run's start plus their time in the file."""
+        if self.live_source:
+            return time.time() - timestamp
+        if self._file_to_wall is None:
+            self._file_to_wall = time.time() - timestamp
+        return self._file_to_wall
+
     def _handle(self, event: AnalysisEvent) -> None:
-        """Events carry the source's clock; `to_wall` maps it to Unix time at this very moment."""
-        to_wall = time.time() - event.timestamp
+        """Events carry the source's clock; `to_wall` maps it to Unix time."""
+        to_wall = self._to_wall(event.timestamp)
         if isinstance(event, RepCompleted):
             key = event.set_index
             started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
