@@ -261,10 +261,11 @@ class SquatAnalyzer:
         elif step == "abandon":
             self._reset_rep()
         deepest = self._settled.deepest
-        if self.counter.in_rep and not self._depth_reached and self._side_on() and deepest is not None \
-                and reached(self.p.depth_from_thigh(deepest), self.p.target_depth_deg):
-            self._depth_reached = True
-            events.append(DepthReached(t, self._rep_number(), self.p.depth_from_thigh(deepest)))
+        if self.counter.in_rep and not self._depth_reached and self._side_on() and deepest is not None:
+            depth = self.p.depth_from_thigh(deepest)
+            if reached(depth, self.p.target_depth_deg):
+                self._depth_reached = True
+                events.append(DepthReached(t, self._rep_number(), depth))
         if (self._set is not None and not self.counter.in_rep and self._set.reps
                 and t - self._last_activity_t >= self.p.set_idle_s):
             self._finish_set(t, "idle", events)

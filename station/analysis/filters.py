@@ -86,7 +86,8 @@ class SettledDepth:
     Why: the buzzer and the bar's "target" must agree with the rep the page shows afterwards. Judged
     on one frame's angle they did not: at 10 fps one frame's dip set off "depth reached" on reps the
     page then called short (7 % of rep and target pairs on the real side clips, up to 8 deg apart).
-    The price is half a window of delay (0.15 s). Preallocated: nothing is allocated per frame.
+    The price is half a window of delay (0.15 s). Preallocated: nothing is allocated per frame. Each
+    frame is written twice, SIZE apart, so any run of up to SIZE recent frames is one contiguous slice.
     """
 
     SIZE = 64                  # frames kept: a 0.3 s window at up to ~200 fps
@@ -94,15 +95,11 @@ class SettledDepth:
 
     def __init__(self, half_window_s: float):
         self.half_window_s = half_window_s
-        self._t = np.zeros(self.SIZE)
-        self._angle = np.zeros(self.SIZE)
+        self._t = np.zeros(2 * self.SIZE)
+        self._angle = np.zeros(2 * self.SIZE)
         self._intervals = np.zeros(self.INTERVALS)
         self._sorted = np.zeros(self.INTERVALS)
-        self.reset()
-
-    def reset(self) -> None:
-        """A new stream (the lifter left, the source restarted): no window spans the gap."""
-        self._count = 0            # frames pushed since the reset
+        self._count = 0            # frames pushed
         self._next_centre = 0      # the first frame whose window has not been judged yet
         self.latest: float | None = None    # the most recent window's depth
         self.deepest: float | None = None   # the deepest since forget_deepest()
@@ -113,12 +110,14 @@ class SettledDepth:
 
     def push(self, t: float, angle_deg: float) -> None:
         n = self._count
-        if n and t <= self._t[(n - 1) % self.SIZE]:
+        last = (n - 1) % self.SIZE
+        if n and t <= self._t[last]:
             return                                  # out of order or repeated: not a new frame
         if n:
-            self._intervals[(n - 1) % self.INTERVALS] = t - self._t[(n - 1) % self.SIZE]
-        self._t[n % self.SIZE] = t
-        self._angle[n % self.SIZE] = angle_deg
+            self._intervals[(n - 1) % self.INTERVALS] = t - self._t[last]
+        here = n % self.SIZE
+        self._t[here] = self._t[here + self.SIZE] = t
+        self._angle[here] = self._angle[here + self.SIZE] = angle_deg
         self._count = n + 1
         known = min(n, self.INTERVALS)
         if known == 0:
@@ -134,20 +133,13 @@ class SettledDepth:
             self._next_centre += 1
 
     def _judge(self, centre: int, half: float, oldest: int) -> None:
+        start = oldest % self.SIZE                  # the kept frames, oldest first, as one slice
+        times = self._t[start:start + self._count - oldest]
         t_centre = self._t[centre % self.SIZE]
-        lo = centre
-        while lo > oldest and t_centre - self._t[(lo - 1) % self.SIZE] <= half:
-            lo -= 1
-        hi = centre + 1
-        while hi < self._count and self._t[hi % self.SIZE] - t_centre <= half:
-            hi += 1
+        lo = start + int(np.searchsorted(times, t_centre - half, side="left"))
+        hi = start + int(np.searchsorted(times, t_centre + half, side="right"))
         if hi - lo < 3:
             return                                   # as the stored depth: too few frames to trust
-        total, lowest = 0.0, math.inf
-        for i in range(lo, hi):
-            angle = self._angle[i % self.SIZE]
-            total += angle
-            lowest = min(lowest, angle)
-        self.latest = (total - lowest) / (hi - lo - 1)
+        self.latest = trimmed_mean(self._angle[lo:hi])
         if self.deepest is None or self.latest < self.deepest:
             self.deepest = self.latest

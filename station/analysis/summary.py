@@ -278,6 +278,12 @@ def judged_reps(result: SetResult) -> list[RepResult]:
     return [] if result.setup_issue else [r for r in result.reps if r.side_view]
 
 
+def back_seen(result: SetResult) -> bool:
+    """Whether the lower back was seen at the bottom of any judged rep: without that, "no rounding"
+    is no verdict (the sentence, the set-end cue and History's "not seen" say so)."""
+    return any(r.wink_judged for r in judged_reps(result))
+
+
 # A rep whose feet or head were out of the picture still has a depth (hip and knee were seen); what
 # that costs is said once for the set.
 SETUP_NOTES = {
@@ -328,7 +334,7 @@ def set_sentence(result: SetResult) -> str:
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = [r.index for r in side if not r.reached_target]
-    if not any(r.wink_judged for r in side):
+    if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
         return f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else \

@@ -19,7 +19,7 @@ from station.analysis import (
     SetFinished,
     WinkWarning,
 )
-from station.analysis.summary import judged_reps
+from station.analysis.summary import back_seen, judged_reps
 from station.config import FeedbackConfig
 
 STALE_CUE_S = 0.5   # a cue that waited longer than this is noise: the lifter is already on the way up
@@ -213,13 +213,12 @@ def cue_for(event: AnalysisEvent) -> str | None:
         return "ready"
     if isinstance(event, SetFinished):
         result = event.result
-        judged = judged_reps(result)
-        if result.setup_issue is not None or not any(r.wink_judged for r in judged):
+        if not back_seen(result):    # judged reps only: none in a set the view gate did not pass
             # a set the view gate did not pass, or whose lower back was never seen, is neither clean
             # nor rounded: fix the camera (the page says what was not seen)
             return "setup"
         # a flagged rep played the wink warning during the set: the set's end does not call it clean
-        return "set_wink" if any(r.wink for r in judged) else "set_clean"
+        return "set_wink" if any(r.wink for r in judged_reps(result)) else "set_clean"
     return None
 
 
