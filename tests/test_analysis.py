@@ -105,6 +105,18 @@ def test_depth_reached_fires_once_per_rep_and_only_when_reached():
     assert shallow == []
 
 
+def test_live_phases_are_the_documented_ones_in_order():
+    """The page and /api/live show the phase (docs/api.md): each rep goes standing -> descent ->
+    ascent -> standing, and nothing else is ever reported."""
+    truth = simulate_set(LifterParams(reps=3, walk_in_s=2, settle_s=1), CameraParams(), seed=3)
+    analyzer = SquatAnalyzer(AnalysisParams())
+    phases = [analyzer.update(kp)[0].phase for kp in noisy_keypoints(truth, CLEAN)]
+    assert set(phases) <= {"absent", "waiting", "standing", "descent", "ascent"}
+    changes = [p for k, p in enumerate(phases) if k == 0 or p != phases[k - 1]]
+    in_reps = changes[changes.index("standing"):]
+    assert in_reps == ["standing", "descent", "ascent"] * 3 + ["standing"]
+
+
 def test_walking_in_and_out_alone_counts_no_reps():
     truth = simulate_set(LifterParams(reps=0, walk_in_s=4, settle_s=1), CameraParams(), seed=2)
     assert not [e for e in _run(truth, NoiseParams()) if isinstance(e, RepCompleted)]
@@ -488,3 +500,13 @@ def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth()
                             standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
                             standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
     assert hidden and rep.setup_issue == "hips_hidden" and not rep.side_view and rep.depth_verdict == "unknown"
+
+
+def test_the_depth_spread_needs_two_judged_reps():
+    """One rep has no spread: the set says null, not a 0.0 that reads as perfectly consistent."""
+    one = simulate_set(LifterParams(reps=1, target_depth_deg=-8), CameraParams(), seed=5)
+    _, sets = run_analysis(noisy_keypoints(one, CLEAN))
+    assert len(sets) == 1 and sets[0].depth_sd_deg is None
+    three = simulate_set(LifterParams(reps=3, target_depth_deg=-8, depth_jitter_deg=4), CameraParams(), seed=5)
+    _, sets = run_analysis(noisy_keypoints(three, CLEAN))
+    assert len(sets) == 1 and sets[0].depth_sd_deg is not None and 0.5 < sets[0].depth_sd_deg < 10

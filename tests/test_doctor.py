@@ -223,6 +223,29 @@ def test_avahi_running_and_the_page_announced(tmp_path):
     assert check.status == "ok" and "announced" in check.detail
 
 
+@pytest.mark.parametrize("bind, status, text", [
+    ("127.0.0.1", "warn", "phones cannot reach it"),
+    ("localhost", "warn", "phones cannot reach it"),
+    ("192.168.4.20", "ok", "http://192.168.4.20:8080/"),
+])
+def test_the_page_check_follows_the_address_the_page_is_served_on(monkeypatch, bind, status, text):
+    """A page bound to loopback is not offered to phones: the check says so and how to open it up;
+    a page bound to one address lists that address, not every address of the machine."""
+    monkeypatch.setattr(doctor, "local_addresses", lambda: ["10.9.8.7"])
+    cfg = config_mod.Config()
+    cfg.web.host, cfg.web.port = bind, 8080
+    page = next(c for c in doctor.check_web(cfg, system(units={"avahi-daemon": "active"})) if c.name == "page")
+    assert page.status == status and text in page.detail and "10.9.8.7" not in page.detail
+    if status == "warn":
+        assert 'host = "0.0.0.0"' in page.fix
+
+
+def test_the_page_check_lists_every_address_when_served_on_all(monkeypatch):
+    monkeypatch.setattr(doctor, "local_addresses", lambda: ["10.9.8.7"])
+    page = next(c for c in doctor.check_web(config_mod.Config(), system(units={})) if c.name == "page")
+    assert page.status == "ok" and "http://10.9.8.7:" in page.detail
+
+
 def test_the_login_user_gets_no_database_failure_for_the_services_directory(tmp_path, monkeypatch):
     cfg = config_mod.Config()
     cfg.station.state_dir = str(tmp_path)

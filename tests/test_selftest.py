@@ -205,6 +205,8 @@ def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom
     result.series = series
     ev = evidence(result, -9.0)
     assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "first frame at or below the onset"
+    # -9 is nearer -10 than -14 is, but the lifter is not yet at the onset there: the replay marks frame 6 too
+    assert evidence(result, -10.0)["onset"]["index"] == 6
     assert ev["bottom"]["index"] == 7 and ev["bottom"]["depth_deg"] == -19.0
     assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
     assert ev["frame_size"] == [640, 480]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 import pytest
 
@@ -440,6 +441,9 @@ def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
     assert labels and rect_right < PLOT_R < min(labels), "a reference label never overlaps a bar"
     ys = [float(y) for y in re.findall(r'<text class="ref" x="[\d.]+" y="([\d.]+)"', svg)]
     assert abs(ys[0] - ys[1]) >= 11, "close reference lines get their labels pushed apart"
+    near = depth_bars(reps, 1.0)    # a target 1 deg above parallel is its own line, not "parallel = target"
+    assert "= target" not in near and re.findall(r'<tspan[^>]*>(\w+)</tspan>', near) == ["parallel", "target"]
+    assert "= target" in depth_bars(reps, 0.0)
     dots = history_chart([(0.0, -30.0, None), (86400.0, 40.0, 25.0)])
     for cx, cy, r in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="(\d+)"', dots):
         assert float(cx) - int(r) >= 0 and float(cy) - int(r) >= 0 and float(cx) + int(r) <= PLOT_R
@@ -978,3 +982,34 @@ def test_a_rep_seen_with_one_leg_shows_its_wider_band_beside_the_verdict(tmp_pat
     rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{set_id}").get_data(as_text=True), re.S)
     depths = [_text(re.search(r"<td class=\"depth\">(.*?)</td>", r, re.S).group(1)).strip() for r in rows[1:]]
     assert depths == ["-5° at parallel ±6°, one leg", "4° below parallel"]
+
+
+def test_history_says_when_older_sets_are_left_out(tmp_path):
+    """The page lists the newest HISTORY_MAX_SETS sets; a lifter with more in the period is told so
+    instead of seeing the oldest ones silently vanish."""
+    from station.analysis import SetResult
+    from station.store import Store
+    from station.web.views import HISTORY_MAX_SETS
+
+    from webseed import _rep
+
+    db = tmp_path / "many.db"
+    store = Store(db)
+    start = time.time() - 20 * 86400
+    for k in range(HISTORY_MAX_SETS + 1):
+        lifter = "sam" if k == 0 else "alex"
+        wall = start + k * 600
+        reps = [_rep(1, -4.0, "below")]
+        set_id = store.add_rep(None, lifter, wall, wall, 0.0, reps[0])
+        store.finish_set(set_id, wall, SetResult(index=1, start_t=0.0, end_t=5.0, end_reason="idle",
+                                                 target_depth_deg=0.0, reps=reps, summary="1 rep."))
+    store.close()
+    client = create_app(db, StationHooks(get_config=Settings().get)).test_client()
+    everyone = client.get("/api/history?days=30").get_json()
+    assert len(everyone["sets"]) == HISTORY_MAX_SETS and everyone["more_sets"] is True
+    assert "sam" not in {s["lifter"] for s in everyone["sets"]}     # the oldest set is the one left out
+    page = client.get("/history?days=30").get_data(as_text=True)
+    assert 'id="more-sets"' in page and f"newest {HISTORY_MAX_SETS} sets" in page
+    sam = client.get("/api/history?days=30&lifter=sam").get_json()
+    assert len(sam["sets"]) == 1 and sam["more_sets"] is False
+    assert 'id="more-sets"' not in client.get("/history?days=30&lifter=sam").get_data(as_text=True)

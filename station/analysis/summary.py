@@ -261,7 +261,7 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
     result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None
     side = judged_reps(result)
     depths = np.array([r.max_depth_deg for r in side])
-    result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else 0.0
+    result.depth_sd_deg = float(depths.std()) if len(depths) > 1 else None
     winks = [r for r in side if r.wink]
     # one flagged rep in a longer set could be noise; two are a pattern (the self-test's own rule,
     # so a self-test set and its result never disagree). A one-rep set has only its rep.

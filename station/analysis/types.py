@@ -17,7 +17,7 @@ class FrameState:
     timestamp: float
     lifter_present: bool
     calibrated: bool
-    phase: str                 # absent | waiting | standing | descent | bottom | ascent
+    phase: str                 # absent | waiting | standing | descent | ascent
     depth_fraction: float      # 0 at the lifter's standing baseline, 1 at the target depth
     target_reached: bool
     thigh_deg: float | None
@@ -88,7 +88,7 @@ class SetResult:
     reps: list[RepResult] = field(default_factory=list)
     wink_onset_deg: float | None = None
     suggested_depth_deg: float | None = None
-    depth_sd_deg: float = 0.0
+    depth_sd_deg: float | None = None  # spread of the judged reps' depths; None under two judged reps
     summary: str = ""
     view: str = "side"                 # side | front | three-quarter | unknown (the view gate's verdict)
     setup_issue: str | None = None     # the set could not be judged: why (SETUP_ADVICE key) ...

@@ -239,8 +239,13 @@ def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Chec
     """The addresses, and whether phones can find the page by name: avahi must run and the
     station's service file must be there (Bonjour browsers and station.local)."""
     system = system or System()
-    host, port = socket.gethostname(), cfg.web.port
-    urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in local_addresses()]
+    host, port, bind = socket.gethostname(), cfg.web.port, cfg.web.host
+    if bind in ("localhost", "::1") or bind.startswith("127."):
+        return [Check("warn", "page", f"web.host is {bind}: the page opens on this machine only "
+                                      f"(http://{bind}:{port}/), phones cannot reach it",
+                      "set [web] host = \"0.0.0.0\" in the config, then restart the station")]
+    addresses = local_addresses() if bind in ("0.0.0.0", "::", "") else [bind]
+    urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in addresses]
     checks = [Check("ok", "page", " or ".join(urls))]
     avahi = system.unit_state("avahi-daemon")
     if avahi != "active":

@@ -28,7 +28,7 @@ def set_dict(result: SetResult) -> dict:
         "index": result.index, "start_t": round(result.start_t, 3), "end_t": round(result.end_t, 3),
         "end_reason": result.end_reason, "rep_count": result.rep_count, "view": result.view,
         "setup_issue": result.setup_issue, "setup_advice": result.setup_advice,
-        "target_depth_deg": result.target_depth_deg, "depth_sd_deg": round(result.depth_sd_deg, 1),
+        "target_depth_deg": result.target_depth_deg, "depth_sd_deg": _round(result.depth_sd_deg),
         "wink_onset_deg": _round(result.wink_onset_deg), "suggested_depth_deg": _round(result.suggested_depth_deg),
         "summary": result.summary, "reps": [rep_dict(r, result.setup_issue) for r in result.reps],
     }

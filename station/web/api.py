@@ -64,7 +64,8 @@ def rep(rep_id: int) -> Response:
 @api.get("/history")
 def history_api() -> Response:
     data = history(lifter_arg())
-    return jsonify({"days": data["days"], "sets": data["sets"], "onset_trend": data["onset_trend"]})
+    return jsonify({"days": data["days"], "sets": data["sets"], "onset_trend": data["onset_trend"],
+                    "more_sets": data["more_sets"]})
 
 
 @api.get("/live")

@@ -90,7 +90,7 @@ def _reference_lines(ys: Callable[[float], float], target_deg: float | None) -> 
     """Parallel, and the target when the set had one (a self-test set guides each rep to its own)."""
     if target_deg is None:
         return [_hline(ys, 0, COLOURS["text"], "parallel")]
-    if abs(target_deg) < 1.5:
+    if abs(target_deg) < 0.5:   # a target of 1 deg is not parallel: it gets its own line, labels pushed apart
         return [_hline(ys, 0, COLOURS["target"], "parallel\n= target")]
     gap = ys(target_deg) - ys(0)   # > 0: the target line is below parallel on the chart
     push = 0.0 if abs(gap) >= LABEL_GAP else (LABEL_GAP - abs(gap)) / 2

@@ -16,10 +16,16 @@ def set_or_404(set_id: int, with_series: bool = False) -> dict:
     return data
 
 
+# The page and the API list at most this many sets, the newest; more say so (`more_sets`).
+HISTORY_MAX_SETS = 500
+
+
 def history(lifter: str | None) -> dict:
     days = int_arg("days", 90, 1, 3650)
     since = time.time() - days * 86400
-    sets = store().list_sets(limit=500, since=since, lifter=lifter)
+    sets = store().list_sets(limit=HISTORY_MAX_SETS + 1, since=since, lifter=lifter)
+    more_sets = len(sets) > HISTORY_MAX_SETS
+    del sets[HISTORY_MAX_SETS:]
     points = [(s["started_at"], s["mean_depth_deg"], s["wink_onset_deg"]) for s in sets]
     by_time = sorted(sets, key=lambda s: s["started_at"])
     onsets = [s["wink_onset_deg"] for s in by_time if s["wink_onset_deg"] is not None]
@@ -31,7 +37,8 @@ def history(lifter: str | None) -> dict:
         early, late = sum(onsets[:half]) / half, sum(onsets[half:]) / (len(onsets) - half)
         trend = {"early_onset_deg": round(early, 1), "recent_onset_deg": round(late, 1),
                  "improving": late < early - 2}
-    return {"days": days, "sets": sets, "points": points, "onset_trend": trend, "one_lifter": one_lifter}
+    return {"days": days, "sets": sets, "points": points, "onset_trend": trend, "one_lifter": one_lifter,
+            "more_sets": more_sets}
 
 
 # the three-way depth verdict in the lifter's words (RepResult.depth_verdict)
