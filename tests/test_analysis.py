@@ -432,12 +432,29 @@ def test_the_live_depth_is_the_depth_the_rep_stores(fps):
     t = np.arange(0.0, 3.0, 1 / fps)
     thigh = 45 * np.cos(np.pi * t / 3) ** 2 - 8.0 + rng.normal(0, 1.5, len(t))
     thigh[len(t) // 2] = -40.0                          # one glitched frame at the bottom
-    live = SettledDepth(BOTTOM_HALF_WINDOW_S)
+    live = SettledDepth(BOTTOM_HALF_WINDOW_S, 0.5, 0.4)
     for when, angle in zip(t, thigh):
         live.push(float(when), float(angle))
     live.push(float(t[-1]) + 1.0, 80.0)                 # the stream goes on: the last windows close
     assert live.deepest == pytest.approx(sustained_bottom(t, thigh)[1], abs=1e-9)
     assert live.deepest > -20.0
+
+
+def test_the_live_depth_has_no_value_where_the_hips_were_hidden():
+    """A plate over the hips at the bottom: the stored rep is "not judged" there (build_rep's shares),
+    so the live depth gives no number for those windows and the deepest comes from the seen ones."""
+    from station.analysis.filters import SettledDepth
+
+    t = np.arange(0.0, 3.0, 1 / 30)
+    thigh = 45 * np.cos(np.pi * t / 3) ** 2 - 8.0
+    hidden = np.abs(t - 1.5) < 0.4                      # the bottom behind the plate
+    for sure, fresh in ((False, True), (True, False)):
+        live = SettledDepth(0.15, 0.5, 0.4)
+        for when, angle, gone in zip(t, thigh, hidden):
+            live.push(float(when), float(angle), hips_sure=sure or not gone, legs_fresh=fresh or not gone)
+            if abs(when - 1.7) < 1e-6:
+                assert live.latest is None, "the window just judged was behind the plate"
+        assert live.deepest is not None and live.deepest > 0.0, "only the frames seen before the plate count"
 
 
 @pytest.mark.parametrize("seed", range(3))

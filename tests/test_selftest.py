@@ -195,7 +195,7 @@ def test_status_for_the_page():
     assert status["reps"][0]["depth_deg"] == 23.0 and status["lifter"] == "maria"
 
 
-def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom():
+def test_evidence_is_the_frame_nearest_the_onset_on_the_way_down_and_the_bottom():
     thigh = np.array([71, 51, 31, 11, 1, -9, -14, -19, -14, 1, 31, 71], np.float32)  # depth (top of thigh)
     joints = np.zeros((len(thigh), 6, 2), np.float32)
     joints[:, :, 0] = np.arange(len(thigh))[:, None]     # frame number in x, to tell frames apart
@@ -204,9 +204,9 @@ def test_evidence_is_the_frame_reaching_the_onset_on_the_way_down_and_the_bottom
     result = rep(-19.0, wink=True, onset=-9.0)
     result.series = series
     ev = evidence(result, -9.0)
-    assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "first frame at or below the onset"
-    # -9 is nearer -10 than -14 is, but the lifter is not yet at the onset there: the replay marks frame 6 too
-    assert evidence(result, -10.0)["onset"]["index"] == 6
+    assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "the frame at the onset"
+    # the picture nearest the number it illustrates: -9 is nearer -10 than -14 is
+    assert evidence(result, -10.0)["onset"]["index"] == 5 and evidence(result, -12.0)["onset"]["index"] == 6
     assert ev["bottom"]["index"] == 7 and ev["bottom"]["depth_deg"] == -19.0
     assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
     assert ev["frame_size"] == [640, 480]

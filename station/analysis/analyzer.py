@@ -25,6 +25,8 @@ from station.analysis.quality import (
     BLOCKING,
     DEEP_FOR_PARALLAX_DEG,
     EDGE_SHARE,
+    MIN_SEEN_AT_BOTTOM,
+    MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
     SETUP_NOTES_LIVE,
     ViewGate,
@@ -165,7 +167,8 @@ class SquatAnalyzer:
         self.counter = RepCounter(self.p.min_rep_range_deg)
         self.angles = Angles()
         self._rep = RepRecord()
-        self._settled = SettledDepth(BOTTOM_HALF_WINDOW_S)   # the depth as the rep will store it
+        # the depth as the rep will store it, and not where the rep will be "not judged"
+        self._settled = SettledDepth(BOTTOM_HALF_WINDOW_S, MIN_SURE_AT_BOTTOM, MIN_SEEN_AT_BOTTOM)
         self._lead_in = LeadIn()
         self._lead_rows = np.empty((0, ROW_WIDTH))   # the frames before this rep (for its replay)
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
@@ -248,7 +251,7 @@ class SquatAnalyzer:
                                      self.angles.trunk_lean_deg if trunk_tall else None)
         if step == "start":
             self._start_rep(t, events)
-        self._settled.push(t, self.angles.thigh_deg)
+        self._settled.push(t, self.angles.thigh_deg, not self.tracker.torso_unsure, self.tracker.fresh)
         if self.counter.in_rep or step in ("complete", "abandon"):
             self._record(self._rep.next_row(), t)
             self._last_activity_t = t
@@ -260,7 +263,7 @@ class SquatAnalyzer:
             self._end_rep(t, events)
         elif step == "abandon":
             self._reset_rep()
-        deepest = self._settled.deepest
+        deepest = None if self._plates_hid_set() else self._settled.deepest
         if self.counter.in_rep and not self._depth_reached and self._side_on() and deepest is not None:
             depth = self.p.depth_from_thigh(deepest)
             if reached(depth, self.p.target_depth_deg):
@@ -390,7 +393,7 @@ class SquatAnalyzer:
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
                         frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off,
                         top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t,
-                        plates_hid_set=self._bottoms_hidden > self._bottoms_seen, lead_in=self._lead_rows)
+                        plates_hid_set=self._plates_hid_set(), lead_in=self._lead_rows)
         if bottom_hidden:
             self._bottoms_hidden += 1
         else:
@@ -416,6 +419,10 @@ class SquatAnalyzer:
         summarise_set(current, self.p.safe_depth_margin_deg)
         events.append(SetFinished(t, current))
 
+    def _plates_hid_set(self) -> bool:
+        """Most of this set's bottoms so far were hidden: the next is not judged either (build_rep)."""
+        return self._bottoms_hidden > self._bottoms_seen
+
     # --- output -----------------------------------------------------------------------------
     def _state(self, t: float, present: bool) -> FrameState:
         base = self.baseline
@@ -423,7 +430,8 @@ class SquatAnalyzer:
         judged_view = issue not in BLOCKING               # feet or head out of the picture: a note only
         judged = present and base.known and judged_view
         thigh = self._depth_deg() if judged else None
-        settled = self._settled.latest    # the bar's "target" and the buzzer: the rep's own measure
+        # the bar's "target" and the buzzer: the rep's own measure, none where it will not be judged
+        settled = None if self._plates_hid_set() else self._settled.latest
         fraction = 0.0
         if thigh is not None:
             span = base.standing_drop_deg - self.p.target_depth_deg

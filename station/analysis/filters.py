@@ -88,15 +88,24 @@ class SettledDepth:
     page then called short (7 % of rep and target pairs on the real side clips, up to 8 deg apart).
     The price is half a window of delay (0.15 s). Preallocated: nothing is allocated per frame. Each
     frame is written twice, SIZE apart, so any run of up to SIZE recent frames is one contiguous slice.
+
+    A window the stored rep would call hidden (too few frames with the hips sure or the legs freshly
+    seen: a plate over the hips, summary.build_rep's rule) has no depth (latest None) and cannot be
+    the deepest: the page says "not judged" there, so the buzzer must not say "depth reached" on it
+    (it did, on half of such rep-and-target pairs on the real clips).
     """
 
     SIZE = 64                  # frames kept: a 0.3 s window at up to ~200 fps
     INTERVALS = 16             # recent frame intervals whose median sizes the window
 
-    def __init__(self, half_window_s: float):
+    def __init__(self, half_window_s: float, min_sure_share: float, min_fresh_share: float):
         self.half_window_s = half_window_s
+        self.min_sure_share = min_sure_share
+        self.min_fresh_share = min_fresh_share
         self._t = np.zeros(2 * self.SIZE)
         self._angle = np.zeros(2 * self.SIZE)
+        self._sure = np.zeros(2 * self.SIZE)
+        self._fresh = np.zeros(2 * self.SIZE)
         self._intervals = np.zeros(self.INTERVALS)
         self._sorted = np.zeros(self.INTERVALS)
         self._count = 0            # frames pushed
@@ -108,7 +117,7 @@ class SettledDepth:
         """A new rep: its deepest window starts afresh (the windows themselves carry on)."""
         self.deepest = None
 
-    def push(self, t: float, angle_deg: float) -> None:
+    def push(self, t: float, angle_deg: float, hips_sure: bool = True, legs_fresh: bool = True) -> None:
         n = self._count
         last = (n - 1) % self.SIZE
         if n and t <= self._t[last]:
@@ -118,6 +127,8 @@ class SettledDepth:
         here = n % self.SIZE
         self._t[here] = self._t[here + self.SIZE] = t
         self._angle[here] = self._angle[here + self.SIZE] = angle_deg
+        self._sure[here] = self._sure[here + self.SIZE] = 1.0 if hips_sure else 0.0
+        self._fresh[here] = self._fresh[here + self.SIZE] = 1.0 if legs_fresh else 0.0
         self._count = n + 1
         known = min(n, self.INTERVALS)
         if known == 0:
@@ -140,6 +151,9 @@ class SettledDepth:
         hi = start + int(np.searchsorted(times, t_centre + half, side="right"))
         if hi - lo < 3:
             return                                   # as the stored depth: too few frames to trust
+        if self._sure[lo:hi].mean() < self.min_sure_share or self._fresh[lo:hi].mean() < self.min_fresh_share:
+            self.latest = None                       # hidden: no depth the page would stand behind
+            return
         self.latest = trimmed_mean(self._angle[lo:hi])
         if self.deepest is None or self.latest < self.deepest:
             self.deepest = self.latest

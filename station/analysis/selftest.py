@@ -332,7 +332,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     """The evidence rep's joints at the onset frame and at the bottom frame, from its series.
 
     The series' thigh angle is the depth (top of the thigh, as the onset). The onset frame is the
-    first frame on the way down at or below the onset depth; the bottom frame is the deepest one, labelled with
+    frame on the way down whose depth is nearest the onset depth (the replay's onset mark starts at
+    the first frame at or below it); the bottom frame is the deepest one, labelled with
     the rep's own depth (held over 0.3 s, as the rep table shows it), not that one frame's reading.
     None without a series."""
     series = rep.series
@@ -346,9 +347,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
                 "joints": np.round(np.asarray(series.joints[i], float), 1).tolist()}
 
     onset = None
-    if onset_deg is not None:   # the replay's onset mark (views.replay_model): the same frame on both pages
-        reached = np.flatnonzero(depth[:bottom + 1] <= onset_deg)
-        onset = frame(int(reached[0]) if len(reached) else bottom)
+    if onset_deg is not None:   # the picture closest to the number it illustrates (frames can be 3 deg apart)
+        onset = frame(int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg))))
     deepest = frame(bottom)
     if rep.side_view and math.isfinite(rep.max_depth_deg):
         deepest["depth_deg"] = round(float(rep.max_depth_deg), 1)
