@@ -527,3 +527,14 @@ def test_the_depth_spread_needs_two_judged_reps():
     three = simulate_set(LifterParams(reps=3, target_depth_deg=-8, depth_jitter_deg=4), CameraParams(), seed=5)
     _, sets = run_analysis(noisy_keypoints(three, CLEAN))
     assert len(sets) == 1 and sets[0].depth_sd_deg is not None and 0.5 < sets[0].depth_sd_deg < 10
+
+
+def test_the_bar_is_empty_standing_tall_and_full_at_the_target():
+    """depth_fraction drives the LED bar: standing and the target are both in depth terms (the
+    standing level was a raw keypoint angle against a corrected depth: 1-2 LEDs lit standing)."""
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10, depth_jitter_deg=0), CameraParams(), seed=8)
+    analyzer = SquatAnalyzer(AnalysisParams(target_depth_deg=-5))
+    states = [analyzer.update(kp)[0] for kp in noisy_keypoints(truth, CLEAN)]
+    standing = [s.depth_fraction for s in states if s.calibrated and s.phase == "standing"]
+    assert len(standing) > 20 and np.median(standing) < 0.03 and np.percentile(standing, 75) < 0.08
+    assert max(s.depth_fraction for s in states) == 1.0

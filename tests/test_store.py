@@ -13,6 +13,7 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 
 from station.analysis import RepResult, SetResult
 from station.sim.evaluate import run_analysis
@@ -95,6 +96,35 @@ def test_retention_by_age_and_size(tmp_path):
     store.max_db_mb = 0  # over any size: everything old goes, the card never fills
     store.apply_retention(now)
     assert store.list_sets() == []
+    assert store.integrity_ok()
+
+
+@pytest.mark.parametrize("auto_vacuum", [True, False])
+def test_the_size_limit_drops_only_the_oldest_sets(tmp_path, auto_vacuum):
+    """Over the size limit the oldest sets go until the history fits, and no more. A file made
+    without auto_vacuum (an older station's) never shrinks: measured by its file size, the limit
+    once emptied the whole history."""
+
+    path = tmp_path / "s.db"
+    if not auto_vacuum:
+        legacy = sqlite3.connect(path)
+        legacy.execute("PRAGMA auto_vacuum=NONE")
+        legacy.execute("CREATE TABLE notes (x)")
+        legacy.close()
+    reps, _ = _analysed(reps=2)
+    store = Store(path, retention_days=3650)
+    assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == (2 if auto_vacuum else 0)
+    now = time.time()
+    for k in range(30):
+        set_id = store.add_rep(None, "default", now - (30 - k) * 3600, now, 0.0, reps[0])
+        store.add_rep(set_id, "default", now - (30 - k) * 3600, now, 0.0, reps[1])
+    full = store._used_mb()
+    store.max_db_mb = full * 0.6
+    removed = store.apply_retention(now)
+    kept = store.list_sets(limit=100)
+    assert 5 <= removed <= 20 and len(kept) == 30 - removed, "the oldest went, most of the history stays"
+    assert store._used_mb() <= full * 0.6
+    assert min(s["started_at"] for s in kept) == now - (30 - removed) * 3600
     assert store.integrity_ok()
 
 

@@ -433,9 +433,10 @@ class SquatAnalyzer:
         # the bar's "target" and the buzzer: the rep's own measure, none where it will not be judged
         settled = None if self._plates_hid_set() else self._settled.latest
         fraction = 0.0
-        if thigh is not None:
-            span = base.standing_drop_deg - self.p.target_depth_deg
-            fraction = min(1.0, max(0.0, (base.standing_drop_deg - thigh) / span)) if span > 0 else 0.0
+        if thigh is not None:   # both ends in depth terms: standing tall is an empty bar (docs/wiring.md)
+            standing = self.p.depth_from_thigh(base.standing_drop_deg)
+            span = standing - self.p.target_depth_deg
+            fraction = min(1.0, max(0.0, (standing - thigh) / span)) if span > 0 else 0.0
         phase = self.counter.phase if present else "absent"
         if present and not base.known:
             phase = "waiting"

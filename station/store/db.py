@@ -149,6 +149,9 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
     try:
         conn.row_factory = sqlite3.Row
+        # before WAL: a new file in WAL mode already has its header, and auto_vacuum would stay off
+        # (a no-op on a file that has tables)
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -205,9 +208,7 @@ def migrate(conn: sqlite3.Connection, path: Path | None = None) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(f"database schema {version} is newer than this station ({SCHEMA_VERSION}): "
                          "upgrade the station")
-    if version == 0:
-        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect before the first table
-    elif version < SCHEMA_VERSION and path is not None:
+    if 0 < version < SCHEMA_VERSION and path is not None:
         backup_before_migrating(conn, Path(path), version)
     for number in range(version + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
@@ -437,28 +438,36 @@ class Store:
         return None if self.conn.execute("SELECT 1 FROM sets WHERE id = ?", (set_id,)).fetchone() else False
 
     def apply_retention(self, now: float | None = None) -> int:
-        """Drop sets past the age limit, then the oldest while the file is over its size limit."""
+        """Drop sets past the age limit, then the oldest while the history is over its size limit.
+
+        The size is the pages in use, not the file: a file made without auto_vacuum never shrinks,
+        and measuring the file emptied the whole history once it reached the limit (each deletion
+        freed pages the file kept)."""
         now = now or time.time()
         removed = self.conn.execute("DELETE FROM sets WHERE started_at < ?",
                                     (now - self.retention_days * 86400,)).rowcount
         self.conn.execute("DELETE FROM selftests WHERE started_at < ? AND id NOT IN "
                           "(SELECT target_selftest_id FROM lifters WHERE target_selftest_id IS NOT NULL)",
                           (now - self.retention_days * 86400,))
-        while self._db_mb() > self.max_db_mb:
+        used = self._used_mb()
+        while used > self.max_db_mb:
             oldest = self.conn.execute("SELECT id FROM sets ORDER BY started_at LIMIT 1").fetchone()
             if oldest is None:
                 break
             self.conn.execute("DELETE FROM sets WHERE id = ?", (oldest["id"],))
-            self.conn.execute("PRAGMA incremental_vacuum")
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             removed += 1
+            used = self._used_mb()
         if removed:
             self.conn.execute("PRAGMA incremental_vacuum")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 
-    def _db_mb(self) -> float:
-        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        return size / 1e6
+    def _used_mb(self) -> float:
+        """The database's pages in use (freed pages are reused before the file grows)."""
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self.conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        return (pages - free) * size / 1e6
 
     # --- reads ------------------------------------------------------------------------------
     def last_set_id(self, lifter: str | None = None) -> int | None:
