@@ -538,3 +538,14 @@ def test_the_bar_is_empty_standing_tall_and_full_at_the_target():
     standing = [s.depth_fraction for s in states if s.calibrated and s.phase == "standing"]
     assert len(standing) > 20 and np.median(standing) < 0.03 and np.percentile(standing, 75) < 0.08
     assert max(s.depth_fraction for s in states) == 1.0
+
+
+def test_a_parallel_target_is_reached_by_every_rep_called_at_parallel():
+    """The default target is parallel: a rep the page calls "at parallel" has reached it (chirp, bar,
+    rep table and set sentence), and one called "above" has not."""
+    from station.analysis.summary import PARALLEL_BAND_DEG, depth_verdict, reached
+
+    for depth in (-8.0, -0.4, 1.0, 2.6, 3.4, 3.6, 9.0):
+        assert reached(depth, 0.0) == (depth_verdict(depth, PARALLEL_BAND_DEG) != "above"), depth
+    assert reached(-4.4, -4.0) and not reached(-3.4, -4.0), "other targets: whole degrees, as shown"
+    assert reached(5.4, 5.0) and not reached(5.6, 5.0)

@@ -329,3 +329,17 @@ def test_pin_set_from_stdin_in_a_subprocess(tmp_path):
                             input="13579\n", capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert config_mod.verify_pin(config_mod.load(path).web.pin_hash, "13579")
+
+
+def test_the_configured_log_level_applies_unless_the_command_line_says_otherwise(tmp_path, capsys):
+    """[station] log_level was accepted, shown by `config show`, and ignored."""
+    path = tmp_path / "station.toml"
+    path.write_text(f'[station]\nlog_level = "error"\nstate_dir = "{tmp_path}"\n')
+    root = logging.getLogger()
+    try:
+        assert main(["config", "show", "--config", str(path)]) == 0
+        assert root.level == logging.ERROR
+        assert main(["config", "show", "--config", str(path), "--log-level", "debug"]) == 0
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(logging.INFO)

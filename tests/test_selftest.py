@@ -128,18 +128,19 @@ def test_the_rep_limit_with_one_rounding_rep_keeps_it_unconfirmed():
     assert "repeat the test to confirm" in result.message
 
 
-@pytest.mark.parametrize("kwargs,why", [
-    (dict(side_view=False, setup_issue="front_view"), "side-on"),
-    (dict(wink_judged=False), "lower back was hidden"),
+@pytest.mark.parametrize("kwargs,why,depth", [
+    (dict(side_view=False, setup_issue="front_view"), "side-on", None),
+    (dict(wink_judged=False), "lower back was hidden", -20.0),   # seen side-on: the depth its set shows
 ])
-def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_why(kwargs, why):
+def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_why(kwargs, why, depth):
     test = started()
     test.feed(rep(24.0))
     step = test.feed(rep(-20.0, wink=False, index=2, **kwargs))
     assert step.counted and not step.done and not step.deeper and step.target_deg == 18.0, "same target again"
     assert why in step.message and "did not count" in step.message
     entry = test.reps[-1]
-    assert not entry.judged and entry.depth_deg is None and why in entry.note
+    assert not entry.judged and entry.depth_deg == depth and why in entry.note
+    assert test.result is None or test.result.deepest_deg != -20.0, "a rep that did not count is not the deepest"
     assert test.feed(rep(17.0, index=3)).target_deg == 11.0, "the plan goes on from where it was"
 
 
@@ -207,6 +208,7 @@ def test_evidence_is_the_frame_nearest_the_onset_on_the_way_down_and_the_bottom(
     assert ev["onset"]["index"] == 5 and ev["onset"]["depth_deg"] == -9.0, "the frame at the onset"
     # the picture nearest the number it illustrates: -9 is nearer -10 than -14 is
     assert evidence(result, -10.0)["onset"]["index"] == 5 and evidence(result, -12.0)["onset"]["index"] == 6
+    assert evidence(result, -10.0)["onset"]["depth_deg"] == -10.0, "the panel says the onset the page says"
     assert ev["bottom"]["index"] == 7 and ev["bottom"]["depth_deg"] == -19.0
     assert ev["bottom"]["joints"][2] == [7.0, 0.0] and ev["joint_names"][2] == "hip"
     assert ev["frame_size"] == [640, 480]

@@ -152,6 +152,23 @@ def test_settings_change_with_pin_and_csrf_is_applied(client):
     assert cfg.feedback.mode == "lights_only" and cfg.station.lifter == "Maria"
 
 
+def test_saving_one_setting_leaves_the_others_to_the_config_file(client):
+    """The form posts every field; only the ones the lifter changed are saved, so the rest keep
+    following the config file, and a target of 1.26 is not rounded to 1 by saving the mode."""
+    client.settings.cfg.analysis.target_depth_deg = 1.26
+    page = client.get("/settings").get_data(as_text=True)
+    form = {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+            for name in ("target_depth_deg", "brightness", "lifter")}
+    assert form["target_depth_deg"] == "1.26"
+    form.update(csrf=_csrf(client), pin="2468", wink_sensitivity="normal", mode="lights_only")
+    assert client.post("/settings", data=form).status_code == 200
+    assert client.settings.applied == [{"feedback.mode": "lights_only"}]
+    assert client.settings.cfg.analysis.target_depth_deg == 1.26
+    form.update(csrf=_csrf(client))
+    same = client.post("/settings", data=form).get_data(as_text=True)
+    assert "Nothing changed" in same and len(client.settings.applied) == 1
+
+
 def test_settings_rejects_wrong_pin_missing_csrf_and_bad_values(client):
     token = _csrf(client)
     wrong = client.post("/settings", data={"csrf": token, "pin": "0000", "target_depth_deg": "-5"})
@@ -699,6 +716,10 @@ def test_self_test_trend_over_the_weeks():
     assert deeper["direction"] == "deeper" and deeper["change_deg"] == -8.0 and deeper["days"] == 21.0
     clean = selftest_trend([t(0, "rounding", 2.0), t(30, "no_rounding", deepest=-29.0)])
     assert clean["latest_onset_deg"] is None and clean["latest_deepest_deg"] == -29.0
+    assert clean["direction"] == "deeper"
+    # a later test that stopped above the first onset without rounding proves nothing
+    shallow = selftest_trend([t(0, "rounding", -4.0), t(30, "no_rounding", deepest=10.0)])
+    assert shallow["direction"] == "unknown" and shallow["latest_deepest_deg"] == 10.0
 
 
 def test_evidence_drawing():

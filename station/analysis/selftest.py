@@ -74,7 +74,7 @@ class SelfTestRep:
     set_key: int                    # the analyzer's set index, for the evidence link
     target_deg: float
     judged: bool
-    depth_deg: float | None         # None when not judged
+    depth_deg: float | None         # None when not seen side-on (a hidden back keeps its depth)
     wink: bool = False
     onset_deg: float | None = None
     confidence: float = 0.0
@@ -212,8 +212,9 @@ class SelfTestTracker:
         if why is not None:
             self._unjudged += 1
             self._off_view += off_view(rep)
-            entry = SelfTestRep(number, rep.index, set_key, target, False, None,
-                                note=f"Not judged: {why}.")
+            # a rep whose back was hidden was still seen side-on: its depth is the one its set shows
+            depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
+            entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.")
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "
@@ -333,8 +334,9 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
 
     The series' thigh angle is the depth (top of the thigh, as the onset). The onset frame is the
     frame on the way down whose depth is nearest the onset depth (the replay's onset mark starts at
-    the first frame at or below it); the bottom frame is the deepest one, labelled with
-    the rep's own depth (held over 0.3 s, as the rep table shows it), not that one frame's reading.
+    the first frame at or below it), labelled with the onset itself; the bottom frame is the deepest
+    one, labelled with the rep's own depth (held over 0.3 s, as the rep table shows it). Each panel
+    says the number the page says, not its one frame's reading (frames can be 3 deg apart).
     None without a series."""
     series = rep.series
     if series is None or len(series.t) == 0:
@@ -349,6 +351,7 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     onset = None
     if onset_deg is not None:   # the picture closest to the number it illustrates (frames can be 3 deg apart)
         onset = frame(int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg))))
+        onset["depth_deg"] = round(float(onset_deg), 1)    # the page's one onset, not this frame's reading
     deepest = frame(bottom)
     if rep.side_view and math.isfinite(rep.max_depth_deg):
         deepest["depth_deg"] = round(float(rep.max_depth_deg), 1)

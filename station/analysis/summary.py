@@ -127,8 +127,12 @@ def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s
 
 
 def reached(depth_deg: float, target_deg: float) -> bool:
-    """The target is reached in the whole degrees the lifter sees: "0°" against a "parallel" target is
-    reached, on the page, the bar and the buzzer alike."""
+    """The target is reached in the whole degrees the lifter sees, on the page, the bar and the
+    buzzer alike. A parallel target (the default) is reached by every rep the page calls "at
+    parallel" or below: "+2°, at parallel" beside "stopped short of your target" was two answers
+    to one question, 2 deg apart inside the band the station says it cannot tell apart."""
+    if round(target_deg) == 0:
+        return round(depth_deg) <= PARALLEL_BAND_DEG
     return round(depth_deg) <= round(target_deg)
 
 

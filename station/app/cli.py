@@ -49,9 +49,13 @@ def _setup_logging(level: str) -> None:
 
 
 def _config(args: argparse.Namespace, overrides: dict | None = None, *, default_file: bool = True) -> config_mod.Config:
-    """The one place a command gets its Config: file <- settings file <- these overrides, all validated."""
-    return config_mod.build(args.config, {k: v for k, v in (overrides or {}).items() if v is not None},
-                            default_file=default_file)
+    """The one place a command gets its Config: file <- settings file <- these overrides, all validated.
+    [station] log_level applies from here on, unless --log-level was given."""
+    cfg = config_mod.build(args.config, {k: v for k, v in (overrides or {}).items() if v is not None},
+                           default_file=default_file)
+    if not getattr(args, "log_level", None):
+        _setup_logging(cfg.station.log_level)
+    return cfg
 
 
 def _annotate_target(out: str) -> Path:

@@ -152,6 +152,10 @@ def settings() -> str:
                 raise BadRequest(f"{name} = {raw[:40]!r} is not a number") from None
             if kind is float and not math.isfinite(changes[key]):
                 raise BadRequest(f"{name} = {raw[:40]!r} must be a finite number")
+            section, field = key.split(".")
+            if changes[key] == getattr(getattr(cfg, section), field):
+                # the form posts every field: saving one must not pin the others over the config file
+                del changes[key]
         lifter = changes.get("station.lifter")
         if lifter is not None and not config_mod.lifter_name_ok(lifter):
             raise BadRequest(config_mod.LIFTER_NAME_RULE)
@@ -159,11 +163,14 @@ def settings() -> str:
         if apply_settings is None:
             abort(403, "this page is read-only: settings are applied by the running station")
         target_before = cfg.analysis.target_depth_deg
-        try:
-            cfg = apply_settings(changes)
-        except config_mod.ConfigError as exc:
-            raise BadRequest(str(exc)) from None
-        message = "Saved. The station uses the new settings from the next frame."
+        if changes:
+            try:
+                cfg = apply_settings(changes)
+            except config_mod.ConfigError as exc:
+                raise BadRequest(str(exc)) from None
+            message = "Saved. The station uses the new settings from the next frame."
+        else:
+            message = "Nothing changed."
     # a lifter's own target from their self-test wins over the configured one (docs/self-test.md)
     own_target = store().lifter_target(cfg.station.lifter)
     if message and own_target is not None and cfg.analysis.target_depth_deg != target_before:

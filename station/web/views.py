@@ -115,7 +115,9 @@ def lifter_arg() -> str | None:
 def selftest_trend(tests: list[dict]) -> dict | None:
     """Is the onset moving deeper over the weeks? The first test with rounding against the latest test.
 
-    A latest test without rounding (down to its deepest rep) counts as 'at least that deep'."""
+    A latest test without rounding counts as 'deeper' only when its deepest rep went more than 2 deg
+    past the first onset; one that stopped shallower proves nothing ('unknown'), it did not go deep
+    enough to tell."""
     ordered = sorted((t for t in tests if t["outcome"] in ("rounding", "no_rounding")), key=lambda t: t["started_at"])
     first = next((t for t in ordered if t["outcome"] == "rounding"), None)
     if first is None or len(ordered) < 2 or ordered[-1] is first:
@@ -123,9 +125,11 @@ def selftest_trend(tests: list[dict]) -> dict | None:
     latest = ordered[-1]
     days = (latest["started_at"] - first["started_at"]) / 86400
     if latest["outcome"] == "no_rounding":
+        deepest = latest["deepest_deg"]
+        past_it = deepest is not None and deepest < first["onset_deg"] - 2
         return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": None,
-                "latest_deepest_deg": latest["deepest_deg"] and round(latest["deepest_deg"], 1),
-                "change_deg": None, "days": round(days, 1), "direction": "deeper"}
+                "latest_deepest_deg": None if deepest is None else round(deepest, 1),
+                "change_deg": None, "days": round(days, 1), "direction": "deeper" if past_it else "unknown"}
     change = latest["onset_deg"] - first["onset_deg"]
     direction = "deeper" if change < -2 else ("higher" if change > 2 else "same")
     return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": round(latest["onset_deg"], 1),
