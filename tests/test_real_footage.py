@@ -132,7 +132,8 @@ def test_the_verdict_is_on_the_whole_degrees_the_lifter_sees():
         ["below", "parallel", "parallel", "parallel", "parallel", "above"]
     assert depth_words(-3.4) == "at parallel" and depth_words(-3.6) == "4 deg below parallel"
     from station.analysis.summary import reached
-    assert reached(0.4, 0.0) and reached(-0.2, 0.0) and not reached(0.6, 0.0), "0° against parallel is reached"
+    assert reached(0.4, 0.0) and reached(-0.2, 0.0), "0° against parallel is reached"
+    assert reached(3.4, 0.0) and not reached(3.6, 0.0), "a parallel target: every rep shown as 'at parallel'"
     assert reached(3.4, 3.35) and not reached(4.6, 3.35)
 
 
