@@ -251,7 +251,10 @@ class SquatAnalyzer:
                                      self.angles.trunk_lean_deg if trunk_tall else None)
         if step == "start":
             self._start_rep(t, events)
-        self._settled.push(t, self.angles.thigh_deg, not self.tracker.torso_unsure, self.tracker.fresh)
+        # a frame counts as unsure once most of the set's bottoms were hidden: build_rep will not
+        # judge this rep either (plates_hid_set), so its windows give no depth
+        self._settled.push(t, self.angles.thigh_deg, not self.tracker.torso_unsure and not self._plates_hid_set(),
+                           self.tracker.fresh)
         if self.counter.in_rep or step in ("complete", "abandon"):
             self._record(self._rep.next_row(), t)
             self._last_activity_t = t
@@ -263,7 +266,7 @@ class SquatAnalyzer:
             self._end_rep(t, events)
         elif step == "abandon":
             self._reset_rep()
-        deepest = None if self._plates_hid_set() else self._settled.deepest
+        deepest = self._settled.deepest
         if self.counter.in_rep and not self._depth_reached and self._side_on() and deepest is not None:
             depth = self.p.depth_from_thigh(deepest)
             if reached(depth, self.p.target_depth_deg):
@@ -430,8 +433,7 @@ class SquatAnalyzer:
         judged_view = issue not in BLOCKING               # feet or head out of the picture: a note only
         judged = present and base.known and judged_view
         thigh = self._depth_deg() if judged else None
-        # the bar's "target" and the buzzer: the rep's own measure, none where it will not be judged
-        settled = None if self._plates_hid_set() else self._settled.latest
+        settled = self._settled.latest    # the bar's "target": the rep's own measure, none where not judged
         fraction = 0.0
         if thigh is not None:   # both ends in depth terms: standing tall is an empty bar (docs/wiring.md)
             standing = self.p.depth_from_thigh(base.standing_drop_deg)
