@@ -18,7 +18,7 @@ from station import config as config_mod
 from station.analysis import AnalysisParams, RepResult, SetResult, SquatAnalyzer
 from station.analysis.selftest import SelfTestError
 from station.analysis.summary import summarise_set
-from station.app.runner import Stages, Station
+from station.app.runner import Stages, Station, Stats
 from station.feedback import Feedback, make_pin_factory
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
 from station.sim.noise import NoiseParams, noisy_keypoints
@@ -420,3 +420,29 @@ def test_a_host_name_with_several_addresses_still_gives_the_page_address(tmp_pat
         assert station.web_url == "http://localhost:8123/" and MultiSocket.served.wait(5)
     finally:
         station.shutdown()
+
+
+def test_the_live_frame_rate_is_the_rate_now_not_the_average_since_the_start():
+    """After 20 s at 30 fps a Pi that drops to 5 fps shows 5 within a window, and a camera that
+    stops shows a rate falling towards 0, where the run's average would still say about 30."""
+    stats = Stats(started=0.0)
+    t = 0.0
+    for _ in range(600):            # 20 s at 30 fps
+        t += 1 / 30
+        stats.count_frame(t)
+    assert stats.recent_fps(t) == pytest.approx(30, abs=0.5)
+    for _ in range(15):             # 3 s at 5 fps
+        t += 1 / 5
+        stats.count_frame(t)
+    assert stats.recent_fps(t) == pytest.approx(5, abs=0.5)
+    assert stats.frames / t > 25    # what the average since the start would have said
+    # no frames for 10 s: the rate over the time since the last count, far below 5
+    assert stats.recent_fps(t + 10) < 1.0
+
+
+def test_the_live_frame_rate_before_the_first_window_is_the_rate_so_far():
+    stats = Stats(started=0.0)
+    assert stats.recent_fps(0.5) == 0.0
+    for k in range(1, 16):          # 15 frames at 30 fps
+        stats.count_frame(k / 30)
+    assert stats.recent_fps(0.5) == pytest.approx(30, abs=1.0)

@@ -69,15 +69,44 @@ def _deg(value: float) -> str:
     return "parallel" if abs(value) < 0.5 else f"{abs(value):.0f}° {'below' if value < 0 else 'above'}"
 
 
+# The page's frame rate is counted over this many seconds: the rate now, not since the start.
+RECENT_FPS_WINDOW_S = 2.0
+
+
 @dataclass
 class Stats:
     frames: int = 0
     started: float = field(default_factory=time.perf_counter)
     stage_ms: dict = field(default_factory=lambda: {"pose": 0.0, "analysis": 0.0, "outputs": 0.0})
+    _window_start: float = -1.0      # perf_counter time the current count began (-1: not yet)
+    _window_frames: int = 0          # frames counted at _window_start
+    _last_window_fps: float = 0.0    # the rate over the last whole window
 
     def fps(self) -> float:
+        """The whole run's average (the log's closing line, the benchmarks)."""
         elapsed = time.perf_counter() - self.started
         return self.frames / elapsed if elapsed > 0 else 0.0
+
+    def count_frame(self, now: float) -> None:
+        """One frame done, at perf_counter time `now`. Called from the frame loop only."""
+        self.frames += 1
+        if self._window_start < 0:
+            self._window_start, self._window_frames = now, self.frames
+        elif now - self._window_start >= RECENT_FPS_WINDOW_S:
+            self._last_window_fps = (self.frames - self._window_frames) / (now - self._window_start)
+            self._window_start, self._window_frames = now, self.frames
+
+    def recent_fps(self, now: float) -> float:
+        """Frames per second over the last window: a Pi that slowed down (heat, a busy SD card) or a
+        camera that stalled shows here at once, where an average since the start would hide it for
+        minutes. While frames stop coming the rate falls towards 0; before the first window ends it
+        is the rate so far."""
+        if self._window_start < 0:
+            return 0.0
+        elapsed = now - self._window_start
+        if elapsed >= 2 * RECENT_FPS_WINDOW_S or self._last_window_fps == 0.0:
+            return (self.frames - self._window_frames) / elapsed if elapsed > 0 else 0.0
+        return self._last_window_fps
 
 
 class PoseStage(Protocol):
@@ -186,7 +215,8 @@ class Station:
 
     def live(self) -> dict:
         state = self._state
-        out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": round(self.stats.fps(), 1),
+        fps = round(self.stats.recent_fps(time.perf_counter()), 1)
+        out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": fps,
                "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
         out.update(live_state(state))
         test = self._selftest
@@ -405,7 +435,7 @@ class Station:
             if self.cfg.web.preview and now - last_preview > 1.0:
                 self._preview = (frame, keypoints)
                 last_preview = now
-            stats.frames += 1
+            stats.count_frame(clock())
             stats.stage_ms["pose"] += (t1 - t0) * 1000
             stats.stage_ms["analysis"] += (t2 - t1) * 1000
             stats.stage_ms["outputs"] += (clock() - t2) * 1000
