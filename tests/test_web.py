@@ -441,6 +441,25 @@ def test_replay_marks_the_deepest_frame_and_the_rounding_onset():
     assert unjudged["bottom"] is None and unjudged["onset"] is None and unjudged["thigh"] is None
 
 
+def test_the_replays_rounding_frame_is_the_one_nearest_the_onset_the_page_states():
+    """The series is stored to 0.01 deg and the onset is not: 'the first frame at or below -3.7408'
+    skipped the -3.74 frame and marked a frame 3 deg deeper, so the replay said '7° below' where the
+    page said '4° below'. The frame nearest the onset is marked, and the readout says the page's
+    onset and depth there."""
+    from station.web.views import replay_model
+
+    thigh = [60.0, 30.0, 8.5, -3.74, -7.01, -9.2, -10.4, -6.0, 5.0, 40.0]
+    series = {"t": [i / 10 for i in range(10)], "thigh_deg": thigh, "joints": [[[0, 0]] * 6] * 10,
+              "frame_size": (640, 480), "joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"]}
+    model = replay_model({"series": series, "wink": True, "wink_onset_deg": -3.7407961, "judged": True,
+                          "max_depth_deg": -9.96})
+    assert model["onset"] == 3 and model["bottom"] == 6 and model["onset_end"] == 7
+    assert model["onset_deg"] == -3.7 and model["depth_deg"] == -10.0
+    # an onset between two frames: the nearer one, even when it is still above the onset
+    model = replay_model({"series": series, "wink": True, "wink_onset_deg": 4.0, "judged": True})
+    assert model["onset"] == 2
+
+
 def test_rep_page_replay_is_scrubbable_with_its_marks(client):
     page = client.get("/rep/8").get_data(as_text=True)  # a rep of the seeded wink set
     assert 'type="range" id="scrub"' in page

@@ -82,8 +82,11 @@ def rep_sentence(rep: dict) -> str:
 def replay_model(rep: dict) -> dict | None:
     """What the replay draws: joints per frame, and the frames a coach looks at.
 
-    bottom: the deepest frame (lowest thigh angle); onset: the first frame on the way down at or below
-    the thigh angle where the rounding began, onset_end: the last frame before it is back above it.
+    bottom: the deepest frame (lowest thigh angle); onset: the frame on the way down whose depth is
+    nearest the one where the rounding began (frames can be 3 deg apart, and the series is stored to
+    0.01 deg: "the first frame at or below" skipped to a frame 3-5 deg deeper), onset_end: the last
+    frame before it is back above it. At those two frames the readout says the page's numbers
+    (onset_deg, depth_deg), not that one frame's reading, as the self-test's evidence does.
     Depth marks only for a rep that was judged (side-on, in a set the view gate passed)."""
     series = rep.get("series")
     if not series or not series["t"]:
@@ -91,14 +94,17 @@ def replay_model(rep: dict) -> dict | None:
     thigh = series["thigh_deg"]
     judged = bool(rep.get("judged", True))
     bottom = min(range(len(thigh)), key=thigh.__getitem__)
-    onset = onset_end = None
+    onset = onset_end = level = None
     if judged and rep.get("wink") and rep.get("wink_onset_deg") is not None:
         level = rep["wink_onset_deg"]
-        onset = next((i for i in range(bottom + 1) if thigh[i] <= level), bottom)
+        onset = min(range(bottom + 1), key=lambda i: abs(thigh[i] - level))
         onset_end = max(onset, next((i - 1 for i in range(bottom, len(thigh)) if thigh[i] > level), len(thigh) - 1))
+    depth = rep.get("max_depth_deg") if judged else None
     return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
             "names": series["joint_names"], "thigh": thigh if judged else None,
-            "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end}
+            "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end,
+            "onset_deg": None if level is None else round(level, 1),
+            "depth_deg": None if depth is None else round(depth, 1)}
 
 
 def lifter_arg() -> str | None:

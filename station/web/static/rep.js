@@ -42,7 +42,9 @@ function draw(i){
   var reach=Math.hypot(h[0]-k[0],h[1]-k[1])*1.3;
   level.setAttribute('x1',k[0]-reach);level.setAttribute('x2',k[0]+reach);level.setAttribute('y1',k[1]);level.setAttribute('y2',k[1]);
   var text=d.t[i].toFixed(2)+' s';
-  if(d.thigh)text+=' · thigh '+deg(d.thigh[i]);
+  // at the marked frames, the page's numbers (the held depth, the onset), not that frame's reading
+  var v=!d.thigh?null:i===d.bottom&&d.depth_deg!=null?d.depth_deg:i===d.onset&&d.onset_deg!=null?d.onset_deg:d.thigh[i];
+  if(v!=null)text+=' · thigh '+deg(v);
   if(i===d.bottom)text+=' · deepest';
   if(rounding)text+=' · lower back rounding';
   readout.textContent=text;
