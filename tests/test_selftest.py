@@ -275,3 +275,17 @@ def test_a_self_test_set_and_its_result_tell_the_same_story():
     one = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=reps[:7])
     summarise_set(one, margin_deg=5.0)
     assert one.wink_onset_deg is None and "Possible lower-back rounding on rep 7 only" in one.summary
+
+
+def test_a_rep_that_went_past_its_next_target_gets_a_next_target_deeper_than_it_went():
+    """Rep 2 (target 18 deg above) went to 11 deg above: the station said 'a little deeper, to 11 deg
+    above parallel', a depth already shown clean. The next target is now at least min_step_deg deeper
+    than the rep went; a rep that stays near its target keeps the plan's steps."""
+    test = started()
+    step = test.feed(rep(24.0, index=1))
+    assert step.target_deg == PLAN.target(1) == 18.0
+    step = test.feed(rep(11.0, index=2))
+    assert step.deeper and step.target_deg == 11.0 - PLAN.min_step_deg
+    assert "a little deeper, to 8° above parallel" in step.message
+    step = test.feed(rep(7.0, index=3))            # on its target: a plan step on from there
+    assert step.deeper and step.target_deg == 8.0 - PLAN.step_deg

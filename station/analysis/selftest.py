@@ -49,10 +49,12 @@ class SelfTestError(StationError):
 
 @dataclass(frozen=True)
 class SelfTestPlan:
-    """Targets per rep: start_deg, then step_deg deeper per judged rep, down to full_depth_deg."""
+    """Targets per rep: start_deg, then step_deg deeper per judged rep (or than the rep went, if it
+    went past its target), down to full_depth_deg."""
 
     start_deg: float = 25.0
     step_deg: float = 7.0
+    min_step_deg: float = 3.0       # the next target is at least this much deeper than the rep went
     full_depth_deg: float = -30.0
     max_reps: int = 10              # judged reps; the plan reaches full depth on rep 9
     max_unjudged: int = 4           # reps that could not be judged before the test gives up
@@ -159,7 +161,6 @@ class SelfTestTracker:
         self.lifter = lifter
         self.started_t: float | None = None    # source clock; None until begin()
         self.last_activity_t: float | None = None
-        self.step = 0                           # plan step of the next rep
         self.reps: list[SelfTestRep] = []
         self.rep_results: dict[int, RepResult] = {}   # SelfTestRep.number -> the rep (its series: evidence)
         self._run: list[SelfTestRep] = []       # consecutive judged reps with rounding
@@ -250,9 +251,12 @@ class SelfTestTracker:
                 return self._finish_no_rounding()
         if len(judged) >= self.plan.max_reps:
             return self._finish_no_rounding()
-        self.step += 1
-        self._target = self.plan.target(self.step)
-        deeper = self._target < target
+        # a step deeper than this target, and at least min_step_deg deeper than the rep went: a rep that
+        # went past its target showed that depth clean, and "a little deeper, to 11 deg above" after a
+        # rep to 11 deg above is no step
+        self._target = max(self.plan.full_depth_deg,
+                           min(target - self.plan.step_deg, rep.max_depth_deg - self.plan.min_step_deg))
+        deeper = self._target < min(target, rep.max_depth_deg)
         short = rep.max_depth_deg - target
         said = f"Rep {number}: {_deg(rep.max_depth_deg)}, no rounding"
         if short > self.plan.full_depth_tolerance_deg:
