@@ -374,6 +374,14 @@ def _read_settings(path: Path) -> dict:
     return _layer(data, f"settings file {path}")
 
 
+def file_sets(path: str | Path, dotted_key: str) -> bool:
+    """Does the config file itself set this key ('web.host')? For the demo, whose own defaults give
+    way only to what a file says outright."""
+    section, _, key = dotted_key.partition(".")
+    values = _read_toml(Path(path), "config file").get(section)
+    return isinstance(values, dict) and key in values
+
+
 def build(path: str | Path | None = None, overrides: dict[str, Any] | None = None, *,
           default_file: bool = True) -> Config:
     """defaults <- TOML file <- settings file <- command-line overrides ('section.key': value).

@@ -343,3 +343,23 @@ def test_the_configured_log_level_applies_unless_the_command_line_says_otherwise
         assert root.level == logging.DEBUG
     finally:
         root.setLevel(logging.INFO)
+
+
+@pytest.mark.parametrize("config_text,argv,host,port", [
+    ("[web]\nport = 8196\n", [], "127.0.0.1", 8196),                  # the file's port; still this machine only
+    ("[web]\nhost = \"0.0.0.0\"\nport = 8196\n", [], "0.0.0.0", 8196),  # the file's host, said outright
+    ("[web]\nport = 8196\n", ["--port", "8197", "--host", "127.0.0.2"], "127.0.0.2", 8197),  # options win
+    ("", [], "127.0.0.1", 8080),                                       # the demo's own defaults
+])
+def test_the_demo_serves_where_its_config_file_says_unless_told_otherwise(tmp_path, monkeypatch, config_text, argv,
+                                                                          host, port):
+    """`station -c f demo` printed 127.0.0.1:8080 whatever [web] said, and its 'port in use' error told
+    the user to set the [web] port it ignored."""
+    from station.app import cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_run_station", lambda cfg, *a, **k: seen.setdefault("web", cfg.web) and 0)
+    path = tmp_path / "demo.toml"
+    path.write_text(config_text)
+    cli.main(["--config", str(path), "demo", "--state-dir", str(tmp_path / "state"), *argv])
+    assert (seen["web"].host, seen["web"].port) == (host, port)

@@ -206,7 +206,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from station.app.runner import default_state_dir_for_demo
 
-    overrides = {"camera.source": args.source or "synthetic", "web.host": args.host, "web.port": args.port,
+    # the page on this machine only, unless --host or the config file says otherwise; the port: --port,
+    # else the config's [web] port (8080 by default)
+    host = args.host or (None if args.config and config_mod.file_sets(args.config, "web.host") else "127.0.0.1")
+    overrides = {"camera.source": args.source or "synthetic", "web.host": host, "web.port": args.port,
                  "station.state_dir": str(args.state_dir or default_state_dir_for_demo()), "station.lifter": "demo"}
     cfg = _config(args, overrides, default_file=False)
     pin = None
@@ -340,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--realtime", action="store_true", default=True, help="play at the source's frame rate (default)")
     pace.add_argument("--fast", action="store_true", help="process frames as fast as the model allows")
     p.add_argument("--loop", action="store_true", help="repeat the source forever")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", help="address to serve the page on (default 127.0.0.1, or the config's [web] host)")
+    p.add_argument("--port", type=int, help="the page's port (default the config's [web] port, 8080)")
     p.add_argument("--state-dir", help="where the demo's database goes (default ~/.local/state/station-demo)")
     p.add_argument("--exit-when-done", action="store_true",
                    help="exit when the source ends (default: keep the page up)")

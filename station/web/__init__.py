@@ -224,7 +224,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
                        "0.0.0.0 for every network or 127.0.0.1 for this machine only (set [web] host)") from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise WebError(f"port {port} is already in use: another station running? set [web] port") from None
+            raise WebError(f"port {port} is already in use: another station running? choose another port "
+                           f"([web] port, or the demo's --port)") from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise WebError(f"web.host {host!r} is not an address of this machine: use 0.0.0.0 for every network "
                            "or one of its own addresses (set [web] host)") from None
