@@ -48,7 +48,7 @@ def _spec_list(default: list[_T], *, lo: float | None = None, hi: float | None =
 
 @dataclass
 class ModelConfig:
-    path: str = _spec("", doc="model file; empty = models/ beside the package, then /var/lib/station/models")
+    path: str = _spec("", doc="model file; empty = models/ beside the package, then <state_dir>/models")
     threads: int = _spec(0, lo=0, hi=8, doc="inference threads; 0 = cores - 1 (3 on a Pi 4/5), leaving one for capture")
     runtime: str = _spec("auto", choices=("auto", "litert", "tflite"), doc="which TFLite runtime")
 

@@ -29,8 +29,10 @@ class FakeOutputs:
         self.closed = True
 
 
-def system(units=None, installed=("systemctl", "avahi-daemon"), outputs=None, service_file=None, cwd="/home/pi"):
-    """A machine: `units` maps a unit to what `systemctl is-active` prints."""
+def system(units=None, installed=("systemctl", "avahi-daemon"), outputs=None, service_file=None, cwd="/home/pi",
+           serving_problem=None):
+    """A machine: `units` maps a unit to what `systemctl is-active` prints; `serving_problem` is why
+    the page could not be served (None: it could)."""
     units = units or {}
     opened = []
 
@@ -44,7 +46,7 @@ def system(units=None, installed=("systemctl", "avahi-daemon"), outputs=None, se
 
     fake = System(run=run, which=lambda name: f"/usr/bin/{name}" if name in installed else None,
                   open_outputs=open_outputs, avahi_service_file=service_file or Path("/nonexistent/station.service"),
-                  cwd=lambda: cwd)
+                  cwd=lambda: cwd, try_serving=lambda host, port: serving_problem)
     fake.opened = opened
     return fake
 
@@ -293,3 +295,44 @@ def test_an_unusable_state_dir_is_reported_not_raised(read_only_cwd, tmp_path):
     blocker.write_text("")
     message = ensure_writable_cwd(blocker / "state")
     assert "cannot be used" in message and Path(os.getcwd()) == read_only_cwd
+
+
+def test_a_page_address_the_station_could_not_serve_fails_with_the_stations_own_reason():
+    """doctor said 'OK page http://nonexistent.invalid:8197/' for a host `station run` refuses."""
+    cfg = config_mod.build(overrides={"web.host": "10.99.99.99", "web.port": 8197})
+    why = "web.host '10.99.99.99' is not an address of this machine: use 0.0.0.0 ..."
+    checks = doctor.check_web(cfg, system(serving_problem=why))
+    assert [(c.status, c.name, c.detail) for c in checks] == [("fail", "page", why)]
+    # a running station holds its own port: not tried, the addresses are listed
+    checks = doctor.check_web(cfg, system(units={"station": "active"}, serving_problem="in use"))
+    assert checks[0].status == "ok" and "10.99.99.99:8197" in checks[0].detail
+
+
+def test_the_real_serving_check_names_an_address_of_another_machine_and_a_port_in_use():
+    import socket
+
+    assert "is not an address of this machine" in doctor._try_serving("10.99.99.99", 8197)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert "already in use" in doctor._try_serving("127.0.0.1", port)
+
+
+def test_without_systemd_running_the_service_and_mdns_say_so_not_systemctls_complaint():
+    complaint = "System has not been booted with systemd as init system (PID 1). Can't operate."
+    machine = System(run=lambda cmd: complaint, which=lambda name: f"/usr/bin/{name}",
+                     try_serving=lambda host, port: None)
+    service = doctor.check_service(machine)
+    assert service.status == "warn" and "systemd is not running here" in service.detail
+    assert complaint not in service.detail and "systemctl enable" not in service.fix
+    mdns = next(c for c in doctor.check_web(config_mod.Config(), machine) if c.name == "mdns")
+    assert "systemd is not running here" in mdns.detail and complaint not in mdns.detail
+
+
+def test_a_missing_model_is_fetched_into_the_folder_this_configuration_reads(tmp_path):
+    """The fix said --dest /var/lib/station/models whatever the configuration read."""
+    cfg = config_mod.build(overrides={"model.path": str(tmp_path / "models" / "movenet.tflite")})
+    (model,) = doctor.check_model(cfg)
+    assert model.status == "fail"
+    assert model.fix.startswith(f"station model fetch --dest {tmp_path / 'models'} ")

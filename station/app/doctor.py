@@ -35,10 +35,28 @@ def _run(cmd: list[str]) -> str:
     return ((result.stdout.strip() or result.stderr.strip()).splitlines() or [""])[0]
 
 
+def _try_serving(host: str, port: int) -> str | None:
+    """Why the page could not be served on host:port (the station's own one-line error), or None."""
+    from flask import Flask
+
+    from station.web import WebError, serve
+
+    try:
+        serve(Flask("doctor"), host, port, threads=1).close()
+    except WebError as exc:
+        return str(exc)
+    return None
+
+
 def _open_outputs(feedback_cfg: config_mod.FeedbackConfig) -> GpioOutputs:
     from station.feedback import GpioOutputs, make_pin_factory
 
     return GpioOutputs(feedback_cfg, make_pin_factory("auto"))
+
+
+UNIT_STATES = ("active", "inactive", "failed", "activating", "deactivating", "reloading", "refreshing",
+               "maintenance", "unknown")
+NO_SYSTEMD = "no-systemd"
 
 
 @dataclass
@@ -49,11 +67,17 @@ class System:
     open_outputs: Callable = _open_outputs
     avahi_service_file: Path = AVAHI_SERVICE_FILE
     cwd: Callable[[], str] = os.getcwd
+    try_serving: Callable[[str, int], str | None] = _try_serving
 
     def unit_state(self, unit: str) -> str:
+        """systemctl's state of the unit; '' without systemctl, NO_SYSTEMD when systemd does not run
+        (a container, a chroot): systemctl then prints why on stderr, which is no state."""
         if not self.which("systemctl"):
             return ""
-        return self.run(["systemctl", "is-active", unit]) or "unknown"
+        state = self.run(["systemctl", "is-active", unit])
+        if not state:
+            return "unknown"
+        return state if state in UNIT_STATES else NO_SYSTEMD
 
 
 @dataclass
@@ -118,8 +142,12 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
     try:
         model = MoveNet(path, num_threads=cfg.model.threads, runtime=cfg.model.runtime)
     except ModelError as exc:
-        return [Check("fail", "model", str(exc), "sudo station model fetch --dest /var/lib/station/models "
-                                                 "(or --from FILE offline)")]
+        # the folder this configuration reads (it was /var/lib/station/models, which only a state_dir
+        # of /var/lib/station reads)
+        folder = path.parent
+        writable = os.access(folder if folder.exists() else folder.parent, os.W_OK)
+        return [Check("fail", "model", str(exc), f"{'' if writable else 'sudo '}station model fetch --dest {folder} "
+                                                 f"(or --from FILE offline)")]
     ms = model.time_inference(20)
     known = sha256_of(path) == LIGHTNING_INT8.sha256
     checks = [Check("ok", "runtime", f"{model.runtime.name} {model.runtime.version}, {model.num_threads} thread(s)"),
@@ -216,6 +244,9 @@ def check_service(system: System | None = None) -> Check:
     state = (system or System()).unit_state("station")
     if not state:
         return Check("warn", "service", "systemctl not found (not a systemd machine)")
+    if state == NO_SYSTEMD:
+        return Check("warn", "service", "systemd is not running here (a container or a chroot?): the service "
+                                        "cannot be checked")
     if state == "active":
         return Check("ok", "service", "station.service is active")
     return Check("warn", "service", f"station.service: {state}",
@@ -244,11 +275,18 @@ def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Chec
         return [Check("warn", "page", f"web.host is {bind}: the page opens on this machine only "
                                       f"(http://{bind}:{port}/), phones cannot reach it",
                       "set [web] host = \"0.0.0.0\" in the config, then restart the station")]
+    # the running station holds its own port; otherwise the page must be servable where it is set
+    problem = None if system.unit_state("station") == "active" else system.try_serving(bind, port)
+    if problem:
+        return [Check("fail", "page", problem, "fix [web] host or port in the config, then start the station")]
     addresses = local_addresses() if bind in ("0.0.0.0", "::", "") else [bind]
     urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in addresses]
     checks = [Check("ok", "page", " or ".join(urls))]
     avahi = system.unit_state("avahi-daemon")
-    if avahi != "active":
+    if avahi == NO_SYSTEMD:
+        checks.append(Check("warn", "mdns", f"systemd is not running here, so whether avahi-daemon runs cannot be "
+                                            f"told: if phones cannot find {host}.local, use the address"))
+    elif avahi != "active":
         installed = system.which("avahi-daemon") is not None or avahi not in ("", "unknown", "inactive")
         checks.append(Check("warn", "mdns", f"avahi-daemon is {avahi or 'not found'}: phones cannot find "
                                             f"{host}.local, use the address",
