@@ -375,3 +375,16 @@ def test_nav_fits_one_line_on_every_page(server, browser):
             assert link.evaluate(LINES) == 1, f"{path}: nav item {link.inner_text()!r} wraps"
         _fits_the_phone(page)
     page.close()
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_every_page_fits_a_narrow_phone(server, browser, width):
+    """At 360 px (many Android phones) the nav's 'Settings' ran to x=370 and the rep table's 'lean'
+    header was cut; nothing may reach past the screen's edge."""
+    base, ids, _, _ = server
+    page = browser.new_page(viewport={"width": width, "height": 780}, device_scale_factor=2, is_mobile=True)
+    for path in ("/", f"/set/{ids[0]}", "/history", "/live", "/selftest", "/settings"):
+        page.goto(base + path, wait_until="load")
+        assert page.evaluate(OVERFLOWING) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    page.close()
