@@ -49,8 +49,8 @@ class SelfTestError(StationError):
 
 @dataclass(frozen=True)
 class SelfTestPlan:
-    """Targets per rep: start_deg, then step_deg deeper per judged rep (or than the rep went, if it
-    went past its target), down to full_depth_deg."""
+    """Targets per rep: start_deg, then step_deg deeper per judged rep and at least min_step_deg
+    deeper than that rep went, down to full_depth_deg."""
 
     start_deg: float = 25.0
     step_deg: float = 7.0
