@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from station.analysis.summary import SET_BLOCKED_SHARE
+from station.analysis.summary import SET_BLOCKED_SHARE, onset_frame
 from station.analysis.types import SERIES_JOINTS, RepResult
 from station.errors import StationError
 
@@ -337,8 +337,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
     """The evidence rep's joints at the onset frame and at the bottom frame, from its series.
 
     The series' thigh angle is the depth (top of the thigh, as the onset). The onset frame is the
-    frame on the way down whose depth is nearest the onset depth (the replay's onset mark starts at
-    the first frame at or below it), labelled with the onset itself; the bottom frame is the deepest
+    frame on the way down whose depth is nearest the onset depth (summary.onset_frame, as the
+    replay's mark), labelled with the onset itself; the bottom frame is the deepest
     one, labelled with the rep's own depth (held over 0.3 s, as the rep table shows it). Each panel
     says the number the page says, not its one frame's reading (frames can be 3 deg apart).
     None without a series."""
@@ -353,8 +353,8 @@ def evidence(rep: RepResult, onset_deg: float | None) -> dict | None:
                 "joints": np.round(np.asarray(series.joints[i], float), 1).tolist()}
 
     onset = None
-    if onset_deg is not None:   # the picture closest to the number it illustrates (frames can be 3 deg apart)
-        onset = frame(int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg))))
+    if onset_deg is not None:
+        onset = frame(onset_frame(depth, onset_deg))
         onset["depth_deg"] = round(float(onset_deg), 1)    # the page's one onset, not this frame's reading
     deepest = frame(bottom)
     if rep.side_view and math.isfinite(rep.max_depth_deg):

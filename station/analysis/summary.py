@@ -9,7 +9,7 @@ physically plausible ranges; otherwise they are None and the page shows nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,6 +134,15 @@ def reached(depth_deg: float, target_deg: float) -> bool:
     if round(target_deg) == 0:
         return round(depth_deg) <= PARALLEL_BAND_DEG
     return round(depth_deg) <= round(target_deg)
+
+
+def onset_frame(depth_deg: Sequence[float] | np.ndarray, onset_deg: float) -> int:
+    """The frame on the way down (up to the deepest) whose depth is nearest the onset: the picture
+    closest to the number it illustrates, as frames can be 3 deg apart (the self-test's evidence and
+    the replay's mark)."""
+    depth = np.asarray(depth_deg, float)
+    bottom = int(np.argmin(depth))
+    return int(np.argmin(np.abs(depth[:bottom + 1] - onset_deg)))
 
 
 def depth_verdict(depth_deg: float, band_deg: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from station.analysis.summary import onset_frame
 from station.web import BadRequest, int_arg, store
 
 
@@ -97,7 +98,7 @@ def replay_model(rep: dict) -> dict | None:
     onset = onset_end = level = None
     if judged and rep.get("wink") and rep.get("wink_onset_deg") is not None:
         level = rep["wink_onset_deg"]
-        onset = min(range(bottom + 1), key=lambda i: abs(thigh[i] - level))
+        onset = onset_frame(thigh, level)
         onset_end = max(onset, next((i - 1 for i in range(bottom, len(thigh)) if thigh[i] > level), len(thigh) - 1))
     depth = rep.get("max_depth_deg") if judged else None
     return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
