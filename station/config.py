@@ -277,12 +277,15 @@ def _hash_plain_pin(data: dict) -> dict:
 
 # --- building a Config ------------------------------------------------------------------------------
 
-LIFTER_NAME_RULE = "lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.'"
+LIFTER_NAME_RULE = ("lifter names are 1 to 40 letters, digits, spaces, '-', '_' or '.', with at least one "
+                    "letter or digit and no space at either end")
 
 
 def lifter_name_ok(name: str) -> bool:
-    """One rule for the config file, the settings page and the sets filed under the name."""
-    return 1 <= len(name) <= 40 and all(c.isalnum() or c in " -_." for c in name)
+    """One rule for the config file, the settings page and the sets filed under the name: the page
+    strips what is typed, so "  " or " Ana" from the file would be a name the page cannot give."""
+    return (1 <= len(name) <= 40 and all(c.isalnum() or c in " -_." for c in name)
+            and name == name.strip() and any(c.isalnum() for c in name))
 
 
 def from_dict(data: dict, source_path: str = "") -> Config:
@@ -290,6 +293,12 @@ def from_dict(data: dict, source_path: str = "") -> Config:
     data = _hash_plain_pin(data)
     config = Config(source_path=source_path)
     for section, values in data.items():
+        if section not in _SECTION_CLASSES and not isinstance(values, dict):
+            homes = [name for name, cls in _SECTION_CLASSES.items()
+                     if section in {f.name for f in dataclasses.fields(cls)}]
+            where = f"put it under [{homes[0]}]" if len(homes) == 1 else "every setting belongs to a [section]"
+            raise ConfigError(f"{section} = {values!r} is outside any section: {where} "
+                              f"(`station config show` lists each key under its section)")
         if section not in _SECTION_CLASSES:
             raise ConfigError(f"unknown section [{section}]; allowed sections are {', '.join(_SECTION_CLASSES)}")
         if not isinstance(values, dict):
@@ -345,8 +354,10 @@ def _layer(data: dict, origin: str) -> dict:
 def _read_toml(path: Path, what: str) -> dict:
     """A TOML file, or a ConfigError in one line for whatever is wrong with it."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        # Windows Notepad saves UTF-8 with a byte-order mark, which TOML does not allow: the file is
+        # still the text its owner wrote, so it is read as that
+        return tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{what} {path} does not exist") from None
     except IsADirectoryError:

@@ -42,7 +42,12 @@ def test_config_defaults_and_round_trip(tmp_path):
     ("[feedback]\nbuzzer_pin = 17\n", "feedback.buzzer_pin = 17: is also one of feedback.led_pins"),
     ("[station]\nlifter = ''\n", "station.lifter = '': lifter names are 1 to 40 letters"),
     ("[station]\nlifter = 'x'\n".replace("'x'", repr("x" * 41)), "lifter names are 1 to 40 letters"),
+    ("[station]\nlifter = '  '\n", "station.lifter = '  ': lifter names are 1 to 40 letters"),
+    ("[station]\nlifter = ' Ana'\n", "no space at either end"),
+    ("[station]\nlifter = '--'\n", "with at least one letter or digit"),
     ("[gpio]\nx = 1\n", "unknown section [gpio]"),
+    ("lifter = 'Ana'\n", "lifter = 'Ana' is outside any section: put it under [station]"),
+    ("colour = 'red'\n", "colour = 'red' is outside any section: every setting belongs to a [section]"),
     ("[web]\npin = '12'\n", "web.pin = (hidden): must be 4 to 8 digits 0-9"),
     ("[web]\npin = '１２３４'\n", "web.pin = '１２３４': must be 4 to 8 digits 0-9"),
     ("[web]\npin = 1234\n", "web.pin = 1234: must be 4 to 8 digits 0-9, as a quoted string"),
@@ -60,6 +65,12 @@ def test_config_errors_name_the_file_key_value_and_allowed(tmp_path, text, messa
     with pytest.raises(ConfigError) as info:
         config_mod.load(path)
     assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_config_saved_with_a_byte_order_mark_reads_as_its_text(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_bytes(b"\xef\xbb\xbf[station]\nlifter = 'Ana'\n")    # what Windows Notepad writes
+    assert config_mod.load(path).station.lifter == "Ana"
 
 
 def test_a_config_that_is_not_utf8_or_is_a_folder_is_one_clear_error(tmp_path):
