@@ -90,8 +90,32 @@ def test_a_file_with_sound_and_no_picture_says_so(tmp_path):
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
-    with pytest.raises(SourceError, match=r"voice-memo.mp4: it has no video stream \(only audio\)"):
+    with pytest.raises(SourceError, match=r"voice-memo.mp4: it holds no pictures, only audio"):
         VideoFileSource(path)
+
+
+def test_a_text_file_named_like_a_video_says_what_is_wrong_without_ffmpeg_errno(tmp_path):
+    """It said "[Errno 1094995529] Invalid data found when processing input"."""
+    path = tmp_path / "set.mp4"
+    path.write_text("these are my notes, not a video\n" * 20)
+    with pytest.raises(SourceError) as info:
+        VideoFileSource(path)
+    assert "set.mp4: it is not a video FFmpeg can read" in str(info.value)
+    assert "Errno" not in str(info.value)
+
+
+def test_a_recording_with_nothing_in_it_says_so(tmp_path):
+    """A recording stopped before its first frame: it said "no video stream (only no streams at all)"."""
+    import av
+
+    path = tmp_path / "empty.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        out.start_encoding()    # the header is written, no frame ever comes: FFmpeg finds no streams in it
+    with pytest.raises(SourceError, match=r"empty.mp4: the file holds no pictures at all") as info:
+        list(VideoFileSource(path))
+    assert "no streams" not in str(info.value)
 
 
 def test_a_raw_h264_stream_without_timestamps_plays_at_its_rate(tmp_path):

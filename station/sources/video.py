@@ -33,12 +33,18 @@ class VideoFileSource:
         self._av = av
         try:
             self._container = av.open(str(self.path))
+        except av.error.InvalidDataError:
+            raise SourceError(f"cannot open video {self.path}: it is not a video FFmpeg can read (damaged, cut "
+                              f"short, or another kind of file with a video's name)") from None
         except av.error.FFmpegError as exc:
-            raise SourceError(f"cannot open video {self.path}: {exc}") from None
+            raise SourceError(f"cannot open video {self.path}: {exc.strerror or exc}") from None
         if not self._container.streams.video:
-            kinds = ", ".join(sorted({str(s.type) for s in self._container.streams})) or "no streams at all"
+            kinds = sorted({str(s.type) for s in self._container.streams})
             self._container.close()
-            raise SourceError(f"cannot open video {self.path}: it has no video stream (only {kinds})")
+            if not kinds:
+                raise SourceError(f"cannot open video {self.path}: the file holds no pictures at all (an empty "
+                                  f"recording, or one stopped before anything was filmed)")
+            raise SourceError(f"cannot open video {self.path}: it holds no pictures, only {', '.join(kinds)}")
         stream = self._container.streams.video[0]
         self.name = f"video:{self.path.name}"
         self.nominal_fps = float(stream.average_rate) if stream.average_rate else 30.0
