@@ -455,8 +455,9 @@ def test_the_set_end_cue_says_what_the_page_says():
 
     from webseed import _rep
 
-    def finished(issue=None, flagged=(), back_seen=True):
-        reps = [_rep(i, -8.0, "below", back_seen=back_seen) for i in range(1, 6)]
+    def finished(issue=None, flagged=(), back_seen=True, short=()):
+        reps = [_rep(i, 9.0 if i in short else -8.0, "above" if i in short else "below", back_seen=back_seen)
+                for i in range(1, 6)]
         for i in flagged:
             reps[i - 1].wink, reps[i - 1].wink_onset_deg = True, -3.0
         result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
@@ -470,6 +471,32 @@ def test_the_set_end_cue_says_what_the_page_says():
     one = finished(flagged=(3,))
     assert "Possible" in one.result.summary and cue_for(one) == "set_wink"
     assert cue_for(finished()) == "set_clean"
+    # every rep short of a parallel target (9 deg above): "clean" would say the set went as planned
+    all_short = finished(short=(1, 2, 3, 4, 5))
+    assert "reps 1-5 stopped short" in all_short.result.summary and cue_for(all_short) == "set_short"
+    assert cue_for(finished(short=(4,))) == "set_short"
+    assert cue_for(finished(short=(4,), flagged=(2, 3))) == "set_wink"
+
+
+def test_a_set_with_reps_short_of_the_target_ends_on_the_bar_without_its_top_segment():
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+    from station.analysis.types import SetFinished
+    from station.config import FeedbackConfig
+    from station.feedback.cues import BarLogic
+
+    from webseed import _rep
+
+    reps = [_rep(1, -6.0, "below"), _rep(2, 12.0, "above"), _rep(3, 10.0, "above")]
+    result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(result, margin_deg=5.0)
+    logic = BarLogic(FeedbackConfig())
+    logic.post(_state(0.0), [SetFinished(9.0, result)], now=100.0)
+    shown = logic.render(100.0)
+    n = logic.count
+    assert shown.bar.pattern == "set_short" and shown.bar.label == "set done: 2 short of target"
+    assert shown.bar.levels == (1.0,) * (n - 1) + (0.0,)
+    assert shown.tone == "mid"
 
 
 def test_lights_switched_on_from_the_page_after_starting_with_them_off_really_light():

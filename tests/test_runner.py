@@ -119,6 +119,23 @@ def _station(tmp_path, open_source, pose, *, live=False, notifier=None, **cfg_ch
     return station, factory, cfg
 
 
+def test_after_a_file_ends_the_page_says_so_and_no_self_test_starts(tmp_path):
+    """The demo's page stays up after its video ends; /api/live said running: true, and "Find my
+    safe depth" started a test no frame would ever reach."""
+    keypoints = _keypoints(reps=1)
+    station, _, _ = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
+    try:
+        assert station.live()["running"] is True and station.live()["source_ended"] is False
+        station.run_frames()
+        live = station.live()
+        assert live["running"] is False and live["source_ended"] is True
+        assert station.selftest_status()["station_running"] is False
+        with pytest.raises(SelfTestError, match="has ended: no frames are coming"):
+            station.selftest_start()
+    finally:
+        station.shutdown()
+
+
 def test_every_frame_of_a_file_reaches_the_store_and_the_lights_go_off(tmp_path):
     keypoints = _keypoints(reps=3)
     station, factory, cfg = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
@@ -278,6 +295,7 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
                                analysis__target_depth_deg=-2.0)
     try:
         assert station.analyzer.p.target_depth_deg == -6.0, "the active lifter's own target"
+        assert station.analyzer.p.lifter_onset_deg is None, "a target set without a self-test has no onset"
         status = station.selftest_start()
         assert status["starting"] and status["running"] and status["lifter"] == "default"
         with pytest.raises(SelfTestError, match="already running"):
@@ -302,6 +320,7 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
                         wink_onset_deg=19.0, wink_magnitude_deg=None, wink_confidence=1.0, depth_verdict="above")
         station._selftest_rep(station._selftest, rep, 1)
         assert station.analyzer.p.target_depth_deg == 24.0, "the safe depth (onset 19 + margin 5) is the target"
+        assert station.analyzer.p.lifter_onset_deg == 19.0, "the set's summary names reps past it"
         # the test stopped on one clear rep; the set's own rule wants two, but the set says what the test found
         easier = [dataclasses.replace(rep, index=i, max_depth_deg=30.0 - i, wink=False, wink_onset_deg=None,
                                       wink_confidence=0.0) for i in (1, 2)]
@@ -315,11 +334,15 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
         assert station.store.flush()
         store = Store(cfg.db_path())
         assert store.lifter_target("maria") == 24.0 and store.lifter_target("default") == -6.0
+        assert store.lifter_onset("maria") == 19.0 and store.lifter_onset("default") is None
         assert store.list_selftests("maria")[0]["onset_deg"] == 19.0
         store.close()
         station.apply_settings({"station.lifter": "default"})
         station._apply_inbox(300.0)
-        assert station.analyzer.p.target_depth_deg == -6.0
+        assert station.analyzer.p.target_depth_deg == -6.0 and station.analyzer.p.lifter_onset_deg is None
+        station.apply_settings({"station.lifter": "maria"})    # read back from the store, not remembered
+        station._apply_inbox(400.0)
+        assert station.analyzer.p.target_depth_deg == 24.0 and station.analyzer.p.lifter_onset_deg == 19.0
     finally:
         station.shutdown()
 

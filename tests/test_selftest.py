@@ -289,3 +289,26 @@ def test_a_rep_that_went_past_its_next_target_gets_a_next_target_deeper_than_it_
     assert "a little deeper, to 8° above parallel" in step.message
     step = test.feed(rep(7.0, index=3))            # on its target: a plan step on from there
     assert step.deeper and step.target_deg == 8.0 - PLAN.step_deg
+
+
+def test_a_set_that_went_past_the_lifters_self_test_onset_says_so_even_though_the_target_was_reached():
+    """After a self-test the target is "deep enough, still safe" (onset + margin). A set that went on
+    past the onset, with no rounding seen this time, was summed up as "every rep reached your target
+    depth": true, and not what a lifter who did the test needs to hear."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    onset, safe = -7.0, -2.0
+    reps = [dataclasses.replace(rep(depth, index=k + 1), reached_target=True)
+            for k, depth in enumerate((-3.0, -9.4, -7.4, -12.0))]
+    result = SetResult(index=1, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=reps,
+                       lifter_onset_deg=onset)
+    summarise_set(result, margin_deg=5.0)
+    # -7.4 shows as -7, the onset's own number: not past it
+    assert ("every rep reached your target depth. Reps 2, 4 went deeper than where your lower back began to "
+            "round in your self-test (7 deg below parallel): stop at your target.") in result.summary
+    without = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=reps)
+    summarise_set(without, margin_deg=5.0)
+    assert without.summary.endswith("every rep reached your target depth."), "no self-test, nothing to pass"

@@ -375,6 +375,7 @@ def test_a_self_test_round_trips_and_sets_or_clears_the_lifters_target(tmp_path)
         set_id = store.add_rep(set_id, "maria", 100.0, 100.0, 0.0, rep)
     first = store.add_selftest(100.0, 160.0, _selftest_result(), set_id, 2, EVIDENCE)
     assert store.lifter_target("maria") == -1.0 and store.lifter_target("default") is None
+    assert store.lifter_onset("maria") == -6.0 and store.lifter_onset("default") is None
     test = store.get_selftest(first)
     assert test["outcome"] == "rounding" and test["onset_deg"] == -6.0 and test["safe_depth_deg"] == -1.0
     assert test["confirmed"] is True and test["lifter"] == "maria" and test["evidence"] == EVIDENCE
@@ -384,7 +385,7 @@ def test_a_self_test_round_trips_and_sets_or_clears_the_lifters_target(tmp_path)
     store.add_selftest(200.0, 230.0, _selftest_result("incomplete"))
     assert store.lifter_target("maria") == -1.0
     store.add_selftest(300.0, 360.0, _selftest_result("no_rounding", deepest=-31.0))
-    assert store.lifter_target("maria") is None
+    assert store.lifter_target("maria") is None and store.lifter_onset("maria") is None
     assert [t["outcome"] for t in store.list_selftests("maria")] == ["no_rounding", "incomplete", "rounding"]
     assert store.list_selftests("nobody") == [] and store.get_selftest(999) is None
     # the evidence outlives its set (once the set has finished: one in progress is not deleted)
@@ -656,6 +657,8 @@ def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_sta
     assert table[3].split()[1] == "-8" and table[-2].split()[1:3] == ["-", "-"]
     reps[0].wink_onset_deg = -10.504    # rounded to -10.5 first, it printed "-10" beside "11 deg" in the sentence
     assert set_table(result).splitlines()[3].split()[-1] == "-11"
+    reps[1].max_depth_deg = -0.3        # the pages show 0: the table printed "-0"
+    assert set_table(result).splitlines()[4].split()[1] == "0"
 
 
 def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_path):

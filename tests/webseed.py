@@ -44,11 +44,15 @@ FRONT_ADVICE = ("Cannot judge from here: the camera sees you from the front. Tur
                 "so it sees your side.")
 
 
-def _rep(index, depth, verdict, side_view=True, lean=None, knee=None, heel=None, back_seen=True):
+def _rep(index, depth, verdict, side_view=True, lean=None, knee=None, heel=None, back_seen=True, target=0.0):
+    """A rep as the analysis would build it: reached_target by the analysis's own rule (a "+1°, at
+    parallel" rep reaches a parallel target), not by the verdict."""
     from station.analysis import RepResult
+    from station.analysis.summary import reached
 
     return RepResult(index=index, start_t=index * 3.0, bottom_t=index * 3.0 + 1.2, end_t=index * 3.0 + 2.4,
-                     max_depth_deg=depth, below_parallel=verdict == "below", reached_target=verdict == "below",
+                     max_depth_deg=depth, below_parallel=verdict == "below",
+                     reached_target=side_view and reached(depth, target),
                      tut_s=2.4, down_s=1.2, up_s=1.0, max_trunk_lean_deg=lean, knee_travel_cm=knee, heel_lift_cm=heel,
                      wink=False, wink_onset_deg=None, wink_magnitude_deg=0.0, wink_confidence=0.0,
                      depth_verdict=verdict, depth_uncertainty_deg=2.0, side_view=side_view, wink_judged=back_seen)

@@ -87,6 +87,8 @@ class AnalysisParams:
     hip_point_offset_deg: float = 5.0
     max_gap_s: float = 0.5             # a joint unseen this long is dropped, not held
     leave_after_s: float = 3.0         # nobody seen this long: the lifter left, the set ends
+    # not configured: the active lifter's self-test onset (the runner reads it from the store)
+    lifter_onset_deg: float | None = None
 
     def depth_from_thigh(self, thigh_deg: FloatOrArray) -> FloatOrArray:
         """Depth as lifters and judges mean it: the top of the thigh against the horizontal, from
@@ -335,7 +337,7 @@ class SquatAnalyzer:
         if self._set is None:
             self.set_index += 1
             self._set = SetResult(index=self.set_index, start_t=self.counter.start_t, end_t=t, end_reason="",
-                                  target_depth_deg=self.p.target_depth_deg)
+                                  target_depth_deg=self.p.target_depth_deg, lifter_onset_deg=self.p.lifter_onset_deg)
             self._bottoms_hidden = self._bottoms_seen = 0   # this set's bottoms, each by its own evidence
         self._lead_rows = self._lead_in.since(self.counter.start_t - LEAD_IN_S)
         self._lead_in.clear()     # the next rep's lead-in begins after this one

@@ -346,12 +346,27 @@ def set_sentence(result: SetResult) -> str:
                 f"{_rep_list(winks)}: try stopping at {stop_words}.")
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
-    missed = [r.index for r in side if not r.reached_target]
+    missed = short_reps(result)
+    past = ""
+    onset = result.lifter_onset_deg
+    past_onset = [r.index for r in side if onset is not None and round(r.max_depth_deg) < round(onset)]
+    if onset is not None and past_onset:
+        # the target is "deep enough, still safe": reaching it is not the whole story when a rep went on
+        # past the depth at which this lifter's back rounded in the self-test, seen or not this time
+        went = _rep_list(past_onset)
+        past = (f" {went[0].upper()}{went[1:]} went deeper than where your lower back began to round in your "
+                f"self-test ({depth_words(onset, 0.0)}): stop at your target.")
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
-        return f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else \
-            f"{head}. {back}; every rep reached your target depth."
+        return (f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else
+                f"{head}. {back}; every rep reached your target depth.") + past
     if missed:
-        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth."
-    return f"{head}. No lower-back rounding seen and every rep reached your target depth."
+        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth.{past}"
+    return f"{head}. No lower-back rounding seen and every rep reached your target depth.{past}"
+
+
+def short_reps(result: SetResult) -> list[int]:
+    """The judged reps that stopped short of the target: the sentence names them, the set's end cue
+    does not call such a set clean."""
+    return [r.index for r in judged_reps(result) if not r.reached_target]

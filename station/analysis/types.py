@@ -93,6 +93,9 @@ class SetResult:
     view: str = "side"                 # side | front | three-quarter | unknown (the view gate's verdict)
     setup_issue: str | None = None     # the set could not be judged: why (SETUP_ADVICE key) ...
     setup_advice: str | None = None    # ... and what to change
+    # where this lifter's lower back began to round in their self-test (None: no self-test limit):
+    # the summary names the reps that went past it
+    lifter_onset_deg: float | None = None
 
     @property
     def rep_count(self) -> int:

@@ -35,7 +35,8 @@ def set_dict(result: SetResult) -> dict:
 
 
 def _cell(value: float | None, width: int, fmt: str = ".0f") -> str:
-    return f"{'-':>{width}s}" if value is None else f"{value:{width}{fmt}}"
+    """`z` in the format: -0.3 deg prints as 0, not "-0", as the pages show it."""
+    return f"{'-':>{width}s}" if value is None else f"{value:z{width}{fmt}}"
 
 
 VERDICT_WORDS = {"below": "below", "parallel": "at par", "above": "above", "unknown": "-"}

@@ -171,10 +171,11 @@ class Station:
         self._selftest_lock = threading.Lock()
         self._selftest: SelfTestTracker | None = None
         self._selftest_wall_start = 0.0
-        self._lifter_target = self._read_lifter_target(cfg.station.lifter)
+        self._lifter_target, self._lifter_onset = self._read_lifter_target(cfg.station.lifter)
         self._auto_selftests = list(demo_presses or [])
         self.analyzer.update_params(self._params())
         self.stop_event = threading.Event()
+        self.source_ended = threading.Event()   # a file or a finite synthetic lifter ran out: no more frames
         self.mailbox = FrameMailbox(lossless=not live_source)
         self.capture = CaptureThread(open_source, self.mailbox, self._camera_fault, retry=live_source,
                                      stop=self.stop_event)
@@ -213,11 +214,15 @@ class Station:
         self.web_url = f"http://{host}:{port}/"
         threading.Thread(target=self.web_server.run, name="web", daemon=True).start()
 
+    def _watching(self) -> bool:
+        """Frames still come: the page's "running" (a demo's page stays up after its video ends)."""
+        return not (self.stop_event.is_set() or self.source_ended.is_set())
+
     def live(self) -> dict:
         state = self._state
         fps = round(self.stats.recent_fps(time.perf_counter()), 1)
-        out = {"running": not self.stop_event.is_set(), "fault": self._fault, "fps": fps,
-               "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
+        out = {"running": self._watching(), "source_ended": self.source_ended.is_set(), "fault": self._fault,
+               "fps": fps, "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
         out.update(live_state(state))
         test = self._selftest
         out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1), "message": test.message}
@@ -250,24 +255,26 @@ class Station:
             old = self.accepted_cfg
             new = config_mod.save_settings(old, changes)
             lifter_changed = new.station.lifter != old.station.lifter
-            target = self._read_lifter_target(new.station.lifter) if lifter_changed else None
+            own = self._read_lifter_target(new.station.lifter) if lifter_changed else None
             self.accepted_cfg = new
-        self._inbox.put(lambda t: self._apply_config(new, target if lifter_changed else self._lifter_target))
+        self._inbox.put(lambda t: self._apply_config(new, own if own is not None else
+                                                     (self._lifter_target, self._lifter_onset)))
         return new
 
     # --- the self-test and each lifter's target ---------------------------------------------
-    def _read_lifter_target(self, lifter: str) -> float | None:
-        """The lifter's own target depth from their last self-test (None: the configured one). Read when
-        the station starts and when the lifter changes, never in the frame loop."""
+    def _read_lifter_target(self, lifter: str) -> tuple[float | None, float | None]:
+        """The lifter's own target depth from their last self-test (None: the configured one) and the
+        onset it was set from. Read when the station starts and when the lifter changes, never in the
+        frame loop."""
         try:
             store = Store(self.cfg.db_path())
             try:
-                return store.lifter_target(lifter)
+                return store.lifter_target(lifter), store.lifter_onset(lifter)
             finally:
                 store.close()
         except Exception as exc:  # the history may be unreadable; the configured target still works
             log.warning("cannot read lifter %s's target depth: %s", lifter, exc)
-            return None
+            return None, None
 
     def _params(self) -> AnalysisParams:
         """The analysis settings now: the configured ones, with the target depth of the running self-test's
@@ -278,6 +285,7 @@ class Station:
             params.target_depth_deg = test.target_deg
         elif self._lifter_target is not None:
             params.target_depth_deg = self._lifter_target
+            params.lifter_onset_deg = self._lifter_onset
         return params
 
     def selftest_status(self) -> dict:
@@ -287,7 +295,7 @@ class Station:
             status["starting"] = test is not None and not test.done and test.started_t is None
         cfg = self.accepted_cfg
         status.update(active_lifter=cfg.station.lifter, configured_target_deg=cfg.analysis.target_depth_deg,
-                      lifter_target_deg=self._lifter_target, station_running=not self.stop_event.is_set())
+                      lifter_target_deg=self._lifter_target, station_running=self._watching())
         return status
 
     def selftest_start(self) -> dict:
@@ -298,6 +306,8 @@ class Station:
                 raise SelfTestError("a self-test is already running: cancel it first")
             if self.stop_event.is_set():
                 raise SelfTestError("the station is stopping")
+            if self.source_ended.is_set():
+                raise SelfTestError(f"the source ({cfg.camera.source}) has ended: no frames are coming to test with")
             test = SelfTestTracker(SelfTestPlan(margin_deg=cfg.analysis.safe_depth_margin_deg), cfg.station.lifter)
             self._selftest = test
         self._inbox.put(lambda t: self._begin_selftest(test, t))
@@ -366,6 +376,7 @@ class Station:
         self.store.selftest_finished(self._selftest_wall_start, time.time(), result, set_key, rep_idx, evidence)
         if result.sets_target and result.lifter == self.cfg.station.lifter:
             self._lifter_target = result.safe_depth_deg   # None after no rounding: the configured target
+            self._lifter_onset = result.onset_deg if result.safe_depth_deg is not None else None
         self.analyzer.update_params(self._params())
         self.feedback.set_selftest(None)
         done = (f"self-test done: safe depth {_deg(result.safe_depth_deg)}"
@@ -412,6 +423,8 @@ class Station:
             if item is None:
                 self._apply_inbox(last_t)
                 if self.capture.finished.is_set():
+                    if self.capture.error is None:
+                        self.source_ended.set()
                     break
                 continue
             timestamp, frame = item.timestamp, item.frame
@@ -462,9 +475,10 @@ class Station:
             self._handle(event)
         self.store.flush()
 
-    def _apply_config(self, cfg: config_mod.Config, lifter_target: float | None) -> None:
+    def _apply_config(self, cfg: config_mod.Config, lifter_target: tuple[float | None, float | None]) -> None:
+        """`lifter_target`: the active lifter's own target depth and the self-test onset behind it."""
         self.cfg = cfg
-        self._lifter_target = lifter_target
+        self._lifter_target, self._lifter_onset = lifter_target
         self.analyzer.update_params(self._params())
         self.feedback.apply_config(cfg.feedback)
         self.store.lifter = cfg.station.lifter

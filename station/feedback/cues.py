@@ -19,7 +19,7 @@ from station.analysis import (
     SetFinished,
     WinkWarning,
 )
-from station.analysis.summary import back_seen, judged_reps
+from station.analysis.summary import back_seen, judged_reps, short_reps
 from station.config import FeedbackConfig
 
 STALE_CUE_S = 0.5   # a cue that waited longer than this is noise: the lifter is already on the way up
@@ -37,6 +37,7 @@ SOUNDS: dict[str, list[tuple[str | None, float]]] = {
     "depth": [("high", 0.08)],
     "wink": [("low", 0.25), (None, 0.12), ("low", 0.25)],
     "set_clean": [("mid", 0.06), (None, 0.05), ("rise", 0.12)],
+    "set_short": [("mid", 0.15)],
     "set_wink": [("low", 0.25), (None, 0.12), ("low", 0.25)],
     "fault": [("fault", 0.6)],
     "setup": [("mid", 0.05), (None, 0.07), ("mid", 0.05), (None, 0.07), ("mid", 0.05)],  # three pips
@@ -45,8 +46,8 @@ SOUNDS: dict[str, list[tuple[str | None, float]]] = {
     "selftest_next": [("mid", 0.06), (None, 0.15), ("high", 0.06)],
     "selftest_done": [("rise", 0.45), (None, 0.1), ("high", 0.06), (None, 0.06), ("high", 0.06)],
 }
-ANIMATION_S = {"ready": 0.4, "wink": 1.5, "rep": 0.8, "set_clean": 2.0, "set_wink": 2.5, "selftest_next": 1.2,
-               "selftest_done": 3.0}
+ANIMATION_S = {"ready": 0.4, "wink": 1.5, "rep": 0.8, "set_clean": 2.0, "set_short": 2.0, "set_wink": 2.5,
+               "selftest_next": 1.2, "selftest_done": 3.0}
 SELFTEST_SWEEP_S = 0.6   # "next one deeper": one lit segment climbs the bar, twice
 
 
@@ -161,7 +162,11 @@ class BarLogic:
 
     def _start(self, cue: _Cue, now: float) -> None:
         if cue.name in ANIMATION_S:
-            count = cue.event.rep.index if isinstance(cue.event, RepCompleted) else 0
+            count = 0
+            if isinstance(cue.event, RepCompleted):
+                count = cue.event.rep.index
+            elif isinstance(cue.event, SetFinished):
+                count = len(short_reps(cue.event.result))
             self._animation = (cue.name, now, count, cue.label)
         if cue.name in SOUNDS and self.cfg.mode == "full":
             elapsed = 0.0
@@ -217,8 +222,11 @@ def cue_for(event: AnalysisEvent) -> str | None:
             # a set the view gate did not pass, or whose lower back was never seen, is neither clean
             # nor rounded: fix the camera (the page says what was not seen)
             return "setup"
-        # a flagged rep played the wink warning during the set: the set's end does not call it clean
-        return "set_wink" if any(r.wink for r in judged_reps(result)) else "set_clean"
+        # a flagged rep played the wink warning during the set: the set's end does not call it clean,
+        # nor a set with a rep that stopped short of the target
+        if any(r.wink for r in judged_reps(result)):
+            return "set_wink"
+        return "set_short" if short_reps(result) else "set_clean"
     return None
 
 
@@ -235,6 +243,8 @@ def animation_levels(name: str, elapsed: float, count: int, n: int,
         return [1.0] * lit + [0.0] * (n - lit), "rep", f"rep {count}"
     if name == "set_clean":
         return [1.0] * n, "set_clean", "set done: clean"
+    if name == "set_short":   # the whole bar but the target segment: the set is over, the target was missed
+        return [1.0] * (n - 1) + [0.0], "set_short", f"set done: {count} short of target"
     if name == "selftest_next":  # one segment climbs the bar, twice: "next one a little deeper"
         lit = min(n - 1, int((elapsed % SELFTEST_SWEEP_S) / SELFTEST_SWEEP_S * n))
         return [1.0 if i == lit else 0.0 for i in range(n)], "selftest_next", text or "self-test: a little deeper"

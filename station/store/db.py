@@ -342,6 +342,12 @@ class Store:
         row = self.conn.execute("SELECT target_depth_deg FROM lifters WHERE name = ?", (name,)).fetchone()
         return row["target_depth_deg"] if row else None
 
+    def lifter_onset(self, name: str) -> float | None:
+        """Where the lifter's back began to round in the self-test that set their target (None: none did)."""
+        row = self.conn.execute("SELECT s.onset_deg FROM lifters l JOIN selftests s ON s.id = l.target_selftest_id "
+                                "WHERE l.name = ? AND l.target_depth_deg IS NOT NULL", (name,)).fetchone()
+        return row["onset_deg"] if row else None
+
     def set_lifter_target(self, name: str, target_depth_deg: float | None, selftest_id: int | None = None) -> None:
         lifter_id = self.lifter_id(name)
         self.conn.execute("UPDATE lifters SET target_depth_deg = ?, target_selftest_id = ? WHERE id = ?",
