@@ -184,6 +184,21 @@ def test_settings_rejects_wrong_pin_missing_csrf_and_bad_values(client):
     assert client.settings.applied == []
 
 
+def test_a_refused_change_comes_back_on_the_form_with_what_was_typed(client):
+    """It went to an error page; back on the form, every field had lost what the lifter typed."""
+    typed = {"target_depth_deg": "-12", "wink_sensitivity": "high", "mode": "lights_only", "brightness": "0.4",
+             "lifter": "--"}
+    for pin, status, reason in (("2468", 400, "lifter names are 1 to 40"), ("0000", 403, "wrong PIN")):
+        page = client.post("/settings", data=dict(typed, csrf=_csrf(client), pin=pin))
+        html = page.get_data(as_text=True)
+        assert page.status_code == status and "Not saved: " + reason in _text(html)
+        assert 'id="target" name="target_depth_deg" type="number" step="any" min="-40" max="40" value="-12"' in html
+        assert 'value="0.4"' in html and 'value="--"' in html
+        assert "<option selected>high</option>" in html and '<option value="lights_only" selected>' in html
+        assert re.search(r'name="csrf" value="[^"]+"', html), "the form can be sent again as it is"
+    assert client.settings.applied == []
+
+
 def test_repeated_wrong_pins_lock_the_form(client):
     token = _csrf(client)
     for _ in range(8):    # Save pressed before typing the PIN: told to enter it, never a guess
@@ -1022,6 +1037,12 @@ def test_a_rep_seen_with_one_leg_shows_its_wider_band_beside_the_verdict(tmp_pat
     rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{set_id}").get_data(as_text=True), re.S)
     depths = [_text(re.search(r"<td class=\"depth\">(.*?)</td>", r, re.S).group(1)).strip() for r in rows[1:]]
     assert depths == ["-5° at parallel ±6°, one leg", "4° below parallel"]
+    store = Store(tmp_path / "b.db")
+    rep_ids = [r["id"] for r in store.get_set(set_id)["reps"]]
+    store.close()
+    for rep_id, said in zip(rep_ids, ("at parallel (±6°, one leg)", "below parallel (±3°)")):
+        page = _text(client.get(f"/rep/{rep_id}").get_data(as_text=True))
+        assert said in page, f"rep {rep_id}'s own page says what its row says"
 
 
 def test_history_says_when_older_sets_are_left_out(tmp_path):

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from station import config as config_mod
@@ -136,48 +137,62 @@ SETTING_FIELDS = {
 
 
 @pages.route("/settings", methods=["GET", "POST"])
-def settings() -> str:
+def settings() -> tuple[str, int]:
+    """A refused change comes back on the form with its reason and what was typed, not on an error
+    page the lifter has to go back from and type it all again."""
     cfg = hooks().get_config()
-    message = None
+    message = error = None
+    typed: dict[str, str] = {}
     if request.method == "POST":
-        check_form()
-        changes = {}
-        for name, (key, kind) in SETTING_FIELDS.items():
-            raw = request.form.get(name)
-            if raw is None or raw == "":
-                continue
-            try:
-                changes[key] = kind(raw.strip())
-            except ValueError:
-                raise BadRequest(f"{name} = {raw[:40]!r} is not a number") from None
-            if kind is float and not math.isfinite(changes[key]):
-                raise BadRequest(f"{name} = {raw[:40]!r} must be a finite number")
-            section, field = key.split(".")
-            if changes[key] == getattr(getattr(cfg, section), field):
-                # the form posts every field: saving one must not pin the others over the config file
-                del changes[key]
-        lifter = changes.get("station.lifter")
-        if lifter is not None and not config_mod.lifter_name_ok(lifter):
-            raise BadRequest(config_mod.LIFTER_NAME_RULE)
-        apply_settings = hooks().apply_settings
-        if apply_settings is None:
-            abort(403, "this page is read-only: settings are applied by the running station")
-        target_before = cfg.analysis.target_depth_deg
-        if changes:
-            try:
-                cfg = apply_settings(changes)
-            except config_mod.ConfigError as exc:
-                raise BadRequest(str(exc)) from None
-            message = "Saved. The station uses the new settings from the next frame."
-        else:
-            message = "Nothing changed."
-    # a lifter's own target from their self-test wins over the configured one (docs/self-test.md)
+        try:
+            cfg, message = _save_form(cfg)
+        except (BadRequest, HTTPException) as exc:
+            error = str(exc) if isinstance(exc, BadRequest) else (exc.description or exc.name)
+            status = exc.code if isinstance(exc, HTTPException) and exc.code else 400
+            typed = {name: request.form.get(name, "") for name in SETTING_FIELDS}
     own_target = store().lifter_target(cfg.station.lifter)
-    if message and own_target is not None and cfg.analysis.target_depth_deg != target_before:
+    page = render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
+                           error=error, typed=typed, changes_enabled=pin_set(cfg.web), own_target=own_target)
+    return page, (status if error else 200)
+
+
+def _save_form(cfg: config_mod.Config) -> tuple[config_mod.Config, str]:
+    """The posted form, checked and applied: the new Config and what to tell the lifter."""
+    check_form()
+    changes = {}
+    for name, (key, kind) in SETTING_FIELDS.items():
+        raw = request.form.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            changes[key] = kind(raw.strip())
+        except ValueError:
+            raise BadRequest(f"{name} = {raw[:40]!r} is not a number") from None
+        if kind is float and not math.isfinite(changes[key]):
+            raise BadRequest(f"{name} = {raw[:40]!r} must be a finite number")
+        section, field = key.split(".")
+        if changes[key] == getattr(getattr(cfg, section), field):
+            # the form posts every field: saving one must not pin the others over the config file
+            del changes[key]
+    lifter = changes.get("station.lifter")
+    if lifter is not None and not config_mod.lifter_name_ok(lifter):
+        raise BadRequest(config_mod.LIFTER_NAME_RULE)
+    apply_settings = hooks().apply_settings
+    if apply_settings is None:
+        abort(403, "this page is read-only: settings are applied by the running station")
+    if not changes:
+        return cfg, "Nothing changed."
+    target_before = cfg.analysis.target_depth_deg
+    try:
+        cfg = apply_settings(changes)
+    except config_mod.ConfigError as exc:
+        raise BadRequest(str(exc)) from None
+    message = "Saved. The station uses the new settings from the next frame."
+    # a lifter's own target from their self-test wins over the configured one (docs/self-test.md)
+    if cfg.analysis.target_depth_deg != target_before and store().lifter_target(cfg.station.lifter) is not None:
         message += (f" {cfg.station.lifter}'s own target from the self-test still applies to them; "
                     "the target depth here is for lifters without one.")
-    return render_template("settings.html", title="Settings", cfg=cfg, lifters=store().lifters(), message=message,
-                           changes_enabled=pin_set(cfg.web), own_target=own_target)
+    return cfg, message
 
 
 @pages.post("/set/<rowid:set_id>/delete")
