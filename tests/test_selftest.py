@@ -277,6 +277,22 @@ def test_a_self_test_set_and_its_result_tell_the_same_story():
     assert one.wink_onset_deg is None and "Possible lower-back rounding on rep 7 only" in one.summary
 
 
+def test_a_rep_at_parallel_is_worded_as_its_sets_table_words_it():
+    """The set table said "-3°, at parallel" and the self-test "3° below parallel" for the same rep."""
+    import dataclasses
+
+    from station.analysis.selftest import rep_depth_words
+
+    test = started()
+    for k, depth in enumerate((24.0, 17.0, 10.0)):
+        test.feed(rep(depth, index=k + 1))
+    step = test.feed(dataclasses.replace(rep(-3.2, index=4), depth_verdict="parallel"))
+    assert step.message.startswith("Rep 4: at parallel (3° below), no rounding.")
+    assert test.reps[-1].verdict == "parallel"
+    assert rep_depth_words(-6.0, "below") == "6° below parallel" and rep_depth_words(0.3, "parallel") == "parallel"
+    assert rep_depth_words(2.0, "parallel") == "at parallel (2° above)"
+
+
 def test_a_rep_that_went_past_its_next_target_gets_a_next_target_deeper_than_it_went():
     """Rep 2 (target 18 deg above) went to 11 deg above: the station said 'a little deeper, to 11 deg
     above parallel', a depth already shown clean. The next target is now at least min_step_deg deeper

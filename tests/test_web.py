@@ -605,6 +605,17 @@ def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client
     assert "http" not in page.replace("http://www.w3.org/2000/svg", ""), "nothing from the internet"
     target = re.search(r'<p class="card" id="target">(.*?)</p>', page, re.S).group(1)
     assert "safe depth from maria's self-test" in target
+    # each rep's depth in its set's words: "at parallel" inside the band, with the exact side under it
+    table = re.search(r'<table id="test-reps">(.*?)</table>', page, re.S).group(1)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[2] for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    assert len(cells) == len(result.reps)
+    for rep, cell in zip(result.reps, cells):
+        words = f"{abs(rep.depth_deg):.0f}° {'below' if rep.depth_deg < 0 else 'above'}"
+        if rep.verdict == "parallel":
+            assert cell.strip() == f"at parallel<small>{words}</small>", (rep, cell)
+        else:
+            assert cell.strip() == words, (rep, cell)
+    assert any(r.verdict == "parallel" for r in result.reps), "the seed has a rep at parallel to show"
 
 
 def test_a_self_test_without_evidence_links_to_its_set(selftest_db, tmp_path):

@@ -81,6 +81,7 @@ class SelfTestRep:
     onset_deg: float | None = None
     confidence: float = 0.0
     note: str = ""                  # what the lifter is told about this rep
+    verdict: str | None = None      # below | parallel | above, as the rep's set shows it (None: no depth)
 
 
 @dataclass
@@ -143,6 +144,16 @@ def _deg(value: float) -> str:
     if abs(value) < 0.5:
         return "parallel"
     return f"{abs(value):.0f}° {'below' if value < 0 else 'above'} parallel"
+
+
+def rep_depth_words(depth_deg: float, verdict: str | None) -> str:
+    """A rep's depth as its set's table gives it: a rep within the parallel band is "at parallel" there,
+    so here it is "at parallel (3° below)", never a bare "3° below parallel" beside it. Targets and
+    onsets are depths to aim for, not verdicts, and keep `_deg`."""
+    exact = _deg(depth_deg)
+    if verdict != "parallel" or exact == "parallel":
+        return exact
+    return f"at parallel ({exact.removesuffix(' parallel')})"
 
 
 class SelfTestTracker:
@@ -215,7 +226,8 @@ class SelfTestTracker:
             self._off_view += off_view(rep)
             # a rep whose back was hidden was still seen side-on: its depth is the one its set shows
             depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
-            entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.")
+            entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",
+                                verdict=rep.depth_verdict if depth is not None else None)
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "
@@ -225,7 +237,8 @@ class SelfTestTracker:
             return SelfTestStep(True, False, target, False, self.message)
 
         entry = SelfTestRep(number, rep.index, set_key, target, True, rep.max_depth_deg, bool(rep.wink),
-                            rep.wink_onset_deg if rep.wink else None, float(rep.wink_confidence))
+                            rep.wink_onset_deg if rep.wink else None, float(rep.wink_confidence),
+                            verdict=rep.depth_verdict)
         self.reps.append(entry)
         judged = [r for r in self.reps if r.judged]
         if rep.wink:
@@ -258,7 +271,7 @@ class SelfTestTracker:
                            min(target - self.plan.step_deg, rep.max_depth_deg - self.plan.min_step_deg))
         deeper = self._target < min(target, rep.max_depth_deg)
         short = rep.max_depth_deg - target
-        said = f"Rep {number}: {_deg(rep.max_depth_deg)}, no rounding"
+        said = f"Rep {number}: {rep_depth_words(rep.max_depth_deg, rep.depth_verdict)}, no rounding"
         if short > self.plan.full_depth_tolerance_deg:
             said += f" (it stopped {short:.0f}° above its target)"
         nxt = f"Rep {number + 1}: " + (f"a little deeper, to {_deg(self._target)}." if deeper

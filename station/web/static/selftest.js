@@ -4,6 +4,8 @@
 var box=document.getElementById('selftest-data'), running=box.dataset.running==='true', lifter=box.dataset.lifter;
 function el(id){return document.getElementById(id);}
 function deg(v){if(v==null)return '-';return Math.abs(v)<0.5?'parallel':Math.round(Math.abs(v))+'° '+(v<0?'below':'above');}
+// a rep's depth as its set's table words it: inside the parallel band "at parallel", the exact side under it
+function repDepth(r){var exact=deg(r.depth_deg);return r.verdict==='parallel'&&exact!=='parallel'?['at parallel',exact]:[exact,''];}
 function cell(text,cls,small){var td=document.createElement('td');if(cls)td.className=cls;td.textContent=text;
   if(small){var s=document.createElement('small');s.textContent=small;td.appendChild(s);}return td;}
 function poll(){
@@ -16,7 +18,7 @@ function poll(){
     var body=el('st-reps').tBodies[0];body.textContent='';
     (s.reps||[]).forEach(function(r){var tr=document.createElement('tr');
       tr.appendChild(cell(r.number));tr.appendChild(cell(deg(r.target_deg)));
-      if(r.judged){tr.appendChild(cell(deg(r.depth_deg)));tr.appendChild(cell(r.wink?'yes':'none',r.wink?'no':'yes',r.wink&&r.onset_deg!=null?deg(r.onset_deg):''));}
+      if(r.judged){var d=repDepth(r);tr.appendChild(cell(d[0],'',d[1]));tr.appendChild(cell(r.wink?'yes':'none',r.wink?'no':'yes',r.wink&&r.onset_deg!=null?deg(r.onset_deg):''));}
       else{tr.appendChild(cell('-','dim'));tr.appendChild(cell('not judged','dim nowrap'));}
       body.appendChild(tr);});
   }).catch(function(){}).then(function(){setTimeout(poll,document.hidden?3000:(running?600:2500));});
