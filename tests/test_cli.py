@@ -184,6 +184,25 @@ def test_model_fetch_errors(tmp_path, capsys):
     _one_line_error(capsys, "station model fetch --from PATH")
 
 
+def test_model_fetch_installs_where_the_configuration_reads_the_model(tmp_path, capsys):
+    """On a Pi the installer's config reads /var/lib/station/models/...; `station model fetch`, the fix
+    `station run` prints, installed into models/ beside the package, and the station stayed down. A
+    [model] path with a file name of its own got the tested file beside it, under another name."""
+    if not SHARED_MODEL.exists():
+        pytest.skip("../shared/models is absent")
+    from station.app import doctor
+
+    wanted = tmp_path / "mdir" / "pose.tflite"
+    conf = tmp_path / "station.toml"
+    conf.write_text(f"[station]\nstate_dir = '{tmp_path / 'state'}'\n[model]\npath = '{wanted}'\n")
+    (before,) = doctor.check_model(config_mod.load(conf))
+    assert before.status == "fail" and before.fix.startswith(f"station -c {conf} model fetch (installs {wanted}")
+    assert main(["-c", str(conf), "model", "fetch", "--from", str(SHARED_MODEL)]) == 0
+    assert capsys.readouterr().out.strip() == f"model installed and verified: {wanted}"
+    assert wanted.read_bytes() == SHARED_MODEL.read_bytes()
+    assert doctor.check_model(config_mod.load(conf))[1].status == "ok", "doctor's model line passes now"
+
+
 def test_model_fetch_into_an_unwritable_folder(tmp_path, capsys):
     if not SHARED_MODEL.exists():
         pytest.skip("../shared/models is absent")

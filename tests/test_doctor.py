@@ -335,4 +335,4 @@ def test_a_missing_model_is_fetched_into_the_folder_this_configuration_reads(tmp
     cfg = config_mod.build(overrides={"model.path": str(tmp_path / "models" / "movenet.tflite")})
     (model,) = doctor.check_model(cfg)
     assert model.status == "fail"
-    assert model.fix.startswith(f"station model fetch --dest {tmp_path / 'models'} ")
+    assert model.fix.startswith(f"station model fetch (installs {tmp_path / 'models' / 'movenet.tflite'}; ")

@@ -236,10 +236,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_model_fetch(args: argparse.Namespace) -> int:
-    from station.pose.modelfile import DEFAULT_MODEL_DIR, install_model
+    """Without --dest, the model goes exactly where the configuration reads it ([model] path, file
+    name included): the fix that `station run` and doctor print must repair what they checked."""
+    from station.pose.modelfile import install_model
 
-    path = install_model(Path(args.dest) if args.dest else DEFAULT_MODEL_DIR,
-                         source=Path(args.source) if args.source else None, url=args.url)
+    source = Path(args.source) if args.source else None
+    if args.dest:
+        path = install_model(Path(args.dest), source=source, url=args.url)
+    else:
+        wanted = _config(args).model_path()
+        path = install_model(wanted.parent, source=source, url=args.url, filename=wanted.name)
     print(f"model installed and verified: {path}")
     return 0
 
@@ -363,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     msub = p.add_subparsers(dest="model_command", required=True)
     f = command(msub, "fetch", help="download (or --from PATH copy) and verify the MoveNet model")
     f.add_argument("--from", dest="source", help="copy this local file instead of downloading")
-    f.add_argument("--dest", help="target folder (default: models/ beside the package)")
+    f.add_argument("--dest", help="target folder (default: where the configuration reads the model, "
+                                  "[model] path, file name included)")
     f.add_argument("--url", help="download from this address instead of the official one")
     f.set_defaults(func=cmd_model_fetch)
 

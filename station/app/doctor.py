@@ -142,12 +142,14 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
     try:
         model = MoveNet(path, num_threads=cfg.model.threads, runtime=cfg.model.runtime)
     except ModelError as exc:
-        # the folder this configuration reads (it was /var/lib/station/models, which only a state_dir
-        # of /var/lib/station reads)
+        # `station model fetch` installs where this configuration reads the model, its file name
+        # included (a --dest FOLDER fix put the tested file beside a [model] path of another name)
         folder = path.parent
         writable = os.access(folder if folder.exists() else folder.parent, os.W_OK)
-        return [Check("fail", "model", str(exc), f"{'' if writable else 'sudo '}station model fetch --dest {folder} "
-                                                 f"(or --from FILE offline)")]
+        config = (f"-c {cfg.source_path} " if cfg.source_path
+                  and Path(cfg.source_path).resolve() != config_mod.DEFAULT_CONFIG_PATH else "")
+        return [Check("fail", "model", str(exc), f"{'' if writable else 'sudo '}station {config}model fetch "
+                                                 f"(installs {path}; add --from FILE offline)")]
     ms = model.time_inference(20)
     known = sha256_of(path) == LIGHTNING_INT8.sha256
     checks = [Check("ok", "runtime", f"{model.runtime.name} {model.runtime.version}, {model.num_threads} thread(s)"),

@@ -55,8 +55,12 @@ def _verified(data: bytes, spec: ModelSpec, origin: str) -> bytes:
 
 
 def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None,
-                  spec: ModelSpec = LIGHTNING_INT8, url: str | None = None, timeout: float = 60) -> Path:
+                  spec: ModelSpec = LIGHTNING_INT8, url: str | None = None, timeout: float = 60,
+                  filename: str | None = None) -> Path:
     """Copy `source` (or download `url`/the spec's URL) into dest_dir, verified. Idempotent.
+
+    `filename` (default the spec's): a configuration whose [model] path names its own file gets the
+    verified model under that name, where the station reads it.
 
     The file is installed 0644: `sudo station model fetch` (as doctor suggests) must leave a model the
     service user can read. A --from file that is missing is an error even when a model is installed:
@@ -72,7 +76,7 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
             data = _verified(source.read_bytes(), spec, str(source))
         except OSError as exc:
             raise ModelFetchError(f"--from {source} cannot be read: {exc.strerror}") from None
-    dest = dest_dir / spec.filename
+    dest = dest_dir / (filename or spec.filename)
     if dest.is_file() and sha256_of(dest) == spec.sha256:
         if dest.stat().st_mode & 0o444 != 0o444:
             try:
