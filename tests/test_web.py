@@ -618,6 +618,16 @@ def test_safe_depth_page_shows_the_result_its_evidence_and_the_history(st_client
     assert any(r.verdict == "parallel" for r in result.reps), "the seed has a rep at parallel to show"
 
 
+def test_a_self_test_is_shown_only_under_its_own_lifters_name(st_client, selftest_db):
+    """/selftest?test=N&lifter=other showed maria's result under the other lifter's name and target."""
+    _, info = selftest_db
+    latest = info["latest"]
+    wrong = st_client.get(f"/selftest?test={latest}&lifter=default")
+    assert wrong.status_code == 404 and "is maria's, not default's" in html.unescape(_text(wrong.get_data(as_text=True)))
+    own = st_client.get(f"/selftest?test={latest}").get_data(as_text=True)
+    assert re.search(r"<h1>Safe depth <span[^>]*>maria</span>", own), "the test's own lifter, not the active one"
+
+
 def test_a_self_test_without_evidence_links_to_its_set(selftest_db, tmp_path):
     """An incomplete self-test has no evidence rep to replay; its reps are still in a set, which the
     page links so the lifter can see why no rep could be judged."""

@@ -138,7 +138,9 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         messages = {404: "not found", 405: "method not allowed", 413: f"request too large (at most {MAX_BODY} bytes)"}
-        return error(code, messages.get(code) or exc.description or exc.name)
+        # abort(404, "why") keeps its reason; werkzeug's stock texts are replaced by short ones
+        own = exc.description if exc.description != type(exc).description else None
+        return error(code, own or messages.get(code) or exc.description or exc.name)
 
     def damaged(exc: Exception) -> ResponseReturnValue:
         """The history file is unreadable: say so and what to do (503), not a 500."""

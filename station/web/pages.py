@@ -212,9 +212,8 @@ def delete_set(set_id: int) -> Response:
 @pages.get("/selftest")
 def selftest() -> str:
     cfg = hooks().get_config()
-    lifter = lifter_arg() or cfg.station.lifter
     test_id = int_arg("test", 0, 0, 2**62) or None
-    data = selftest_view(lifter, test_id)
+    data = selftest_view(lifter_arg(), test_id)
     shown = data["selftest"]
     return render_template("selftest.html", title="Safe depth", **data,
                            evidence_svg=evidence_svg(shown["evidence"], shown["onset_deg"]) if shown else "",

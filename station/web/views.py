@@ -144,21 +144,26 @@ def selftest_trend(tests: list[dict]) -> dict | None:
             "direction": direction}
 
 
-def selftest_view(lifter: str, test_id: int | None = None) -> dict:
-    """Everything the Safe depth page and /api/selftest show for one lifter."""
+def selftest_view(lifter: str | None, test_id: int | None = None) -> dict:
+    """Everything the Safe depth page and /api/selftest show for one lifter. A test is shown under its
+    own lifter's name and target (None: the test's lifter, else the active one), never another's."""
     from flask import abort
 
     from station.web import hooks
 
     db = store()
     cfg = hooks().get_config()
-    tests = db.list_selftests(lifter, limit=200)
     shown = None
     if test_id is not None:
         shown = db.get_selftest(test_id)
         if shown is None:
             abort(404)
-    elif tests:
+        if lifter is not None and shown["lifter"] != lifter:
+            abort(404, f"self-test {test_id} is {shown['lifter']}'s, not {lifter}'s")
+        lifter = shown["lifter"]
+    lifter = lifter if lifter is not None else cfg.station.lifter
+    tests = db.list_selftests(lifter, limit=200)
+    if shown is None and tests:
         shown = db.get_selftest(tests[0]["id"])
     own = db.lifter_target(lifter)
     status = hooks().selftest_status()
