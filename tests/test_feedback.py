@@ -516,3 +516,36 @@ def test_lights_switched_on_from_the_page_after_starting_with_them_off_really_li
         assert all(factory.pin(pin).state for pin in FeedbackConfig().led_pins)
     finally:
         fb.close()
+
+
+def test_a_rep_cut_off_by_the_end_is_not_called_short_and_every_means_every_judged_rep():
+    """ceylin_squat_side ends near the bottom of a 4th rep: "rep 4 stopped short of your target depth",
+    and the set's end said so. A set with a rep not judged said "every rep reached your target"."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+    from station.analysis.types import SetFinished
+    from station.feedback.cues import cue_for
+
+    from webseed import _rep
+
+    def summed(reps):
+        result = SetResult(index=1, start_t=0.0, end_t=12.0, end_reason="shutdown", target_depth_deg=0.0, reps=reps)
+        summarise_set(result, margin_deg=5.0)
+        return result
+
+    cut = dataclasses.replace(_rep(4, 14.0, "above"), cut_off_end=True)
+    result = summed([_rep(i, -6.0, "below") for i in (1, 2, 3)] + [cut])
+    assert result.summary.endswith("No lower-back rounding seen and the other reps reached your target depth. "
+                                   "Rep 4 was cut off before it ended."), result.summary
+    assert "short" not in result.summary and cue_for(SetFinished(12.0, result)) == "set_clean"
+    assert summed([cut]).summary.endswith("No lower-back rounding seen. Rep 4 was cut off before it ended.")
+    # a cut-off rep that went deep enough is not mentioned
+    deep = dataclasses.replace(_rep(4, -6.0, "below"), cut_off_end=True)
+    assert summed([_rep(1, -6.0, "below"), deep]).summary.endswith("every rep reached your target depth.")
+
+    unjudged = _rep(3, -6.0, "unknown", side_view=False)
+    unjudged.setup_issue = "too_dark"
+    mixed = summed([_rep(i, -6.0, "below") for i in (1, 2, 4, 5)] + [unjudged])
+    assert mixed.summary.endswith("No lower-back rounding seen and every judged rep reached your target depth.")

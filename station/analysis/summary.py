@@ -228,7 +228,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
         max_trunk_lean_deg=lean, knee_travel_cm=knee_travel, heel_lift_cm=heel,
         wink=False, wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0, series=series,
         depth_verdict=verdict, depth_uncertainty_deg=band, side_view=side_view,
-        view=view, setup_issue=issue)
+        view=view, setup_issue=issue, cut_off_end=cut_off_end)
     return rep, own_bottom_hidden
 
 
@@ -347,6 +347,11 @@ def set_sentence(result: SetResult) -> str:
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = short_reps(result)
+    # a rep the footage cut off may have gone deeper after it: not "short", and said once
+    cut = [r.index for r in side if r.cut_off_end and not r.reached_target]
+    every = ("the other judged reps" if unjudged else "the other reps") if cut else \
+        ("every judged rep" if unjudged else "every rep")
+    tail = f" {_rep_list(cut).capitalize()} was cut off before it ended." if cut else ""
     past = ""
     onset = result.lifter_onset_deg
     past_onset = [r.index for r in side if onset is not None and round(r.max_depth_deg) < round(onset)]
@@ -360,13 +365,15 @@ def set_sentence(result: SetResult) -> str:
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
         return (f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else
-                f"{head}. {back}; every rep reached your target depth.") + past
+                f"{head}. {back}; {every} reached your target depth.") + past + tail
     if missed:
-        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth.{past}"
-    return f"{head}. No lower-back rounding seen and every rep reached your target depth.{past}"
+        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth.{past}{tail}"
+    if cut and len(cut) == len(side):
+        return f"{head}. No lower-back rounding seen.{tail}"
+    return f"{head}. No lower-back rounding seen and {every} reached your target depth.{past}{tail}"
 
 
 def short_reps(result: SetResult) -> list[int]:
     """The judged reps that stopped short of the target: the sentence names them, the set's end cue
-    does not call such a set clean."""
-    return [r.index for r in judged_reps(result) if not r.reached_target]
+    does not call such a set clean. A rep cut off before it ended may have gone deeper: not short."""
+    return [r.index for r in judged_reps(result) if not r.reached_target and not r.cut_off_end]

@@ -76,6 +76,7 @@ class RepResult:
     view: str = "side"                 # side | front | three-quarter | unknown
     setup_issue: str | None = None     # SETUP_ADVICE key when the rep's view was not good enough
     wink_judged: bool = True           # False: the lower back was hidden at the bottom (plate, bar)
+    cut_off_end: bool = False          # the footage (or the station) stopped before the rep ended
 
 
 @dataclass
