@@ -7,6 +7,7 @@ secondary numbers only where they were measured (None stays None, shown as '-').
 from __future__ import annotations
 
 from station.analysis import RepResult, SetResult
+from station.analysis.summary import PARALLEL_BAND_DEG
 from station.store import public_rep, rep_row
 
 
@@ -46,8 +47,9 @@ def set_table(result: SetResult) -> str:
     lines = [f"Set {result.index}: {result.rep_count} rep{'' if result.rep_count == 1 else 's'} "
              f"({result.start_t:.1f}-{result.end_t:.1f} s), "
              f"view: {result.view}",
-             " rep  depth  verdict  down  up    lean  knee  heel  wink  onset",
-             "      deg             s     s     deg   cm    cm          deg"]
+             " rep  depth  verdict  down  up    lean  knee  heel  wink    onset",
+             "      deg             s     s     deg   cm    cm            deg"]
+    one_leg: list[float] = []
     for r in result.reps:
         shown = rep_dict(r, result.setup_issue)     # what --json, the API and the pages say
         verdict = VERDICT_WORDS[shown["depth_verdict"] or "unknown"]
@@ -55,10 +57,19 @@ def set_table(result: SetResult) -> str:
         # print -10 beside a sentence that says 11): the verdict is judged on them (summary.depth_verdict)
         depth = r.max_depth_deg if shown["judged"] else None
         onset = r.wink_onset_deg if shown["wink"] else None
+        # the page's words: a wider band than usual is "one leg"; a back hidden at the bottom is "not
+        # seen", not the "-" of no rounding
+        if shown["judged"] and (shown["depth_uncertainty_deg"] or 0.0) > PARALLEL_BAND_DEG:
+            verdict = verdict + "*"
+            one_leg.append(shown["depth_uncertainty_deg"])
+        wink = "WINK" if shown["wink"] else ("no" if shown["judged"] and shown["wink_judged"] else
+                                              "unseen" if shown["judged"] else "-")
         lines.append(f" {r.index:3d} {_cell(depth, 6)}  {verdict:7s} "
                      f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  "
                      f"{_cell(shown['max_trunk_lean_deg'], 4)}  {_cell(shown['knee_travel_cm'], 4)}  "
-                     f"{_cell(shown['heel_lift_cm'], 4)}  "
-                     f"{'WINK' if shown['wink'] else '-   '}  {_cell(onset, 5)}")
+                     f"{_cell(shown['heel_lift_cm'], 4)}  {wink:6s}  {_cell(onset, 5)}")
+    if one_leg:
+        lines.append(f"   * seen with one leg only: its verdict's band is +-{max(one_leg):.0f} deg, "
+                     f"not the usual {PARALLEL_BAND_DEG:.0f}")
     lines.append(result.summary)
     return "\n".join(lines)
