@@ -120,6 +120,12 @@ def test_exports(client):
     ("/api/sets?limit=0", "between 1 and 500"),
     ("/api/history?days=-3", "between 1 and 3650"),
     ("/history?days=x", "must be a whole number"),
+    # int() took these as 10, 5, 5 and 3
+    ("/api/sets?limit=1_0", "must be a whole number (digits 0-9)"),
+    ("/api/sets?limit=%2B5", "must be a whole number"),
+    ("/api/sets?limit=%205%20", "must be a whole number"),
+    ("/api/history?days=%D9%A3", "must be a whole number"),
+    ("/api/sets?limit=-", "must be a whole number"),
 ])
 def test_bad_parameters_are_400_with_a_message(client, url, message):
     response = client.get(url)

@@ -192,10 +192,11 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"parameter {name}={raw!r} must be a whole number") from None
+    # digits 0-9 only, at most 19 of them: int() also takes "1_0", "+5", " 5 " and other scripts' digits
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) and not (
+            raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit() and len(raw) <= 20):
+        raise BadRequest(f"parameter {name}={raw[:40]!r} must be a whole number (digits 0-9)")
+    value = int(raw)
     if not lo <= value <= hi:
         raise BadRequest(f"parameter {name}={value} must be between {lo} and {hi}")
     return value
