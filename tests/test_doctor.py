@@ -336,3 +336,49 @@ def test_a_missing_model_is_fetched_into_the_folder_this_configuration_reads(tmp
     (model,) = doctor.check_model(cfg)
     assert model.status == "fail"
     assert model.fix.startswith(f"station model fetch (installs {tmp_path / 'models' / 'movenet.tflite'}; ")
+
+
+# --- the history database, read only and for the service's user ------------------------------------
+
+def test_the_database_check_reads_only_and_counts_sets(tmp_path):
+    from station.store import Store
+
+    path = tmp_path / "station.db"
+    missing = doctor.check_database(path, tmp_path)
+    assert missing.status == "ok" and "not created yet" in missing.detail
+    Store(path).close()
+    before = path.read_bytes()
+    empty = doctor.check_database(path, tmp_path)
+    assert empty.status == "ok" and empty.detail.endswith(": 0 sets, integrity ok")
+    assert path.read_bytes() == before, "doctor wrote to the history"
+
+
+def test_a_damaged_database_is_named_damaged_and_left_as_it_was(tmp_path):
+    path = tmp_path / "station.db"
+    path.write_bytes(b"this is not a database, just a file that took its name" * 100)
+    before = path.read_bytes()
+    check = doctor.check_database(path, tmp_path)
+    assert check.status == "fail" and check.detail == f"{path} is damaged (file is not a database)"
+    assert check.fix.startswith("stop the service and move the file away")
+    assert path.read_bytes() == before
+
+
+def test_as_root_a_database_the_service_user_cannot_open_fails_with_chown(tmp_path, monkeypatch):
+    """`sudo station doctor` said OK on a file the service user could not open: root reads anything.
+    (Run as root, the service's user is the owner of its state dir: _service_uid; stood in for here.)"""
+    from station.store import Store
+
+    path = tmp_path / "station.db"
+    Store(path).close()
+    me = os.getuid()
+    monkeypatch.setattr(doctor, "_service_uid", lambda state: me + 1)    # someone else owns the state dir
+    check = doctor.check_database(path, tmp_path)
+    assert check.status == "fail" and "cannot be read and written by the service's user" in check.detail
+    assert check.fix.startswith("sudo chown ") and check.fix.endswith(f": {path} && sudo chmod u+rw {path}")
+    monkeypatch.setattr(doctor, "_service_uid", lambda state: me)
+    os.chmod(path, 0o200)
+    try:
+        assert doctor.check_database(path, tmp_path).status == "fail", "write-only: the service cannot read it"
+    finally:
+        os.chmod(path, 0o640)
+    assert doctor.check_database(path, tmp_path).status == "ok"

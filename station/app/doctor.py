@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,8 +215,6 @@ def check_gpio(cfg: config_mod.Config, system: System | None = None) -> Check:
 
 
 def check_storage(cfg: config_mod.Config) -> list[Check]:
-    from station.store import Store
-
     state = cfg.state_dir()
     if not state.exists():
         return [Check("warn", "state dir", f"{state} does not exist yet", "it is created on first run "
@@ -229,17 +228,57 @@ def check_storage(cfg: config_mod.Config) -> list[Check]:
         checks.append(Check("warn", "database", f"{state} belongs to the service user: the database "
                                                 "is not checked as this user", "sudo station doctor"))
         return checks
-    if cfg.db_path().exists():
-        try:
-            store = Store(cfg.db_path())
-            ok = store.integrity_ok()
-            count = len(store.list_sets(limit=100000))
-            store.close()
-            checks.append(Check("ok" if ok else "fail", "database", f"{cfg.db_path()}: {count} sets, integrity "
-                                f"{'ok' if ok else 'FAILED'}", "" if ok else "stop the service, move the file away"))
-        except Exception as exc:
-            checks.append(Check("fail", "database", f"{cfg.db_path()}: {exc}", "stop the service, move the file away"))
+    checks.append(check_database(cfg.db_path(), state))
     return checks
+
+
+def check_database(path: Path, state: Path) -> Check:
+    """Read only (doctor must not write to a file it may be about to call damaged, nor migrate the
+    service's history as root), and for the service's user: root reads any file, the service may not."""
+    if not path.exists():
+        return Check("ok", "database", f"{path} not created yet: the station creates it with the first set")
+    info = path.stat()
+    service_uid = _service_uid(state)
+    if service_uid is not None:
+        if info.st_uid != service_uid or info.st_mode & 0o600 != 0o600:
+            user = _user_name(service_uid)
+            return Check("fail", "database", f"{path} cannot be read and written by the service's user {user} "
+                                             f"(owner {_user_name(info.st_uid)}, mode {info.st_mode & 0o777:o})",
+                         f"sudo chown {user}: {path} && sudo chmod u+rw {path}")
+    elif not os.access(path, os.R_OK | os.W_OK):
+        return Check("fail", "database", f"{path} cannot be read and written by this user",
+                     f"sudo chown $(id -un): {path} && sudo chmod u+rw {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            verdict = str(conn.execute("PRAGMA integrity_check(1)").fetchone()[0])
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            # an empty file (no tables yet) is set up by the station when it starts
+            count = conn.execute("SELECT COUNT(*) FROM sets").fetchone()[0] if "sets" in tables else 0
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        verdict = str(exc)
+    if verdict != "ok":
+        return Check("fail", "database", f"{path} is damaged ({verdict})",
+                     "stop the service and move the file away: the station starts a fresh one (the old file "
+                     "keeps what can be saved)")
+    return Check("ok", "database", f"{path}: {count} set{'' if count == 1 else 's'}, integrity ok")
+
+
+def _service_uid(state: Path) -> int | None:
+    """Run as root, for a station run as another user (the owner of its state dir): that user's id."""
+    owner = state.stat().st_uid
+    return owner if os.geteuid() == 0 and owner != 0 else None
+
+
+def _user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def check_service(system: System | None = None) -> Check:
