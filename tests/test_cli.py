@@ -228,6 +228,7 @@ class _FakeStation:
 
     def __init__(self, cfg, stages, opener, **kwargs):
         self.web_url = "http://127.0.0.1:1/"
+        self.phone_url = None
         self.exit_code = 1 if self.fault else 0
         self.capture = type("C", (), {"error": self.fault})()
         import threading

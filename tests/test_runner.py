@@ -445,6 +445,36 @@ def test_a_host_name_with_several_addresses_still_gives_the_page_address(tmp_pat
         station.shutdown()
 
 
+def test_served_on_every_address_the_start_line_gives_the_name_phones_use(tmp_path, monkeypatch):
+    """The journal's line said only http://127.0.0.1:8080/ on a headless Pi serving every address."""
+    import socket
+
+    import station.web as web
+
+    class OneSocket:
+        effective_port = 8124
+
+        def run(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(web, "serve", lambda *args, **kwargs: OneSocket())
+    keypoints = _keypoints(1)
+    cfg = config_mod.Config()
+    cfg.station.state_dir, cfg.web.host = str(tmp_path), "0.0.0.0"
+    stages = Stages(pose=FakePose(keypoints), analyzer=SquatAnalyzer(),
+                    feedback=Feedback(cfg.feedback, pin_factory=make_pin_factory("mock")),
+                    store=StoreWriter(cfg.db_path()))
+    station = Station(cfg, stages, lambda: ClipSource(keypoints), live_source=False)
+    try:
+        assert station.web_url == "http://127.0.0.1:8124/"
+        assert station.phone_url == f"http://{socket.gethostname()}.local:8124/"
+    finally:
+        station.shutdown()
+
+
 def test_the_live_frame_rate_is_the_rate_now_not_the_average_since_the_start():
     """After 20 s at 30 fps a Pi that drops to 5 fps shows 5 within a window, and a camera that
     stops shows a rate falling towards 0, where the run's average would still say about 30."""

@@ -919,6 +919,9 @@ def test_only_the_stations_own_host_names_are_served(client, host):
     assert (response.status_code == 200) == own, host
     if not own:
         assert response.status_code == 400 and "only to its own addresses" in response.get_json()["error"]
+        # the address it suggests works: the port the request came to is part of it
+        served = client.get("/api/sets", headers={"Host": host}, environ_overrides={"SERVER_PORT": "8080"})
+        assert served.get_json()["error"].endswith(".local:8080/")
 
 
 def test_the_hostname_and_the_configured_host_are_served(seeded):

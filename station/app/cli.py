@@ -179,7 +179,8 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     station = Station(cfg, stages, opener, live_source=live, demo_presses=demo_presses(cfg))
     LOG_HANDLER.terminal = terminal if terminal is not None and terminal.enabled else None
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
-    print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}", flush=True)
+    phones = f" (from a phone: {station.phone_url})" if station.phone_url else ""
+    print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}{phones}", flush=True)
     if demo_pin is not None:
         print(f"station: settings PIN for this demo: {demo_pin}; data in {cfg.state_dir()}", flush=True)
     interrupted = False

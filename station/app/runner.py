@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -189,6 +190,7 @@ class Station:
         self._closed_set = False
         self.web_server: Any = None          # waitress's server, when the page is served
         self.web_url: str | None = None
+        self.phone_url: str | None = None   # served on every address: the name phones use (mDNS)
         if serve_web:
             try:
                 self._start_web()
@@ -212,6 +214,8 @@ class Station:
         port = getattr(self.web_server, "effective_port", None) or self.web_server.effective_listen[0][1]
         host = "127.0.0.1" if self.cfg.web.host in ("0.0.0.0", "::") else self.cfg.web.host
         self.web_url = f"http://{host}:{port}/"
+        if self.cfg.web.host in ("0.0.0.0", "::"):   # the journal's line must give a phone's address too
+            self.phone_url = f"http://{socket.gethostname()}.local:{port}/"
         threading.Thread(target=self.web_server.run, name="web", daemon=True).start()
 
     def _watching(self) -> bool:

@@ -110,8 +110,10 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     def check_host() -> ResponseReturnValue | None:
         """DNS rebinding: a page on another name must not read this station's API from a phone's browser."""
         if not host_allowed(request.host, own_names(hooks.get_config().web.host)):
+            port = request.environ.get("SERVER_PORT", "")
+            port = f":{port}" if port.isdigit() and port != "80" else ""
             return error(400, f"this station answers only to its own addresses, not {request.host[:80]!r}: open "
-                              f"it by its IP address or http://{socket.gethostname()}.local")
+                              f"it by its IP address or http://{socket.gethostname()}.local{port}/")
         g.store = None
         return None
 
