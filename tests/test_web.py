@@ -681,6 +681,27 @@ def test_a_self_test_set_judges_each_rep_against_its_own_target(st_client, selft
     assert ">target</text>" not in page, "no single target line on a self-test set's charts"
 
 
+def test_two_self_tests_hours_apart_are_not_called_the_same_day(tmp_path):
+    """Tests at 23:56 and at 02:47 the next morning read "the same day"."""
+    import time
+
+    from station.store import Store
+
+    from selftestseed import _older
+    store = Store(tmp_path / "t.db")
+    now = time.time()
+    for hours_ago, onset in ((3.0, 6.0), (0.0, 1.0)):
+        start = now - hours_ago * 3600 - 120
+        store.add_selftest(start, start + 90, _older("maria", onset, onset - 12))
+    store.close()
+    settings = Settings()
+    settings.cfg.station.lifter = "maria"
+    client = create_app(tmp_path / "t.db", StationHooks(get_config=settings.get)).test_client()
+    trend = _text(re.search(r'<p class="card summary" id="trend">(.*?)</p>',
+                            client.get("/selftest").get_data(as_text=True), re.S).group(1))
+    assert "3 hours earlier" in trend and "same day" not in trend, trend
+
+
 def test_settings_say_when_the_lifters_self_test_target_wins(selftest_db):
     """Saving a target said 'the station uses the new settings' while the lifter's self-test target
     kept applying to them: the page now says whose target applies."""

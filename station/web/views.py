@@ -136,11 +136,11 @@ def selftest_trend(tests: list[dict]) -> dict | None:
         past_it = deepest is not None and deepest < first["onset_deg"] - 2
         return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": None,
                 "latest_deepest_deg": None if deepest is None else round(deepest, 1),
-                "change_deg": None, "days": round(days, 1), "direction": "deeper" if past_it else "unknown"}
+                "change_deg": None, "days": round(days, 2), "direction": "deeper" if past_it else "unknown"}
     change = latest["onset_deg"] - first["onset_deg"]
     direction = "deeper" if change < -2 else ("higher" if change > 2 else "same")
     return {"first_onset_deg": round(first["onset_deg"], 1), "latest_onset_deg": round(latest["onset_deg"], 1),
-            "latest_deepest_deg": None, "change_deg": round(change, 1), "days": round(days, 1),
+            "latest_deepest_deg": None, "change_deg": round(change, 1), "days": round(days, 2),
             "direction": direction}
 
 
