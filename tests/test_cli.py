@@ -322,6 +322,7 @@ def test_pin_set_from_the_terminal_writes_only_a_hash_to_the_settings_file(tmp_p
     before = path.read_bytes()
     answers = iter(["24680", "24680"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("sys.stdin", _Terminal())
     assert main(["pin", "set", "--config", str(path)]) == 0
     settings = tmp_path / "state" / "settings.toml"
     assert "24680" not in settings.read_text() and "scrypt$" in settings.read_text()
@@ -335,12 +336,29 @@ def test_pin_set_refuses_a_mismatch_and_a_bad_pin(tmp_path, monkeypatch, capsys)
     path = _config(tmp_path)
     answers = iter(["2468", "2469"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr("sys.stdin", _Terminal())
     assert main(["pin", "set", "--config", str(path)]) == 2
     _one_line_error(capsys, "the two PINs differ")
-    monkeypatch.setattr("sys.stdin", io.StringIO("１２３４\n"))
-    assert main(["pin", "set", "--stdin", "--config", str(path)]) == 2
-    _one_line_error(capsys, "must be 4 to 8 digits 0-9")
+    for typed in ("１２３４", "abcd", "12"):    # never echoed: it is a secret, whatever is wrong with it
+        monkeypatch.setattr("sys.stdin", io.StringIO(typed + "\n"))
+        assert main(["pin", "set", "--stdin", "--config", str(path)]) == 2
+        assert typed not in _one_line_error(capsys, "the PIN must be 4 to 8 digits 0-9")
     assert not (tmp_path / "state" / "settings.toml").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_pin_set_without_a_terminal_says_use_stdin_in_one_line(tmp_path):
+    """It printed four lines of GetPassWarning, then took piped lines as both PINs."""
+    path = _config(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "station", "pin", "set", "--config", str(path)],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["station: error: no terminal to read the PIN from: pipe it in "
+                                                  "with --stdin (printf '%s\\n' 123456 | sudo station pin set --stdin)"]
 
 
 def test_pin_set_from_stdin_in_a_subprocess(tmp_path):

@@ -260,14 +260,28 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+PIN_RULE = "the PIN must be 4 to 8 digits 0-9 (what was typed is not shown); nothing was changed"
+
+
+def _checked_pin(pin: str) -> str:
+    """A secret is never echoed back, whatever its mistake (the config file's check shows odd values)."""
+    try:
+        return config_mod.check_pin(pin, "PIN")
+    except config_mod.ConfigError:
+        raise StationError(PIN_RULE) from None
+
+
 def _read_new_pin(from_stdin: bool) -> str:
     if from_stdin:
-        return config_mod.check_pin(sys.stdin.readline().strip(), "PIN")
+        return _checked_pin(sys.stdin.readline().strip())
+    if not sys.stdin.isatty():
+        # getpass would warn that the PIN may be echoed, then take piped lines as both PINs
+        raise StationError("no terminal to read the PIN from: pipe it in with --stdin "
+                           "(printf '%s\\n' 123456 | sudo station pin set --stdin)")
     import getpass
 
     try:
-        first = getpass.getpass("new settings PIN (4-8 digits): ")
-        config_mod.check_pin(first, "PIN")
+        first = _checked_pin(getpass.getpass("new settings PIN (4-8 digits): "))
         again = getpass.getpass("the same PIN again: ")
     except EOFError:
         raise StationError("no terminal to read the PIN from: use --stdin") from None
