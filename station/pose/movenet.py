@@ -128,12 +128,10 @@ class MoveNet:
         num_threads = num_threads or max(1, (os.cpu_count() or 2) - 1)
         check_model_file(self.model_path)
         interpreter_cls, self.runtime = load_runtime(runtime)
-        if sha256_of(self.model_path) not in KNOWN_MODEL_SHA256:
+        tested = sha256_of(self.model_path) in KNOWN_MODEL_SHA256
+        if not tested:
             check_not_a_damaged_copy(self.model_path)
             probe_model_in_child(self.model_path, runtime)
-            log.warning("model file %s is not the tested MoveNet Lightning int8 file (its SHA-256 differs): it "
-                        "loads, but the station's depth, rep and wink numbers were measured with the tested one; "
-                        "`station model fetch` installs it", self.model_path)
         try:
             self._interpreter = interpreter_cls(model_path=str(self.model_path), num_threads=num_threads)
             self._interpreter.allocate_tensors()
@@ -155,6 +153,10 @@ class MoveNet:
         if out_shape != (1, 1, 17, 3):
             raise ModelError(f"model file {self.model_path} has output {out_shape}; expected (1, 1, 17, 3) "
                              "(MoveNet SinglePose keypoints)")
+        if not tested:   # said only once it is known to be a MoveNet: "it loads" before "not a MoveNet" was both
+            log.warning("model file %s is not the tested MoveNet Lightning int8 file (its SHA-256 differs): it "
+                        "loads, but the station's depth, rep and wink numbers were measured with the tested one; "
+                        "`station model fetch` installs it", self.model_path)
         self.input_size = in_shape[1]
         self.num_threads = num_threads
         self._input_index = inputs[0]["index"]
