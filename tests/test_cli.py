@@ -174,6 +174,14 @@ def test_analyze_keeps_what_came_before_a_file_breaks(tmp_path, capsys, model_pa
     assert main(argv + ["--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert len(result["sets"][0]["reps"]) >= 4 and result["error"].startswith("decoding")
+    assert "Errno" not in result["error"] and "failed after " in result["error"]
+    # broken before the first rep ended: no advice about the lifter, whose squats were never seen
+    early = tmp_path / "early.mp4"
+    early.write_bytes(data[: len(data) // 40])
+    assert main(["analyze", str(early), "--model", str(model_path), "--config", str(_config(tmp_path))]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == "no reps found before the file broke" and "side-on" not in out
+    assert "the file is damaged or cut short" in err and "Errno" not in err
 
 
 def test_model_fetch_errors(tmp_path, capsys):

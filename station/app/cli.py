@@ -124,6 +124,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets],
                           "error": str(broken[0]) if broken else None}, indent=2))
+    elif not sets and broken:    # the advice about the lifter would be wrong: the file is what failed
+        print("no reps found before the file broke")
     elif not sets:
         print("no reps found: is the whole lifter in view, side-on, and do they squat below ~45 deg of thigh angle?")
     else:

@@ -67,7 +67,10 @@ class VideoFileSource:
                     pacer.wait(timestamp)
                     yield timestamp, upright(frame.to_ndarray(format="rgb24"), frame_rotation_deg(frame))
             except self._av.error.FFmpegError as exc:
-                raise SourceError(f"decoding {self.path} failed: {exc}") from None
+                where = f" after {offset + last:.1f} s" if last is not None else ""
+                why = ("the file is damaged or cut short" if isinstance(exc, self._av.error.InvalidDataError)
+                       else exc.strerror or str(exc))
+                raise SourceError(f"decoding {self.path} failed{where}: {why}") from None
             if not self._loop:
                 return
             offset += (last or 0.0) + 1.0 / self.nominal_fps
