@@ -280,7 +280,7 @@ install_unit() {
   fi
   system chown -R station:station "$STATE"
   system chgrp station "$ETC" "$ETC/station.toml"
-  system chmod 0770 "$ETC"
+  system chmod 0750 "$ETC"   # the group (the login user, for doctor) reads; only root writes
   systemd_cmd systemctl restart station
 }
 
