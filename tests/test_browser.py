@@ -6,6 +6,7 @@ chart, the live number labelled, a fault shown whole, the advice in the number's
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import threading
@@ -227,6 +228,13 @@ def test_rep_replay_in_place_marked_and_scrubbable(server, browser):
     assert "lower back rounding" in readout.inner_text()
     page.click("#to-deepest")
     assert "deepest" in readout.inner_text()
+    # the dashed parallel rises 9 deg towards the hip (the hip point sits above the joint): a level knee
+    # line put a hip the page calls below parallel above the line
+    x1, y1, x2, y2 = (float(page.locator("#replay .parallel-line").get_attribute(k)) for k in ("x1", "y1", "x2", "y2"))
+    hip_x = float(page.locator("#lifter circle").nth(1).get_attribute("cx"))
+    knee_x = float(page.locator("#lifter circle").nth(2).get_attribute("cx"))
+    hip_end_higher = (y2 < y1) if hip_x > knee_x else (y1 < y2)
+    assert hip_end_higher and math.degrees(math.atan2(abs(y2 - y1), x2 - x1)) == pytest.approx(9.0, abs=0.3)
     _shot(page, "rep-replay-deepest")
     # Play: back to the first frame, which the page also draws on load, so only the click can move it on
     page.locator("#scrub").fill("0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 import time
 
@@ -815,6 +816,15 @@ def test_evidence_drawing():
     svg = evidence_svg(evidence, -6.0)
     assert svg.count('<g class="panel') == 2 and "rounding began: 6° below" in svg and "bottom: 21° below" in svg
     assert 'class="onset-ghost"' in svg
+    # parallel as the depth means it: a hip point on this line is at 0, so it rises PARALLEL_LINE_DEG
+    # (hip point above the joint) towards the hip; a level knee line put a "4° below" hip above it
+    from station.web.charts import PARALLEL_LINE_DEG
+    for x1, x2, y1, y2 in re.findall(r'class="parallel-line" x1="([\d.-]+)" x2="([\d.-]+)" y1="([\d.-]+)" '
+                                     r'y2="([\d.-]+)"', svg):
+        x1, y1, x2, y2 = float(x1), float(y1), float(x2), float(y2)   # (the attributes come x1 x2 y1 y2)
+        rise = math.degrees(math.atan2(y2 - y1, x2 - x1))   # the left end higher: the hip is on the left here
+        assert rise == pytest.approx(PARALLEL_LINE_DEG, abs=0.2)
+    assert svg.count('class="parallel-line"') == 2
     for x in re.findall(r' x[12]="(-?[\d.]+)"', svg):
         assert 0 <= float(x) <= 360, "everything inside the drawing"
     plain = evidence_svg(dict(evidence, onset=None), None)

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from html import escape
 
+from station.analysis import AnalysisParams
+
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 360, 170, 34, 8, 10, 20
 # Reference lines (parallel, target) end where the data ends and carry their names in this gutter on
 # the right, so a label never sits on a bar, a dot or a curve.
@@ -14,6 +16,8 @@ GUTTER = 52
 PLOT_R = W - PAD_R - GUTTER     # right edge of the data area
 LABEL_GAP = 12                  # two reference labels closer than this (px) are stacked apart
 DOT_R, ONSET_DOT_R = 3, 4       # history dots; the data area is inset by the larger one so none is clipped
+# the hip->knee keypoint line's angle at a depth of 0 (parallel): the skeletons' parallel line rises this much
+PARALLEL_LINE_DEG = float(-AnalysisParams().depth_from_thigh(0.0))
 COLOURS = {"thigh": "#ffd23f", "hip": "#6ec1ff", "trunk": "#ff8fa3", "grid": "#3a3f47", "target": "#7ee081",
            "wink": "#ff5d5d", "text": "#aab2bd"}
 
@@ -222,7 +226,7 @@ def _deg_text(v: float) -> str:
 
 def evidence_svg(evidence: dict | None, onset_deg: float | None) -> str:
     """The evidence rep side-on: its skeleton where the lower back began to round (onset) and at the
-    bottom, drawn at the same scale; the knee level (parallel) dashed; at the bottom, the thigh's
+    bottom, drawn at the same scale; parallel dashed through the knee; at the bottom, the thigh's
     position at the onset as a red ghost, so the depth past the onset shows. Without rounding: the
     bottom of the deepest rep alone."""
     if not evidence or not evidence.get("bottom"):
@@ -261,8 +265,13 @@ def evidence_svg(evidence: dict | None, onset_deg: float | None) -> str:
         hx, hy = at(J["hip"])
         reach = max(abs(hx - kx), 20.0) * 1.3
         left, right = max(k * panel_w + 6, kx - reach), min((k + 1) * panel_w - 6, kx + reach)
-        g.append(f'<line class="knee-level" x1="{left:.1f}" x2="{right:.1f}" y1="{ky:.1f}" y2="{ky:.1f}" '
-                 f'stroke="{COLOURS["text"]}" stroke-width="1" stroke-dasharray="4 3"/>')
+        # parallel as the depth number means it: the hip *point* sits above the joint (docs/depth.md), so
+        # a hip point on the knee's level is already PARALLEL_LINE_DEG below; the line rises that much
+        # towards the hip, and the picture and its title agree
+        rise = math.tan(math.radians(PARALLEL_LINE_DEG)) * (1.0 if hx >= kx else -1.0)
+        g.append(f'<line class="parallel-line" x1="{left:.1f}" x2="{right:.1f}" y1="{ky + (kx - left) * rise:.1f}" '
+                 f'y2="{ky - (right - kx) * rise:.1f}" stroke="{COLOURS["text"]}" stroke-width="1" '
+                 f'stroke-dasharray="4 3"/>')
         if rounding and evidence.get("onset"):  # where the thigh was when the rounding began
             o = evidence["onset"]["joints"]
             dx, dy = o[J["hip"]][0] - o[J["knee"]][0], o[J["hip"]][1] - o[J["knee"]][1]

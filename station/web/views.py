@@ -6,6 +6,7 @@ import time
 
 from station.analysis.summary import onset_frame
 from station.web import BadRequest, int_arg, store
+from station.web.charts import PARALLEL_LINE_DEG
 
 
 def set_or_404(set_id: int, with_series: bool = False) -> dict:
@@ -105,7 +106,7 @@ def replay_model(rep: dict) -> dict | None:
             "names": series["joint_names"], "thigh": thigh if judged else None,
             "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end,
             "onset_deg": None if level is None else round(level, 1),
-            "depth_deg": None if depth is None else round(depth, 1)}
+            "depth_deg": None if depth is None else round(depth, 1), "parallel_line_deg": PARALLEL_LINE_DEG}
 
 
 def lifter_arg() -> str | None:

@@ -1,7 +1,7 @@
 // The rep page's replay (served from /static: the CSP allows no inline script).
 (function(){
 // Side-on replay: the skeleton where it stood in the camera frame (same scale in x and y, the whole
-// rep's extent centred), the deepest frame as a grey ghost behind it, the knee level as a dashed line, the
+// rep's extent centred), the deepest frame as a grey ghost behind it, parallel as a dashed line through the knee, the
 // lower back drawn red from where the rounding began until it was back above that depth.
 var data=document.getElementById('replay-data');
 if(!data)return;  // no per-frame series stored for this rep
@@ -23,7 +23,7 @@ function limb(colour,w,extra){var a={stroke:colour,'stroke-width':w*u};for(var k
 if(d.bottom!=null){var g=d.joints[d.bottom];
   limb('#4a525d',3,{points:pts(g,['ear','shoulder','hip','knee','ankle'])});
   mk('circle',{cx:g[J.hip][0],cy:g[J.hip][1],r:1.6*u,fill:'#4a525d'});}
-var level=mk('line',{stroke:'#aab2bd','stroke-width':0.6*u,'stroke-dasharray':(2*u)+' '+(1.5*u)});
+var level=mk('line',{'class':'parallel-line',stroke:'#aab2bd','stroke-width':0.6*u,'stroke-dasharray':(2*u)+' '+(1.5*u)});
 into=mk('g',{id:'lifter'});  // the lifter in the current frame
 var head=mk('circle',{fill:'none',stroke:'#f2f4f7','stroke-width':1.5*u});
 var back=limb('#f2f4f7',3.5), thigh=limb('#ffd23f',4), shin=limb('#f2f4f7',3.5), neck=limb('#f2f4f7',2.5), arm=limb('#6ec1ff',2.5);
@@ -40,7 +40,10 @@ function draw(i){
   head.setAttribute('cx',e[0]);head.setAttribute('cy',e[1]);head.setAttribute('r',r);
   hipDot.setAttribute('cx',h[0]);hipDot.setAttribute('cy',h[1]);kneeDot.setAttribute('cx',k[0]);kneeDot.setAttribute('cy',k[1]);
   var reach=Math.hypot(h[0]-k[0],h[1]-k[1])*1.3;
-  level.setAttribute('x1',k[0]-reach);level.setAttribute('x2',k[0]+reach);level.setAttribute('y1',k[1]);level.setAttribute('y2',k[1]);
+  // parallel as the page's depth means it: the hip point sits above the joint, so the line rises towards the hip
+  var rise=Math.tan(d.parallel_line_deg*Math.PI/180)*(h[0]>=k[0]?1:-1);
+  level.setAttribute('x1',k[0]-reach);level.setAttribute('x2',k[0]+reach);
+  level.setAttribute('y1',k[1]+reach*rise);level.setAttribute('y2',k[1]-reach*rise);
   var text=d.t[i].toFixed(2)+' s';
   // at the marked frames, the page's numbers (the held depth, the onset), not that frame's reading
   var v=!d.thigh?null:i===d.bottom&&d.depth_deg!=null?d.depth_deg:i===d.onset&&d.onset_deg!=null?d.onset_deg:d.thigh[i];
