@@ -417,30 +417,40 @@ def test_a_camera_library_that_cannot_load_exits_2_with_the_fault_on_the_page(tm
     assert on_page.is_set() and "numpy" in station.live()["fault"] and "numpy<2" in station.capture.error
 
 
-def test_a_host_name_with_several_addresses_still_gives_the_page_address(tmp_path, monkeypatch):
-    """waitress serves `localhost` with IPv6 on as a MultiSocketServer, which has no effective_port."""
+def _served_station(tmp_path, monkeypatch, server, host: str) -> Station:
+    """A station whose page `server` (a stand-in for waitress's) serves on `host`."""
     import station.web as web
 
-    class MultiSocket:
-        effective_listen = [("::1", 8123), ("127.0.0.1", 8123)]
-        served = threading.Event()
-
-        def run(self):
-            self.served.set()
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(web, "serve", lambda *args, **kwargs: MultiSocket())
+    monkeypatch.setattr(web, "serve", lambda *args, **kwargs: server)
     keypoints = _keypoints(1)
     cfg = config_mod.Config()
-    cfg.station.state_dir, cfg.web.host = str(tmp_path), "localhost"
+    cfg.station.state_dir, cfg.web.host = str(tmp_path), host
     stages = Stages(pose=FakePose(keypoints), analyzer=SquatAnalyzer(),
                     feedback=Feedback(cfg.feedback, pin_factory=make_pin_factory("mock")),
                     store=StoreWriter(cfg.db_path()))
-    station = Station(cfg, stages, lambda: ClipSource(keypoints), live_source=False)
+    return Station(cfg, stages, lambda: ClipSource(keypoints), live_source=False)
+
+
+class _Server:
+    def __init__(self):
+        self.served = threading.Event()
+
+    def run(self):
+        self.served.set()
+
+    def close(self):
+        pass
+
+
+def test_a_host_name_with_several_addresses_still_gives_the_page_address(tmp_path, monkeypatch):
+    """waitress serves `localhost` with IPv6 on as a MultiSocketServer, which has no effective_port."""
+    class MultiSocket(_Server):
+        effective_listen = [("::1", 8123), ("127.0.0.1", 8123)]
+
+    server = MultiSocket()
+    station = _served_station(tmp_path, monkeypatch, server, "localhost")
     try:
-        assert station.web_url == "http://localhost:8123/" and MultiSocket.served.wait(5)
+        assert station.web_url == "http://localhost:8123/" and server.served.wait(5)
     finally:
         station.shutdown()
 
@@ -449,25 +459,10 @@ def test_served_on_every_address_the_start_line_gives_the_name_phones_use(tmp_pa
     """The journal's line said only http://127.0.0.1:8080/ on a headless Pi serving every address."""
     import socket
 
-    import station.web as web
-
-    class OneSocket:
+    class OneSocket(_Server):
         effective_port = 8124
 
-        def run(self):
-            pass
-
-        def close(self):
-            pass
-
-    monkeypatch.setattr(web, "serve", lambda *args, **kwargs: OneSocket())
-    keypoints = _keypoints(1)
-    cfg = config_mod.Config()
-    cfg.station.state_dir, cfg.web.host = str(tmp_path), "0.0.0.0"
-    stages = Stages(pose=FakePose(keypoints), analyzer=SquatAnalyzer(),
-                    feedback=Feedback(cfg.feedback, pin_factory=make_pin_factory("mock")),
-                    store=StoreWriter(cfg.db_path()))
-    station = Station(cfg, stages, lambda: ClipSource(keypoints), live_source=False)
+    station = _served_station(tmp_path, monkeypatch, OneSocket(), "0.0.0.0")
     try:
         assert station.web_url == "http://127.0.0.1:8124/"
         assert station.phone_url == f"http://{socket.gethostname()}.local:8124/"
