@@ -351,6 +351,14 @@ def test_the_database_check_reads_only_and_counts_sets(tmp_path):
     empty = doctor.check_database(path, tmp_path)
     assert empty.status == "ok" and empty.detail.endswith(": 0 sets, integrity ok")
     assert path.read_bytes() == before, "doctor wrote to the history"
+    # a read-only open of a WAL database made its -wal and -shm files and left them: as root, files the
+    # service's user could not open, and the station would not start
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["station.db"]
+    running = Store(path)                      # the station running: read through its log
+    running.conn.execute("INSERT INTO lifters (name, created_at) VALUES ('x', 0)")
+    assert doctor.check_database(path, tmp_path).status == "ok"
+    running.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["station.db"]
 
 
 def test_a_damaged_database_is_named_damaged_and_left_as_it_was(tmp_path):

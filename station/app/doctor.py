@@ -248,8 +248,24 @@ def check_database(path: Path, state: Path) -> Check:
     elif not os.access(path, os.R_OK | os.W_OK):
         return Check("fail", "database", f"{path} cannot be read and written by this user",
                      f"sudo chown $(id -un): {path} && sudo chmod u+rw {path}")
+    verdict, count = _read_only_check(path)
+    if verdict != "ok" and path.with_name(path.name + "-wal").exists():
+        verdict, count = _read_only_check(path)    # the station started meanwhile: read through its log
+    if verdict != "ok":
+        return Check("fail", "database", f"{path} is damaged ({verdict})",
+                     "stop the service and move the file away: the station starts a fresh one (the old file "
+                     "keeps what can be saved)")
+    return Check("ok", "database", f"{path}: {count} set{'' if count == 1 else 's'}, integrity ok")
+
+
+def _read_only_check(path: Path) -> tuple[str, int]:
+    """(integrity verdict, sets). Without a write-ahead log (the station is not running, everything is
+    in the file) the file is opened immutable: a read-only open of a WAL database creates its -wal and
+    -shm files, and as root it would leave them root's, which the service's user cannot open. With one
+    (the station running), read-only through the log and the station's own -shm."""
+    mode = "mode=ro" if path.with_name(path.name + "-wal").exists() else "immutable=1"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
         try:
             verdict = str(conn.execute("PRAGMA integrity_check(1)").fetchone()[0])
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -258,12 +274,8 @@ def check_database(path: Path, state: Path) -> Check:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        verdict = str(exc)
-    if verdict != "ok":
-        return Check("fail", "database", f"{path} is damaged ({verdict})",
-                     "stop the service and move the file away: the station starts a fresh one (the old file "
-                     "keeps what can be saved)")
-    return Check("ok", "database", f"{path}: {count} set{'' if count == 1 else 's'}, integrity ok")
+        return str(exc), 0
+    return verdict, count
 
 
 def _service_uid(state: Path) -> int | None:
