@@ -115,4 +115,6 @@ def test_doctor_fails_on_a_broken_model_with_its_fix(tmp_path, capsys):
     bad = tmp_path / "bad.tflite"
     bad.write_bytes(b"x" * 5000)
     code, out = _doctor(tmp_path, capsys, str(bad), "synthetic")
-    assert code == 1 and "FAIL  model" in out and "station model fetch" in out, out
+    # the fix installs where this configuration reads the model, so it names the config file and the path
+    assert code == 1 and "FAIL  model" in out and f"model fetch (installs {bad};" in out, out
+    assert f"station -c {tmp_path / 'station.toml'} model fetch" in out, out
