@@ -354,13 +354,12 @@ def set_sentence(result: SetResult) -> str:
     tail = f" {_rep_list(cut).capitalize()} was cut off before it ended." if cut else ""
     past = ""
     onset = result.lifter_onset_deg
-    past_onset = [r.index for r in side if onset is not None and round(r.max_depth_deg) < round(onset)]
+    past_onset = [r.index for r in side if round(r.max_depth_deg) < round(onset)] if onset is not None else []
     if onset is not None and past_onset:
         # the target is "deep enough, still safe": reaching it is not the whole story when a rep went on
         # past the depth at which this lifter's back rounded in the self-test, seen or not this time
-        went = _rep_list(past_onset)
-        past = (f" {went[0].upper()}{went[1:]} went deeper than where your lower back began to round in your "
-                f"self-test ({depth_words(onset, 0.0)}): stop at your target.")
+        past = (f" {_rep_list(past_onset).capitalize()} went deeper than where your lower back began to round "
+                f"in your self-test ({depth_words(onset, 0.0)}): stop at your target.")
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import secrets
 import socket
 import sqlite3
@@ -190,13 +191,15 @@ def hooks() -> StationHooks:
     return current_app.extensions["station"]["hooks"]
 
 
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
+
+
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
     # digits 0-9 only, at most 19 of them: int() also takes "1_0", "+5", " 5 " and other scripts' digits
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) and not (
-            raw.startswith("-") and raw[1:].isascii() and raw[1:].isdigit() and len(raw) <= 20):
+    if not WHOLE_NUMBER.fullmatch(raw):
         raise BadRequest(f"parameter {name}={raw[:40]!r} must be a whole number (digits 0-9)")
     value = int(raw)
     if not lo <= value <= hi:

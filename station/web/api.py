@@ -96,9 +96,8 @@ def preview() -> Response:
 @api.get("/selftest")
 def selftest() -> Response:
     """The running self-test's status, the lifter's target and their self-tests (docs/api.md)."""
-    lifter = lifter_arg() or hooks().get_config().station.lifter
-    data = selftest_view(lifter)
-    return jsonify({"status": data["status"], "lifter": lifter, "target": data["target"],
+    data = selftest_view(lifter_arg())     # no lifter named: the active one
+    return jsonify({"status": data["status"], "lifter": data["lifter"], "target": data["target"],
                     "latest": data["selftest"], "tests": data["tests"], "trend": data["trend"]})
 
 
