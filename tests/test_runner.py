@@ -129,6 +129,7 @@ def test_after_a_file_ends_the_page_says_so_and_no_self_test_starts(tmp_path):
         station.run_frames()
         live = station.live()
         assert live["running"] is False and live["source_ended"] is True
+        assert station.stats.frames > 0 and live["fps"] == 0.0, "no frames come: not a rate decaying slowly"
         assert station.selftest_status()["station_running"] is False
         with pytest.raises(SelfTestError, match="has ended: no frames are coming"):
             station.selftest_start()
@@ -318,7 +319,7 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
                         below_parallel=False, reached_target=False, tut_s=3, down_s=1, up_s=2,
                         max_trunk_lean_deg=40.0, knee_travel_cm=10.0, heel_lift_cm=0.0, wink=True,
                         wink_onset_deg=19.0, wink_magnitude_deg=None, wink_confidence=1.0, depth_verdict="above")
-        station._selftest_rep(station._selftest, rep, 1)
+        station._selftest_rep(station._selftest, rep, 1, station._to_wall(rep.end_t) + rep.end_t)
         assert station.analyzer.p.target_depth_deg == 24.0, "the safe depth (onset 19 + margin 5) is the target"
         assert station.analyzer.p.lifter_onset_deg == 19.0, "the set's summary names reps past it"
         # the test stopped on one clear rep; the set's own rule wants two, but the set says what the test found
@@ -335,7 +336,11 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
         store = Store(cfg.db_path())
         assert store.lifter_target("maria") == 24.0 and store.lifter_target("default") == -6.0
         assert store.lifter_onset("maria") == 19.0 and store.lifter_onset("default") is None
-        assert store.list_selftests("maria")[0]["onset_deg"] == 19.0
+        stored = store.list_selftests("maria")[0]
+        assert stored["onset_deg"] == 19.0
+        # on the reps' clock (a file run is stored at its start plus the time in the file): begun at
+        # the frame of t=200, ended with the rep at t=204; it read the wall clock, seconds apart
+        assert stored["ended_at"] - stored["started_at"] == pytest.approx(4.0)
         store.close()
         station.apply_settings({"station.lifter": "default"})
         station._apply_inbox(300.0)

@@ -635,6 +635,23 @@ def test_a_self_test_is_shown_only_under_its_own_lifters_name(st_client, selftes
     assert re.search(r"<h1>Safe depth <span[^>]*>maria</span>", own), "the test's own lifter, not the active one"
 
 
+def test_a_self_test_set_is_not_averaged_as_a_working_set(st_client, selftest_db):
+    """Its steps are shallow on purpose and each had its own target: the API said target 25 (the
+    first step's) and History averaged the steps as the set's depth."""
+    _, info = selftest_db
+    sets = st_client.get("/api/sets?lifter=maria").get_json()["sets"]
+    test_set = [s for s in sets if s["selftest_id"] == info["latest"]]
+    assert len(test_set) == 1 and test_set[0]["target_depth_deg"] is None
+    assert test_set[0]["mean_depth_deg"] is not None, "the average is still the API's to give"
+    full = st_client.get(f"/api/sets/{test_set[0]['id']}").get_json()["set"]
+    assert full["target_depth_deg"] is None and full["selftest_id"] == info["latest"]
+    assert any(rep["target_deg"] is not None for rep in full["reps"])
+    page = st_client.get("/history?lifter=maria").get_data(as_text=True)
+    row = re.search(rf'<tr><td><a href="/set/{test_set[0]["id"]}">.*?</tr>', page, re.S).group(0)
+    assert f'href="/selftest?lifter=maria&amp;test={info["latest"]}">self-test</a>' in row
+    assert "°" not in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[3], "no average depth for the steps"
+
+
 def test_a_self_test_without_evidence_links_to_its_set(selftest_db, tmp_path):
     """An incomplete self-test has no evidence rep to replay; its reps are still in a set, which the
     page links so the lifter can see why no rep could be judged."""

@@ -224,8 +224,9 @@ class Station:
 
     def live(self) -> dict:
         state = self._state
-        fps = round(self.stats.recent_fps(time.perf_counter()), 1)
-        out = {"running": self._watching(), "source_ended": self.source_ended.is_set(), "fault": self._fault,
+        watching = self._watching()   # no frames come after the source ended: 0, not a slow decay
+        fps = round(self.stats.recent_fps(time.perf_counter()), 1) if watching else 0.0
+        out = {"running": watching, "source_ended": self.source_ended.is_set(), "fault": self._fault,
                "fps": fps, "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
         out.update(live_state(state))
         test = self._selftest
@@ -334,7 +335,7 @@ class Station:
             if test.done or test is not self._selftest:
                 return            # cancelled before its first frame
             test.begin(t)
-        self._selftest_wall_start = time.time()
+        self._selftest_wall_start = self._to_wall(t) + t   # the reps' clock: a --fast file run is not now
         self.analyzer.update_params(self._params())
         self.feedback.set_selftest(f"self-test rep 1 to {_deg(test.target_deg)}")
         self.feedback.cue("selftest_next", f"self-test: rep 1 to {_deg(test.target_deg)}")
@@ -352,7 +353,7 @@ class Station:
             test.cancel(f"stopped: no rep for {idle_s:.0f} s")
         self._selftest_ended()
 
-    def _selftest_rep(self, test: SelfTestTracker, rep: RepResult, set_key: int) -> None:
+    def _selftest_rep(self, test: SelfTestTracker, rep: RepResult, set_key: int, rep_end_wall: float) -> None:
         """Frame loop, at each RepCompleted: the next rep's target, the cue, and at the end the result."""
         with self._selftest_lock:
             step = test.feed(rep, set_key)
@@ -360,7 +361,7 @@ class Station:
             return
         log.info("self-test: %s", step.message)
         if step.done:
-            self._selftest_finish(test)
+            self._selftest_finish(test, rep_end_wall)
             return
         self.analyzer.update_params(self._params())
         label = f"self-test rep {test.rep_number} to {_deg(step.target_deg)}"
@@ -369,7 +370,7 @@ class Station:
             self.feedback.cue("selftest_next", f"self-test: rep {test.rep_number} a little deeper, "
                                                f"to {_deg(step.target_deg)}")
 
-    def _selftest_finish(self, test: SelfTestTracker) -> None:
+    def _selftest_finish(self, test: SelfTestTracker, ended_wall: float) -> None:
         result = test.result
         assert result is not None, "called when the test is done"
         set_key = rep_idx = evidence = None
@@ -377,7 +378,7 @@ class Station:
             entry = result.reps[result.evidence_rep - 1]
             set_key, rep_idx = entry.set_key, entry.rep_index
             evidence = selftest_evidence(test.rep_results[result.evidence_rep], result.onset_deg)
-        self.store.selftest_finished(self._selftest_wall_start, time.time(), result, set_key, rep_idx, evidence)
+        self.store.selftest_finished(self._selftest_wall_start, ended_wall, result, set_key, rep_idx, evidence)
         if result.sets_target and result.lifter == self.cfg.station.lifter:
             self._lifter_target = result.safe_depth_deg   # None after no rounding: the configured target
             self._lifter_onset = result.onset_deg if result.safe_depth_deg is not None else None
@@ -516,7 +517,7 @@ class Station:
                 log.info("rep %d: depth not judged (%s)", event.rep.index, event.rep.setup_issue)
             test = self._selftest
             if test is not None and not test.done and test.started_t is not None:
-                self._selftest_rep(test, event.rep, key)
+                self._selftest_rep(test, event.rep, key, to_wall + event.rep.end_t)
         elif isinstance(event, SetFinished):
             self._set_wall_start.pop(event.result.index, None)
             self._tell_the_selftests_story(event.result)

@@ -499,6 +499,7 @@ class Store:
                                  (set_id,)).fetchone()
         result["selftest_id"] = test["id"] if test else None
         if test:
+            result["target_depth_deg"] = None   # stored as the first step's; each step had its own
             # the test is filed under its evidence rep's set; a test that ran across a rest (two sets)
             # has steps in both: only this set's steps, by the evidence rep's set key, when that is clear
             steps = json.loads(test["reps"] or "[]")
@@ -524,7 +525,8 @@ class Store:
         sql = ("SELECT s.id, s.started_at, s.ended_at, s.rep_count, "
                "CASE WHEN s.setup_issue IS NULL THEN s.wink_onset_deg END AS wink_onset_deg, "
                "CASE WHEN s.setup_issue IS NULL THEN s.suggested_depth_deg END AS suggested_depth_deg, "
-               "s.target_depth_deg, s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
+               "CASE WHEN t.id IS NULL THEN s.target_depth_deg END AS target_depth_deg, t.id AS selftest_id, "
+               "s.end_reason, s.summary, s.view, s.setup_issue, s.setup_advice, l.name AS lifter, "
                "CASE WHEN s.setup_issue IS NULL THEN "
                "(SELECT AVG(max_depth_deg) FROM reps WHERE set_id = s.id AND side_view "
                "AND depth_verdict IS NOT 'unknown') END AS mean_depth_deg, "
@@ -533,7 +535,9 @@ class Store:
                "CASE WHEN s.setup_issue IS NULL THEN "
                "(SELECT COUNT(*) FROM reps WHERE set_id = s.id AND side_view AND wink_judged) ELSE 0 END "
                "AS back_seen_reps "
-               "FROM sets s JOIN lifters l ON l.id = s.lifter_id WHERE 1=1")
+               "FROM sets s JOIN lifters l ON l.id = s.lifter_id "
+               # a self-test set's steps each had a target of their own (get_set's rule: the newest test)
+               "LEFT JOIN selftests t ON t.id = (SELECT MAX(id) FROM selftests WHERE set_id = s.id) WHERE 1=1")
         args: list = []
         if lifter:
             sql += " AND l.name = ?"

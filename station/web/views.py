@@ -28,7 +28,9 @@ def history(lifter: str | None) -> dict:
     sets = store().list_sets(limit=HISTORY_MAX_SETS + 1, since=since, lifter=lifter)
     more_sets = len(sets) > HISTORY_MAX_SETS
     del sets[HISTORY_MAX_SETS:]
-    points = [(s["started_at"], s["mean_depth_deg"], s["wink_onset_deg"]) for s in sets]
+    # a self-test's steps are shallow on purpose: its onset is a point, its average depth is not
+    points = [(s["started_at"], None if s["selftest_id"] else s["mean_depth_deg"], s["wink_onset_deg"])
+              for s in sets]
     by_time = sorted(sets, key=lambda s: s["started_at"])
     onsets = [s["wink_onset_deg"] for s in by_time if s["wink_onset_deg"] is not None]
     # a trend is one lifter's: two lifters' onsets side by side would read as one mobility changing

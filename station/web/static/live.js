@@ -18,7 +18,7 @@ function poll(){
     show('note',!!s.setup_note&&!setup&&!fault);el('note').textContent=s.setup_note||'';
     show('fault',fault);el('fault').textContent=fault?('Camera or model problem: '+s.fault):'';
     show('phase',!setup&&!fault);
-    el('phase').textContent=s.lifter_present?(s.calibrated?s.phase:'lifter in view'):(s.running===false?(s.source_ended?'the video has ended':'station stopped'):'no lifter in view');
+    el('phase').textContent=s.lifter_present?(s.calibrated?s.phase:'lifter in view'):(s.running===false?(s.source_ended?'the video (or demo) has ended':'station stopped'):'no lifter in view');
     el('reps').textContent=s.set_active?('rep '+s.rep_count):'';
     // the bar's label repeats the fault or the advice: shown only when it says something new
     var label=(s.bar&&s.bar.label)||'';
