@@ -699,6 +699,7 @@ def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_p
     # station analyze's table: no depth, verdict, lean, knee travel or heel lift where the API has none
     assert all(line.split()[1:3] == ["-", "-"] and line.split()[5:8] == ["-", "-", "-"]
                for line in set_table(result).splitlines()[3:-1])
+    assert set_table(result).splitlines()[0].endswith("depth not judged"), "not a bare 'view: side' above it"
 
 
 def test_feet_out_of_the_picture_cost_heel_and_knee_not_the_depth(tmp_path):
@@ -712,5 +713,6 @@ def test_feet_out_of_the_picture_cost_heel_and_knee_not_the_depth(tmp_path):
     assert "feet were out of the picture, so heel lift and knee travel were not measured" in result.summary
     assert [r["judged"] and r["max_depth_deg"] for r in set_dict(result)["reps"]] == [-5.0] * 3
     assert set_table(result).splitlines()[3].split()[1:3] == ["-5", "below"]
+    assert set_table(result).splitlines()[0].endswith("view: side"), "feet out is a note, not a block"
     assert all(r["judged"] and r["max_depth_deg"] == -5.0 for r in store.get_set(set_id)["reps"])
     assert store.list_sets()[0]["mean_depth_deg"] == -5.0

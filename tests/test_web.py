@@ -433,7 +433,9 @@ def test_history_marks_unjudged_sets_and_keeps_them_out_of_the_chart(client, cas
     verdicts = sets[ids["verdicts"]]["mean_depth_deg"]
     row = _text(re.search(rf'href="/set/{ids["verdicts"]}".*?</tr>', page, re.S).group(0))
     assert f"{abs(verdicts):.0f}° {'below' if verdicts < 0 else 'above'}" in row, "depths in words, as on every page"
-    assert not re.search(r"-\d+°", _text(page)), "no bare signed degrees on the History page"
+    # the chart's axis is signed, with parallel drawn at 0; every depth said in text is in words
+    prose = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
+    assert not re.search(r"-\d+°", _text(prose)), "no bare signed degrees on the History page"
 
 
 def test_api_carries_the_view_gate_fields(client, cases):
@@ -506,6 +508,21 @@ def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
     for cx, cy, r in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="(\d+)"', dots):
         assert float(cx) - int(r) >= 0 and float(cy) - int(r) >= 0 and float(cx) + int(r) <= PLOT_R
         assert float(cy) + int(r) <= 170
+
+
+def test_a_trunk_more_upright_than_standing_stays_on_its_chart_and_axes_say_degrees():
+    """Trunk lean is against standing, so it can read below 0; the axis began at 0 and drew it under
+    the chart's floor, with no 0 tick and numbers without a unit."""
+    from station.web.charts import H, PAD_B, set_curves
+
+    series = {"t": [0.1 * i for i in range(30)], "thigh_deg": [80.0 - 3 * i for i in range(30)],
+              "hip_deg": [170.0 - 3 * i for i in range(30)], "trunk_lean_deg": [-12.0 + i for i in range(30)]}
+    _, second = set_curves([{"series": series, "judged": True, "wink": False}], None)
+    trunk = re.findall(r'<polyline points="([^"]+)"', second)[1]
+    floor = H - PAD_B
+    assert all(float(p.split(",")[1]) <= floor + 0.01 for p in trunk.split()), "every point above the floor"
+    ticks = re.findall(r'text-anchor="end" font-size="11" fill="[^"]+">([^<]+)<', second)
+    assert "0°" in ticks and ticks[0].startswith("-") and all(t.endswith("°") for t in ticks)
 
 
 def test_history_charts_carry_dates_and_curves_break_where_nothing_was_seen():

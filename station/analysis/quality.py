@@ -21,7 +21,10 @@ SETUP_ADVICE = {
                 "or tilt it up so all of you is in view.",
     "too_small": "Cannot judge from here: you are too small in the picture. Move the camera closer "
                  "(2-4 m away) so you fill most of its height.",
-    "camera_high": "Cannot judge depth from here: the camera looks down on you. Lower it to hip height.",
+    # the legs disagree when the camera is above the hips (parallax) and also when it sees the lifter
+    # a little from the front or back, which the shoulder-hip spread can miss: the advice covers both
+    "camera_high": "Cannot judge depth from here: your two legs read differently, so the camera looks down on "
+                   "you or sees you at an angle. Lower it to hip height, looking straight at your side.",
     "hips_hidden": "Cannot judge depth: the plates hide your hips at the bottom. Move the camera further back "
                    "and a little lower, so it sees under the plates.",
     "too_dark": "Cannot judge from here: the camera cannot see you clearly. Add light, keep bright windows "

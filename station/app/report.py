@@ -46,7 +46,8 @@ VERDICT_WORDS = {"below": "below", "parallel": "at par", "above": "above", "unkn
 def set_table(result: SetResult) -> str:
     lines = [f"Set {result.index}: {result.rep_count} rep{'' if result.rep_count == 1 else 's'} "
              f"({result.start_t:.1f}-{result.end_t:.1f} s), "
-             f"view: {result.view}",
+             # "side" alone above a "cannot judge" line read as a contradiction: the gate's reason is below
+             f"view: {result.view}{', depth not judged' if result.setup_issue else ''}",
              " rep  depth  verdict  down  up    lean  knee  heel  wink    onset",
              "      deg             s     s     deg   cm    cm            deg"]
     one_leg: list[float] = []

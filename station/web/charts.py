@@ -37,7 +37,7 @@ def _frame(lines: list[str], ys: Callable[[float], float], y_lo: float, y_hi: fl
     ticks = "".join(
         f'<line x1="{PAD_L}" x2="{PLOT_R}" y1="{ys(v):.1f}" y2="{ys(v):.1f}" stroke="{COLOURS["grid"]}" '
         f'stroke-width="1"/><text x="{PAD_L - 4}" y="{ys(v) + 4:.1f}" text-anchor="end" font-size="11" '
-        f'fill="{COLOURS["text"]}">{v:.0f}</text>'
+        f'fill="{COLOURS["text"]}">{v:.0f}°</text>'   # every value axis here is in degrees
         for v in _ticks(y_lo, y_hi))
     return (f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(label)}" class="chart">{ticks}{body}</svg>')
 
@@ -62,7 +62,7 @@ def _time_axis(t0: float, t1: float, xs: Callable[[float], float], count: int = 
 
 def _ticks(lo: float, hi: float) -> list[int]:
     step = 30 if hi - lo > 100 else 15 if hi - lo > 40 else 5
-    start = int(lo // step + 1) * step
+    start = math.ceil(lo / step) * step   # the floor itself when it is a tick (0 on an axis from 0)
     return list(range(start, int(hi) + 1, step))
 
 
@@ -144,10 +144,13 @@ def set_curves(reps: list[dict], target_deg: float | None) -> tuple[str, str]:
     lines.append(_polyline([xs(t) for t in ts], [ys(v) for v in thigh], COLOURS["thigh"], 2.5))
     first = _frame(lines, ys, lo, 95, "thigh angle over the set")
     hi2 = max(185.0, max(_finite(hip, 0.0)) + 5)
-    ys2 = _scale(0, hi2, H, PAD_T, PAD_B, invert=True)
+    # trunk lean is against standing: a lifter more upright than at the start reads below 0, which
+    # an axis from 0 drew under the chart's floor
+    lo2 = min(0.0, math.floor((min(_finite(trunk, 0.0)) - 5) / 15) * 15)
+    ys2 = _scale(lo2, hi2, H, PAD_T, PAD_B, invert=True)
     second = _frame([_polyline([xs(t) for t in ts], [ys2(v) for v in hip], COLOURS["hip"]),
                      _polyline([xs(t) for t in ts], [ys2(v) for v in trunk], COLOURS["trunk"])],
-                    ys2, 0, hi2, "hip angle and trunk lean over the set")
+                    ys2, lo2, hi2, "hip angle and trunk lean over the set")
     return first, second
 
 
