@@ -513,7 +513,7 @@ def test_chart_reference_labels_sit_in_the_gutter_right_of_the_data():
 def test_a_trunk_more_upright_than_standing_stays_on_its_chart_and_axes_say_degrees():
     """Trunk lean is against standing, so it can read below 0; the axis began at 0 and drew it under
     the chart's floor, with no 0 tick and numbers without a unit."""
-    from station.web.charts import H, PAD_B, set_curves
+    from station.web.charts import PAD_B, H, set_curves
 
     series = {"t": [0.1 * i for i in range(30)], "thigh_deg": [80.0 - 3 * i for i in range(30)],
               "hip_deg": [170.0 - 3 * i for i in range(30)], "trunk_lean_deg": [-12.0 + i for i in range(30)]}
