@@ -273,12 +273,14 @@ class PhoneSelfTest:
         self.started = 0
 
     def status(self):
-        targets = [25.0, 18.0, 11.0, 4.0]
+        from station.analysis.selftest import target_words
+
+        targets = [25.0, 18.0, 10.5, 4.0]   # 10.5: the station says "10", a page rounding it again "11"
         reps = [{"number": k + 1, "rep_index": k + 1, "set_key": 1, "target_deg": targets[k], "judged": True,
                  "depth_deg": targets[k] - 2, "wink": False, "onset_deg": None, "confidence": 0.0, "note": ""}
                 for k in range(self.rep - 1)]
         return {"running": self.running, "starting": False, "lifter": "maria", "rep": self.rep,
-                "target_deg": targets[self.rep - 1], "max_reps": 10, "reps": reps, "outcome": None,
+                "target_deg": targets[self.rep - 1], "target_words": target_words(targets[self.rep - 1]), "max_reps": 10, "reps": reps, "outcome": None,
                 "message": (f"Rep {self.rep - 1}: no rounding. Rep {self.rep}: a little deeper, to "
                             f"{targets[self.rep - 1]:.0f}° above parallel." if self.rep > 1 else
                             "Self-test started: slow bodyweight squats, side-on to the camera.")}
@@ -337,7 +339,7 @@ def test_self_test_from_the_page_on_a_phone(selftest_server, browser):
     assert page.locator("#st-rep").inner_text() == "1" and page.locator("#st-target").inner_text() == "25° above"
     fake.rep = 3   # two reps done: the page follows without a reload
     page.wait_for_function("() => document.getElementById('st-rep').textContent === '3'")
-    assert page.locator("#st-target").inner_text() == "11° above"
+    assert page.locator("#st-target").inner_text() == "10° above", "the station's words, not rounded again"
     assert page.locator("#st-reps tbody tr").count() == 2
     assert "a little deeper" in page.locator("#st-message").inner_text()
     assert page.locator("#cancel").is_visible() and page.locator("#start").count() == 0

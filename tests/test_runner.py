@@ -304,6 +304,7 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
         station._apply_inbox(100.0)   # the frame loop's next frame begins it
         assert station.analyzer.p.target_depth_deg == 25.0 and not station.selftest_status()["starting"]
         assert station.live()["selftest"]["target_deg"] == 25.0
+        assert station.live()["selftest"]["target_words"] == "25° above"
         assert station.selftest_cancel() and not station.selftest_cancel()
         assert station.selftest_status()["outcome"] == "cancelled", "the page says so at once"
         station._apply_inbox(101.0)

@@ -193,7 +193,21 @@ def test_status_for_the_page():
     test.feed(rep(23.0))
     status = test.status()
     assert status["running"] and status["rep"] == 2 and status["target_deg"] == 18.0
+    assert status["target_words"] == "18° above"
     assert status["reps"][0]["depth_deg"] == 23.0 and status["lifter"] == "maria"
+    test.cancel()
+    over = test.status()
+    assert not over["running"] and over["rep"] is None and over["target_deg"] is None, "no stale step"
+    assert over["reps"][0]["depth_deg"] == 23.0, "its reps stay"
+
+
+def test_a_target_is_rounded_once_in_the_words_the_bar_and_the_pages_share():
+    """8.49 went to the page as 8.5 and the page rounded it again to "9° above", beside the bar's
+    "self-test rep 3 to 8° above"."""
+    from station.analysis.selftest import target_words
+
+    assert target_words(8.49) == "8° above" and target_words(-12.5) == "12° below"
+    assert target_words(0.4) == target_words(-0.4) == "parallel" and target_words(0.6) == "1° above"
 
 
 def test_evidence_is_the_frame_nearest_the_onset_on_the_way_down_and_the_bottom():
@@ -328,3 +342,38 @@ def test_a_set_that_went_past_the_lifters_self_test_onset_says_so_even_though_th
     without = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=reps)
     summarise_set(without, margin_deg=5.0)
     assert without.summary.endswith("every rep reached your target depth."), "no self-test, nothing to pass"
+
+
+def test_a_set_with_rounding_never_advises_deeper_than_the_lifters_self_test_safe_depth():
+    """After a self-test (onset 4 below, safe depth 1 above) the demo's deep set rounded from 5 below
+    on every rep; its page said "try stopping at parallel", a safe depth of its own beside the
+    test's, and did not say its reps went past the test's onset."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    onset, safe = -4.0, 1.0
+    deep = [dataclasses.replace(rep(depth, wink=True, onset=-5.0, confidence=0.99, index=k + 1))
+            for k, depth in enumerate((-26.0, -30.0, -33.0))]
+    result = SetResult(index=1, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=deep,
+                       lifter_onset_deg=onset)
+    summarise_set(result, margin_deg=5.0)
+    assert result.wink_onset_deg == -5.0, "the set's own finding stays"
+    assert result.suggested_depth_deg == safe, "not the set's own onset + margin (parallel), deeper than safe"
+    assert result.summary.endswith(
+        "Your lower back started to round 5 deg below parallel on reps 1-3. Reps 1-3 went deeper than where "
+        "your lower back began to round in your self-test (4 deg below parallel): stop at your target, "
+        "1 deg above parallel (your self-test's safe depth)."), result.summary
+    # rounding earlier than in the test (under load, tired): the set's shallower advice stands
+    early = [dataclasses.replace(r, wink_onset_deg=10.0) for r in deep]
+    result = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=early,
+                       lifter_onset_deg=onset)
+    summarise_set(result, margin_deg=5.0)
+    assert result.suggested_depth_deg == 15.0
+    assert "started to round 10 deg above parallel on reps 1-3: try stopping at 15 deg above parallel. " \
+           "Reps 1-3 went deeper than where your lower back began to round in your self-test" in result.summary
+    # no self-test: the set's own advice, as before
+    result = SetResult(index=3, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=deep)
+    summarise_set(result, margin_deg=5.0)
+    assert result.suggested_depth_deg == 0.0 and result.summary.endswith("try stopping at parallel.")

@@ -574,7 +574,7 @@ class FakeSelfTest:
         reps = [{"number": 1, "rep_index": 1, "set_key": 1, "target_deg": 25.0, "judged": True, "depth_deg": 22.0,
                  "wink": False, "onset_deg": None, "confidence": 0.0, "note": "No rounding."}]
         return {"running": self.running, "starting": False, "lifter": "maria", "rep": 2, "target_deg": 18.0,
-                "max_reps": 10, "message": "Rep 1: 22° above parallel, no rounding. Rep 2: a little deeper.",
+                "target_words": "18° above", "max_reps": 10, "message": "Rep 1: 22° above parallel, no rounding. Rep 2: a little deeper.",
                 "reps": reps if self.running else [], "outcome": None}
 
     def start(self):

@@ -146,6 +146,14 @@ def _deg(value: float) -> str:
     return f"{abs(value):.0f}° {'below' if value < 0 else 'above'} parallel"
 
 
+def target_words(value: float) -> str:
+    """A target as the bar's label and the pages say it ("8° above", "parallel"), rounded once,
+    here: the page rounding the API's 8.5 (8.49 to one decimal) again said "9° above" beside the
+    bar's "8° above"."""
+    whole = f"{abs(value):.0f}"
+    return "parallel" if whole == "0" else f"{whole}° {'below' if value < 0 else 'above'}"
+
+
 def rep_depth_words(depth_deg: float, verdict: str | None) -> str:
     """A rep's depth as its set's table gives it: a rep within the parallel band is "at parallel" there,
     so here it is "at parallel (3° below)", never a bare "3° below parallel" beside it. Targets and
@@ -206,8 +214,10 @@ class SelfTestTracker:
 
     def status(self) -> dict:
         """For the page and /api/selftest."""
-        return {"running": not self.done, "lifter": self.lifter, "rep": self.rep_number,
-                "target_deg": round(self._target, 1), "max_reps": self.plan.max_reps,
+        # a finished test has no current rep or target (they read as a test still waiting for one)
+        return {"running": not self.done, "lifter": self.lifter, "rep": None if self.done else self.rep_number,
+                "target_deg": None if self.done else round(self._target, 1),
+                "target_words": None if self.done else target_words(self._target), "max_reps": self.plan.max_reps,
                 "message": self.message, "reps": [asdict(r) for r in self.reps],
                 "outcome": self.result.outcome if self.result else None}
 

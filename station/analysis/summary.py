@@ -282,6 +282,10 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
         onset = float(np.median([r.wink_onset_deg for r in winks]))
         result.wink_onset_deg = onset
         result.suggested_depth_deg = onset + margin_deg
+        if result.lifter_onset_deg is not None:
+            # the target is this lifter's self-test safe depth: a set never advises going deeper than
+            # that (a set under load may round earlier, and then its own, shallower advice stands)
+            result.suggested_depth_deg = max(result.suggested_depth_deg, result.target_depth_deg)
     result.summary = set_sentence(result)
 
 
@@ -338,12 +342,22 @@ def set_sentence(result: SetResult) -> str:
     if notes and 2 * len(notes) >= len(side):
         head += f". {SETUP_NOTES[_commonest(notes)][:-1]}"
     winks = [r.index for r in side if r.wink]
+    onset = result.lifter_onset_deg
+    past_onset = [r.index for r in side if round(r.max_depth_deg) < round(onset)] if onset is not None else []
+    # the target is "deep enough, still safe": reaching it is not the whole story when a rep went on
+    # past the depth at which this lifter's back rounded in the self-test, seen or not this time
+    past = (f"{_rep_list(past_onset).capitalize()} went deeper than where your lower back began to round "
+            f"in your self-test ({depth_words(onset, 0.0)})" if onset is not None and past_onset else "")
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
         stop = result.suggested_depth_deg
         # whole degrees, as the self-test words them: its page and this sentence say the same thing
         stop_words = "parallel" if abs(stop) < ONE_DEGREE else depth_words(stop, 0.0)
-        return (f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, ONE_DEGREE)} on "
-                f"{_rep_list(winks)}: try stopping at {stop_words}.")
+        rounded = f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, ONE_DEGREE)} on " \
+                  f"{_rep_list(winks)}"
+        if onset is not None and stop == result.target_depth_deg:   # the self-test's safe depth is the advice
+            target = f"stop at your target, {stop_words} (your self-test's safe depth)."
+            return f"{rounded}. {past}: {target}" if past else f"{rounded}: {target}"
+        return f"{rounded}: try stopping at {stop_words}.{' ' + past + '.' if past else ''}"
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = short_reps(result)
@@ -352,14 +366,7 @@ def set_sentence(result: SetResult) -> str:
     every = ("the other judged reps" if unjudged else "the other reps") if cut else \
         ("every judged rep" if unjudged else "every rep")
     tail = f" {_rep_list(cut).capitalize()} was cut off before it ended." if cut else ""
-    past = ""
-    onset = result.lifter_onset_deg
-    past_onset = [r.index for r in side if round(r.max_depth_deg) < round(onset)] if onset is not None else []
-    if onset is not None and past_onset:
-        # the target is "deep enough, still safe": reaching it is not the whole story when a rep went on
-        # past the depth at which this lifter's back rounded in the self-test, seen or not this time
-        past = (f" {_rep_list(past_onset).capitalize()} went deeper than where your lower back began to round "
-                f"in your self-test ({depth_words(onset, 0.0)}): stop at your target.")
+    past = f" {past}: stop at your target." if past else ""
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")

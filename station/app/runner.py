@@ -38,6 +38,7 @@ from station.analysis import (
     SquatAnalyzer,
 )
 from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
+from station.analysis.selftest import target_words as _deg
 from station.analysis.selftest import evidence as selftest_evidence
 from station.analysis.summary import judged_reps, set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
@@ -66,8 +67,6 @@ def live_state(state: FrameState | None) -> dict:
             "setup_issue": state.setup_issue, "setup_advice": state.setup_advice, "setup_note": state.setup_note}
 
 
-def _deg(value: float) -> str:
-    return "parallel" if abs(value) < 0.5 else f"{abs(value):.0f}° {'below' if value < 0 else 'above'}"
 
 
 # The page's frame rate is counted over this many seconds: the rate now, not since the start.
@@ -230,7 +229,8 @@ class Station:
                "fps": fps, "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
         out.update(live_state(state))
         test = self._selftest
-        out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1), "message": test.message}
+        out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1),
+                            "target_words": _deg(test.target_deg), "message": test.message}
                            if test is not None and not test.done else None)
         return out
 

@@ -19,13 +19,16 @@ function poll(){
     show('fault',fault);el('fault').textContent=fault?('Camera or model problem: '+s.fault):'';
     show('phase',!setup&&!fault);
     el('phase').textContent=s.lifter_present?(s.calibrated?s.phase:'lifter in view'):(s.running===false?(s.source_ended?'the video (or demo) has ended':'station stopped'):'no lifter in view');
-    el('reps').textContent=s.set_active?('rep '+s.rep_count):'';
+    var st=s.selftest;show('selftest',!!st);
+    // during a self-test the big number is the test's rep (the one asked for), as the bar's label
+    // says: the set's count beside "self-test rep 3" read as the current rep
+    el('reps').textContent=st?('test rep '+st.rep):(s.set_active?('rep '+s.rep_count):'');
     // the bar's label repeats the fault or the advice: shown only when it says something new
     var label=(s.bar&&s.bar.label)||'';
     // the bar's idle label says what the phase line already says ("waiting for a lifter")
     el('label').textContent=(fault||setup||(!s.lifter_present&&s.bar&&s.bar.pattern==='idle'))?'':label;
-    var st=s.selftest;show('selftest',!!st);
-    if(st)el('selftest-text').textContent='rep '+st.rep+', down to '+(Math.abs(st.target_deg)<0.5?'parallel':Math.round(Math.abs(st.target_deg))+'° '+(st.target_deg<0?'below':'above'))+'. '+st.message;
+    // the target in the bar label's words, rounded once by the station (not again here)
+    if(st)el('selftest-text').textContent='rep '+st.rep+', down to '+st.target_words+'. '+st.message;
   }).catch(function(){el('phase').textContent='station not reachable';}).then(function(){setTimeout(poll,document.hidden?3000:400);});
 }
 poll();

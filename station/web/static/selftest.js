@@ -13,7 +13,7 @@ function poll(){
     var s=d.status||{};
     if(!!s.running!==running){setTimeout(function(){location.reload();},running?700:0);running=!!s.running;return;}
     if(!running)return;
-    el('st-rep').textContent=s.rep;el('st-target').textContent=deg(s.target_deg);el('st-lifter').textContent='for '+s.lifter;
+    el('st-rep').textContent=s.rep;el('st-target').textContent=s.target_words;el('st-lifter').textContent='for '+s.lifter;
     el('st-message').textContent=s.starting?'Starting: waiting for the camera\u2019s next frame\u2026':s.message;
     var body=el('st-reps').tBodies[0];body.textContent='';
     (s.reps||[]).forEach(function(r){var tr=document.createElement('tr');
