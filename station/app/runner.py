@@ -38,8 +38,8 @@ from station.analysis import (
     SquatAnalyzer,
 )
 from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
-from station.analysis.selftest import target_words as _deg
 from station.analysis.selftest import evidence as selftest_evidence
+from station.analysis.selftest import target_words as _deg
 from station.analysis.summary import judged_reps, set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
 from station.app.notify import Notifier
