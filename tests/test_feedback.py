@@ -549,3 +549,53 @@ def test_a_rep_cut_off_by_the_end_is_not_called_short_and_every_means_every_judg
     unjudged.setup_issue = "too_dark"
     mixed = summed([_rep(i, -6.0, "below") for i in (1, 2, 4, 5)] + [unjudged])
     assert mixed.summary.endswith("No lower-back rounding seen and every judged rep reached your target depth.")
+
+
+def test_a_failing_step_leaves_the_worker_running_dark_and_silent(caplog):
+    """Feedback._run had no guard: one exception in a step ended the thread silently, the bar froze
+    as it was (a tone could stay on) and the frame loop went on feeding the watchdog."""
+    cfg = FeedbackConfig(buzzer_type="active")
+    fb = Feedback(cfg, pin_factory=MockFactory())
+    try:
+        lit = threading.Event()
+        original_show = fb.pins.show
+
+        def watching(frame):
+            original_show(frame)
+            if any(frame.led_values):
+                lit.set()
+        fb.pins.show = watching
+        fb.post(_state(0.8))
+        assert lit.wait(5), "the bar lights first"
+        assert any(led.value for led in fb.pins.bar.leds)
+        failed, recovered = threading.Event(), threading.Event()
+        original_render = fb._logic.render
+
+        def render_once_broken(now):
+            if not failed.is_set():
+                failed.set()
+                raise RuntimeError("a bug in a pattern")
+            frame = original_render(now)
+            recovered.set()
+            return frame
+        fb._logic.render = render_once_broken
+        fb.post(_state(0.9))
+        assert failed.wait(5) and recovered.wait(5), "the worker went on after the error"
+        assert fb.alive and fb.render_errors == 1
+        assert "the LED bar and buzzer failed" in caplog.text and "a bug in a pattern" in caplog.text
+    finally:
+        fb.close()
+
+
+def test_the_bar_goes_dark_and_silent_when_a_step_fails():
+    cfg = FeedbackConfig(buzzer_type="active")
+    fb = Feedback(cfg, pin_factory=MockFactory(), start=False)
+    try:
+        fb.cue("depth", "depth reached")    # the chirp: a tone on at the step
+        fb.post(_state(0.8))
+        assert fb.step(0.0).tone is not None
+        assert any(led.value for led in fb.pins.bar.leds) and fb.pins.buzzer.value
+        fb._go_dark()
+        assert not any(led.value for led in fb.pins.bar.leds) and not fb.pins.buzzer.value
+    finally:
+        fb.close()

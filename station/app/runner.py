@@ -223,10 +223,12 @@ class Station:
 
     def live(self) -> dict:
         state = self._state
-        watching = self._watching()   # no frames come after the source ended: 0, not a slow decay
-        fps = round(self.stats.recent_fps(time.perf_counter()), 1) if watching else 0.0
+        watching = self._watching()
+        # no frames come after the source ended or while the camera is faulted: 0, not a slow decay
+        fps = round(self.stats.recent_fps(time.perf_counter()), 1) if watching and not self._fault else 0.0
         out = {"running": watching, "source_ended": self.source_ended.is_set(), "fault": self._fault,
-               "fps": fps, "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full}
+               "fps": fps, "bar": self.feedback.bar.to_dict(), "disk_full": self.store.disk_full,
+               "feedback_error": self.feedback.last_error}
         out.update(live_state(state))
         test = self._selftest
         out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1),
@@ -419,8 +421,9 @@ class Station:
         while not self.stop_event.is_set():
             now = time.monotonic()
             if now - last_watchdog >= watchdog_every:
-                # fed only while frames arrive: a camera that hangs or stops is a station systemd restarts
-                if stats.frames != frames_at_watchdog:
+                # fed only while frames arrive and the lights' worker lives: a camera that hangs or
+                # stops, or a bar that can no longer be driven, is a station systemd restarts
+                if stats.frames != frames_at_watchdog and self.feedback.alive:
                     self.notifier.watchdog()
                     frames_at_watchdog = stats.frames
                 last_watchdog = now

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RENDER_RETRY_S = 0.2       # after a failed step, the next try waits this much longer each time ...
+RENDER_RETRY_MAX_S = 2.0   # ... up to this: a lasting bug costs a log line and a try every 2 s
+
 
 class Outputs(Protocol):
     error: str | None
@@ -49,6 +52,8 @@ class Feedback:
         self._logic = BarLogic(cfg)
         self._running = True
         self.applied_log: list | None = None  # benchmarks: (state timestamp, perf_counter) per render
+        self.render_errors = 0                # steps that raised (a bug): the bar went dark, the worker went on
+        self.last_error: str | None = None    # the last such error while it lasts, for the page; None once well
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True) if start else None
         if self._thread is not None:
             self._thread.start()
@@ -117,8 +122,14 @@ class Feedback:
             self.applied_log.append((state.timestamp, time.perf_counter()))
         return frame
 
+    @property
+    def alive(self) -> bool:
+        """The worker thread runs (always true for a test's start=False): the watchdog's question."""
+        return self._thread is None or self._thread.is_alive()
+
     def _run(self) -> None:
         wait: float | None = None
+        failures = 0
         while True:
             with self._cond:
                 # a post that lands while the last step was writing sets `dirty`: never wait past it
@@ -126,7 +137,28 @@ class Feedback:
                     self._cond.wait(timeout=wait)
                 if not self._running:
                     return
-            wait = self.step().next_change_s
+            try:
+                wait = self.step().next_change_s
+                failures, self.last_error = 0, None
+            except Exception as exc:
+                # an uncaught error ended this thread silently: the bar froze as it was, a tone could
+                # stay on, and the frame loop went on feeding the watchdog. Dark and silent, say so, retry.
+                failures += 1
+                self.render_errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if failures == 1:
+                    log.exception("the LED bar and buzzer failed; dark and silent until the next step works")
+                self._go_dark()
+                wait = min(RENDER_RETRY_MAX_S, RENDER_RETRY_S * failures)
+
+    def _go_dark(self) -> None:
+        n = len(self.cfg.led_pins)
+        dark = Render(BarState((0.0,) * n, "off", "feedback error"), (0.0,) * n, None, "", None)
+        for output in self._outputs:
+            try:
+                output.show(dark)
+            except Exception:
+                log.debug("%r could not go dark", output, exc_info=True)
 
     def close(self) -> None:
         with self._cond:
