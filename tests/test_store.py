@@ -688,6 +688,10 @@ def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_p
     assert result.summary == "6 reps. " + result.setup_advice
     shown = store.get_set(set_id)
     assert not any(r["judged"] or r["wink"] or r["max_depth_deg"] is not None for r in shown["reps"])
+    # the front-view reps' times come from the hips' drop, whose end comes early: none shown; the
+    # side-on reps keep theirs (their tempo is measured from the side, whatever the set's verdict)
+    assert [(r["tut_s"], r["down_s"], r["up_s"]) for r in shown["reps"]] == [(2.2, 1.1, 0.9)] * 4 + [(None,) * 3] * 2
+    assert [line.split()[3:5] for line in set_table(result).splitlines()[3:9]] == [["1.1", "0.9"]] * 4 + [["-", "-"]] * 2
     listed = store.list_sets()[0]
     assert listed["mean_depth_deg"] is None and listed["wink_reps"] == 0
     header, *rows = store.export_csv(set_id).splitlines()

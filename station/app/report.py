@@ -66,7 +66,7 @@ def set_table(result: SetResult) -> str:
         wink = "WINK" if shown["wink"] else ("no" if shown["judged"] and shown["wink_judged"] else
                                               "unseen" if shown["judged"] else "-")
         lines.append(f" {r.index:3d} {_cell(depth, 6)}  {verdict:7s} "
-                     f"{_cell(r.down_s, 4, '.1f')}  {_cell(r.up_s, 4, '.1f')}  "
+                     f"{_cell(shown['down_s'], 4, '.1f')}  {_cell(shown['up_s'], 4, '.1f')}  "
                      f"{_cell(shown['max_trunk_lean_deg'], 4)}  {_cell(shown['knee_travel_cm'], 4)}  "
                      f"{_cell(shown['heel_lift_cm'], 4)}  {wink:6s}  {_cell(onset, 5)}")
     if one_leg:

@@ -109,6 +109,9 @@ DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verd
 WINK_FIELDS = ("wink_onset_deg", "wink_magnitude_deg", "wink_confidence")
 # measured from the side only: a side-on rep in a set judged from the wrong view shows none of them
 SIDE_FIELDS = ("max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm")
+# a rep not seen side-on is counted on the hips' drop, whose return to standing comes early (nowva,
+# front view: "up 0.3-0.5 s" where the lifter took 0.9-1.0): its times are not shown either
+TEMPO_FIELDS = ("tut_s", "down_s", "up_s")
 # after REP_COLUMNS in the CSV: what the API says about judging (readers count on the order)
 CSV_EXTRA = ("judged", "set_setup_issue")
 # The one rep schema (API, exports; `station analyze --json` should use public_rep too): the database
@@ -296,6 +299,8 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
         rep.update(dict.fromkeys(DEPTH_FIELDS))
         # nor its rounding: a side-on rep in a set judged from the wrong view speaks for nothing
         rep.update(dict.fromkeys(WINK_FIELDS + SIDE_FIELDS), wink=False, wink_judged=False)
+    if not rep["side_view"]:
+        rep.update(dict.fromkeys(TEMPO_FIELDS))
     return rep
 
 
