@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -333,6 +334,25 @@ def test_a_self_test_across_a_rest_gives_each_set_its_own_steps_targets(tmp_path
     assert shown["selftest_id"] == test_id
     assert [r["target_deg"] for r in shown["reps"]] == [25.0, 18.0], "its own steps, not the second set's"
     assert store.get_set(second)["selftest_id"] is None
+    assert [r["target_deg"] for r in store.get_set(second)["reps"]] == [12.0, 12.0], "each rep keeps its own"
+    store.close()
+
+
+def test_each_rep_keeps_the_target_it_was_judged_against_in_the_api_and_the_csv(tmp_path):
+    """A self-test that ends mid-set sets a new target for the set's next reps: those showed a bare
+    tick, with no target anywhere, and the CSV had no target column at all."""
+    import csv as csv_mod
+
+    reps, _ = _analysed(reps=3)
+    store = Store(tmp_path / "s.db")
+    set_id = None
+    for rep, target in zip(reps, (0.0, 0.0, 1.3)):   # the lifter's new safe depth from rep 3 on
+        set_id = store.add_rep(set_id, "maria", 100.0, 100.0, target, rep)
+    shown = store.get_set(set_id)
+    assert [r["target_deg"] for r in shown["reps"]] == [0.0, 0.0, 1.3]
+    rows = list(csv_mod.DictReader(io.StringIO(store.export_csv(set_id))))
+    assert [float(r["target_deg"]) for r in rows] == [0.0, 0.0, 1.3]
+    assert list(rows[0])[-3:] == ["judged", "set_setup_issue", "target_deg"], "after the older columns"
     store.close()
 
 
@@ -355,7 +375,7 @@ def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_pa
     raw.commit()
     raw.close()
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "selftests" in tables
     assert store.lifter_target("maria") is None and store.lifter_target("default") is None
@@ -363,6 +383,7 @@ def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_pa
     data = store.get_set(1)
     assert data["lifter"] == "maria" and data["reps"][0]["max_depth_deg"] == -6.0
     assert data["reps"][0]["wink_judged"] is True
+    assert data["reps"][0]["target_deg"] == 0.0, "(schema 7) an old rep's target is its set's"
     assert store.integrity_ok()
     store.close()
 
@@ -695,7 +716,7 @@ def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_p
     listed = store.list_sets()[0]
     assert listed["mean_depth_deg"] is None and listed["wink_reps"] == 0
     header, *rows = store.export_csv(set_id).splitlines()
-    assert header.endswith(",judged,set_setup_issue") and all(r.endswith(",False,front_view") for r in rows)
+    assert header.endswith(",judged,set_setup_issue,target_deg") and all(",False,front_view," in r for r in rows)
     # a set stored before this rule kept the onset of its side-on reps beside its setup_issue
     store.conn.execute("UPDATE sets SET wink_onset_deg = -2.0, suggested_depth_deg = 3.0 WHERE id = ?", (set_id,))
     assert store.list_sets()[0]["wink_onset_deg"] is None and store.list_sets()[0]["suggested_depth_deg"] is None

@@ -98,12 +98,17 @@ MIGRATIONS = [
     """
     ALTER TABLE reps ADD COLUMN wink_judged INTEGER NOT NULL DEFAULT 1;
     """,
+    # 7: the target each rep was judged against (a self-test guides each rep to its own, and the
+    # lifter's target changes when a test ends mid-set); NULL for older reps: their set's target
+    """
+    ALTER TABLE reps ADD COLUMN target_deg REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
                "max_trunk_lean_deg", "knee_travel_cm", "heel_lift_cm", "wink", "wink_onset_deg",
                "wink_magnitude_deg", "wink_confidence", "depth_verdict", "depth_uncertainty_deg", "side_view", "view",
-               "setup_issue", "wink_judged")   # new columns go last: CSV readers count on the order
+               "setup_issue", "wink_judged", "target_deg")   # new columns go last: CSV readers count on the order
 # what a rep says about depth: shown only when the rep was judged (side-on, in a set the view gate passed)
 DEPTH_FIELDS = ("max_depth_deg", "below_parallel", "reached_target", "depth_verdict", "depth_uncertainty_deg")
 WINK_FIELDS = ("wink_onset_deg", "wink_magnitude_deg", "wink_confidence")
@@ -272,8 +277,9 @@ def decode_series(blob: bytes) -> dict:
     return series
 
 
-def rep_row(rep: RepResult, to_wall: float) -> dict:
-    """A RepResult as the reps table's columns (REP_COLUMNS), by name."""
+def rep_row(rep: RepResult, to_wall: float, target_deg: float | None = None) -> dict:
+    """A RepResult as the reps table's columns (REP_COLUMNS), by name; `target_deg` is the target
+    it was judged against (`reached_target`)."""
     return {"idx": rep.index, "started_at": to_wall + rep.start_t, "max_depth_deg": rep.max_depth_deg,
             "below_parallel": rep.below_parallel, "reached_target": rep.reached_target, "tut_s": rep.tut_s,
             "down_s": rep.down_s, "up_s": rep.up_s, "max_trunk_lean_deg": rep.max_trunk_lean_deg,
@@ -281,7 +287,7 @@ def rep_row(rep: RepResult, to_wall: float) -> dict:
             "wink_onset_deg": rep.wink_onset_deg, "wink_magnitude_deg": rep.wink_magnitude_deg,
             "wink_confidence": rep.wink_confidence, "wink_judged": rep.wink_judged, "depth_verdict": rep.depth_verdict,
             "depth_uncertainty_deg": rep.depth_uncertainty_deg, "side_view": rep.side_view, "view": rep.view,
-            "setup_issue": rep.setup_issue}
+            "setup_issue": rep.setup_issue, "target_deg": target_deg}
 
 
 def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -> dict:
@@ -367,7 +373,7 @@ class Store:
         """Commit one finished rep (creating its set row on the first rep). Returns the set id.
 
         Times in results are on the source's clock; `to_wall` maps them to Unix time."""
-        row = rep_row(rep, to_wall)
+        row = rep_row(rep, to_wall, target_depth_deg)
         with transaction(self.conn):
             if set_id is None:
                 set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source)
@@ -513,8 +519,11 @@ class Store:
             else:   # stored before the mark: only a test that stayed in one set is certain
                 here = steps if len({step["set_key"] for step in steps}) == 1 else []
             own = {step["rep_index"]: step["target_deg"] for step in here}
-            for rep in result["reps"]:
-                rep["target_deg"] = own.get(rep["index"])
+            for rep in result["reps"]:   # the test's record of its steps first (older reps stored none)
+                rep["target_deg"] = own.get(rep["index"], rep["target_deg"])
+        for rep in result["reps"]:
+            if rep["target_deg"] is None:   # stored before reps kept their own: the set's
+                rep["target_deg"] = row["target_depth_deg"] if not test else None
         return result
 
     def get_rep(self, rep_id: int) -> dict | None:
@@ -634,9 +643,11 @@ class Store:
             return None
         out = io.StringIO()
         writer = csv.writer(out)
-        names = [PUBLIC_NAMES.get(c, c) for c in REP_COLUMNS]
-        writer.writerow(["set_id", "lifter", "set_started_at"] + names + list(CSV_EXTRA))
+        # columns added to the reps table after CSV_EXTRA existed go after it: readers count on the order
+        later = ("target_deg",)
+        names = [PUBLIC_NAMES.get(c, c) for c in REP_COLUMNS if c not in later]
+        writer.writerow(["set_id", "lifter", "set_started_at"] + names + list(CSV_EXTRA) + list(later))
         for rep in data["reps"]:
             writer.writerow([data["id"], data["lifter"], data["started_at"]] + [rep[c] for c in names]
-                            + [rep["judged"], data["setup_issue"] or ""])
+                            + [rep["judged"], data["setup_issue"] or ""] + [rep[c] for c in later])
         return out.getvalue()
