@@ -146,7 +146,7 @@ def test_lifter_leaving_ends_the_set_and_a_new_set_starts():
         gap.append(Keypoints(kp.points, 640, 480, kp.timestamp + offset))
     reps, sets = run_analysis(kps + gap)
     assert [s.rep_count for s in sets] == [2, 3]
-    assert sets[0].end_reason == "left" and sets[1].end_reason == "shutdown"
+    assert sets[0].end_reason == "left" and sets[1].end_reason == "source_ended"
 
 
 def test_idle_time_ends_a_set():

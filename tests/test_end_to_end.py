@@ -62,7 +62,7 @@ def test_run_with_a_video_and_mock_gpio_end_to_end(tmp_path, model_path):
     store = Store(cfg.db_path())
     data = store.get_set(store.last_set_id())
     assert data["rep_count"] == 2 and all(r["depth_verdict"] in ("below", "parallel") for r in data["reps"])
-    assert data["end_reason"] == "shutdown" and data["summary"]
+    assert data["end_reason"] == "source_ended" and data["summary"]
     assert "live" in seen and seen["live"]["bar"]["levels"]
     assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
 

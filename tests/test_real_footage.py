@@ -76,7 +76,7 @@ def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
     keep = (t >= 0.5) & (t <= 2 * 3.1 + 1.2)        # starts on the way down, ends at the 3rd bottom
     reps, sets = _run([_side_pose(ti, th) for ti, th in zip(t[keep], thigh[keep])])
     assert len(reps) == 3, "the cut-off rep at the end is reported (a bottom seen)"
-    assert sets[0].end_reason == "shutdown"
+    assert sets[0].end_reason == "source_ended"
     # tempo only where the footage saw it: no 'down' for the rep the start cut, no 'up' for the last
     assert reps[0].down_s is None and reps[0].tut_s is None and reps[0].up_s > 0.5
     assert reps[1].down_s > 0.5 and reps[1].up_s > 0.5 and reps[1].tut_s == pytest.approx(reps[1].down_s + reps[1].up_s)

@@ -144,7 +144,7 @@ def test_every_frame_of_a_file_reaches_the_store_and_the_lights_go_off(tmp_path)
     assert station.stats.frames == len(keypoints) and station.mailbox.dropped == 0
     store = Store(cfg.db_path())
     data = store.get_set(store.last_set_id())
-    assert data["rep_count"] == 3 and data["end_reason"] == "shutdown" and data["summary"]
+    assert data["rep_count"] == 3 and data["end_reason"] == "source_ended" and data["summary"]
     assert data["target_depth_deg"] == cfg.analysis.target_depth_deg
     assert all(factory.pin(p).state == 0 for p in cfg.feedback.led_pins), "lights off after shutdown"
     # run faster than real time, the stored times still keep the file's own spacing: no rep starts

@@ -279,10 +279,11 @@ class SquatAnalyzer:
             self._finish_set(t, "idle", events)
         return self._state(t, True), events
 
-    def finish(self, t: float) -> list:
-        """End of stream or shutdown: a rep cut off past its bottom is kept, then the set closes."""
+    def finish(self, t: float, reason: str = "shutdown") -> list:
+        """End of stream ("source_ended": a file or the demo ran out) or shutdown: a rep cut off past
+        its bottom is kept, then the set closes."""
         events: list = []
-        self._close_set(t, "shutdown", events)
+        self._close_set(t, reason, events)
         return events
 
     def _close_set(self, t: float, reason: str, events: list) -> None:
@@ -468,5 +469,5 @@ def analyze_keypoints(keypoints: Iterable[Keypoints], params: AnalysisParams | N
         _, events = analyzer.update(kp)
         sets.extend(e.result for e in events if isinstance(e, SetFinished))
         last_t = kp.timestamp
-    sets.extend(e.result for e in analyzer.finish(last_t) if isinstance(e, SetFinished))
+    sets.extend(e.result for e in analyzer.finish(last_t, "source_ended") if isinstance(e, SetFinished))
     return sets

@@ -477,7 +477,8 @@ class Station:
         if self._closed_set:
             return
         self._closed_set = True
-        for event in self.analyzer.finish(self._state.timestamp if self._state else 0.0):
+        reason = "source_ended" if self.source_ended.is_set() else "shutdown"
+        for event in self.analyzer.finish(self._state.timestamp if self._state else 0.0, reason):
             if self._state is not None:
                 self.feedback.post(self._state, [event])
             self._handle(event)

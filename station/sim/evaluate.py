@@ -54,7 +54,7 @@ def run_analysis(keypoints: list[Keypoints],
                 reps.append(event.rep)
             elif isinstance(event, SetFinished):
                 sets.append(event.result)
-    for event in analyzer.finish(keypoints[-1].timestamp if keypoints else 0.0):
+    for event in analyzer.finish(keypoints[-1].timestamp if keypoints else 0.0, "source_ended"):
         if isinstance(event, SetFinished):
             sets.append(event.result)
     return reps, sets
