@@ -769,7 +769,10 @@ def test_starting_needs_the_pin_and_a_csrf_token(st_client):
     token = _csrf(st_client, "/selftest")
     assert st_client.post("/selftest/start", data={"pin": "2468"}).status_code == 403
     wrong = st_client.post("/selftest/start", data={"csrf": token, "pin": "1111"})
-    assert wrong.status_code == 403 and "wrong PIN" in wrong.get_data(as_text=True)
+    page = wrong.get_data(as_text=True)
+    # back on the Safe depth page with the reason and the form to type it again (a bare 403 page was a dead end)
+    assert wrong.status_code == 403 and '<p class="alert" id="start-error">Not started: wrong PIN</p>' in page
+    assert 'id="start"' in page and 'name="pin"' in page and 'name="csrf"' in page
     assert st_client.fake.started == 0
     ok = st_client.post("/selftest/start", data={"csrf": token, "pin": "2468"})
     assert ok.status_code == 303 and ok.headers["Location"].endswith("/selftest") and st_client.fake.started == 1

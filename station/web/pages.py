@@ -210,7 +210,7 @@ def delete_set(set_id: int) -> Response:
 # --- the self-test: "find my safe depth" (docs/self-test.md) ----------------------------------------
 
 @pages.get("/selftest")
-def selftest() -> str:
+def selftest(start_error: str | None = None) -> str:
     cfg = hooks().get_config()
     test_id = int_arg("test", 0, 0, 2**62) or None
     data = selftest_view(lifter_arg(), test_id)
@@ -219,21 +219,26 @@ def selftest() -> str:
                            evidence_svg=evidence_svg(shown["evidence"], shown["onset_deg"]) if shown else "",
                            history_svg=selftest_history_chart(data["tests"]), lifters=store().lifters(),
                            active_lifter=cfg.station.lifter, can_start=hooks().selftest_start is not None,
-                           changes_enabled=pin_set(cfg.web))
+                           changes_enabled=pin_set(cfg.web), start_error=start_error)
 
 
 @pages.post("/selftest/start")
-def selftest_start() -> Response:
+def selftest_start() -> Response | tuple[str, int]:
     """Starting needs the PIN: the test ends by rewriting the lifter's target depth, and a start from
-    anyone on the gym's Wi-Fi would change what the bar and buzzer tell a lifter under the bar."""
-    check_form()
-    start = hooks().selftest_start
-    if start is None:
-        abort(403, "this page is read-only: a self-test needs the running station")
+    anyone on the gym's Wi-Fi would change what the bar and buzzer tell a lifter under the bar. A
+    refused start comes back on the Safe depth page with its reason and the form, as Settings does
+    (a bare "403 wrong PIN" page left the lifter nowhere to type it again)."""
     try:
-        start()
-    except SelfTestError as exc:
-        abort(409, str(exc))
+        check_form()
+        start = hooks().selftest_start
+        if start is None:
+            abort(403, "this page is read-only: a self-test needs the running station")
+        try:
+            start()
+        except SelfTestError as exc:
+            abort(409, str(exc))
+    except HTTPException as exc:   # the re-rendered form carries a fresh CSRF token too
+        return selftest(start_error=exc.description or exc.name), exc.code or 403
     return redirect(url_for("pages.selftest"), code=303)
 
 
