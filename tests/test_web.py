@@ -669,6 +669,16 @@ def test_a_self_test_set_is_not_averaged_as_a_working_set(st_client, selftest_db
     assert "°" not in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[3], "no average depth for the steps"
 
 
+def test_a_lifter_with_nothing_stored_is_no_choice_on_history_or_safe_depth(st_client):
+    """A fresh demo (lifter "maria" here) listed "all · default · maria": the seeded "default" lifter
+    had no set and no test. Settings still offers every lifter."""
+    history = st_client.get("/history").get_data(as_text=True)
+    assert "default" not in _text(history), "only lifters with something stored"
+    safe = st_client.get("/selftest").get_data(as_text=True)
+    assert 'href="/selftest?lifter=default"' not in safe
+    assert '<option value="default">' in st_client.get("/settings").get_data(as_text=True)
+
+
 def test_a_self_test_without_evidence_links_to_its_set(selftest_db, tmp_path):
     """An incomplete self-test has no evidence rep to replay; its reps are still in a set, which the
     page links so the lifter can see why no rep could be judged."""

@@ -345,8 +345,14 @@ class Store:
             return row["id"]
         return _row_id(self.conn.execute("INSERT INTO lifters (name, created_at) VALUES (?, ?)", (name, time.time())))
 
-    def lifters(self) -> list[dict]:
-        return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
+    def lifters(self, with_records: bool = False, also: str | None = None) -> list[dict]:
+        """Every lifter (Settings), or with_records: those with a set or a self-test, plus `also` (the
+        active lifter): the seeded "default" with nothing stored is no choice on History."""
+        if not with_records:
+            return [dict(r) for r in self.conn.execute("SELECT id, name FROM lifters ORDER BY name")]
+        return [dict(r) for r in self.conn.execute(
+            "SELECT id, name FROM lifters l WHERE name = ? OR EXISTS (SELECT 1 FROM sets WHERE lifter_id = l.id) "
+            "OR EXISTS (SELECT 1 FROM selftests WHERE lifter_id = l.id) ORDER BY name", (also,))]
 
     def lifter_target(self, name: str) -> float | None:
         """The lifter's own target depth (from a self-test), or None: the configured one applies."""

@@ -118,7 +118,7 @@ def history_page() -> str:
     lifter = lifter_arg()
     data = history(lifter)
     chart = history_chart(data["points"], join_onsets=data["one_lifter"])
-    return render_template("history.html", title="History", chart_svg=chart, lifters=store().lifters(),
+    return render_template("history.html", title="History", chart_svg=chart, lifters=store().lifters(with_records=True),
                            lifter=lifter, **data)
 
 
@@ -217,7 +217,8 @@ def selftest(start_error: str | None = None) -> str:
     shown = data["selftest"]
     return render_template("selftest.html", title="Safe depth", **data,
                            evidence_svg=evidence_svg(shown["evidence"], shown["onset_deg"]) if shown else "",
-                           history_svg=selftest_history_chart(data["tests"]), lifters=store().lifters(),
+                           history_svg=selftest_history_chart(data["tests"]),
+                           lifters=store().lifters(with_records=True, also=cfg.station.lifter),
                            active_lifter=cfg.station.lifter, can_start=hooks().selftest_start is not None,
                            changes_enabled=pin_set(cfg.web), start_error=start_error)
 
