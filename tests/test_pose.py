@@ -179,6 +179,18 @@ def test_tiny_file_is_reported_as_truncated(tmp_path):
     bad.write_bytes(b"")
     with pytest.raises(ModelError, match="0 bytes: truncated or empty"):
         MoveNet(bad)
+    cut = tmp_path / "cut.tflite"       # the first bytes of a real model
+    cut.write_bytes(b"\x1c\0\0\0TFL3" + bytes(200))
+    with pytest.raises(ModelError, match="208 bytes: truncated or empty"):
+        MoveNet(cut)
+
+
+def test_a_small_text_file_is_not_a_model_rather_than_truncated(tmp_path):
+    """25 bytes of text were called "truncated or empty (expected ~2.9 MB)": it is another kind of file."""
+    text = tmp_path / "text.tflite"
+    text.write_text("this is not a model file\n")
+    with pytest.raises(ModelError, match="is not a TFLite model"):
+        MoveNet(text)
 
 
 def test_random_bytes_model(tmp_path):

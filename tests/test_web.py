@@ -1148,7 +1148,8 @@ def test_a_rep_seen_with_one_leg_shows_its_wider_band_beside_the_verdict(tmp_pat
     store = Store(tmp_path / "b.db")
     rep_ids = [r["id"] for r in store.get_set(set_id)["reps"]]
     store.close()
-    for rep_id, said in zip(rep_ids, ("at parallel (±6°, one leg)", "below parallel (±3°)")):
+    for rep_id, said in zip(rep_ids, ("at parallel (±6°: only one leg was seen, so the band is wider)",
+                                      "below parallel (±3°)")):
         page = _text(client.get(f"/rep/{rep_id}").get_data(as_text=True))
         assert said in page, f"rep {rep_id}'s own page says what its row says"
 

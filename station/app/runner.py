@@ -81,15 +81,18 @@ class Stats:
     _window_start: float = -1.0      # perf_counter time the current count began (-1: not yet)
     _window_frames: int = 0          # frames counted at _window_start
     _last_window_fps: float = 0.0    # the rate over the last whole window
+    _last_frame: float = 0.0         # perf_counter time of the last frame
 
     def fps(self) -> float:
-        """The whole run's average (the log's closing line, the benchmarks)."""
-        elapsed = time.perf_counter() - self.started
+        """The whole run's average up to its last frame (the log's closing line, the benchmarks): a
+        demo's page stays up after its video ends, and counting that wait read 14 fps for 30."""
+        elapsed = (self._last_frame if self.frames else time.perf_counter()) - self.started
         return self.frames / elapsed if elapsed > 0 else 0.0
 
     def count_frame(self, now: float) -> None:
         """One frame done, at perf_counter time `now`. Called from the frame loop only."""
         self.frames += 1
+        self._last_frame = now
         if self._window_start < 0:
             self._window_start, self._window_frames = now, self.frames
         elif now - self._window_start >= RECENT_FPS_WINDOW_S:

@@ -70,12 +70,12 @@ def check_model_file(path: Path) -> None:
     if not path.is_file():
         raise ModelError(f"model file {path} is not a regular file")
     size = path.stat().st_size
-    if size < 1024:
-        raise ModelError(f"model file {path} is {size} bytes: truncated or empty (expected ~2.9 MB)")
     with path.open("rb") as fh:
         head = fh.read(8)
-    if head[4:8] != TFLITE_MAGIC:
+    if size >= 8 and head[4:8] != TFLITE_MAGIC:   # a small text file is another kind of file, not a cut model
         raise ModelError(f"model file {path} is not a TFLite model (no 'TFL3' identifier in its header)")
+    if size < 1024:
+        raise ModelError(f"model file {path} is {size} bytes: truncated or empty (expected ~2.9 MB)")
 
 
 # Files we ship and have tested: loaded directly. Anything else is first opened in a child

@@ -29,7 +29,9 @@ var head=mk('circle',{fill:'none',stroke:'#f2f4f7','stroke-width':1.5*u});
 var back=limb('#f2f4f7',3.5), thigh=limb('#ffd23f',4), shin=limb('#f2f4f7',3.5), neck=limb('#f2f4f7',2.5), arm=limb('#6ec1ff',2.5);
 var hipDot=mk('circle',{r:2*u,fill:'#ffd23f'}), kneeDot=mk('circle',{r:1.6*u,fill:'#f2f4f7'});
 var scrub=document.getElementById('scrub'), readout=document.getElementById('readout');
-function deg(v){return Math.abs(v)<1.5?'at parallel':Math.round(Math.abs(v))+'° '+(v<0?'below':'above')+' parallel';}
+// a frame's angle is a measurement, not the rep's verdict (whose "at parallel" is a band of +-3 deg or
+// more): "parallel" only when it rounds to 0, as the tables write numbers
+function deg(v){var n=Math.round(Math.abs(v));return n===0?'parallel':n+'° '+(v<0?'below':'above')+' parallel';}
 function draw(i){
   var f=d.joints[i], e=f[J.ear], s=f[J.shoulder], h=f[J.hip], k=f[J.knee];
   var rounding=d.onset!=null&&i>=d.onset&&i<=d.onset_end;
