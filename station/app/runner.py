@@ -37,9 +37,8 @@ from station.analysis import (
     SetResult,
     SquatAnalyzer,
 )
-from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker
+from station.analysis.selftest import ROUNDING, SelfTestError, SelfTestPlan, SelfTestTracker, target_words
 from station.analysis.selftest import evidence as selftest_evidence
-from station.analysis.selftest import target_words as _deg
 from station.analysis.summary import judged_reps, set_sentence
 from station.app.capture import CaptureThread, FrameMailbox
 from station.app.notify import Notifier
@@ -86,8 +85,8 @@ class Stats:
     def fps(self) -> float:
         """The whole run's average up to its last frame (the log's closing line, the benchmarks): a
         demo's page stays up after its video ends, and counting that wait read 14 fps for 30."""
-        elapsed = (self._last_frame if self.frames else time.perf_counter()) - self.started
-        return self.frames / elapsed if elapsed > 0 else 0.0
+        elapsed = self._last_frame - self.started
+        return self.frames / elapsed if self.frames and elapsed > 0 else 0.0
 
     def count_frame(self, now: float) -> None:
         """One frame done, at perf_counter time `now`. Called from the frame loop only."""
@@ -235,7 +234,7 @@ class Station:
         out.update(live_state(state))
         test = self._selftest
         out["selftest"] = ({"rep": test.rep_number, "target_deg": round(test.target_deg, 1),
-                            "target_words": _deg(test.target_deg), "message": test.message}
+                            "target_words": target_words(test.target_deg), "message": test.message}
                            if test is not None and not test.done else None)
         return out
 
@@ -342,8 +341,8 @@ class Station:
             test.begin(t)
         self._selftest_wall_start = self._to_wall(t) + t   # the reps' clock: a --fast file run is not now
         self.analyzer.update_params(self._params())
-        self.feedback.set_selftest(f"self-test rep 1 to {_deg(test.target_deg)}")
-        self.feedback.cue("selftest_next", f"self-test: rep 1 to {_deg(test.target_deg)}")
+        self.feedback.set_selftest(f"self-test rep 1 to {target_words(test.target_deg)}")
+        self.feedback.cue("selftest_next", f"self-test: rep 1 to {target_words(test.target_deg)}")
 
     def _selftest_ended(self) -> None:
         self.analyzer.update_params(self._params())   # back to the lifter's own or the configured target
@@ -369,11 +368,11 @@ class Station:
             self._selftest_finish(test, rep_end_wall)
             return
         self.analyzer.update_params(self._params())
-        label = f"self-test rep {test.rep_number} to {_deg(step.target_deg)}"
+        label = f"self-test rep {test.rep_number} to {target_words(step.target_deg)}"
         self.feedback.set_selftest(label)
         if step.deeper:
             self.feedback.cue("selftest_next", f"self-test: rep {test.rep_number} a little deeper, "
-                                               f"to {_deg(step.target_deg)}")
+                                               f"to {target_words(step.target_deg)}")
 
     def _selftest_finish(self, test: SelfTestTracker, ended_wall: float) -> None:
         result = test.result
@@ -389,7 +388,7 @@ class Station:
             self._lifter_onset = result.onset_deg if result.safe_depth_deg is not None else None
         self.analyzer.update_params(self._params())
         self.feedback.set_selftest(None)
-        done = (f"self-test done: safe depth {_deg(result.safe_depth_deg)}"
+        done = (f"self-test done: safe depth {target_words(result.safe_depth_deg)}"
                 if result.outcome == ROUNDING and result.safe_depth_deg is not None else "self-test done: see the page")
         self.feedback.cue("selftest_done", done)
         log.info("self-test finished (%s): %s", result.outcome, result.message)

@@ -527,9 +527,10 @@ class Store:
             own = {step["rep_index"]: step["target_deg"] for step in here}
             for rep in result["reps"]:   # the test's record of its steps first (older reps stored none)
                 rep["target_deg"] = own.get(rep["index"], rep["target_deg"])
-        for rep in result["reps"]:
-            if rep["target_deg"] is None:   # stored before reps kept their own: the set's
-                rep["target_deg"] = row["target_depth_deg"] if not test else None
+        else:
+            for rep in result["reps"]:
+                if rep["target_deg"] is None:   # stored before reps kept their own: the set's
+                    rep["target_deg"] = row["target_depth_deg"]
         return result
 
     def get_rep(self, rep_id: int) -> dict | None:
