@@ -83,6 +83,32 @@ def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
     assert reps[2].up_s is None and reps[2].tut_s is None and reps[2].down_s > 0.5
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0, 8.0])
+def test_a_clip_that_starts_after_a_bottom_does_not_count_or_judge_that_ascent(fps):
+    """Its first rep's bottom came before the footage: the ascent alone used to be counted and
+    judged from its first frame (kham cut 0.5 s after its bottom: +16 deg "above, stopped short"
+    where it went 26 below). The labels count bottoms seen, so it is neither N nor M."""
+    t, thigh = _thigh_profile(fps, reps=3, rep_s=2.4, bottom_deg=-20.0)
+    keep = t >= 1.2 + 0.5                           # 0.5 s after the first bottom, on the way up
+    keypoints = [_side_pose(ti, th) for ti, th in zip(t[keep], thigh[keep])]
+    reps, sets = _run(keypoints)
+    assert len(reps) == 2
+    assert [r.depth_verdict for r in reps] == ["below", "below"]
+    assert "stopped short" not in sets[0].summary
+
+
+@pytest.mark.parametrize("fps", [10.0, 8.0])
+def test_a_clip_that_starts_just_before_a_bottom_counts_that_rep(fps):
+    """dillonloh at 10 fps: a quarter squat whose bottom is 0.2-0.3 s in, two frames. The rep counter's
+    3-frame median starts the rep at the bottom itself, so the descent is only in the frames before
+    the rep's start: they count too."""
+    t = np.arange(0.0, 4.0, 1 / fps)
+    thigh = np.interp(t, [0.0, 0.25, 1.0, 1.6, 2.3, 3.1, 4.0], [70.0, 36.0, 85.0, 85.0, 36.0, 85.0, 85.0])
+    reps, _ = _run([_side_pose(ti, th) for ti, th in zip(t, thigh)])
+    assert len(reps) == 2
+    assert reps[0].max_depth_deg == pytest.approx(reps[1].max_depth_deg, abs=3.0)
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0])
 def test_feet_not_yet_seen_when_the_clip_starts_mid_rep_are_not_feet_that_moved(fps):
     """A clip that starts mid-descent in a dim gym: MoveNet finds no ankle on its first frames. An

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from station.analysis.angles import ANGLE_COLUMNS, Angles, update_angles
-from station.analysis.filters import SettledDepth
+from station.analysis.filters import SettledDepth, running_median3
 from station.analysis.quality import (
     BLOCKING,
     DEEP_FOR_PARALLAX_DEG,
@@ -57,6 +57,10 @@ SIDE_OR_UNKNOWN = ("side", "unknown")
 THIGH_TAPER_DEG = 4.0
 CUT_OFF_START_S = 0.3        # a rep starting this soon after the lifter appeared was cut off by the start
 MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing)
+# ... but only when the thigh was seen going down before its deepest point: a clip that begins after a
+# rep's bottom shows an ascent alone, whose first frame is no bottom (kham cut 0.5 s after its bottom
+# read +16 deg "above" where the rep went 26 below). Keypoint noise between frames is 2-4 deg.
+SEEN_DESCENT_DEG = 4.0
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
 LEAD_IN_S = 0.5              # the replay starts this long before the rep (its start_t): standing
 LEAD_IN_ROWS = 64            # its ring holds 0.5 s up to 120 fps (fewer seconds above that)
@@ -389,6 +393,9 @@ class SquatAnalyzer:
         # a rep already under way when the lifter came into view is cut off by the start: shorter is fine
         cut_off_start = self._arrived_t is not None and start_t - self._arrived_t < CUT_OFF_START_S
         too_short = duration < (MIN_CUT_OFF_REP_S if cut_off or cut_off_start else MIN_REP_S)
+        if cut_off_start and not self._bottom_seen(rows):
+            self._reset_rep()
+            return  # its bottom came before the footage: not a rep seen (labels: neither N nor M)
         if too_short or duration > MAX_REP_S or ankle_shift > MAX_FOOT_SHIFT_LEGS * base.leg_px:
             self._reset_rep()
             return  # too quick, too long, or the feet moved: walking, unracking, stepping back
@@ -414,6 +421,17 @@ class SquatAnalyzer:
         self._last_activity_t = t
         self._reset_rep()
         events.append(RepCompleted(t, rep, self.set_index, self.p.target_depth_deg))
+
+    def _bottom_seen(self, rows: np.ndarray) -> bool:
+        """Whether the signal went down to this rep's deepest point in view, counting the frames before
+        the rep's start (at 10 fps a clip that begins 0.3 s before a bottom starts the rep at it)."""
+        column = COLUMNS["thigh_deg"] if self.gate.view in SIDE_OR_UNKNOWN else COLUMNS["drop_deg"]
+        signal = np.concatenate([self._lead_rows[:, column], rows[:, column]])
+        signal = running_median3(signal[np.isfinite(signal)])
+        if len(signal) == 0:
+            return False
+        deepest = int(np.argmin(signal))
+        return float(np.max(signal[:deepest + 1]) - signal[deepest]) >= SEEN_DESCENT_DEG
 
     def _finish_set(self, t: float, reason: str, events: list) -> None:
         current = self._set
