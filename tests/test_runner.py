@@ -18,6 +18,7 @@ from station import config as config_mod
 from station.analysis import AnalysisParams, RepResult, SetResult, SquatAnalyzer
 from station.analysis.selftest import SelfTestError
 from station.analysis.summary import summarise_set
+from station.app import runner as runner_mod
 from station.app.runner import Stages, Station, Stats
 from station.feedback import Feedback, make_pin_factory
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
@@ -259,6 +260,68 @@ def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
         thread.join(10)
     feeds = notifier.frames_at_feed
     assert feeds[-1] == 30 and all(b > a for a, b in zip(feeds, feeds[1:])), f"fed while no frame arrived: {feeds}"
+
+
+class FailingWebServer:
+    """waitress's server as the runner sees it: run() fails `failures` times (None: always), then
+    serves until close()."""
+
+    def __init__(self, failures=None):
+        self.failures, self.runs = failures, 0
+        self.closed = threading.Event()
+        self.serving = threading.Event()
+
+    def run(self):
+        self.runs += 1
+        if self.failures is None or self.runs <= self.failures:
+            raise OSError("[Errno 24] Too many open files")
+        self.serving.set()
+        self.closed.wait()
+
+    def close(self):
+        self.closed.set()
+
+
+def test_a_web_server_loop_that_fails_is_run_again(tmp_path, monkeypatch):
+    """The page's server used to run on a bare daemon thread: one exception in its loop and the page
+    was gone for good while the lights worked and the watchdog stayed fed."""
+    monkeypatch.setattr(runner_mod, "WEB_RESTART_S", 0.01)
+    keypoints = _keypoints(1)
+    station, _, _ = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
+    station.web_server = server = FailingWebServer(failures=2)
+    station._start_web_thread()
+    try:
+        assert server.serving.wait(5), "serving again after two failures"
+        assert station.web_alive and station.web_failures == 2 and server.runs == 3
+    finally:
+        station.shutdown()
+    station._web_thread.join(5)
+    assert not station._web_thread.is_alive(), "close() ends it for good: no restart after shutdown"
+
+
+def test_a_web_server_that_keeps_failing_starves_the_watchdog(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner_mod, "WEB_RESTART_S", 0.01)
+    camera = LiveCamera(frames=None)            # frames keep coming: only the page is gone
+    ref: list = []
+    notifier = FeedingLog(ref, interval=0.02)
+    pose = FakePose(_keypoints(1), notify_after=5)
+    station, _, _ = _station(tmp_path, camera, pose, live=True, notifier=notifier)
+    ref.append(station)
+    thread = threading.Thread(target=station.run)
+    thread.start()
+    try:
+        assert notifier.fed.wait(10), "fed while frames arrive and the page is served (none asked for yet)"
+        station.web_server = FailingWebServer(failures=None)
+        station._start_web_thread()
+        station._web_thread.join(10)
+        assert not station.web_alive and station.web_failures == runner_mod.WEB_MAX_RESTARTS + 1
+        notifier.fed.clear()
+        frames = station.stats.frames
+        assert not notifier.fed.wait(0.5), "no WATCHDOG=1 once the page is gone"
+        assert station.stats.frames > frames, "while frames kept coming"
+    finally:
+        station.stop()
+        thread.join(10)
 
 
 def test_settings_go_through_the_inbox_to_the_frame_loop(tmp_path):

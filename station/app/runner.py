@@ -5,7 +5,9 @@ Threads, and why:
   loop never works on a backlog (live sources); file replays in --fast mode hand over every frame;
 - frame loop (the caller's thread): pose, analysis, post to feedback and store; never blocks on
   I/O. LiteRT's invoke releases the GIL, so the web threads run while the model does;
-- feedback worker (station.feedback), store writer (station.store), waitress threads (web).
+- feedback worker (station.feedback), store writer (station.store), waitress threads (web); the
+  web server's loop is run again if it fails, a few times, and the watchdog is fed only while it
+  and the feedback worker live (systemd restarts a station whose page or lights are gone).
 One process keeps the live state a pointer away from the page; docs/performance.md measures that
 20 polling phones cost the frame loop little, so no second process is needed.
 """
@@ -50,6 +52,9 @@ if TYPE_CHECKING:
     from gpiozero import Factory
 
 log = logging.getLogger(__name__)
+
+WEB_RESTART_S = 1.0       # a web server loop that failed runs again after this ...
+WEB_MAX_RESTARTS = 5      # ... this many times; then its thread ends and the watchdog starves
 
 
 def live_state(state: FrameState | None) -> dict:
@@ -190,6 +195,8 @@ class Station:
         self._preview: tuple[np.ndarray, Keypoints] | None = None
         self._closed_set = False
         self.web_server: Any = None          # waitress's server, when the page is served
+        self._web_thread: threading.Thread | None = None
+        self.web_failures = 0
         self.web_url: str | None = None
         self.phone_url: str | None = None   # served on every address: the name phones use (mDNS)
         if serve_web:
@@ -217,7 +224,33 @@ class Station:
         self.web_url = f"http://{host}:{port}/"
         if self.cfg.web.host in ("0.0.0.0", "::"):   # the journal's line must give a phone's address too
             self.phone_url = f"http://{socket.gethostname()}.local:{port}/"
-        threading.Thread(target=self.web_server.run, name="web", daemon=True).start()
+        self._start_web_thread()
+
+    def _start_web_thread(self) -> None:
+        self._web_thread = threading.Thread(target=self._serve_web, name="web", daemon=True)
+        self._web_thread.start()
+
+    def _serve_web(self) -> None:
+        """waitress's loop. It ends by itself only when shutdown() closes the server; one that raises
+        (or ends) before that is logged and run again: the page must not go while the lights work."""
+        for _ in range(WEB_MAX_RESTARTS + 1):
+            try:
+                self.web_server.run()
+                if self.stop_event.is_set():
+                    return
+                log.error("the web page's server stopped by itself; starting it again")
+            except Exception:
+                log.exception("the web page's server failed; starting it again")
+            self.web_failures += 1
+            if self.stop_event.wait(WEB_RESTART_S):
+                return
+        log.error("the web page's server failed %d times: no longer feeding the watchdog, so that systemd "
+                  "restarts the station", self.web_failures)
+
+    @property
+    def web_alive(self) -> bool:
+        """The page is served (or was never asked for)."""
+        return self._web_thread is None or self._web_thread.is_alive()
 
     def _watching(self) -> bool:
         """Frames still come: the page's "running" (a demo's page stays up after its video ends)."""
@@ -423,9 +456,10 @@ class Station:
         while not self.stop_event.is_set():
             now = time.monotonic()
             if now - last_watchdog >= watchdog_every:
-                # fed only while frames arrive and the lights' worker lives: a camera that hangs or
-                # stops, or a bar that can no longer be driven, is a station systemd restarts
-                if stats.frames != frames_at_watchdog and self.feedback.alive:
+                # fed only while frames arrive and the lights' worker and the page live: a camera that
+                # hangs or stops, a bar that can no longer be driven or a page that is gone is a
+                # station systemd restarts
+                if stats.frames != frames_at_watchdog and self.feedback.alive and self.web_alive:
                     self.notifier.watchdog()
                     frames_at_watchdog = stats.frames
                 last_watchdog = now
