@@ -214,6 +214,16 @@ def test_avahi_not_installed():
     assert check.status == "warn" and check.fix == "sudo apt install avahi-daemon"
 
 
+@pytest.mark.parametrize("installed, text, fix", [
+    (("avahi-daemon",), "there is no systemctl here, so whether avahi-daemon runs cannot be told", ""),
+    ((), "avahi-daemon is not installed", "sudo apt install avahi-daemon"),
+])
+def test_avahi_without_systemctl(installed, text, fix):
+    """Without systemctl the check said "avahi-daemon is not found" next to an installed daemon."""
+    check = _mdns(system(units={}, installed=installed))
+    assert check.status == "warn" and text in check.detail and check.fix == fix
+
+
 def test_avahi_running_without_the_station_service_file(tmp_path):
     check = _mdns(system(units={"avahi-daemon": "active"}, service_file=tmp_path / "station.service"))
     assert check.status == "warn" and "is missing" in check.detail and "not announced" in check.detail

@@ -336,12 +336,14 @@ def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Chec
     urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in addresses]
     checks = [Check("ok", "page", " or ".join(urls))]
     avahi = system.unit_state("avahi-daemon")
-    if avahi == NO_SYSTEMD:
-        checks.append(Check("warn", "mdns", f"systemd is not running here, so whether avahi-daemon runs cannot be "
+    installed = system.which("avahi-daemon") is not None or avahi not in ("", "unknown", "inactive", NO_SYSTEMD)
+    if avahi == NO_SYSTEMD or (avahi == "" and installed):
+        # without systemd (a container, a chroot) or its systemctl, an installed daemon is not "not found"
+        why = "systemd is not running here" if avahi == NO_SYSTEMD else "there is no systemctl here"
+        checks.append(Check("warn", "mdns", f"{why}, so whether avahi-daemon runs cannot be "
                                             f"told: if phones cannot find {host}.local, use the address"))
     elif avahi != "active":
-        installed = system.which("avahi-daemon") is not None or avahi not in ("", "unknown", "inactive")
-        checks.append(Check("warn", "mdns", f"avahi-daemon is {avahi or 'not found'}: phones cannot find "
+        checks.append(Check("warn", "mdns", f"avahi-daemon is {avahi or 'not installed'}: phones cannot find "
                                             f"{host}.local, use the address",
                             "sudo systemctl enable --now avahi-daemon" if installed else
                             "sudo apt install avahi-daemon"))
