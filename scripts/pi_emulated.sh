@@ -135,9 +135,10 @@ EOF
 
 step "station doctor as root (command -v station: $(pirun /bin/sh -c 'command -v station' || echo none))"
 set +e
-pirun station doctor; echo "exit status $?"
+# the stand-in picamera2 as asked (STATION_FAKE_PICAMERA2), as the tests below get it
+pirun /usr/bin/env STATION_FAKE_PICAMERA2="$FAKE_MODE" station doctor; echo "exit status $?"
 step "station doctor as the login user pi"
-pirun_pi station doctor; echo "exit status $?"
+pirun_pi /usr/bin/env STATION_FAKE_PICAMERA2="$FAKE_MODE" station doctor; echo "exit status $?"
 step "station doctor with a mis-installed picamera2 (STATION_FAKE_PICAMERA2=abi)"
 # the whole report: its camera line is the point of this step (tail -4 cut it off)
 pirun /usr/bin/env STATION_FAKE_PICAMERA2=abi station doctor 2>&1; echo "exit status $?"
