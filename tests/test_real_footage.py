@@ -109,6 +109,16 @@ def test_a_clip_that_starts_just_before_a_bottom_counts_that_rep(fps):
     assert reps[0].max_depth_deg == pytest.approx(reps[1].max_depth_deg, abs=3.0)
 
 
+def test_a_quick_quarter_squat_at_10_fps_counts_though_its_bottom_is_one_frame():
+    """The rep counter's median spans 0.09 s, not 3 frames: at 10 fps three frames are 0.3 s, and a
+    quick squat's bottom (one frame, 37 deg) read 47, short of the 35 deg range (dillonloh
+    re-encoded at crf 35, at 10 fps: 3 of its 4 reps)."""
+    bottom = [82.0, 80.0, 62.0, 48.0, 37.0, 47.0, 62.0, 80.0, 82.0, 82.0]   # one rep, 0.1 s a frame
+    thigh = [82.0] * 5 + bottom * 3 + [82.0] * 10
+    reps, _ = _run([_side_pose(i / 10.0, th) for i, th in enumerate(thigh)])
+    assert len(reps) == 3
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0])
 def test_feet_not_yet_seen_when_the_clip_starts_mid_rep_are_not_feet_that_moved(fps):
     """A clip that starts mid-descent in a dim gym: MoveNet finds no ankle on its first frames. An

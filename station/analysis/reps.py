@@ -39,7 +39,11 @@ NEXT_REP_SHARE = 0.6         # back up this share of the rep, then down again: a
 # horizontal); the running maximum replaces it as soon as they stand taller, and it decays towards a
 # lower standing level. So a clip that starts in the middle of a descent still counts its first rep.
 STANDING_PRIOR_DEG = 80.0
-MEDIAN_WINDOW = 3            # frames in the running median that feeds the state machine
+MEDIAN_WINDOW = 3            # frames in the running median that feeds the state machine, at most ...
+# ... those within this many seconds: 3 frames from 25 fps up, 2 (their mean) at 12-20 fps, none at
+# 10 fps. A 3-frame median at 10 fps spans 0.3 s and removes a quick squat's one-frame bottom: a
+# quarter squat whose thigh reached 37 deg read 47, short of the 35 deg range, and was not counted.
+MEDIAN_SPAN_S = 0.09
 
 
 FOLLOW_RATE = 0.1             # a standing reference moves this share towards each new standing frame
@@ -109,6 +113,7 @@ class RepCounter:
         self._top_without_lockout = math.inf
         self.top_without_lockout_t: float | None = None   # a rep that ended without lockout: its top's time
         self._recent = [math.nan] * MEDIAN_WINDOW
+        self._recent_t = [-math.inf] * MEDIAN_WINDOW
         self._recent_i = 0
         self._last_t: float | None = None
         self._still_t = 0.0          # the last moment the lifter was at standing height
@@ -116,14 +121,16 @@ class RepCounter:
     def reset(self) -> None:
         RepCounter.__init__(self, self.min_range_deg)
 
-    def _median(self, value: float) -> float:
+    def _median(self, value: float, t: float) -> float:
         self._recent[self._recent_i] = value
+        self._recent_t[self._recent_i] = t
         self._recent_i = (self._recent_i + 1) % MEDIAN_WINDOW
-        finite = sorted(v for v in self._recent if not math.isnan(v))
-        return finite[len(finite) // 2]
+        finite = sorted(v for v, vt in zip(self._recent, self._recent_t)
+                        if not math.isnan(v) and t - vt <= MEDIAN_SPAN_S)
+        return finite[len(finite) // 2] if len(finite) != 2 else (finite[0] + finite[1]) / 2
 
     def step(self, t: float, drop_deg: float) -> str | None:
-        drop = self._median(drop_deg)
+        drop = self._median(drop_deg, t)
         base = self.baseline
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
         self._last_t = t
