@@ -228,17 +228,22 @@ def test_an_unexpected_capture_error_ends_the_station_with_exit_1_and_the_fault_
     assert station.capture.error.startswith("capture failed: ValueError")
 
 
-def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
-    """A camera that stops without a word: every WATCHDOG=1 must follow new frames, so systemd's
-    watchdog (WatchdogSec) restarts a station whose camera hung."""
-    camera = LiveCamera(frames=30)            # then hangs without an error
+def _running_with_feeding_log(tmp_path, camera, notify_after):
+    """A live station running on its own thread, its watchdog feeds logged with the frame count."""
     ref: list = []
     notifier = FeedingLog(ref, interval=0.02)
-    pose = FakePose(_keypoints(1), notify_after=30)
+    pose = FakePose(_keypoints(1), notify_after=notify_after)
     station, _, _ = _station(tmp_path, camera, pose, live=True, notifier=notifier)
     ref.append(station)
     thread = threading.Thread(target=station.run)
     thread.start()
+    return station, notifier, pose, thread
+
+
+def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
+    """A camera that stops without a word: every WATCHDOG=1 must follow new frames, so systemd's
+    watchdog (WatchdogSec) restarts a station whose camera hung."""
+    station, notifier, pose, thread = _running_with_feeding_log(tmp_path, LiveCamera(frames=30), 30)  # then hangs
     try:
         assert pose.estimated.wait(15)
         assert notifier.fed.wait(5), "fed while frames arrive"
@@ -301,14 +306,8 @@ def test_a_web_server_loop_that_fails_is_run_again(tmp_path, monkeypatch):
 
 def test_a_web_server_that_keeps_failing_starves_the_watchdog(tmp_path, monkeypatch):
     monkeypatch.setattr(runner_mod, "WEB_RESTART_S", 0.01)
-    camera = LiveCamera(frames=None)            # frames keep coming: only the page is gone
-    ref: list = []
-    notifier = FeedingLog(ref, interval=0.02)
-    pose = FakePose(_keypoints(1), notify_after=5)
-    station, _, _ = _station(tmp_path, camera, pose, live=True, notifier=notifier)
-    ref.append(station)
-    thread = threading.Thread(target=station.run)
-    thread.start()
+    # frames keep coming: only the page is gone
+    station, notifier, _, thread = _running_with_feeding_log(tmp_path, LiveCamera(frames=None), 5)
     try:
         assert notifier.fed.wait(10), "fed while frames arrive and the page is served (none asked for yet)"
         station.web_server = FailingWebServer(failures=None)
