@@ -71,8 +71,6 @@ def live_state(state: FrameState | None) -> dict:
             "setup_issue": state.setup_issue, "setup_advice": state.setup_advice, "setup_note": state.setup_note}
 
 
-
-
 # The page's frame rate is counted over this many seconds: the rate now, not since the start.
 RECENT_FPS_WINDOW_S = 2.0
 
