@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 JUDGING = {"running": True, "lifter_present": True, "calibrated": True, "phase": "descent", "thigh_deg": 20.0,
            "rep_count": 2, "set_active": True, "fault": None, "setup_issue": None, "setup_advice": None,
-           "bar": {"levels": [1.0] * 6 + [0.0] * 4, "pattern": "depth", "label": "depth 60%"}}
+           "bar": {"levels": [1.0] * 6 + [0.0] * 4, "pattern": "depth", "label": "60% to target"}}
 LONG_FAULT = "camera stopped delivering frames: /dev/video0 disappeared (USB reset?), retrying in 8 s"
 LIVE = dict(JUDGING)
 
@@ -39,6 +39,13 @@ OVERFLOWING = """() => [...document.querySelectorAll('body *')].filter(e => {
 # lines of text in an element: distinct line tops of its text's client rects
 LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
   return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; }"""
+# the narrowest gap (px) between the text of two neighbouring cells in a table's rows
+CELL_GAP = """t => { let gap = Infinity; const ink = c => { const r = document.createRange(); r.selectNodeContents(c);
+  const rs = [...r.getClientRects()].filter(x => x.width > 0);
+  return rs.length ? [Math.min(...rs.map(x => x.left)), Math.max(...rs.map(x => x.right))] : null; };
+  for (const row of t.querySelectorAll('tr')) { const cells = [...row.children].map(ink);
+    for (let i = 1; i < cells.length; i++) if (cells[i - 1] && cells[i]) gap = Math.min(gap, cells[i][0] - cells[i - 1][1]); }
+  return gap; }"""
 OVERLAP = """([a, b]) => { const r1 = a.getBoundingClientRect(), r2 = b.getBoundingClientRect();
   return !(r1.right <= r2.left || r2.right <= r1.left || r1.bottom <= r2.top || r2.bottom <= r1.top); }"""
 
@@ -169,8 +176,15 @@ def test_live_page_labels_the_number_shows_a_fault_whole_and_the_advice_instead_
     assert label.is_visible() and "thigh angle" in label.inner_text()
     number, under = page.locator("#depth").bounding_box(), label.bounding_box()
     assert under["y"] >= number["y"] + number["height"] - 1, "the label sits under the number"
+    assert page.locator("#reps").inner_text() == "2 reps done", "not 'rep 2', read as the rep under way"
+    assert page.locator("#label").inner_text() == "60% to target", "a share of what, said"
     _fits_the_phone(page)
     _shot(page, "live")
+    LIVE["bar"] = {"levels": [1.0] * 3 + [0.0] * 7, "pattern": "rep", "label": "rep 3"}
+    LIVE["rep_count"] = 3
+    page.wait_for_function("() => document.getElementById('reps').textContent === '3 reps done'")
+    assert page.locator("#label").inner_text() == "", "the bar's rep count is the reps line's, said once"
+    LIVE.update(JUDGING)
 
     LIVE["fault"] = LONG_FAULT
     LIVE["bar"] = {"levels": [0.0] * 9 + [1.0], "pattern": "fault", "label": "check the page: " + LONG_FAULT}
@@ -277,8 +291,10 @@ class PhoneSelfTest:
 
         targets = [25.0, 18.0, 10.5, 4.0]   # 10.5: the station says "10", a page rounding it again "11"
         reps = [{"number": k + 1, "rep_index": k + 1, "set_key": 1, "target_deg": targets[k], "judged": True,
-                 "depth_deg": targets[k] - 2, "wink": False, "onset_deg": None, "confidence": 0.0, "note": ""}
-                for k in range(self.rep - 1)]
+                 "depth_deg": targets[k] - 2, "wink": False, "onset_deg": None, "confidence": 0.0, "note": "",
+                 "verdict": "above", "reason": ""} for k in range(self.rep - 1)]
+        if len(reps) > 1:     # rep 2's back was hidden: its depth stands, its rounding was not judged
+            reps[1].update(judged=False, reason="back hidden", note="Not judged: your lower back was hidden.")
         return {"running": self.running, "starting": False, "lifter": "maria", "rep": self.rep,
                 "target_deg": targets[self.rep - 1], "target_words": target_words(targets[self.rep - 1]), "max_reps": 10, "reps": reps, "outcome": None,
                 "message": (f"Rep {self.rep - 1}: no rounding. Rep {self.rep}: a little deeper, to "
@@ -341,7 +357,12 @@ def test_self_test_from_the_page_on_a_phone(selftest_server, browser):
     page.wait_for_function("() => document.getElementById('st-rep').textContent === '3'")
     assert page.locator("#st-target").inner_text() == "10° above", "the station's words, not rounded again"
     assert page.locator("#st-reps tbody tr").count() == 2
+    assert page.locator("#st-reps tbody tr").last.inner_text().split() == \
+        ["2", "18°", "above", "16°", "above", "not", "judged", "back", "hidden"], "why, in the table"
     assert "a little deeper" in page.locator("#st-message").inner_text()
+    polled = page.locator("#st-reps tbody").inner_text()
+    page.reload(wait_until="domcontentloaded")
+    assert page.locator("#st-reps tbody").inner_text() == polled, "the page and its script say the same"
     assert page.locator("#cancel").is_visible() and page.locator("#start").count() == 0
     _fits_the_phone(page)
     _shot(page, "selftest-running")
@@ -370,6 +391,9 @@ def test_self_test_from_the_page_on_a_phone(selftest_server, browser):
         assert th.evaluate(LINES) == 1, f"header {th.inner_text()!r} wraps"
     _fits_the_phone(page)
     _shot(page, "selftest-result")
+    page.set_viewport_size({"width": 360, "height": 740})   # three result boxes ran 7 px past a 360 px screen
+    assert page.evaluate(OVERFLOWING) == [] and page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     page.click("#evidence-rep")
     page.wait_for_selector("#replay")
     assert all(url.startswith(base) for url in requests), [u for u in requests if not u.startswith(base)]
@@ -397,4 +421,6 @@ def test_every_page_fits_a_narrow_phone(server, browser, width):
         page.goto(base + path, wait_until="load")
         assert page.evaluate(OVERFLOWING) == [], path
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        for table in page.locator("table").all():    # 2 px apart, a row read "20° above parallel 25° above"
+            assert table.evaluate(CELL_GAP) >= 4, f"{path}: neighbouring cells' text runs together"
     page.close()

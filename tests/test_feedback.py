@@ -148,7 +148,7 @@ def test_failing_pins_are_logged_not_raised(caplog):
         assert fb.pin_errors > 0
         fb.post(_state(0.2))
         fb.step()
-        assert fb.bar.label == "depth  20%", "the virtual bar (page, terminal) carries on"
+        assert fb.bar.label == "20% to target", "the virtual bar (page, terminal) carries on"
     finally:
         FailingPin.armed = False
         fb.close()
@@ -386,14 +386,14 @@ def test_self_test_names_itself_in_the_depth_label_and_lights_only_mutes_its_cue
     fb.set_selftest("self-test rep 2 to 18° above")
     fb.post(_state(0.4))
     fb.step()
-    assert fb.bar.label.startswith("self-test rep 2 to 18° above: depth")
+    assert fb.bar.label.startswith("self-test rep 2 to 18° above: ") and fb.bar.label.endswith("% to target")
     fb.cue("selftest_next", "next")
     log.run_until(clock.t + 0.5)
     assert "selftest_next" in log.patterns
     fb.set_selftest(None)
     fb.post(_state(0.4, t=1.0))
     log.run_until(clock.t + ANIMATION_S["selftest_next"])
-    assert fb.bar.label.startswith("depth")
+    assert fb.bar.label == "40% to target"
     fb.close()
     assert log.pulses() == [], "lights only: no sound"
 

@@ -388,13 +388,15 @@ def test_self_test_start_cancel_finish_and_each_lifters_own_target(tmp_path):
         # the test stopped on one clear rep; the set's own rule wants two, but the set says what the test found
         easier = [dataclasses.replace(rep, index=i, max_depth_deg=30.0 - i, wink=False, wink_onset_deg=None,
                                       wink_confidence=0.0) for i in (1, 2)]
+        # the test ended mid-set, so the set is summed up with the lifter's new target and onset
         test_set = SetResult(index=1, start_t=190.0, end_t=205.0, end_reason="idle", target_depth_deg=24.0,
-                             reps=easier + [dataclasses.replace(rep, index=3)])
+                             reps=easier + [dataclasses.replace(rep, index=3)], lifter_onset_deg=19.0)
         summarise_set(test_set, margin_deg=5.0)
         assert test_set.summary.count("Possible") == 1
         station._tell_the_selftests_story(test_set)
         assert test_set.wink_onset_deg == 19.0 and test_set.suggested_depth_deg == 24.0
         assert "started to round 19 deg above parallel on rep 3" in test_set.summary, test_set.summary
+        assert test_set.selftest and "went deeper" not in test_set.summary, "the test went past the onset on purpose"
         assert station.store.flush()
         store = Store(cfg.db_path())
         assert store.lifter_target("maria") == 24.0 and store.lifter_target("default") == -6.0

@@ -344,6 +344,27 @@ def test_a_set_that_went_past_the_lifters_self_test_onset_says_so_even_though_th
     assert without.summary.endswith("every rep reached your target depth."), "no self-test, nothing to pass"
 
 
+def test_a_self_test_set_speaks_of_its_reps_own_targets_not_of_passing_the_onset():
+    """The self-test goes a little deeper on each rep on purpose. Its own set, summed up once the test
+    had stored an onset, told the lifter that its reps "went deeper than where your lower back began to
+    round ...: stop at your target", beside a green tick on every rep (each reached its own target)."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    reps = [dataclasses.replace(rep(depth, index=k + 1), reached_target=True)
+            for k, depth in enumerate((25.0, 18.0, 11.0, 4.0, -3.0))]
+    guided = SetResult(index=1, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=1.0, reps=reps,
+                       lifter_onset_deg=-4.0, selftest=True)
+    summarise_set(guided, margin_deg=5.0)
+    assert guided.summary.endswith("No lower-back rounding seen and every rep reached its self-test target."), \
+        guided.summary
+    short = dataclasses.replace(guided, reps=reps[:4] + [dataclasses.replace(reps[4], reached_target=False)])
+    summarise_set(short, margin_deg=5.0)
+    assert short.summary.endswith("rep 5 stopped short of its self-test target."), short.summary
+
+
 def test_a_set_with_rounding_never_advises_deeper_than_the_lifters_self_test_safe_depth():
     """After a self-test (onset 4 below, safe depth 1 above) the demo's deep set rounded from 5 below
     on every rep; its page said "try stopping at parallel", a safe depth of its own beside the

@@ -135,11 +135,16 @@ def test_bad_parameters_are_400_with_a_message(client, url, message):
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_missing_things_are_404(client):
-    assert client.get("/set/9999").status_code == 404
-    assert client.get("/api/reps/9999").get_json() == {"error": "not found"}
+def test_missing_things_are_404_and_say_which(client):
+    missing_set = client.get("/set/9999")
+    assert missing_set.status_code == 404 and "there is no set 9999" in missing_set.get_data(as_text=True)
+    assert client.get("/api/reps/9999").get_json() == {"error": "there is no rep 9999"}
+    assert client.get("/api/sets/1.xml").get_json() == {"error": "a set is exported as .csv or .json, not .xml"}
+    assert "there is no self-test 77" in client.get("/selftest?test=77").get_data(as_text=True)
+    assert "must be at most 4611686018427387904" in client.get("/selftest?test=9999999999999999999").get_data(
+        as_text=True), "not 'between 0 and' a number nobody can read"
     missing = client.get("/nowhere")
-    assert missing.status_code == 404
+    assert missing.status_code == 404 and "there is nothing at /nowhere" in missing.get_data(as_text=True)
     assert "<title>Not found · Squat station</title>" in missing.get_data(as_text=True), "a tab says what it is"
 
 

@@ -82,6 +82,7 @@ class SelfTestRep:
     confidence: float = 0.0
     note: str = ""                  # what the lifter is told about this rep
     verdict: str | None = None      # below | parallel | above, as the rep's set shows it (None: no depth)
+    reason: str = ""                # not judged: why, in the table's words ("back hidden", "not side-on")
 
 
 @dataclass
@@ -237,7 +238,8 @@ class SelfTestTracker:
             # a rep whose back was hidden was still seen side-on: its depth is the one its set shows
             depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
             entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",
-                                verdict=rep.depth_verdict if depth is not None else None)
+                                verdict=rep.depth_verdict if depth is not None else None,
+                                reason="not side-on" if off_view(rep) else "back hidden")
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "

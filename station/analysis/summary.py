@@ -343,9 +343,11 @@ def set_sentence(result: SetResult) -> str:
         head += f". {SETUP_NOTES[_commonest(notes)][:-1]}"
     winks = [r.index for r in side if r.wink]
     onset = result.lifter_onset_deg
-    past_onset = [r.index for r in side if round(r.max_depth_deg) < round(onset)] if onset is not None else []
     # the target is "deep enough, still safe": reaching it is not the whole story when a rep went on
-    # past the depth at which this lifter's back rounded in the self-test, seen or not this time
+    # past the depth at which this lifter's back rounded in the self-test, seen or not this time (a
+    # self-test goes past it on purpose)
+    past_onset = [r.index for r in side if round(r.max_depth_deg) < round(onset)] \
+        if onset is not None and not result.selftest else []
     past = (f"{_rep_list(past_onset).capitalize()} went deeper than where your lower back began to round "
             f"in your self-test ({depth_words(onset, 0.0)})" if onset is not None and past_onset else "")
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
@@ -361,6 +363,7 @@ def set_sentence(result: SetResult) -> str:
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = short_reps(result)
+    goal = "its self-test target" if result.selftest else "your target depth"
     # a rep the footage cut off may have gone deeper after it: not "short", and said once
     cut = [r.index for r in side if r.cut_off_end and not r.reached_target]
     every = ("the other judged reps" if unjudged else "the other reps") if cut else \
@@ -370,13 +373,13 @@ def set_sentence(result: SetResult) -> str:
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
-        return (f"{head}. {back}; {_rep_list(missed)} stopped short of your target depth." if missed else
-                f"{head}. {back}; {every} reached your target depth.") + past + tail
+        return (f"{head}. {back}; {_rep_list(missed)} stopped short of {goal}." if missed else
+                f"{head}. {back}; {every} reached {goal}.") + past + tail
     if missed:
-        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of your target depth.{past}{tail}"
+        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of {goal}.{past}{tail}"
     if cut and len(cut) == len(side):
         return f"{head}. No lower-back rounding seen.{tail}"
-    return f"{head}. No lower-back rounding seen and {every} reached your target depth.{past}{tail}"
+    return f"{head}. No lower-back rounding seen and {every} reached {goal}.{past}{tail}"
 
 
 def short_reps(result: SetResult) -> list[int]:

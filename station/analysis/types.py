@@ -97,6 +97,8 @@ class SetResult:
     # where this lifter's lower back began to round in their self-test (None: no self-test limit):
     # the summary names the reps that went past it
     lifter_onset_deg: float | None = None
+    # a self-test guided this set: each rep had a target of its own, deliberately deeper step by step
+    selftest: bool = False
 
     @property
     def rep_count(self) -> int:

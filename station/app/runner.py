@@ -563,20 +563,23 @@ class Station:
             log.info("set %d finished (%s): %s", event.result.index, event.result.end_reason, event.result.summary)
 
     def _tell_the_selftests_story(self, result: SetResult) -> None:
-        """A set in which the self-test found rounding says the self-test's onset and safe depth, so
-        the Last set page and the Safe depth page give one number (the set's own rule, the median
-        onset of all its flagged reps, can differ by a degree or two from the confirming reps')."""
+        """A set the self-test guided speaks of its reps' own targets, and not of going past the
+        lifter's onset: the test does that on purpose (a test that ends mid-set hands the set the
+        lifter's new target and onset). A set in which the test found rounding says the test's onset
+        and safe depth, so the Last set page and the Safe depth page give one number (the set's own
+        rule, the median onset of all its flagged reps, can differ by a degree or two)."""
         with self._selftest_lock:
             test = self._selftest
-            found = test.result if test is not None else None
-            if found is None or found.outcome != ROUNDING or not any(r.set_key == result.index for r in found.reps):
+            if test is None or not any(r.set_key == result.index for r in test.reps):
                 return
+            found = test.result
+        result.selftest = True
         # the set's own rule wants two flagged reps; a self-test may stop on one clear one (99 %), and
         # then the set says what the test found rather than "possible rounding, film more reps"
-        if any(r.wink for r in judged_reps(result)):
+        if found is not None and found.outcome == ROUNDING and any(r.wink for r in judged_reps(result)):
             result.wink_onset_deg = found.onset_deg
             result.suggested_depth_deg = found.safe_depth_deg
-            result.summary = set_sentence(result)
+        result.summary = set_sentence(result)
 
     def _demo_press(self) -> None:
         """The synthetic lifter's programme starts with a self-test: press the page's button for them."""

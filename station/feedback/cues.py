@@ -201,7 +201,7 @@ class BarLogic:
             lit = n
         elif lit >= n:
             lit = n - 1
-        label = "TARGET" if state.target_reached else f"depth {100 * state.depth_fraction:3.0f}%"
+        label = "TARGET" if state.target_reached else f"{100 * state.depth_fraction:.0f}% to target"
         if self._selftest_label:
             label = f"{self._selftest_label}: {label}"
         return [1.0] * lit + [0.0] * (n - lit), "depth", label, None

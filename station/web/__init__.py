@@ -140,7 +140,8 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
 
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
-        messages = {404: "not found", 405: "method not allowed", 413: f"request too large (at most {MAX_BODY} bytes)"}
+        messages = {404: f"there is nothing at {request.path[:80]}", 405: "method not allowed",
+                    413: f"request too large (at most {MAX_BODY} bytes)"}
         # abort(404, "why") keeps its reason; werkzeug's stock texts are replaced by short ones
         own = exc.description if exc.description != type(exc).description else None
         return error(code, own or messages.get(code) or exc.description or exc.name)
@@ -203,7 +204,8 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
         raise BadRequest(f"parameter {name}={raw[:40]!r} must be a whole number (digits 0-9)")
     value = int(raw)
     if not lo <= value <= hi:
-        raise BadRequest(f"parameter {name}={value} must be between {lo} and {hi}")
+        limits = f"between {lo} and {hi}" if hi < 10**9 else f"at most {hi}" if value > hi else f"at least {lo}"
+        raise BadRequest(f"parameter {name}={value} must be {limits}")
     return value
 
 

@@ -44,11 +44,11 @@ EXPORTS = {"csv": ("text/csv", Store.export_csv), "json": ("application/json", S
 @api.get("/sets/<rowid:set_id>.<fmt>")
 def export(set_id: int, fmt: str) -> Response:
     if fmt not in EXPORTS:
-        abort(404)
+        abort(404, f"a set is exported as .csv or .json, not .{fmt[:20]}")
     mimetype, render = EXPORTS[fmt]
     text = render(store(), set_id)
     if text is None:
-        abort(404)
+        abort(404, f"there is no set {set_id}")
     return Response(text, mimetype=mimetype,
                     headers={"Content-Disposition": f"attachment; filename=set-{set_id}.{fmt}"})
 
@@ -57,7 +57,7 @@ def export(set_id: int, fmt: str) -> Response:
 def rep(rep_id: int) -> Response:
     data = store().get_rep(rep_id)
     if data is None:
-        abort(404)
+        abort(404, f"there is no rep {rep_id}")
     return jsonify({"rep": data})
 
 
@@ -86,10 +86,10 @@ def settings() -> Response:
 @api.get("/preview.jpg")
 def preview() -> Response:
     if not hooks().get_config().web.preview:
-        abort(404)
+        abort(404, "the camera preview is off ([web] preview = false in the config)")
     jpeg = hooks().preview_jpeg()
     if jpeg is None:
-        abort(404)
+        abort(404, "no camera frame yet: the station has not seen one since it started")
     return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -105,5 +105,5 @@ def selftest() -> Response:
 def one_selftest(test_id: int) -> Response:
     data = store().get_selftest(test_id)
     if data is None:
-        abort(404)
+        abort(404, f"there is no self-test {test_id}")
     return jsonify({"selftest": data})

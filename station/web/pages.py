@@ -104,7 +104,7 @@ def one_set(set_id: int) -> str:
 def rep(rep_id: int) -> str:
     data = store().get_rep(rep_id)
     if data is None:
-        abort(404)
+        abort(404, f"there is no rep {rep_id} (its set may have been deleted)")
     series = data.get("series")
     model = replay_model(data)
     replay = json.dumps(model, separators=(",", ":")).replace("</", "<\\/") if model else None
@@ -203,7 +203,7 @@ def delete_set(set_id: int) -> Response:
         abort(409, "This set is still in progress: delete it once it has finished (the station is still "
                    "saving its reps).")
     if not deleted:
-        abort(404)
+        abort(404, f"there is no set {set_id} (it may have been deleted already)")
     return redirect(url_for("pages.history_page"))
 
 

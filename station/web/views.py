@@ -14,7 +14,7 @@ def set_or_404(set_id: int, with_series: bool = False) -> dict:
 
     data = store().get_set(set_id, with_series=with_series)
     if data is None:
-        abort(404)
+        abort(404, f"there is no set {set_id} (it may have been deleted)")
     return data
 
 
@@ -160,7 +160,7 @@ def selftest_view(lifter: str | None, test_id: int | None = None) -> dict:
     if test_id is not None:
         shown = db.get_selftest(test_id)
         if shown is None:
-            abort(404)
+            abort(404, f"there is no self-test {test_id}")
         if lifter is not None and shown["lifter"] != lifter:
             abort(404, f"self-test {test_id} is {shown['lifter']}'s, not {lifter}'s")
         lifter = shown["lifter"]
