@@ -115,6 +115,8 @@ COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
+# the angles whose sign is the way the lifter faces (forward positive)
+FACING_COLUMNS = [COLUMNS[name] for name in ("trunk_lean_deg", "shin_deg", "upper_lean_deg")]
 
 
 class RepRecord:
@@ -195,6 +197,7 @@ class SquatAnalyzer:
         self._set: SetResult | None = None
         self._bottoms_hidden = self._bottoms_seen = 0
         self._last_activity_t = 0.0
+        self._facing = 0.0                       # the sign the angles were taken with (0: none yet)
         self._lead_in.clear()
         self._reset_rep()
 
@@ -225,7 +228,10 @@ class SquatAnalyzer:
             return self._absent(t, events), events
         self._absent_since = None
         tracker = self.tracker
-        if not update_angles(self.angles, tracker.points, 1.0 if tracker.facing >= 0 else -1.0,
+        facing = 1.0 if tracker.facing >= 0 else -1.0
+        if facing != self._facing:
+            self._turn_round(facing)
+        if not update_angles(self.angles, tracker.points, facing,
                              tracker.upright_thigh_px, self.p.hip_point_offset_deg):
             return self._state(t, True), events
         self._collect_evidence(kp)
@@ -295,6 +301,18 @@ class SquatAnalyzer:
         if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
             self._end_rep(t, events, cut_off=True)
         self._finish_set(t, reason, events)
+
+    def _turn_round(self, facing: float) -> None:
+        """The facing changed sign: the knees corrected the nose (MoveNet often puts a side-on nose
+        behind the ear), in the first descent. The trunk and shin angles taken so far, this rep's and
+        the standing references, were taken backwards; they change sign with it, so the first rep's
+        trunk lean does not jump 30 deg in one frame, nor its knee travel start from a mirrored shin."""
+        if self._facing:
+            for rows in (self._rep.view(), self._lead_in.data, self._lead_rows):
+                rows[:, FACING_COLUMNS] *= -1.0
+            base = self.counter.baseline
+            base.standing_trunk_deg, base.standing_shin_deg = -base.standing_trunk_deg, -base.standing_shin_deg
+        self._facing = facing
 
     def _absent(self, t: float, events: list) -> FrameState:
         self._present_since = None
