@@ -58,7 +58,10 @@ def test_thigh_angle_sign_convention():
 
 
 def _run(truth, noise=CLEAN, seed=0, params=None):
-    keypoints = noisy_keypoints(truth, noise, seed=seed)
+    return _run_keypoints(noisy_keypoints(truth, noise, seed=seed), params)
+
+
+def _run_keypoints(keypoints, params=None):
     analyzer = SquatAnalyzer(params or AnalysisParams())
     events = []
     for kp in keypoints:
@@ -422,6 +425,26 @@ def test_once_the_knees_set_the_facing_a_nose_behind_the_ear_does_not_turn_the_l
         assert np.nanmin(lean) > -5.0, "no backwards trunk angle in the replay's lead-in"
         assert np.nanmax(np.abs(np.diff(lean))) < 10.0, "no 30 deg step where the facing turned"
         assert rep.max_trunk_lean_deg == pytest.approx(true_rep.trunk_lean_from_standing_deg, abs=4)
+
+
+def test_an_ankle_pulled_up_onto_the_knee_is_not_an_ankle():
+    """Side-on a shank keeps its length. MoveNet on the demo's standing mannequin put both ankles a few
+    pixels under the knees on 15 % of frames; the replay drew a shin that stub-short, floating above
+    the floor, on every rep."""
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-5), CameraParams(), seed=3)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    stubs = {i for i, kp in enumerate(keypoints) if i % 4 == 0}
+    for i in stubs:
+        points = keypoints[i].points
+        for knee, ankle in ((KP.LEFT_KNEE, KP.LEFT_ANKLE), (KP.RIGHT_KNEE, KP.RIGHT_ANKLE)):
+            points[ankle, :2] = points[knee, :2] + (1.0, 6.0)
+            points[ankle, 2] = 0.3
+    reps = [e.rep for e in _run_keypoints(keypoints) if isinstance(e, RepCompleted)]
+    assert len(reps) == 3
+    for rep in reps:
+        joints = np.asarray(rep.series.joints, float)
+        shin = np.hypot(*(joints[:, 3, :2] - joints[:, 4, :2]).T)
+        assert np.nanmin(shin) > 0.5 * np.nanmedian(shin), "no stub of a shin in the replay"
 
 
 @pytest.mark.parametrize("fps", [60.0, 30.0, 10.0])

@@ -55,6 +55,11 @@ MIN_LEG_SHARE = 0.45               # thigh + shank shorter than this share of us
 # never a pose, however long it lasts. Turned to the camera a thigh foreshortens for real (front
 # clips: 0.15-0.35), so only while side-on: L-R spread under the view gate's side limit (SIDE_MAX_SPREAD).
 MIN_THIGH_SHARE = 0.4
+# The shank too: side-on it stays within 0.44-0.88 of its usual length on the real side clips (1st
+# percentile; under 0.5 on at most 4 % of frames, all behind plates). An ankle that puts it under
+# half is a point pulled up onto the knee (MoveNet on the demo's mannequin standing: 15 % of frames,
+# a shin drawn a few pixels long in the replay): that frame has no ankle.
+MIN_SHANK_SHARE = 0.5
 MAX_HIP_SPLIT = 0.5                 # one hip this far above the other (x thigh): one of them is wrong
 SAME_POINT = 0.5                    # L and R labels closer than this (x thigh) are one point seen twice
 # Hip and knee cannot move faster than this (leg lengths per second): a faster jump is a point pulled
@@ -257,7 +262,8 @@ class BodyTracker:
                 if self._lengths_known and thighs[side] + shank < MIN_LEG_SHARE * self.leg_px:
                     legs[side] = np.nan         # a leg folded into a fist-sized knot: not a leg
                     continue
-                if not self._lengths_known or shank <= MAX_BONE_STRETCH * self.shank_px:
+                stub = side_on and shank < MIN_SHANK_SHARE * self.shank_px
+                if not stub and (not self._lengths_known or shank <= MAX_BONE_STRETCH * self.shank_px):
                     legs[side, 2] = pts[ankle, :2]
             self.leg_ok[side] = True
         if self.leg_ok.all() and self.thigh_px:
