@@ -216,6 +216,20 @@ def test_over_arched_start_returning_to_neutral_is_not_a_wink():
     assert not any(r.wink for r in result.reps)
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_wink_is_seen_at_a_pi_4s_frame_rate_too(fps):
+    """The wink's windows are in seconds. A 3-frame median of the trunk lean spans 0.3 s at 10 fps
+    and flattened its peak: this wink lifter, flagged on 5 of 5 reps at 30 fps, on 0 of 5 at 10."""
+    from station.analysis.analyzer import analyze_keypoints
+
+    params = LifterParams(reps=5, target_depth_deg=-16, depth_jitter_deg=0, wink_onset_flexion_deg=130,
+                          wink_magnitude_deg=25, down_s=1.2, thorax_follow=0.9, lean_flattening=0.2)
+    keypoints = noisy_keypoints(simulate_set(params, CameraParams(), fps=fps, seed=3), NoiseParams(0.002, 0, 0, 0))
+    reps = [r for s in analyze_keypoints(keypoints, ON_THE_JOINTS) for r in s.reps]
+    assert len(reps) == 5 and all(r.wink_judged for r in reps)
+    assert sum(r.wink for r in reps) >= 4, [round(r.max_depth_deg) for r in reps if r.wink]
+
+
 def test_wink_estimate_abstains_on_short_or_hidden_reps():
     t = np.linspace(0, 1, 4)
     assert not estimate_wink(t, np.linspace(60, 0, 4), np.zeros(4), np.ones(4)).detected

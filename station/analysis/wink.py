@@ -31,7 +31,12 @@ from station.analysis.filters import running_median3
 # back-tilt of the trunk line (deg) that counts as a wink, per sensitivity. Measured on the real
 # no-wink clips: up to 6.1 deg as filmed, 7.6 mirrored (docs/butt-wink.md), so 'normal' sits above that.
 SENSITIVITY_THRESHOLD_DEG = {"low": 11.0, "normal": 9.0, "high": 7.0}
-EDGE_FRAMES = 2                     # an onset in the descent's first frames is no change
+# Times, not frame counts: at a Pi 4's 10 fps a 3-frame median spans 0.3 s and flattened the lean's
+# peak (the demo's wink lifter: back-tilt 11 -> 7.8 deg, flagged on 5 -> 3 of 5 reps, 0 of 5 with a
+# 1.2 s descent), and two edge frames were a fifth of a quick descent.
+LEAN_MEDIAN_FRAME_S = 0.045         # the lean's 3-frame median only at frame intervals up to this (>= 22 fps)
+EDGE_S = 0.067                      # an onset in the descent's first 0.067 s (2 frames at 30 fps) is no change
+MIN_DESCENT_FRAMES = 4              # sure frames before the bottom needed to judge at all
 PLATEAU_MIN_DEG = 1.5               # within this of the peak lean (or PLATEAU_NOISE x noise) ...
 PLATEAU_NOISE = 2.0                 # ... the trunk has not started tipping back yet
 MIN_ONSET_ABOVE_BOTTOM_DEG = 2.0    # an onset at the very bottom is no change at all
@@ -64,8 +69,7 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     """One rep (descent and bottom are enough). depth_deg: top-of-thigh angle per frame;
     lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame. The trunk
     line is read only from the frames with the torso seen surely: behind a plate, or on a frame
-    whose hip came from a second look at the legs, it jumps. From there on frame counts
-    (EDGE_FRAMES) count sure frames."""
+    whose hip came from a second look at the legs, it jumps."""
     if len(t) < 5:
         return NO_WINK
     bottom = int(np.argmin(depth_deg))
@@ -78,9 +82,11 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
         return NOT_JUDGED
     bottom = int(np.argmin(depth_deg))
     at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
-    lean = running_median3(lean_deg)
-    if bottom < 2 * EDGE_FRAMES + 2:
-        return NO_WINK
+    frame_s = float(np.median(np.diff(t)))
+    lean = running_median3(lean_deg) if frame_s <= LEAN_MEDIAN_FRAME_S else lean_deg.astype(float)
+    edge_frames = max(1, int(round(EDGE_S / frame_s)))
+    if bottom < max(MIN_DESCENT_FRAMES, 2 * edge_frames + 2):
+        return NO_WINK        # too few frames on the way down to see a tip-back (8 fps, a quick rep)
     descent = lean[:bottom + 1]
     held = float(np.median(lean[at_bottom]))
     peak = float(np.max(descent))
@@ -94,7 +100,7 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     onset_i = int(plateau[-1])
     onset = float(depth_deg[onset_i])
     threshold = SENSITIVITY_THRESHOLD_DEG[sensitivity]
-    real_change = onset_i >= EDGE_FRAMES and onset >= depth_deg[bottom] + MIN_ONSET_ABOVE_BOTTOM_DEG
+    real_change = onset_i >= edge_frames and onset >= depth_deg[bottom] + MIN_ONSET_ABOVE_BOTTOM_DEG
     detected = bool(real_change and back >= threshold and back >= NOISE_FACTOR * noise)
     return WinkEstimate(detected, onset if detected else None, flag_confidence(back) if detected else 0.0,
                         back_tilt_deg=back)
