@@ -97,7 +97,7 @@ def one(source: str, mode: str, threads: int, runtime: str, frames: int) -> dict
     else:
         opener = source_opener(cfg, source, realtime=realtime, loop=True)
     stages = build_stages(cfg, pin_factory=make_pin_factory("mock"))
-    station = Station(cfg, stages, opener, live_source=realtime)
+    station = Station(cfg, stages, opener, live_source=realtime, lossless=not realtime)
     station.feedback.applied_log = []
     captured: dict[float, float] = {}
     original_put = station.mailbox.put

@@ -234,7 +234,10 @@ class _FakeStation:
 
     fault = None
 
+    made: list[dict] = []
+
     def __init__(self, cfg, stages, opener, **kwargs):
+        self.made.append(kwargs)
         self.web_url = "http://127.0.0.1:1/"
         self.phone_url = None
         self.exit_code = 1 if self.fault else 0
@@ -275,6 +278,24 @@ def test_a_file_source_that_fails_part_way_exits_1(tmp_path, monkeypatch, capsys
     assert "the source " in capsys.readouterr().err
     _fake_runner(monkeypatch, fault=None)
     assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 0
+
+
+def test_paced_runs_take_the_newest_frame_and_only_fast_ones_every_frame(tmp_path, monkeypatch):
+    """A paced file or the demo plays at the camera's pace: a Pi slower than it must skip to the
+    newest frame, as with the camera, not fall further behind real time (a lossless mailbox did:
+    10 s behind by the end of a 30 fps clip at 100 ms a frame)."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the runner is a stand-in")
+    _fake_runner(monkeypatch)
+    _FakeStation.made.clear()
+    config = ["--config", str(_config(tmp_path))]
+    assert main(["run", "--source", str(clip), "--realtime"] + config) == 0
+    assert main(["run", "--source", str(clip)] + config) == 0
+    state = ["--state-dir", str(tmp_path / "demo"), "--port", "0", "--exit-when-done"]
+    assert main(["demo"] + state) == 0
+    assert main(["demo", "--fast"] + state) == 0
+    assert [(k["live_source"], k["lossless"]) for k in _FakeStation.made] == \
+        [(False, False), (False, True), (False, False), (False, True)], "a file is never retried; paced drops"
 
 
 class _TTY(io.StringIO):

@@ -178,7 +178,8 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
         log.warning("%s", moved)
     terminal = TerminalBar() if cfg.feedback.terminal_bar else None
     stages = build_stages(cfg, pin_factory=make_pin_factory(pin_kind), terminal=terminal)
-    station = Station(cfg, stages, opener, live_source=live, demo_presses=demo_presses(cfg))
+    # paced (the camera, --realtime files, the demo): the newest frame, never a backlog behind real time
+    station = Station(cfg, stages, opener, live_source=live, lossless=not realtime, demo_presses=demo_presses(cfg))
     LOG_HANDLER.terminal = terminal if terminal is not None and terminal.enabled else None
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
     phones = f" (from a phone: {station.phone_url})" if station.phone_url else ""

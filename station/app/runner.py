@@ -2,7 +2,8 @@
 
 Threads, and why:
 - capture: reads the source and leaves only the newest frame in a one-slot mailbox, so the frame
-  loop never works on a backlog (live sources); file replays in --fast mode hand over every frame;
+  loop never works on a backlog (the camera, and paced files and the demo, which play at the
+  camera's pace); file replays in --fast mode hand over every frame;
 - frame loop (the caller's thread): pose, analysis, post to feedback and store; never blocks on
   I/O. LiteRT's invoke releases the GIL, so the web threads run while the model does;
 - feedback worker (station.feedback), store writer (station.store), waitress threads (web); the
@@ -160,7 +161,10 @@ class Station:
     """
 
     def __init__(self, cfg: config_mod.Config, stages: Stages, open_source: Callable, *, live_source: bool = True,
-                 serve_web: bool = True, demo_presses: list[float] | None = None):
+                 lossless: bool | None = None, serve_web: bool = True, demo_presses: list[float] | None = None):
+        """live_source: the camera (retried when it fails; each event timed afresh). lossless: hand
+        over every frame (a file analysed as fast as it goes); otherwise only the newest frame, as
+        from the camera, also for a paced file or the demo (default: lossless unless live)."""
         self.cfg = cfg
         self.accepted_cfg = cfg
         self._settings_lock = threading.Lock()
@@ -181,7 +185,7 @@ class Station:
         self.analyzer.update_params(self._params())
         self.stop_event = threading.Event()
         self.source_ended = threading.Event()   # a file or a finite synthetic lifter ran out: no more frames
-        self.mailbox = FrameMailbox(lossless=not live_source)
+        self.mailbox = FrameMailbox(lossless=not live_source if lossless is None else lossless)
         self.capture = CaptureThread(open_source, self.mailbox, self._camera_fault, retry=live_source,
                                      stop=self.stop_event)
         self.notifier = Notifier()
