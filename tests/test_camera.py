@@ -78,7 +78,8 @@ def test_a_camera_held_elsewhere_says_busy_and_who(monkeypatch):
 
 def test_no_camera_connected(monkeypatch):
     fake_picamera2.install(monkeypatch, "nocamera")
-    with pytest.raises(SourceError, match="camera 0 could not be started: list index out of range"):
+    # picamera2 itself says "list index out of range"; the station says what it means and what to do
+    with pytest.raises(SourceError, match=r"no camera detected \(camera 0\): reseat the ribbon cable"):
         Picamera2Source()
 
 

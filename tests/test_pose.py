@@ -146,6 +146,25 @@ def test_missing_model(tmp_path):
         MoveNet(tmp_path / "nope.tflite")
 
 
+def test_an_unreadable_model_says_whose_it_is_and_how_to_fix_it(tmp_path, model_path, monkeypatch):
+    """A model file the station's user may not read was a bare "[Errno 13] Permission denied", exit 1,
+    and systemd restarted the station every 5 s for ever. (As root the test cannot chmod it away.)"""
+    import pathlib
+
+    locked = tmp_path / "locked.tflite"
+    locked.write_bytes(model_path.read_bytes())
+    real_open = pathlib.Path.open
+
+    def open_(self, *args, **kwargs):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", open_)
+    with pytest.raises(ModelError, match=r"locked.tflite cannot be read by user \w+ \(Permission denied\).*chmod a\+r"):
+        MoveNet(locked)
+
+
 def test_truncated_model(tmp_path, model_path):
     bad = tmp_path / "truncated.tflite"
     bad.write_bytes(model_path.read_bytes()[:200_000])

@@ -69,9 +69,15 @@ def check_model_file(path: Path) -> None:
         )
     if not path.is_file():
         raise ModelError(f"model file {path} is not a regular file")
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(8)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:   # exit 2 with the fix, not 1 and a restart every 5 s that cannot help
+        import getpass
+
+        raise ModelError(f"model file {path} cannot be read by user {getpass.getuser()} ({exc.strerror}); "
+                         f"make it readable: sudo chmod a+r {path}") from exc
     if size >= 8 and head[4:8] != TFLITE_MAGIC:   # a small text file is another kind of file, not a cut model
         raise ModelError(f"model file {path} is not a TFLite model (no 'TFL3' identifier in its header)")
     if size < 1024:

@@ -60,6 +60,14 @@ def numpy_abi_advice(exc: Exception, venv_numpy: str | None = None,
     return f"picamera2 cannot load with this numpy ({exc}; {seen})", fix
 
 
+def _cameras_seen(picamera2_class: Any) -> int:
+    """How many cameras libcamera lists (0 also when it cannot tell)."""
+    try:
+        return len(picamera2_class.global_camera_info())
+    except Exception:  # noqa: BLE001 - only asked to word an error better
+        return 0
+
+
 def _fov(mode: dict) -> int:
     """Sensor area a mode reads out (its crop_limits); a binned full-field mode reads all of it."""
     limits = mode.get("crop_limits") or (0, 0, 0, 0)
@@ -124,6 +132,9 @@ class Picamera2Source:
             self._camera.start()
         except Exception as exc:  # picamera2 raises plain RuntimeError/IndexError for no camera
             self.close()           # else the next attempt finds the camera busy
+            if isinstance(exc, IndexError) and not _cameras_seen(Picamera2):   # "list index out of range"
+                raise SourceError(f"no camera detected (camera {camera_index}): reseat the ribbon cable "
+                                  "(contacts facing the board), then reboot; `station doctor` checks it") from None
             hint = ("; another program holds the camera (rpicam-*, a second station)"
                     if "busy" in _reason(exc).lower() else "")
             raise SourceError(f"camera {camera_index} could not be started: {_reason(exc)}{hint}") from None
