@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -563,6 +564,45 @@ def test_disk_full_mid_set_then_freed_writes_every_held_rep_and_the_count_matche
     data = store.get_set(store.last_set_id())
     assert [r["index"] for r in data["reps"]] == [1, 2, 3, 4] and data["rep_count"] == 4
     assert data["summary"] == sets[0].summary
+
+
+def test_a_set_held_through_a_full_disk_is_filed_under_who_lifted_it(tmp_path, monkeypatch):
+    """The lifter was read when the rep was written: Ana's reps, held while the card was full, went
+    into the history as Bob's once the owner had switched to him in Settings."""
+    reps, sets = _analysed(reps=2)
+    disk = FakeDisk(50)
+    monkeypatch.setattr(Store, "free_mb", lambda _self: disk.free_mb)
+    writer = StoreWriter(tmp_path / "s.db", lifter="ana", min_free_mb=200)
+    for rep in reps:
+        writer.rep_finished(1, NOW, NOW, 0.0, rep)
+    writer.set_finished(1, NOW, sets[0])
+    assert writer.flush() and len(writer.unsaved) == 2
+    writer.lifter = "bob"                  # Settings: the next lifter
+    disk.free_mb = 10_000
+    writer.rep_finished(2, NOW + 60, NOW + 60, 0.0, reps[0])
+    writer.set_finished(2, NOW + 60, sets[0])
+    assert writer.flush() and writer.unsaved == []
+    writer.close()
+    store = Store(tmp_path / "s.db")
+    assert sorted((s["lifter"], s["rep_count"]) for s in store.list_sets(10)) == [("ana", 2), ("bob", 1)]
+
+
+def test_reps_a_stuck_writer_never_reached_are_counted_in_the_log_at_shutdown(tmp_path, monkeypatch, caplog):
+    """A writer stuck on a slow card at shutdown: the reps still in its queue were lost without a word."""
+    import threading
+
+    reps, _ = _analysed(reps=3)
+    release = threading.Event()
+    writer = StoreWriter(tmp_path / "s.db")
+    real_write = writer._write
+    monkeypatch.setattr(writer, "_write", lambda item: (release.wait(5), real_write(item)))
+    for rep in reps:
+        writer.rep_finished(1, NOW, NOW, 0.0, rep)
+    with caplog.at_level("ERROR", logger="station.store.writer"):
+        writer.close(timeout=0.2)
+    release.set()
+    # 2 behind the one being written (3 if the writer had not taken it yet on a loaded machine)
+    assert re.search(r"[23] finished reps were still waiting to be written", caplog.text), caplog.text
 
 
 def test_held_reps_are_written_at_the_set_end_and_by_the_retry_timer(tmp_path, monkeypatch):

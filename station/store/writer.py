@@ -42,6 +42,7 @@ class RepDone:
     target_depth_deg: float
     rep: RepResult
     source: str = ""
+    lifter: str = ""     # who lifted it, taken when it was handed over: not whoever is active by the write
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class SetDone:
     set_key: int
     to_wall: float
     result: SetResult
+    lifter: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,10 @@ class StoreWriter:
     # --- the frame loop's side ------------------------------------------------------------------
     def rep_finished(self, set_key: int, set_started_wall: float, to_wall: float, target_depth_deg: float,
                      rep: RepResult, source: str = "") -> None:
-        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, source))
+        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, source, self.lifter))
 
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
-        self._queue.put(SetDone(set_key, to_wall, result))
+        self._queue.put(SetDone(set_key, to_wall, result, self.lifter))
 
     def selftest_finished(self, started_wall: float, ended_wall: float, result: SelfTestResult,
                           evidence_set_key: int | None = None, evidence_rep_idx: int | None = None,
@@ -140,6 +142,11 @@ class StoreWriter:
         if self._thread.is_alive():
             self._queue.put(Stop())
             self._thread.join(timeout)
+        with self._queue.mutex:      # the writer did not get to them in time (a slow card, a slow start)
+            waiting = sum(isinstance(item, RepDone) for item in self._queue.queue)
+        if waiting:
+            log.error("%d finished reps were still waiting to be written to %s when the station stopped, and "
+                      "are lost with this process (the writer took over %.0f s)", waiting, self.path, timeout)
         if self.unsaved:
             log.error("%d finished reps could not be saved to %s and are lost with this process: %s",
                       len(self.unsaved), self.path, self.last_error)
@@ -271,7 +278,7 @@ class StoreWriter:
     def _write(self, item: Pending) -> None:
         store = self._store
         if isinstance(item, RepDone):
-            self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), self.lifter,
+            self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), item.lifter or self.lifter,
                                                         item.set_started_wall, item.to_wall,
                                                         item.target_depth_deg, item.rep, item.source)
             self._db_ids[item.set_key] = self._set_ids[item.set_key]
@@ -284,7 +291,7 @@ class StoreWriter:
             self._set_ids.pop(item.set_key)
             store.apply_retention()
         elif isinstance(item, SetDone) and item.result.setup_issue is not None:
-            store.add_unjudged_set(self.lifter, item.to_wall, item.result)
+            store.add_unjudged_set(item.lifter or self.lifter, item.to_wall, item.result)
 
     # --- a damaged file -----------------------------------------------------------------------------
     def _recover(self, reason: str) -> bool:
