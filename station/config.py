@@ -48,7 +48,8 @@ def _spec_list(default: list[_T], *, lo: float | None = None, hi: float | None =
 
 @dataclass
 class ModelConfig:
-    path: str = _spec("", doc="model file; empty = models/ beside the package, then <state_dir>/models")
+    path: str = _spec("", doc="model file (relative: in <state_dir>); empty = models/ beside the package, "
+                               "then <state_dir>/models")
     threads: int = _spec(0, lo=0, hi=8, doc="inference threads; 0 = cores - 1 (3 on a Pi 4/5), leaving one for capture")
     runtime: str = _spec("auto", choices=("auto", "litert", "tflite"), doc="which TFLite runtime")
 
@@ -100,7 +101,7 @@ class FeedbackConfig:
 
 @dataclass
 class StoreConfig:
-    path: str = _spec("", doc="SQLite file; empty = <state_dir>/station.db")
+    path: str = _spec("", doc="SQLite file (relative: in <state_dir>); empty = <state_dir>/station.db")
     retention_days: int = _spec(365, lo=1, hi=3650)
     max_db_mb: int = _spec(500, lo=10, hi=10_000)
     min_free_mb: int = _spec(200, lo=10, hi=100_000, doc="stop writing history below this free space")
@@ -145,7 +146,9 @@ class Config:
         return Path.home() / ".local" / "state" / "station"
 
     def db_path(self) -> Path:
-        return Path(self.store.path) if self.store.path else self.state_dir() / "station.db"
+        # a relative path is the state directory's, whatever the current directory is by then (the
+        # station may move there at start, docs/install.md): resolved against it, the same all run
+        return self.state_dir() / self.store.path if self.store.path else self.state_dir() / "station.db"
 
     def settings_path(self) -> Path:
         """Where the page's changes and `station pin set` go (never the hand-written file)."""
@@ -153,7 +156,7 @@ class Config:
 
     def model_path(self) -> Path:
         if self.model.path:
-            return Path(self.model.path)
+            return self.state_dir() / self.model.path     # an absolute path stays as it is
         from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8
 
         name = LIGHTNING_INT8.filename

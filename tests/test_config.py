@@ -235,3 +235,16 @@ def test_write_atomic_modes(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "missing-folder" / "x", b"")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret"]
+
+
+def test_relative_paths_in_the_config_are_the_state_directorys(tmp_path, monkeypatch):
+    """Resolved against the current directory, a relative model path moved when the station moved
+    to its state directory at start (models/m.tflite became /tmp/models/m.tflite)."""
+    cfg = config_mod.Config()
+    cfg.station.state_dir = str(tmp_path / "state")
+    cfg.model.path, cfg.store.path = "models/m.tflite", "history/station.db"
+    monkeypatch.chdir("/tmp")
+    assert cfg.model_path() == tmp_path / "state" / "models" / "m.tflite"
+    assert cfg.db_path() == tmp_path / "state" / "history" / "station.db"
+    cfg.model.path = "/opt/m.tflite"
+    assert str(cfg.model_path()) == "/opt/m.tflite", "an absolute path stays"

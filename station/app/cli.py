@@ -75,11 +75,17 @@ def _annotate_target(out: str) -> Path:
     return path
 
 
+def _from_here(path: str | None) -> str | None:
+    """A path typed on the command line is the current directory's (in a config file, the state
+    directory's: Config.model_path)."""
+    return str(Path(path).absolute()) if path else None
+
+
 def cmd_pose(args: argparse.Namespace) -> int:
     from station.pose import PoseEstimator
     from station.sources import open_source
 
-    cfg = _config(args, {"model.path": args.model})
+    cfg = _config(args, {"model.path": _from_here(args.model)})
     target = _annotate_target(args.annotate) if args.annotate else None
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path(),
                                           crop_tracking=False if args.full_frame else None)
@@ -112,7 +118,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from station.pose import PoseEstimator
     from station.sources import open_source
 
-    cfg = _config(args, {"model.path": args.model, "analysis.target_depth_deg": args.target})
+    cfg = _config(args, {"model.path": _from_here(args.model), "analysis.target_depth_deg": args.target})
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
     source = open_source(args.file)
     broken: list[Exception] = []
