@@ -33,7 +33,7 @@ def test_unit_verifies_with_systemd_analyze(tmp_path):
     text = unit.read_text()
     for key in ("Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes",
                 "PrivateTmp=yes", "StateDirectory=station", "SupplementaryGroups=video gpio", "Restart=always",
-                "RestartPreventExitStatus=2", "WorkingDirectory=/var/lib/station", "WatchdogSec=",
+                "RestartPreventExitStatus=2", "WorkingDirectory=/var/lib/station", "WatchdogSignal=SIGTERM",
                 "Wants=network-online.target", "After=network-online.target"):
         assert key in text
 
