@@ -589,3 +589,23 @@ def test_a_parallel_target_is_reached_by_every_rep_called_at_parallel():
         assert reached(depth, 0.0) == (depth_verdict(depth, PARALLEL_BAND_DEG) != "above"), depth
     assert reached(-4.4, -4.0) and not reached(-3.4, -4.0), "other targets: whole degrees, as shown"
     assert reached(5.4, 5.0) and not reached(5.6, 5.0)
+
+
+@pytest.mark.parametrize("fps", [60.0, 10.0])
+def test_the_live_view_verdict_follows_the_camera_in_seconds_at_any_frame_rate(fps):
+    """48 frames of evidence were 4.8 s at 10 fps: turned to face the camera, the lifter was still
+    "side-on" (depth numbers, the thigh as rep signal) 2.4 s later, against 0.8 s at 30 fps."""
+    from station.analysis.quality import ViewGate
+
+    gate = ViewGate()
+    side = np.array([0.1, 300.0, 0.8, 5.0, 1.0, 1.0])
+    front = np.array([0.8, 300.0, 0.8, np.nan, 1.0, 1.0])
+    turned_at, seen_at = 5.0, None
+    for k in range(int(8 * fps)):
+        t = k / fps
+        gate.add(t, side if t < turned_at else front)
+        if t < turned_at:
+            assert gate.view in ("unknown", "side")
+        elif seen_at is None and gate.view == "front":
+            seen_at = t
+    assert seen_at is not None and 0.5 <= seen_at - turned_at <= 1.1, seen_at

@@ -342,7 +342,7 @@ class SquatAnalyzer:
         f[4] = float(any(ok[a] and pts[a, 1] < (1 - EDGE_SHARE) * height for a in ankles))
         head = (KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR)
         f[5] = float(any(ok[h] and pts[h, 1] > EDGE_SHARE * height for h in head))
-        self.gate.add(f)
+        self.gate.add(kp.timestamp, f)
 
     def _depth_deg(self) -> float:
         """The live depth: the midline thigh angle, corrected for MoveNet's hip point."""

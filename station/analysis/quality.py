@@ -63,7 +63,12 @@ MIN_SCORE = 0.50
 MAX_LEG_DISAGREEMENT_DEG = 25.0   # near and far thigh this far apart at depth: camera far above the hips
 DEEP_FOR_PARALLAX_DEG = 45.0      # legs compared only when the thighs are this far from vertical
 EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut off
-WINDOW = 48                       # frames of evidence for the live verdict (~2-5 s)
+# The live verdict's evidence, in seconds (it was 48 frames: 1.6 s at 30 fps, 4.8 s at a Pi 4's 10, where
+# the advice and the rep signal's choice lagged ~3 s behind the camera; 0.8 s at 60 fps).
+WINDOW_S = 1.6
+FIRST_VERDICT_S = 0.23            # evidence needed for a first verdict (8 frames at 30 fps)
+JUDGE_EVERY_S = 0.13              # how often the verdict is taken again (every 4th frame at 30 fps)
+MAX_ROWS = 128                    # WINDOW_S at up to 80 fps
 
 
 def classify_view(spread: float) -> str:
@@ -104,24 +109,31 @@ class ViewGate:
     FEATURES = ("spread", "body_px", "score", "leg_disagreement_deg", "feet_seen", "head_seen")
 
     def __init__(self):
-        self._rows = np.full((WINDOW, len(self.FEATURES)), np.nan)
-        self._size = 0
+        self._rows = np.full((MAX_ROWS, len(self.FEATURES)), np.nan)
+        self._t = np.full(MAX_ROWS, -np.inf)
         self._next = 0
+        self._first_t: float | None = None
+        self._judged_t = -np.inf
         self.issue: str | None = None
         self.view = "unknown"
 
     def reset(self) -> None:
         self._rows.fill(np.nan)
-        self._size = self._next = 0
+        self._t.fill(-np.inf)
+        self._next = 0
+        self._first_t, self._judged_t = None, -np.inf
         self.issue, self.view = None, "unknown"
 
-    def add(self, features: np.ndarray) -> None:
-        """features: one row in FEATURES order (NaN where not measured this frame)."""
+    def add(self, t: float, features: np.ndarray) -> None:
+        """features: one row in FEATURES order (NaN where not measured this frame), at time t."""
         self._rows[self._next] = features
-        self._next = (self._next + 1) % WINDOW
-        self._size = min(self._size + 1, WINDOW)
-        if self._size >= 8 and self._next % 4 == 0:
-            self.view, self.issue = judge(self._rows[: self._size])
+        self._t[self._next] = t
+        self._next = (self._next + 1) % MAX_ROWS
+        if self._first_t is None:
+            self._first_t = t
+        if t - self._first_t >= FIRST_VERDICT_S and t - self._judged_t >= JUDGE_EVERY_S - 1e-6:
+            self._judged_t = t
+            self.view, self.issue = judge(self._rows[self._t > t - WINDOW_S])
 
 
 
