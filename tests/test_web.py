@@ -88,7 +88,7 @@ def test_rep_page_has_curves_and_replay(client):
 
 def test_history_and_live_pages(client):
     assert "History" in client.get("/history").get_data(as_text=True)
-    assert "No sets in this period" in client.get("/history?lifter=nobody").get_data(as_text=True)
+    assert "No sets for nobody in the last 90 days." in client.get("/history?lifter=nobody").get_data(as_text=True)
     assert client.get("/history?days=7").status_code == 200
     assert 'id="bar"' in client.get("/live").get_data(as_text=True)
 
