@@ -74,14 +74,21 @@ def check_model_file(path: Path) -> None:
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:   # exit 2 with the fix, not 1 and a restart every 5 s that cannot help
-        import getpass
-
-        raise ModelError(f"model file {path} cannot be read by user {getpass.getuser()} ({exc.strerror}); "
+        raise ModelError(f"model file {path} cannot be read by user {_user()} ({exc.strerror}); "
                          f"make it readable: sudo chmod a+r {path}") from exc
     if size >= 8 and head[4:8] != TFLITE_MAGIC:   # a small text file is another kind of file, not a cut model
         raise ModelError(f"model file {path} is not a TFLite model (no 'TFL3' identifier in its header)")
     if size < 1024:
         raise ModelError(f"model file {path} is {size} bytes: truncated or empty (expected ~2.9 MB)")
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - a uid without a name (a container): the number will do
+        return str(os.getuid())
 
 
 # Files we ship and have tested: loaded directly. Anything else is first opened in a child
