@@ -21,6 +21,16 @@ def _take(source, n):
     return frames
 
 
+def test_without_sensor_timestamps_a_reopened_camera_keeps_its_clock_running_forward(monkeypatch):
+    fake_picamera2.install(monkeypatch, "ok")
+    monkeypatch.setattr(fake_picamera2.FakeRequest, "get_metadata", lambda self: {})
+    source = Picamera2Source(640, 480, fps=30)
+    first = _take(source, 2)
+    source.close()
+    again = _take(Picamera2Source(640, 480, fps=30), 2)   # the capture thread reopened it after a fault
+    assert first[1][0] >= first[0][0] and again[0][0] > first[1][0], "not back to 0"
+
+
 def test_frames_come_with_a_timeout_on_every_wait(monkeypatch):
     camera = fake_picamera2.install(monkeypatch, "ok")
     source = Picamera2Source(640, 480, fps=30)

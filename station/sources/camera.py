@@ -138,7 +138,6 @@ class Picamera2Source:
             hint = ("; another program holds the camera (rpicam-*, a second station)"
                     if "busy" in _reason(exc).lower() else "")
             raise SourceError(f"camera {camera_index} could not be started: {_reason(exc)}{hint}") from None
-        self._started = time.monotonic()
 
     def _configuration(self, width: int, height: int, fps: float, exposure_us: int, analogue_gain: float) -> Any:
         frame_us = int(1_000_000 / fps)
@@ -189,7 +188,9 @@ class Picamera2Source:
                 raise self._fail(f"camera frame could not be read: {_reason(error)}")
             wait = self.frame_wait_s
             sensor_ns = metadata.get("SensorTimestamp")
-            timestamp = sensor_ns / 1e9 if sensor_ns else time.monotonic() - self._started
+            # without the sensor's clock, the monotonic clock: one that restarted at 0 with each reopen
+            # of the camera ran the analysis' time backwards (no set would ever end as idle)
+            timestamp = sensor_ns / 1e9 if sensor_ns else time.monotonic()
             yield timestamp, frame
 
     def close(self) -> None:
