@@ -609,3 +609,18 @@ def test_the_live_view_verdict_follows_the_camera_in_seconds_at_any_frame_rate(f
         elif seen_at is None and gate.view == "front":
             seen_at = t
     assert seen_at is not None and 0.5 <= seen_at - turned_at <= 1.1, seen_at
+
+
+def test_tempo_edges_are_fitted_at_8_fps_with_a_little_timestamp_jitter():
+    """Each end of a rep is fitted over its first and last 0.25 s, three frames at least: at 8 fps
+    that is exactly three frames, and a timestamp 2 ms late left two (the fit fell back to the
+    threshold crossings on 11 of 16 rep ends)."""
+    from station.analysis.summary import movement_edges
+
+    rng = np.random.default_rng(0)
+    fitted = 0
+    for _ in range(50):
+        t = np.arange(0, 2.0, 1 / 8) + rng.uniform(-0.002, 0.002, 16)
+        start, end = movement_edges(t, 60 - 40 * np.sin(np.pi * t / 2.0), 80.0)
+        fitted += (start is not None) + (end is not None)
+    assert fitted >= 90, fitted

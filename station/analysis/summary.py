@@ -117,6 +117,8 @@ def movement_edges(t: np.ndarray, signal: np.ndarray, standing_deg: float, fit_s
         return tc, float(level), float(rate)
 
     start = end = None
+    if len(t) >= 2:   # at 8 fps, 0.25 s holds three frames only if no timestamp comes a little late
+        fit_s = max(fit_s, 1.01 * (TEMPO_FIT_MIN_FRAMES - 1) * float(np.median(np.diff(t))))
     fit = line(t <= t[0] + fit_s)
     if fit is not None and fit[2] < -MIN_RATE_DEG_S and fit[1] < standing_deg:
         start = max(fit[0] - 2 * (standing_deg - fit[1]) / -fit[2], float(t[0]) - MAX_EXTRAPOLATE_S)
