@@ -166,7 +166,7 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
 
 
 def check_camera(cfg: config_mod.Config) -> Check:
-    from station.sources.camera import numpy_abi_advice
+    from station.sources.camera import NO_CAMERA_FIX, numpy_abi_advice
 
     if cfg.camera.source != "camera":
         return Check("ok", "camera", f"not used: source is {cfg.camera.source!r}")
@@ -183,7 +183,7 @@ def check_camera(cfg: config_mod.Config) -> Check:
         return Check("fail", "camera", f"libcamera error: {exc}", "check the ribbon cable, then reboot")
     if not cameras:
         return Check("fail", "camera", "no camera detected",
-                     "reseat the ribbon cable (contacts facing the board), reboot")
+                     NO_CAMERA_FIX)
     return Check("ok", "camera", ", ".join(c.get("Model", "?") for c in cameras))
 
 

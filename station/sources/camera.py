@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # what capture_request(wait=N) raises when no frame came: the same class from Python 3.11 on
 FrameTimeout = (TimeoutError, concurrent.futures.TimeoutError)
 FIRST_FRAME_WAIT_S = 5.0   # the first frame waits for the sensor and the ISP's start-up as well
+NO_CAMERA_FIX = "reseat the ribbon cable (contacts facing the board), then reboot"
 CABLE_HINT = ("check the ribbon cable (seated in both connectors, contacts facing the right way; "
               "long or thin cables drop frames), then reboot")
 
@@ -133,8 +134,8 @@ class Picamera2Source:
         except Exception as exc:  # picamera2 raises plain RuntimeError/IndexError for no camera
             self.close()           # else the next attempt finds the camera busy
             if isinstance(exc, IndexError) and not _cameras_seen(Picamera2):   # "list index out of range"
-                raise SourceError(f"no camera detected (camera {camera_index}): reseat the ribbon cable "
-                                  "(contacts facing the board), then reboot; `station doctor` checks it") from None
+                raise SourceError(f"no camera detected (camera {camera_index}): {NO_CAMERA_FIX}; "
+                                  "`station doctor` checks it") from None
             hint = ("; another program holds the camera (rpicam-*, a second station)"
                     if "busy" in _reason(exc).lower() else "")
             raise SourceError(f"camera {camera_index} could not be started: {_reason(exc)}{hint}") from None

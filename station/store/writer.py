@@ -41,8 +41,8 @@ class RepDone:
     to_wall: float
     target_depth_deg: float
     rep: RepResult
+    lifter: str          # who lifted it, taken when it was handed over: not whoever is active by the write
     source: str = ""
-    lifter: str = ""     # who lifted it, taken when it was handed over: not whoever is active by the write
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class SetDone:
     set_key: int
     to_wall: float
     result: SetResult
-    lifter: str = ""
+    lifter: str
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class StoreWriter:
     # --- the frame loop's side ------------------------------------------------------------------
     def rep_finished(self, set_key: int, set_started_wall: float, to_wall: float, target_depth_deg: float,
                      rep: RepResult, source: str = "") -> None:
-        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, source, self.lifter))
+        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, self.lifter, source))
 
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
         self._queue.put(SetDone(set_key, to_wall, result, self.lifter))
@@ -278,7 +278,7 @@ class StoreWriter:
     def _write(self, item: Pending) -> None:
         store = self._store
         if isinstance(item, RepDone):
-            self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), item.lifter or self.lifter,
+            self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), item.lifter,
                                                         item.set_started_wall, item.to_wall,
                                                         item.target_depth_deg, item.rep, item.source)
             self._db_ids[item.set_key] = self._set_ids[item.set_key]
@@ -291,7 +291,7 @@ class StoreWriter:
             self._set_ids.pop(item.set_key)
             store.apply_retention()
         elif isinstance(item, SetDone) and item.result.setup_issue is not None:
-            store.add_unjudged_set(item.lifter or self.lifter, item.to_wall, item.result)
+            store.add_unjudged_set(item.lifter, item.to_wall, item.result)
 
     # --- a damaged file -----------------------------------------------------------------------------
     def _recover(self, reason: str) -> bool:
