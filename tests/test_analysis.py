@@ -479,6 +479,19 @@ def test_the_live_depth_is_the_depth_the_rep_stores(fps):
     assert live.deepest == pytest.approx(sustained_bottom(t, thigh)[1], abs=1e-9)
     assert live.deepest > -20.0
 
+    # two unsure frames at the bottom (a plate's edge): that narrow window is hidden live, and stored
+    sure = np.ones(len(t))
+    sure[len(t) // 2 - 1: len(t) // 2 + 1] = 0.0
+    fresh = np.ones(len(t))
+    live = SettledDepth(BOTTOM_HALF_WINDOW_S, 0.5, 0.4)
+    for when, angle, hips_sure in zip(t, thigh, sure):
+        live.push(float(when), float(angle), hips_sure=bool(hips_sure))
+    live.push(float(t[-1]) + 1.0, 80.0)
+    stored = sustained_bottom(t, thigh, hips_sure=sure, legs_fresh=fresh)[1]
+    assert live.deepest == pytest.approx(stored, abs=1e-9)
+    if fps == 10.0:      # 3-frame windows: the deepest one is under half sure
+        assert stored > sustained_bottom(t, thigh)[1]
+
 
 def test_the_live_depth_has_no_value_where_the_hips_were_hidden():
     """A plate over the hips at the bottom: the stored rep is "not judged" there (build_rep's shares),

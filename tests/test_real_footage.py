@@ -12,6 +12,7 @@ from station.analysis import AnalysisParams, SquatAnalyzer
 from station.analysis.analyzer import THIGH_TAPER_DEG, analyze_keypoints
 from station.analysis.quality import SETUP_ADVICE, classify_view
 from station.analysis.reps import RepCounter
+from station.analysis.tracking import BodyTracker
 from station.pose import CropRegion, PoseEstimator
 from station.pose.keypoints import KP, Keypoints
 from station.sim.lifter import CameraParams, LifterParams, simulate_set
@@ -269,6 +270,30 @@ def test_a_set_mostly_behind_the_plates_judges_no_bottom_that_scored_well_by_cha
     once, _ = _run(hidden([0]))
     assert once[0].setup_issue == "hips_hidden" and once[1].setup_issue == "hips_hidden"
     assert [r.depth_verdict for r in once[2:]] == ["below", "below"]
+
+
+def _seconds_until_the_near_side_turns(fps: float) -> float:
+    """The right labels score high for 3 s, then the left ones: when does the tracker follow?"""
+    tracker = BodyTracker()
+    side_labels = {"right": [KP.RIGHT_EAR, KP.RIGHT_SHOULDER, KP.RIGHT_HIP],
+                   "left": [KP.LEFT_EAR, KP.LEFT_SHOULDER, KP.LEFT_HIP]}
+    for t in np.arange(0.0, 6.0, 1 / fps):
+        kp = _side_pose(float(t), 85.0)
+        sure, faint = ("right", "left") if t < 3.0 else ("left", "right")
+        kp.points[side_labels[sure], 2] = 0.9
+        kp.points[side_labels[faint], 2] = 0.4
+        tracker.update(kp)
+        if t >= 3.0 and tracker.near_side == 0:     # 0: the left labels face the camera
+            return float(t) - 3.0
+    raise AssertionError("the near side never turned")
+
+
+def test_the_near_side_turns_in_the_same_seconds_at_any_frame_rate():
+    """Running averages forget in seconds: at 0.1 a frame the turn took 3 times as long at 10 fps as
+    at 30, and the trunk line stayed on the far (guessed) side that much longer."""
+    at_30, at_10 = _seconds_until_the_near_side_turns(30.0), _seconds_until_the_near_side_turns(10.0)
+    assert 0.05 < at_30 < 0.5
+    assert at_10 == pytest.approx(at_30, abs=0.1 + 1e-6)    # within a 10 fps frame
 
 
 def test_a_spotter_walking_through_is_held_out():

@@ -56,8 +56,9 @@ def trunk_lean_from_standing(lean_deg: np.ndarray, torso_sure: np.ndarray, at_bo
     return lean if 0.0 <= lean <= MAX_TRUNK_LEAN_DEG else None
 
 
-def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
-                     half_window_s: float = BOTTOM_HALF_WINDOW_S) -> tuple[int, float]:
+def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray, half_window_s: float = BOTTOM_HALF_WINDOW_S,
+                     hips_sure: np.ndarray | None = None, legs_fresh: np.ndarray | None = None
+                     ) -> tuple[int, float]:
     """The bottom of a rep: (frame index, angle), the deepest *average* over +- half_window_s.
 
     One frame's angle jitters by 1-2 deg with the pixels (another decoder, sensor noise); an
@@ -68,6 +69,10 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
     neighbouring frames, so it means the same at 10 fps as at 60. Windows of fewer than three
     frames (a rep's first and last frames, a frame between gaps) count only when there is nothing
     else, and then by their shallower frame.
+
+    With hips_sure and legs_fresh (per frame, 0 or 1), a window the rep's "not judged" rule would
+    call hidden is skipped, as filters.SettledDepth skips it live: otherwise a bottom with a few
+    unsure frames in its deepest window was stored past a target the buzzer never saw reached.
     """
     n = len(t)
     if n < 3:
@@ -80,6 +85,11 @@ def sustained_bottom(t: np.ndarray, angle_deg: np.ndarray,
     for i in range(n):
         if hi[i] - lo[i] >= 3:
             settled[i] = trimmed_mean(angle_deg[lo[i]:hi[i]])
+    if hips_sure is not None and legs_fresh is not None:
+        seen = np.array([hips_sure[a:b].mean() >= MIN_SURE_AT_BOTTOM and legs_fresh[a:b].mean() >= MIN_SEEN_AT_BOTTOM
+                         for a, b in zip(lo, hi)])
+        if np.isfinite(settled[seen]).any():
+            settled[~seen] = np.inf
     if not np.isfinite(settled).any():
         settled = np.array([angle_deg[lo[i]:hi[i]].max() for i in range(n)])
     i = int(np.argmin(settled))
@@ -183,6 +193,11 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
     own_bottom_hidden = (float(np.mean(col["hips_sure"][at_bottom])) < MIN_SURE_AT_BOTTOM
                          or float(np.mean(col["legs_fresh"][at_bottom])) < MIN_SEEN_AT_BOTTOM)
+    if not (own_bottom_hidden or plates_hid_set):
+        # a judged bottom's depth skips the narrow windows the live depth skipped (the buzzer's word)
+        bottom_i, bottom_deg = sustained_bottom(t, signal, hips_sure=col["hips_sure"], legs_fresh=col["legs_fresh"])
+        bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
+        at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
     if issue not in BLOCKING and (own_bottom_hidden or plates_hid_set):   # a note gives way
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING

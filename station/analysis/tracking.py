@@ -86,6 +86,14 @@ STEADY_FRAMES = 3                  # jumps are judged only against a pose seen t
 MIN_JUMP_LEGS = 0.15               # at high frame rates, smaller steps than this are noise, not jumps
 MAX_HOLD_S = 0.6                    # hold the last pose at most this long, then accept the new one
 MAX_UNSURE_HOLD_S = 1.5             # ... or this long while the new one is also unsure
+# Running averages forget in seconds, not frames: a weight of 0.2 a frame is 0.15 s at 30 fps but
+# 0.45 s at a Pi 4's 10. Each time constant below is what the per-frame weight was at 30 fps.
+LEG_OFFSET_TAU_S = 0.15             # each leg's offset from the midline (was 0.2 a frame)
+SIDE_SCORE_TAU_S = 0.32             # each side's ear + shoulder + hip score: which side is near (0.1)
+FACING_TAU_S = 0.15                 # the knees' word on the facing (0.2)
+NOSE_FACING_TAU_S = 0.32            # the nose's, while the facing is still unsure (0.1) ...
+NOSE_SETTLED_TAU_S = 1.65           # ... and once it is settled (0.02)
+MAX_STEP_S = 0.125                  # a longer gap counts as this (8 fps): one frame cannot reset them
 
 
 class BodyTracker:
@@ -129,7 +137,13 @@ class BodyTracker:
         self.fresh = False             # this frame's legs were taken (not held over from an earlier one)
         self._jump_since: float | None = None
         self._steady = 0               # frames accepted since the pose (re)appeared
-        self._last_t = -math.inf
+        self._last_t = -math.inf        # the last accepted pose's time
+        self._frame_t = -math.inf       # the last frame's time, accepted or not
+        self._step_s = MAX_STEP_S       # seconds since the last frame (capped), for the running averages
+
+    def _weight(self, tau_s: float) -> float:
+        """A running average's weight for this frame: the same forgetting per second at any rate."""
+        return 1.0 - math.exp(-self._step_s / tau_s)
 
     def reset(self) -> None:
         self.have_pose = False
@@ -153,6 +167,8 @@ class BodyTracker:
     def update(self, kp: Keypoints) -> bool:
         """Take one frame; False when the lifter (hip and knee) is not in view."""
         pts, t = kp.points, kp.timestamp
+        self._step_s = min(max(t - self._frame_t, 0.0), MAX_STEP_S)
+        self._frame_t = t
         scores = pts[:, 2]
         ok = scores >= self.min_score
         unsure = self.torso_unsure = self._unsure(scores, t)
@@ -280,11 +296,12 @@ class BodyTracker:
         new.fill(np.nan)
         legs = self.raw_legs
         if self.leg_ok.all():
+            weight = self._weight(LEG_OFFSET_TAU_S)
             for k, j in enumerate(LEG_JOINTS):
                 if np.isfinite(legs[:, k, 0]).all():
                     np.add(legs[0, k], legs[1, k], out=new[j])
                     new[j] *= 0.5
-                    self._leg_offset[:, k] += 0.2 * (legs[:, k] - new[j] - self._leg_offset[:, k])
+                    self._leg_offset[:, k] += weight * (legs[:, k] - new[j] - self._leg_offset[:, k])
                 elif np.isfinite(legs[0, k, 0]) or np.isfinite(legs[1, k, 0]):
                     side = 0 if np.isfinite(legs[0, k, 0]) else 1
                     new[j] = legs[side, k] - self._leg_offset[side, k]
@@ -343,7 +360,8 @@ class BodyTracker:
 
     def _update_view(self, pts: np.ndarray, ok: np.ndarray) -> None:
         """Near side, facing (nose ahead of the ears) and how far the body is turned to the camera."""
-        self._side_score += 0.1 * (pts[LABELS[EAR:HIP + 1], 2].sum(axis=0) - self._side_score)
+        side_scores = pts[LABELS[EAR:HIP + 1], 2].sum(axis=0)
+        self._side_score += self._weight(SIDE_SCORE_TAU_S) * (side_scores - self._side_score)
         other = 1 - self.near_side
         if self._side_score[other] > self._side_score[self.near_side] + NEAR_SIDE_HYSTERESIS:
             self.near_side = other
@@ -356,11 +374,12 @@ class BodyTracker:
         hip, knee = self._raw[HIP], self._raw[KNEE]
         dx, dy = knee[0] - hip[0], knee[1] - hip[1]
         if abs(dx) > abs(dy) * FACING_FROM_KNEES:
-            self.facing += 0.2 * ((1.0 if dx > 0 else -1.0) - self.facing)
+            self.facing += self._weight(FACING_TAU_S) * ((1.0 if dx > 0 else -1.0) - self.facing)
             self._knees_set_facing = self._knees_set_facing or abs(self.facing) >= 0.5
         elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]) and not self._knees_set_facing:
             direction = 1.0 if pts[KP.NOSE, 0] > self._raw[EAR, 0] else -1.0
-            self.facing += (0.1 if abs(self.facing) < 0.5 else 0.02) * (direction - self.facing)
+            tau_s = NOSE_SETTLED_TAU_S if abs(self.facing) >= 0.5 else NOSE_FACING_TAU_S
+            self.facing += self._weight(tau_s) * (direction - self.facing)
         shoulders, hips = LABELS[SHOULDER], LABELS[HIP]
         if not (ok[shoulders].all() and ok[hips].all()):
             self.width_ratio = 0.0   # the far side is hidden behind the body: side-on
