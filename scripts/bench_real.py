@@ -15,7 +15,7 @@ Then, needing no labels: each judged rep's depth at 15 and 10 fps against the sa
 clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
-                                 [--transform mirror|half|dark|rolled]
+                                 [--transform mirror|half|dark|rolled|feetoff]
 """
 
 from __future__ import annotations
@@ -109,10 +109,23 @@ def _rolled(frame: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(frame).rotate(ROLL_DEG, resample=Image.BILINEAR))
 
 
+def _feet_off_row(clip: Clip, estimator, cache: Path | None) -> int:
+    """Where --transform feetoff cuts the picture: halfway between the lifter's median knee and
+    ankle height in the clip as filmed, so the feet are out and the knees in (a camera too close or
+    tilted down). Rows, from the clip's own keypoints."""
+    keypoints, _ = keypoints_for(clip, "native", estimator, cache)
+    points = np.stack([k.points for k in keypoints])
+    seen = points[:, :, 2] >= 0.3
+    knee = np.median(points[:, [13, 14], 1][seen[:, [13, 14]]])
+    ankle = np.median(points[:, [15, 16], 1][seen[:, [15, 16]]])
+    return int(round((knee + ankle) / 2))
+
+
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
-# facing the other way, a smaller lifter, a dim gym, a camera not level. A verdict that flips under
-# them is fragile.
-TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark, "rolled": _rolled}
+# facing the other way, a smaller lifter, a dim gym, a camera not level, the feet out of the
+# picture (depth is still judged, with a note). A verdict that flips under them is fragile.
+TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark, "rolled": _rolled,
+              "feetoff": None}
 
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
@@ -128,11 +141,14 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
         width, height = (int(v) for v in data["size"])
         return [Keypoints(p, width, height, float(t), bool(again))
                 for p, t, again in zip(data["points"], data["t"], data["second_look"])], 0.0
+    row = _feet_off_row(clip, estimator, cache) if transform == "feetoff" else 0
     estimator.reset()
     source = VideoFileSource(clip.path)
     start = time.perf_counter()
     try:
         change = TRANSFORMS[transform]
+        if transform == "feetoff":
+            change = lambda frame: frame[:row]  # noqa: E731
         frames = source if change is None else ((t, change(frame)) for t, frame in source)
         keypoints = list(estimator.track(frames, max_fps=None if rate == "native" else float(rate)))
     finally:
@@ -184,7 +200,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="keep keypoints here between runs (keyed by the pose code's hash)")
     parser.add_argument("--json", help="write the rows as JSON here")
     parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
-                        help="the clips as another kind of clip: mirrored, half resolution or dim")
+                        help="the clips as another kind of clip: mirrored, half resolution, dim, a camera "
+                             "not level, or the feet cut off")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():

@@ -544,8 +544,8 @@ def test_knee_travel_is_measured_from_the_shin_standing_tall():
 
 
 def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth():
-    """Feet or head out cost only what they hide (a note), so they come after every blocking issue:
-    a high camera that cuts off the head, or plates over the hips with the feet cut off, still abstain."""
+    """Feet out (which blocks depth) and head out (a note) come after every other blocking issue: a
+    high camera that cuts off the head, or plates over the hips with the feet cut off, say so."""
     from station.analysis.analyzer import COLUMNS, ROW_WIDTH
     from station.analysis.quality import issue_for
     from station.analysis.summary import build_rep

@@ -129,7 +129,7 @@ def test_the_rep_limit_with_one_rounding_rep_keeps_it_unconfirmed():
 
 
 @pytest.mark.parametrize("kwargs,why,depth", [
-    (dict(side_view=False, setup_issue="front_view"), "side-on", None),
+    (dict(side_view=False, setup_issue="front_view"), "sees you from the front", None),
     (dict(wink_judged=False), "lower back was hidden", -20.0),   # seen side-on: the depth its set shows
 ])
 def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_why(kwargs, why, depth):
@@ -144,11 +144,21 @@ def test_a_rep_that_could_not_be_judged_does_not_count_and_the_lifter_is_told_wh
     assert test.feed(rep(17.0, index=3)).target_deg == 11.0, "the plan goes on from where it was"
 
 
-def test_feet_out_of_the_picture_still_count_as_the_pages_judge_them():
-    """feet_out keeps the depth on the pages; the test said 'the camera did not see it side-on'."""
+def test_a_rep_the_camera_set_up_kept_from_being_judged_says_what_to_fix():
+    """Feet out of the picture block the depth (the knees at the picture's edge): the rep does not
+    count, and it says so in those words, not 'the camera did not see it side-on', once, with one
+    full stop."""
     test = started()
-    step = test.feed(rep(24.0, setup_issue="feet_out"))
-    assert step.counted and step.deeper and test.reps[-1].judged and "did not count" not in step.message
+    step = test.feed(rep(24.0, side_view=False, setup_issue="feet_out"))
+    assert "did not count: your feet are out of the picture. Move the camera back" in step.message
+    assert ".." not in step.message and "side-on" not in step.message
+    entry = test.reps[-1]
+    assert not entry.judged and entry.reason == "feet out" and ".." not in entry.note
+    step = test.feed(rep(24.0, side_view=False, setup_issue="front_view", index=2))
+    assert "did not count: the camera sees you from the front. Turn the camera" in step.message
+    assert "Cannot judge" not in step.message and test.reps[-1].reason == "not side-on"
+    from station.analysis.selftest import OFF_VIEW_REASONS
+    assert max(map(len, OFF_VIEW_REASONS.values())) <= len("not side-on"), "the table's cell fits a phone"
 
 
 def test_a_test_whose_reps_the_view_gate_mostly_failed_gives_no_verdict():
@@ -161,7 +171,7 @@ def test_a_test_whose_reps_the_view_gate_mostly_failed_gives_no_verdict():
     test.feed(rep(17.0, index=4))
     test.feed(rep(10.0, wink=True, onset=12.0, confidence=0.999, index=5))
     assert test.done and test.result.outcome == INCOMPLETE and not test.result.sets_target
-    assert "2 of 5 reps were not seen side-on" in test.result.message and test.result.safe_depth_deg is None
+    assert "2 of 5 reps could not be judged from the camera" in test.result.message and test.result.safe_depth_deg is None
 
 
 def test_too_many_reps_that_cannot_be_judged_end_without_a_verdict():

@@ -25,6 +25,7 @@ from station.analysis.quality import (
     BLOCKING,
     DEEP_FOR_PARALLAX_DEG,
     EDGE_SHARE,
+    FEET_SEEN_SCORE,
     MIN_SEEN_AT_BOTTOM,
     MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
@@ -332,14 +333,17 @@ class SquatAnalyzer:
         height = kp.frame_height
         f[0] = tracker.width_ratio
         f[1] = float(body.max() - body.min()) if len(body) > 1 else 0.0
-        f[2] = float(np.maximum(pts[LABELS[1:5, 0], 2], pts[LABELS[1:5, 1], 2]).mean())
+        ankles = LABELS[ANKLE]
+        f[4] = float(any(pts[a, 2] >= FEET_SEEN_SCORE and pts[a, 1] < (1 - EDGE_SHARE) * height for a in ankles))
+        # how well the body is seen: shoulders, hips, knees and, while in the picture, ankles (feet cut
+        # off by the frame score low however bright the gym: the advice is then the feet's, not the light's)
+        last = ANKLE + 1 if f[4] else ANKLE
+        f[2] = float(np.maximum(pts[LABELS[1:last, 0], 2], pts[LABELS[1:last, 1], 2]).mean())
         legs = tracker.raw_legs
         f[3] = np.nan
         if tracker.leg_ok.all() and self.angles.drop_deg < DEEP_FOR_PARALLAX_DEG:
             thighs = np.degrees(np.arctan2(legs[:, 1, 1] - legs[:, 0, 1], np.abs(legs[:, 1, 0] - legs[:, 0, 0])))
             f[3] = abs(float(thighs[0] - thighs[1]))
-        ankles = LABELS[ANKLE]
-        f[4] = float(any(ok[a] and pts[a, 1] < (1 - EDGE_SHARE) * height for a in ankles))
         head = (KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR)
         f[5] = float(any(ok[h] and pts[h, 1] > EDGE_SHARE * height for h in head))
         self.gate.add(kp.timestamp, f)

@@ -34,14 +34,16 @@ SETUP_ADVICE = {
 # the issues that do not block depth, said live as a note beside it (the depth stays on the page
 # and the bar): what to change, and what it costs
 SETUP_NOTES_LIVE = {
-    "feet_out": "Your feet are out of the picture: move the camera back so they are in view (heel lift and "
-                "knee travel need them).",
     "head_out": "Your head is out of the picture: move the camera back or tilt it up so all of you is in view.",
 }
 
-# what blocks a depth verdict; the others are advice while depth stays measurable
+# what blocks a depth verdict; the others are advice while depth stays measurable. Feet out of the
+# picture block it too: the knees then sit near the picture's edge, where MoveNet's knee points go
+# wrong at the bottom (the dev clips with the picture cut between knee and ankle, at the clip's rate
+# and 10 fps: kham -26 -> +0.8 "parallel", beproj -2.4 -> -8.6, mikcamz -4.3 -> -13.7; cut just
+# above the ankles, beproj -8.4 and ceylin +0.3 -> -4.0).
 BLOCKING = frozenset({"front_view", "three_quarter_view", "too_small", "camera_high", "too_dark",
-                      "hips_hidden"})
+                      "hips_hidden", "feet_out"})
 MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
 # ... and with legs taken from that frame, not held over from an earlier one (the tracker holds the
 # last pose through glitches). Real side clips: 0.8-1.0 of their bottom frames; rendered sets whose
@@ -63,6 +65,10 @@ MIN_SCORE = 0.50
 MAX_LEG_DISAGREEMENT_DEG = 25.0   # near and far thigh this far apart at depth: camera far above the hips
 DEEP_FOR_PARALLAX_DEG = 45.0      # legs compared only when the thighs are this far from vertical
 EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut off
+# An ankle is in the picture when it scores this much: the dev clips' ankles score 0.57-0.93 (median
+# per clip) as filmed, 0.20-0.36 with the feet cut off, where MoveNet puts them on the picture's
+# bottom edge and, at the min_score of 0.2, counted them as seen half the time.
+FEET_SEEN_SCORE = 0.5
 # The live verdict's evidence, in seconds (it was 48 frames: 1.6 s at 30 fps, 4.8 s at a Pi 4's 10, where
 # the advice and the rep signal's choice lagged ~3 s behind the camera; 0.8 s at 60 fps).
 WINDOW_S = 1.6
@@ -95,9 +101,9 @@ def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: flo
         return "too_small"
     if np.isfinite(leg_disagreement_deg) and leg_disagreement_deg > MAX_LEG_DISAGREEMENT_DEG:
         return "camera_high"
-    # feet or head out of the picture cost only what they hide (a note): after every issue that blocks
     if feet_seen < 0.5:
         return "feet_out"
+    # the head out of the picture costs only what it hides (a note): after every issue that blocks
     if head_seen < 0.5:
         return "head_out"
     return None

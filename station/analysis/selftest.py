@@ -124,17 +124,32 @@ class SelfTestResult:
 
 
 def off_view(rep: RepResult) -> bool:
-    """The view gate did not pass the rep (feet out of the picture does not count: depth stands)."""
+    """The view gate did not pass the rep (the head out of the picture does not count: depth stands)."""
     return not rep.side_view or rep.depth_verdict == "unknown"
 
 
+# the table's short word for a rep the camera set-up kept from being judged (no longer than
+# "not side-on": the cell does not wrap, and the table fits a 360 px phone)
+OFF_VIEW_REASONS = {"feet_out": "feet out", "too_dark": "too dark", "too_small": "too far",
+                    "camera_high": "camera high", "hips_hidden": "hips hidden"}
+
+
+def off_view_reason(rep: RepResult) -> str:
+    return OFF_VIEW_REASONS.get(rep.setup_issue or "", "not side-on")
+
+
 def why_not_judged(rep: RepResult) -> str | None:
-    """None when the rep counts for the test; otherwise why not, in the lifter's words."""
+    """None when the rep counts for the test; otherwise why not, in the lifter's words (no final
+    full stop: the callers' sentences carry on)."""
     if off_view(rep):
         from station.analysis.quality import SETUP_ADVICE
 
-        advice = SETUP_ADVICE.get(rep.setup_issue or "", "Stand side-on to the camera, whole body in view.")
-        return f"the camera did not see it side-on. {advice}"
+        advice = SETUP_ADVICE.get(rep.setup_issue or "")
+        if advice is None:
+            return "the camera did not see it side-on. Stand side-on to the camera, whole body in view"
+        # "Cannot judge from here: the camera sees you from the front. Turn ..." -> "the camera sees ..."
+        cause = advice.split(": ", 1)[1] if advice.startswith("Cannot judge") else advice
+        return cause.rstrip(".")
     if not rep.wink_judged:
         return ("your lower back was hidden at the bottom (a plate, the bar or an arm in front of it): "
                 "keep the side of your back in view")
@@ -239,7 +254,7 @@ class SelfTestTracker:
             depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
             entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",
                                 verdict=rep.depth_verdict if depth is not None else None,
-                                reason="not side-on" if off_view(rep) else "back hidden")
+                                reason=off_view_reason(rep) if off_view(rep) else "back hidden")
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "
@@ -310,8 +325,8 @@ class SelfTestTracker:
         if outcome in (ROUNDING, NO_ROUNDING) and self._off_view >= SET_BLOCKED_SHARE * len(self.reps):
             # the set it is filed under would not be judged (summary.summarise_set): neither is the test
             outcome, extra = INCOMPLETE, {}
-            message = (f"{self._off_view} of {len(self.reps)} reps were not seen side-on, so the station does not "
-                       f"trust the others either: no verdict. Fix the view and start the test again.")
+            message = (f"{self._off_view} of {len(self.reps)} reps could not be judged from the camera, so the station "
+                       f"does not trust the others either: no verdict. Fix the view and start the test again.")
         self.result = self._result(outcome, message, **extra)
         self.message = message
         return SelfTestStep(True, True, self._target, False, message)

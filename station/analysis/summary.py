@@ -198,7 +198,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
         bottom_i, bottom_deg = sustained_bottom(t, signal, hips_sure=col["hips_sure"], legs_fresh=col["legs_fresh"])
         bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
         at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
-    if issue not in BLOCKING and (own_bottom_hidden or plates_hid_set):   # a note gives way
+    # a note gives way, and so do feet out of the picture (the advice for plates moves the camera back too)
+    if (issue not in BLOCKING or issue == "feet_out") and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
@@ -210,7 +211,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     lean = knee_travel = heel = None
     if side_view:
         lean = trunk_lean_from_standing(col["trunk_lean_deg"], col["torso_sure"], at_bottom, standing_trunk_deg)
-        if issue != "feet_out" and math.isfinite(cm_per_px):
+        if math.isfinite(cm_per_px):
             shin = -sustained_bottom(t, -col["shin_deg"])[1]   # its most forward 0.3 s, glitch-trimmed
             if math.isfinite(standing_shin_deg):
                 # the knee's forward travel over the ankle from standing (DOMAIN.md: ankle mobility)
@@ -318,11 +319,9 @@ def back_seen(result: SetResult) -> bool:
     return any(r.wink_judged for r in judged_reps(result))
 
 
-# A rep whose feet or head were out of the picture still has a depth (hip and knee were seen); what
-# that costs is said once for the set.
+# A rep whose head was out of the picture still has a depth (hip and knee were seen); what that
+# costs is said once for the set. (Feet out of the picture block the depth: quality.BLOCKING.)
 SETUP_NOTES = {
-    "feet_out": "Your feet were out of the picture, so heel lift and knee travel were not measured: move the "
-                "camera back so your feet are in view.",
     "head_out": "Your head was out of the picture: move the camera back or tilt it up so all of you is in view.",
 }
 
