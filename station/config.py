@@ -218,9 +218,24 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1   # 16 MB and ~0.1-0.2 s per try on
 _PIN_RE = re.compile(r"[0-9]{4,8}")             # ASCII only: '１２３４'.isdigit() is True too
 
 
+def url_host(host: str) -> str:
+    """An IPv6 address goes in brackets in an address bar: http://[::1]:8080/, not http://::1:8080/."""
+    return f"[{host}]" if ":" in host else host
+
+
 def check_pin(pin: Any, key: str = "web.pin") -> str:
     if not isinstance(pin, str) or not _PIN_RE.fullmatch(pin):
-        shown = "(hidden)" if isinstance(pin, str) and pin.isascii() and pin.isdigit() else repr(pin)
+        # never the value: 987654 without quotes, or 12a4, is the owner's PIN with a slip in it, and
+        # this line goes to the journal
+        if not isinstance(pin, str):
+            kind = "a number" if isinstance(pin, (int, float)) and not isinstance(pin, bool) else type(pin).__name__
+            shown = f"(hidden; {kind}, not a quoted string)"
+        elif all(ch.isdigit() for ch in pin) and not pin.isascii():
+            shown = "(hidden; its digits are not the plain 0-9)"     # full-width digits from a phone keyboard
+        elif not all(ch.isdigit() for ch in pin):
+            shown = "(hidden; it holds characters other than digits)"
+        else:
+            shown = "(hidden)"
         raise ConfigError(f"{key} = {shown}: must be 4 to 8 digits 0-9, as a quoted string")
     return pin
 
@@ -300,7 +315,8 @@ def from_dict(data: dict, source_path: str = "") -> Config:
             homes = [name for name, cls in _SECTION_CLASSES.items()
                      if section in {f.name for f in dataclasses.fields(cls)}]
             where = f"put it under [{homes[0]}]" if len(homes) == 1 else "every setting belongs to a [section]"
-            raise ConfigError(f"{section} = {values!r} is outside any section: {where} "
+            shown = "(hidden)" if section in ("pin", "pin_hash") else repr(values)
+            raise ConfigError(f"{section} = {shown} is outside any section: {where} "
                               f"(`station config show` lists each key under its section)")
         if section not in _SECTION_CLASSES:
             raise ConfigError(f"unknown section [{section}]; allowed sections are {', '.join(_SECTION_CLASSES)}")

@@ -49,8 +49,10 @@ def test_config_defaults_and_round_trip(tmp_path):
     ("lifter = 'Ana'\n", "lifter = 'Ana' is outside any section: put it under [station]"),
     ("colour = 'red'\n", "colour = 'red' is outside any section: every setting belongs to a [section]"),
     ("[web]\npin = '12'\n", "web.pin = (hidden): must be 4 to 8 digits 0-9"),
-    ("[web]\npin = '１２３４'\n", "web.pin = '１２３４': must be 4 to 8 digits 0-9"),
-    ("[web]\npin = 1234\n", "web.pin = 1234: must be 4 to 8 digits 0-9, as a quoted string"),
+    ("[web]\npin = '１２３４'\n", "web.pin = (hidden; its digits are not the plain 0-9): must be 4 to 8 digits 0-9"),
+    ("[web]\npin = 987654\n", "web.pin = (hidden; a number, not a quoted string): must be 4 to 8 digits 0-9, as a quoted"),
+    ("[web]\npin = '12a4'\n", "web.pin = (hidden; it holds characters other than digits): must be 4 to 8"),
+    ("pin = '2468'\n", "pin = (hidden) is outside any section"),
     ("[analysis]\ntarget_depth_deg = nan\n", "analysis.target_depth_deg = nan: must be a finite number"),
     ("[camera]\nfps = inf\n", "camera.fps = inf: must be a finite number between 1.0 and 120.0"),
     ("[model]\nthreads = 2.0\n", "model.threads = 2.0: expected int"),
@@ -65,6 +67,8 @@ def test_config_errors_name_the_file_key_value_and_allowed(tmp_path, text, messa
     with pytest.raises(ConfigError) as info:
         config_mod.load(path)
     assert message in str(info.value) and str(path) in str(info.value)
+    for secret in ("987654", "12a4", "2468", "１２３４"):
+        assert secret not in str(info.value), "a PIN, even a mistyped one, is never printed"
 
 
 def test_a_config_saved_with_a_byte_order_mark_reads_as_its_text(tmp_path):
@@ -248,3 +252,9 @@ def test_relative_paths_in_the_config_are_the_state_directorys(tmp_path, monkeyp
     assert cfg.db_path() == tmp_path / "state" / "history" / "station.db"
     cfg.model.path = "/opt/m.tflite"
     assert str(cfg.model_path()) == "/opt/m.tflite", "an absolute path stays"
+
+
+def test_an_ipv6_host_is_bracketed_in_an_address():
+    """`[web] host = "::1"` printed http://::1:8080/, which no browser opens."""
+    assert config_mod.url_host("::1") == "[::1]" and config_mod.url_host("fe80::1") == "[fe80::1]"
+    assert config_mod.url_host("127.0.0.1") == "127.0.0.1" and config_mod.url_host("station.local") == "station.local"

@@ -400,3 +400,20 @@ def test_as_root_a_database_the_service_user_cannot_open_fails_with_chown(tmp_pa
     finally:
         os.chmod(path, 0o640)
     assert doctor.check_database(path, tmp_path).status == "ok"
+
+
+def test_the_disk_check_fails_below_the_configured_floor_not_a_fixed_one(tmp_path):
+    """min_free_mb may be set high: at 100000 MB with less free, every set went unsaved while the
+    doctor said "OK disk" (it compared against a fixed 1000 MB)."""
+    import shutil
+
+    cfg = config_mod.Config()
+    cfg.station.state_dir = str(tmp_path)
+    free_mb = shutil.disk_usage(tmp_path).free / 1e6
+    cfg.store.min_free_mb = int(min(free_mb + 10, 100_000))
+    if cfg.store.min_free_mb <= free_mb:
+        pytest.skip("this disk has more than 100000 MB free")
+    disk = doctor.check_storage(cfg)[0]
+    assert disk.name == "disk" and disk.status == "fail" and "min_free_mb" in disk.fix
+    cfg.store.min_free_mb = 10
+    assert doctor.check_storage(cfg)[0].status == ("ok" if free_mb > 1010 else "warn")

@@ -204,6 +204,52 @@ def test_a_database_damaged_before_start_is_moved_aside_and_a_fresh_one_started(
     assert_consistent(db)
 
 
+def test_a_damaged_file_is_moved_aside_before_anyone_else_reads_and_no_copy_is_overwritten(tmp_path):
+    """The station read the lifter's target over its own connection while the writer moved the
+    damaged file aside; closing it deleted the fresh file's -wal by name, the fresh file read as
+    damaged too, and its copy went to the same-second name: the old history was gone. Now readers
+    wait for `ready` (set after the start-up check), and a second copy gets a name of its own."""
+    db = tmp_path / "station.db"
+    writer = StoreWriter(db)
+    write_set(writer, 1, [rep(1), rep(2)])
+    writer.close()
+    damage_table(db)
+    damaged_bytes = db.read_bytes()
+    writer = StoreWriter(db)
+    assert writer.ready.wait(10)
+    copies = sorted(tmp_path.glob("station.db.damaged-*"))
+    copy = [c for c in copies if not c.name.endswith(("-wal", "-shm"))]
+    assert len(copy) == 1 and len(copy[0].read_bytes()) == len(damaged_bytes), "moved aside before ready"
+    damaged_bytes = copy[0].read_bytes()
+    reader = Store(db)                # what the runner's _read_lifter_target opens, now after ready
+    reader.close()
+    write_set(writer, 2, [rep(1)])
+    assert writer.unsaved == [] and len(stored_reps(db)) == 1
+    writer._replace_damaged("a second damage in the same second")
+    writer.close()
+    originals = [c for c in tmp_path.glob("station.db.damaged-*") if not c.name.endswith(("-wal", "-shm"))]
+    assert len(originals) == 2 and damaged_bytes in [c.read_bytes() for c in originals]
+
+
+def test_a_database_deleted_while_running_is_started_afresh_and_the_page_says_so(tmp_path):
+    """rm station.db* mid-session: SQLite went on writing into the deleted file, every later set was
+    lost and /api/health said all clear. The set in progress carries on in the fresh file."""
+    db = tmp_path / "station.db"
+    writer = StoreWriter(db)
+    write_set(writer, 1, [rep(1), rep(2)])
+    writer.rep_finished(2, NOW + 100, NOW + 100, 0.0, rep(1))
+    assert writer.flush()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    writer.rep_finished(2, NOW + 100, NOW + 100, 0.0, rep(2))
+    writer.set_finished(2, NOW + 100, set_result([rep(1), rep(2)], 2))
+    assert writer.flush() and writer.unsaved == []
+    assert "was deleted or replaced while the station ran" in writer.status()["error"]
+    writer.close()
+    assert [i for _, i in stored_reps(db)] == [2], "the reps after the deletion are in the fresh file"
+    assert_consistent(db)
+
+
 def test_a_database_damaged_while_running_keeps_the_reps_and_carries_on_in_a_fresh_file(tmp_path):
     db = tmp_path / "station.db"
     writer = StoreWriter(db)

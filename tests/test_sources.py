@@ -45,6 +45,17 @@ def test_a_folder_skips_an_unreadable_image_and_says_which(tmp_path):
         list(ImageFolderSource(tmp_path))
 
 
+def test_an_image_claiming_a_billion_pixels_is_a_clear_error_and_skipped_in_a_folder(tmp_path):
+    """Pillow's decompression-bomb check is not an OSError: a 100 KB PNG of 30000x30000 gave a
+    traceback alone and stopped a whole folder."""
+    Image.new("1", (30000, 30000)).save(tmp_path / "huge.png")
+    with pytest.raises(SourceError, match="huge.png: it claims more pixels than Pillow will safely open"):
+        ImageSource(tmp_path / "huge.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "ok.png")
+    source = ImageFolderSource(tmp_path)
+    assert len(list(source)) == 1 and [p.name for p in source.skipped] == ["huge.png"]
+
+
 def test_empty_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="holds no images"):
         ImageFolderSource(tmp_path)

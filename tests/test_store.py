@@ -130,13 +130,17 @@ def test_the_size_limit_drops_only_the_oldest_sets(tmp_path, auto_vacuum):
     assert store.integrity_ok()
 
 
-def test_disk_full_keeps_the_rep_in_memory_and_says_so(tmp_path):
+def test_disk_full_keeps_the_rep_in_memory_and_says_so(tmp_path, caplog):
+    """And at close says how many were lost and why (it said ": None"), and counts them for the
+    exit code."""
     reps, _ = _analysed(reps=1)
     writer = StoreWriter(tmp_path / "s.db", min_free_mb=10**9)  # more than any disk has
     writer.rep_finished(1, time.time(), time.time(), 0.0, reps[0])
     writer.flush()
-    writer.close()
+    with caplog.at_level("ERROR"):
+        assert writer.close() == 1
     assert writer.disk_full and writer.unsaved == [reps[0]]
+    assert "lost with this process: the disk is nearly full" in caplog.text and "None" not in caplog.text
 
 
 WRITER = textwrap.dedent("""
@@ -767,17 +771,17 @@ def test_a_set_a_third_of_which_was_not_judged_speaks_for_none_of_its_reps(tmp_p
     assert set_table(result).splitlines()[0].endswith("depth not judged"), "not a bare 'view: side' above it"
 
 
-def test_feet_out_of_the_picture_cost_heel_and_knee_not_the_depth(tmp_path):
-    """feet_out is advice, not a block (quality.BLOCKING): the analysis kept the depth and
+def test_the_head_out_of_the_picture_costs_a_note_not_the_depth(tmp_path):
+    """head_out is advice, not a block (quality.BLOCKING): the analysis kept the depth and
     `station analyze` printed it, while the API and the page said 'not judged'."""
     from station.app.report import set_dict, set_table
 
-    reps = [_rep(i, -5.0, lean=40.0, view="side", setup_issue="feet_out") for i in (1, 2, 3)]
+    reps = [_rep(i, -5.0, lean=40.0, view="side", setup_issue="head_out") for i in (1, 2, 3)]
     result, store, set_id = _summarised_and_stored(tmp_path / "s.db", reps)
     assert result.setup_issue is None
-    assert "feet were out of the picture, so heel lift and knee travel were not measured" in result.summary
+    assert "Your head was out of the picture" in result.summary
     assert [r["judged"] and r["max_depth_deg"] for r in set_dict(result)["reps"]] == [-5.0] * 3
     assert set_table(result).splitlines()[3].split()[1:3] == ["-5", "below"]
-    assert set_table(result).splitlines()[0].endswith("view: side"), "feet out is a note, not a block"
+    assert set_table(result).splitlines()[0].endswith("view: side"), "head out is a note, not a block"
     assert all(r["judged"] and r["max_depth_deg"] == -5.0 for r in store.get_set(set_id)["reps"])
     assert store.list_sets()[0]["mean_depth_deg"] == -5.0

@@ -220,10 +220,12 @@ def check_storage(cfg: config_mod.Config) -> list[Check]:
         return [Check("warn", "state dir", f"{state} does not exist yet", "it is created on first run "
                                                                           "(systemd's StateDirectory on the Pi)")]
     free_mb = shutil.disk_usage(state).free / 1e6
-    checks = [Check("ok" if free_mb > 1000 else "warn" if free_mb > cfg.store.min_free_mb else "fail", "disk",
+    # ok well above the store's own floor (min_free_mb, which an owner may set high), a warning near it
+    roomy_mb = cfg.store.min_free_mb + 1000
+    checks = [Check("ok" if free_mb > roomy_mb else "warn" if free_mb > cfg.store.min_free_mb else "fail", "disk",
                     f"{free_mb:,.0f} MB free in {state}",
-                    "" if free_mb > 1000 else "free space on the SD card; history stops below "
-                                               f"{cfg.store.min_free_mb} MB")]
+                    "" if free_mb > roomy_mb else "free space on the SD card (or lower [store] min_free_mb); "
+                                                  f"history stops below {cfg.store.min_free_mb} MB")]
     if not os.access(state, os.W_OK):   # the login user: the service's user owns it, as it should
         checks.append(Check("warn", "database", f"{state} belongs to the service user: the database "
                                                 "is not checked as this user", "sudo station doctor"))
@@ -326,14 +328,14 @@ def check_web(cfg: config_mod.Config, system: System | None = None) -> list[Chec
     host, port, bind = socket.gethostname(), cfg.web.port, cfg.web.host
     if bind in ("localhost", "::1") or bind.startswith("127."):
         return [Check("warn", "page", f"web.host is {bind}: the page opens on this machine only "
-                                      f"(http://{bind}:{port}/), phones cannot reach it",
+                                      f"(http://{config_mod.url_host(bind)}:{port}/), phones cannot reach it",
                       "set [web] host = \"0.0.0.0\" in the config, then restart the station")]
     # the running station holds its own port; otherwise the page must be servable where it is set
     problem = None if system.unit_state("station") == "active" else system.try_serving(bind, port)
     if problem:
         return [Check("fail", "page", problem, "fix [web] host or port in the config, then start the station")]
     addresses = local_addresses() if bind in ("0.0.0.0", "::", "") else [bind]
-    urls = [f"http://{host}.local:{port}/"] + [f"http://{a}:{port}/" for a in addresses]
+    urls = [f"http://{host}.local:{port}/"] + [f"http://{config_mod.url_host(a)}:{port}/" for a in addresses]
     checks = [Check("ok", "page", " or ".join(urls))]
     avahi = system.unit_state("avahi-daemon")
     installed = system.which("avahi-daemon") is not None or avahi not in ("", "unknown", "inactive", NO_SYSTEMD)

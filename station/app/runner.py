@@ -74,6 +74,7 @@ def live_state(state: FrameState | None) -> dict:
 
 # The page's frame rate is counted over this many seconds: the rate now, not since the start.
 RECENT_FPS_WINDOW_S = 2.0
+STORE_READY_S = 15.0      # the history's start-up check (a damaged file moved aside) before reading it
 
 
 @dataclass
@@ -223,7 +224,7 @@ class Station:
         # MultiSocketServer, which lists (host, port) per socket instead
         port = getattr(self.web_server, "effective_port", None) or self.web_server.effective_listen[0][1]
         host = "127.0.0.1" if self.cfg.web.host in ("0.0.0.0", "::") else self.cfg.web.host
-        self.web_url = f"http://{host}:{port}/"
+        self.web_url = f"http://{config_mod.url_host(host)}:{port}/"
         if self.cfg.web.host in ("0.0.0.0", "::"):   # the journal's line must give a phone's address too
             self.phone_url = f"http://{socket.gethostname()}.local:{port}/"
         self._start_web_thread()
@@ -310,6 +311,11 @@ class Station:
         """The lifter's own target depth from their last self-test (None: the configured one) and the
         onset it was set from. Read when the station starts and when the lifter changes, never in the
         frame loop."""
+        ready = getattr(self.store, "ready", None)
+        if ready is not None and not ready.wait(STORE_READY_S):
+            log.warning("the history database is still being checked: lifter %s's own target depth is not "
+                        "read yet (the configured one is used)", lifter)
+            return None, None
         try:
             store = Store(self.cfg.db_path())
             try:
@@ -602,7 +608,8 @@ class Station:
         self.notifier.stopping()
         self.stop()
         self._close_set()
-        self.store.close()
+        if self.store.close() and self.exit_code == 0:
+            self.exit_code = 1       # finished reps were lost: not a clean run (the log says how many, why)
         self.feedback.close()
         if self.web_server is not None:
             self.web_server.close()

@@ -21,6 +21,9 @@ def read_image_rgb(path: Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))  # drops alpha: MoveNet wants RGB
     except (OSError, UnidentifiedImageError) as exc:
         raise SourceError(f"cannot read image {path}: {exc}") from None
+    except Image.DecompressionBombError:   # not an OSError: a 100 KB file may claim 30000x30000 pixels
+        raise SourceError(f"cannot read image {path}: it claims more pixels than Pillow will safely open "
+                          f"(a camera picture has a few million)") from None
 
 
 class ImageSource:

@@ -108,10 +108,14 @@ class StoreWriter:
         self._refused = ""                # why the last of them was refused
         self._set_ids: dict[int, int] = {}
         self._db_ids: dict[int, int] = {}   # every set key seen -> its row (the self-test's evidence link)
+        # set once the start-up check is done: until then the file may be moved aside, and another
+        # connection open on it would, on closing, delete the fresh file's -wal by name (it did)
+        self.ready = threading.Event()
         try:
             self._store = Store(self.path, *self._args)
         except DamagedError as exc:
             self._store = self._replace_damaged(str(exc))
+        self._inode = self._file_inode()
         self._lock_fd = self._take_writer_lock()
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._thread.start()
@@ -138,7 +142,8 @@ class StoreWriter:
         self._queue.put(Flush(done))
         return done.wait(timeout)
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 5.0) -> int:
+        """Stop the writer; the number of finished reps lost with this process (0: all saved)."""
         if self._thread.is_alive():
             self._queue.put(Stop())
             self._thread.join(timeout)
@@ -147,12 +152,16 @@ class StoreWriter:
         if waiting:
             log.error("%d finished reps were still waiting to be written to %s when the station stopped, and "
                       "are lost with this process (the writer took over %.0f s)", waiting, self.path, timeout)
-        if self.unsaved:
+        unsaved = len(self.unsaved)
+        if unsaved:
+            why = self.last_error or (f"the disk is nearly full (history stops below {self._args[2]} MB "
+                                      f"free: [store] min_free_mb)" if self.disk_full else "see the errors above")
             log.error("%d finished reps could not be saved to %s and are lost with this process: %s",
-                      len(self.unsaved), self.path, self.last_error)
+                      unsaved, self.path, why)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        return waiting + unsaved
 
     # --- what the page shows ----------------------------------------------------------------------
     @property
@@ -175,7 +184,10 @@ class StoreWriter:
 
     # --- the writer thread --------------------------------------------------------------------------
     def _run(self) -> None:
-        self._start_up()
+        try:
+            self._start_up()
+        finally:
+            self.ready.set()
         while True:
             try:
                 item = self._queue.get(timeout=RETRY_S if self._pending else None)
@@ -225,8 +237,37 @@ class StoreWriter:
                 self.error = f"the history database could not be checked: {exc}"
                 log.error(self.error)
 
+    def _file_inode(self) -> int | None:
+        try:
+            return os.stat(self.path).st_ino
+        except OSError:
+            return None
+
+    def _reopen_if_deleted(self) -> None:
+        """The file deleted (or replaced) under the open connection: SQLite would go on writing into
+        the deleted file, every later set lost while the page said "No sets yet" and health all clear.
+        A fresh file takes its place and the page says what happened."""
+        inode = self._file_inode()
+        if inode is not None and inode == self._inode:
+            return
+        with contextlib.suppress(Exception):
+            self._store.close()
+        self._store = Store(self.path, *self._args)
+        self._inode = self._file_inode()
+        self._set_ids.clear()   # those rows went with the old file: the held reps start their set afresh
+        self._db_ids.clear()
+        self.notice = (f"the history database {self.path} was deleted or replaced while the station ran: a "
+                       "fresh one was started, and the sets saved before that are not in it")
+        log.error(self.notice)
+
     def _write_pending(self) -> None:
         recovered_for = None
+        if self._pending and not self.damaged:
+            try:
+                self._reopen_if_deleted()
+            except Exception as exc:  # noqa: BLE001 - cannot create it now: kept for later, as any failure
+                self._keep_for_later(sqlite3.OperationalError(str(exc)))
+                return
         while self._pending:
             if self.damaged and not self._recover(self._damage):
                 return
@@ -306,6 +347,7 @@ class StoreWriter:
             log.error(self.error)
             return False
         self.damaged = False
+        self._inode = self._file_inode()
         self._set_ids.clear()   # those rows are in the old file: the held reps start their set afresh
         self._db_ids.clear()
         return True
@@ -313,7 +355,12 @@ class StoreWriter:
     def _replace_damaged(self, reason: str) -> Store:
         """The damaged file (with its -wal and -shm) goes to <db>.damaged-<time>, kept for `sqlite3 .recover`;
         a fresh database takes its place. Said in the log and, through `notice`, on every page."""
-        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while any(Path(f"{aside}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+            n += 1      # a second damage within the second: never over an earlier copy
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
         try:
             for suffix in ("", "-wal", "-shm"):
                 src = Path(f"{self.path}{suffix}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import re
 import secrets
 from typing import Any
 
@@ -156,6 +157,9 @@ def settings() -> tuple[str, int]:
     return page, (status if error else 200)
 
 
+PLAIN_NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?")
+
+
 def _save_form(cfg: config_mod.Config) -> tuple[config_mod.Config, str]:
     """The posted form, checked and applied: the new Config and what to tell the lifter."""
     check_form()
@@ -164,6 +168,10 @@ def _save_form(cfg: config_mod.Config) -> tuple[config_mod.Config, str]:
         raw = request.form.get(name)
         if raw is None or raw == "":
             continue
+        if kind is float and not PLAIN_NUMBER.fullmatch(raw.strip()):
+            # float() also takes "1_0", "1e3", "inf" and other scripts' digits; a browser's number field sends none
+            raise BadRequest(f"{name} = {raw[:40]!r} is not a number: write a finite number with digits 0-9 "
+                             "(an optional - and decimal point)")
         try:
             changes[key] = kind(raw.strip())
         except ValueError:
