@@ -67,7 +67,8 @@ DEEP_FOR_PARALLAX_DEG = 45.0      # legs compared only when the thighs are this 
 EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut off
 # An ankle is in the picture when it scores this much: the dev clips' ankles score 0.57-0.93 (median
 # per clip) as filmed, 0.20-0.36 with the feet cut off, where MoveNet puts them on the picture's
-# bottom edge and, at the min_score of 0.2, counted them as seen half the time.
+# bottom edge and, at the min_score of 0.2, counted them as seen half the time (at 0.4, one clip's
+# edge ankles, scoring about 0.4, still did, and it read 9 deg too deep).
 FEET_SEEN_SCORE = 0.5
 # The live verdict's evidence, in seconds (it was 48 frames: 1.6 s at 30 fps, 4.8 s at a Pi 4's 10, where
 # the advice and the rep signal's choice lagged ~3 s behind the camera; 0.8 s at 60 fps).
