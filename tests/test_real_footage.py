@@ -387,7 +387,8 @@ def test_feet_out_of_the_picture_block_the_depth_with_their_advice():
     for i in range(40):   # the lifter's feet below the bottom edge of the picture
         kp = _side_pose(i / 30, 85.0)
         pts = kp.points.copy()
-        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.3     # a guess on the edge, above min_score
+        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 1] = 462.0   # a guess on the bottom edge (0.96 of 480) ...
+        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.3     # ... above min_score: it passed as feet in view
         state, events = analyzer.update(Keypoints(pts, 640, 480, kp.timestamp))
         bar.post(state, events, i / 30)
     assert state.setup_issue == "feet_out" and "Move the camera back so your feet are in view" in state.setup_advice

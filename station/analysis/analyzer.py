@@ -25,7 +25,8 @@ from station.analysis.quality import (
     BLOCKING,
     DEEP_FOR_PARALLAX_DEG,
     EDGE_SHARE,
-    FEET_SEEN_SCORE,
+    FEET_EDGE_SHARE,
+    FEET_SURE_SCORE,
     MIN_SEEN_AT_BOTTOM,
     MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
@@ -334,7 +335,9 @@ class SquatAnalyzer:
         f[0] = tracker.width_ratio
         f[1] = float(body.max() - body.min()) if len(body) > 1 else 0.0
         ankles = LABELS[ANKLE]
-        f[4] = float(any(pts[a, 2] >= FEET_SEEN_SCORE and pts[a, 1] < (1 - EDGE_SHARE) * height for a in ankles))
+        f[4] = float(any(ok[a] and pts[a, 1] < (1 - EDGE_SHARE) * height
+                         and (pts[a, 2] >= FEET_SURE_SCORE or pts[a, 1] < (1 - FEET_EDGE_SHARE) * height)
+                         for a in ankles))
         # how well the body is seen: shoulders, hips, knees and, while in the picture, ankles (feet cut
         # off by the frame score low however bright the gym: the advice is then the feet's, not the light's)
         last = ANKLE + 1 if f[4] else ANKLE

@@ -65,11 +65,14 @@ MIN_SCORE = 0.50
 MAX_LEG_DISAGREEMENT_DEG = 25.0   # near and far thigh this far apart at depth: camera far above the hips
 DEEP_FOR_PARALLAX_DEG = 45.0      # legs compared only when the thighs are this far from vertical
 EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut off
-# An ankle is in the picture when it scores this much: the dev clips' ankles score 0.57-0.93 (median
-# per clip) as filmed, 0.20-0.36 with the feet cut off, where MoveNet puts them on the picture's
-# bottom edge and, at the min_score of 0.2, counted them as seen half the time (at 0.4, one clip's
-# edge ankles, scoring about 0.4, still did, and it read 9 deg too deep).
-FEET_SEEN_SCORE = 0.5
+# An ankle on the picture's bottom edge is a cut-off foot unless it scores surely. With the feet cut
+# off, MoveNet puts the ankles on the edge (0.95-1.05 of the picture's height) at scores of 0.20-0.36
+# (median per clip), which, counted as seen at any score over min_score, passed half the time. As
+# filmed, the dev clips' side-view ankles sit at 0.71-0.92 of the height and score 0.70-0.93; the
+# rendered mannequin's score lower, so a score rule alone (0.5 anywhere) called its feet out and a
+# quarter of its reps went unjudged.
+FEET_EDGE_SHARE = 0.07            # an ankle this close to the bottom edge ...
+FEET_SURE_SCORE = 0.5             # ... counts as in the picture only at this score
 # The live verdict's evidence, in seconds (it was 48 frames: 1.6 s at 30 fps, 4.8 s at a Pi 4's 10, where
 # the advice and the rep signal's choice lagged ~3 s behind the camera; 0.8 s at 60 fps).
 WINDOW_S = 1.6
