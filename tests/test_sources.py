@@ -115,6 +115,30 @@ def test_a_text_file_named_like_a_video_says_what_is_wrong_without_ffmpeg_errno(
     assert "Errno" not in str(info.value)
 
 
+def test_a_video_cut_inside_its_header_says_damaged_or_cut_short(tmp_path):
+    """Its first 1000 bytes gave FFmpeg's bare "End of file"."""
+    import av
+
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    moov = data.find(b"moov")
+    assert moov > 0
+    cut.write_bytes(data[: moov + 40])            # the file ends inside its header
+    with pytest.raises(SourceError) as info:
+        VideoFileSource(cut)
+    assert "cut.mp4: " in str(info.value) and ("cut short" in str(info.value)) and "End of file" not in str(info.value)
+
+
 def test_a_recording_with_nothing_in_it_says_so(tmp_path):
     """A recording stopped before its first frame: it said "no video stream (only no streams at all)"."""
     import av

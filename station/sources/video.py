@@ -33,7 +33,7 @@ class VideoFileSource:
         self._av = av
         try:
             self._container = av.open(str(self.path))
-        except av.error.InvalidDataError:
+        except (av.error.InvalidDataError, av.error.EOFError):   # EOF: the file ends inside its own header
             raise SourceError(f"cannot open video {self.path}: it is not a video FFmpeg can read (damaged, cut "
                               f"short, or another kind of file with a video's name)") from None
         except av.error.FFmpegError as exc:
@@ -43,7 +43,7 @@ class VideoFileSource:
             self._container.close()
             if not kinds:
                 raise SourceError(f"cannot open video {self.path}: the file holds no pictures at all (an empty "
-                                  f"recording, or one stopped before anything was filmed)")
+                                  f"recording, one stopped before anything was filmed, or a copy cut short)")
             raise SourceError(f"cannot open video {self.path}: it holds no pictures, only {', '.join(kinds)}")
         stream = self._container.streams.video[0]
         self.name = f"video:{self.path.name}"
