@@ -186,29 +186,30 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
     expected = type(f.default) if f.default is not dataclasses.MISSING else list
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    shown = "(hidden)" if key.endswith("pin_hash") else repr(value)   # a PIN put there by mistake is not echoed
     if expected is list:
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{key} = {value!r}: expected a list of integers")
+            raise ConfigError(f"{key} = {shown}: expected a list of integers")
         if not value:
             raise ConfigError(f"{key} = []: needs at least one entry")
         for item in value:
             if (meta["lo"] is not None and item < meta["lo"]) or (meta["hi"] is not None and item > meta["hi"]):
-                raise ConfigError(f"{key} = {value!r}: each entry must be between {meta['lo']} and {meta['hi']}")
+                raise ConfigError(f"{key} = {shown}: each entry must be between {meta['lo']} and {meta['hi']}")
         if len(set(value)) != len(value):
-            raise ConfigError(f"{key} = {value!r}: entries must be distinct")
+            raise ConfigError(f"{key} = {shown}: entries must be distinct")
         return list(value)
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{key} = {value!r}: expected {expected.__name__}")
+        raise ConfigError(f"{key} = {shown}: expected {expected.__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         # NaN compares false with everything, so a range check alone lets it through
-        raise ConfigError(f"{key} = {value!r}: must be a finite number"
+        raise ConfigError(f"{key} = {shown}: must be a finite number"
                           + (f" between {meta['lo']} and {meta['hi']}" if meta["lo"] is not None else ""))
     if expected is str and any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ConfigError(f"{key} = {value!r}: control characters are not allowed")
+        raise ConfigError(f"{key} = {shown}: control characters are not allowed")
     if meta["choices"] and value not in meta["choices"]:
-        raise ConfigError(f"{key} = {value!r}: allowed values are {', '.join(meta['choices'])}")
+        raise ConfigError(f"{key} = {shown}: allowed values are {', '.join(meta['choices'])}")
     if meta["lo"] is not None and value < meta["lo"] or meta["hi"] is not None and value > meta["hi"]:
-        raise ConfigError(f"{key} = {value!r}: must be between {meta['lo']} and {meta['hi']}")
+        raise ConfigError(f"{key} = {shown}: must be between {meta['lo']} and {meta['hi']}")
     return value
 
 

@@ -53,6 +53,7 @@ def test_config_defaults_and_round_trip(tmp_path):
     ("[web]\npin = 987654\n", "web.pin = (hidden; a number, not a quoted string): must be 4 to 8 digits 0-9, as a quoted"),
     ("[web]\npin = '12a4'\n", "web.pin = (hidden; it holds characters other than digits): must be 4 to 8"),
     ("pin = '2468'\n", "pin = (hidden) is outside any section"),
+    ("[web]\npin_hash = 2468\n", "web.pin_hash = (hidden): expected str"),
     ("[analysis]\ntarget_depth_deg = nan\n", "analysis.target_depth_deg = nan: must be a finite number"),
     ("[camera]\nfps = inf\n", "camera.fps = inf: must be a finite number between 1.0 and 120.0"),
     ("[model]\nthreads = 2.0\n", "model.threads = 2.0: expected int"),

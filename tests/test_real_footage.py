@@ -397,6 +397,19 @@ def test_feet_out_of_the_picture_block_the_depth_with_their_advice():
     assert bar.render(40 / 30).bar.pattern == "setup"
 
 
+def test_dim_ankles_inside_the_picture_are_the_light_not_feet_out():
+    """Only ankles on the picture's bottom edge are cut-off feet: dim ones in their usual place say
+    "add light", not "move the camera back" (which makes the lifter smaller and darker still)."""
+    analyzer = SquatAnalyzer(ON_THE_JOINTS)
+    state = None
+    for i in range(40):
+        kp = _side_pose(i / 30, 85.0, score=0.56)
+        pts = kp.points.copy()
+        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], 2] = 0.15      # at 420 of 480 px: inside the picture
+        state, _ = analyzer.update(Keypoints(pts, 640, 480, kp.timestamp))
+    assert state.setup_issue == "too_dark"
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0])
 def test_synthetic_secondary_numbers_are_plausible(fps):
     truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10), CameraParams(), fps=fps, seed=21)

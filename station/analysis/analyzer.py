@@ -338,9 +338,11 @@ class SquatAnalyzer:
         f[4] = float(any(ok[a] and pts[a, 1] < (1 - EDGE_SHARE) * height
                          and (pts[a, 2] >= FEET_SURE_SCORE or pts[a, 1] < (1 - FEET_EDGE_SHARE) * height)
                          for a in ankles))
-        # how well the body is seen: shoulders, hips, knees and, while in the picture, ankles (feet cut
-        # off by the frame score low however bright the gym: the advice is then the feet's, not the light's)
-        last = ANKLE + 1 if f[4] else ANKLE
+        # how well the body is seen: shoulders, hips, knees and ankles, unless the ankles sit on the
+        # picture's bottom edge (feet cut off by the frame score low however bright the gym: the advice
+        # is then the feet's); a dim ankle inside the picture still counts (that advice is the light's)
+        on_edge = all(pts[a, 1] >= (1 - FEET_EDGE_SHARE) * height for a in ankles)
+        last = ANKLE if on_edge and not f[4] else ANKLE + 1
         f[2] = float(np.maximum(pts[LABELS[1:last, 0], 2], pts[LABELS[1:last, 1], 2]).mean())
         legs = tracker.raw_legs
         f[3] = np.nan
@@ -476,7 +478,7 @@ class SquatAnalyzer:
     def _state(self, t: float, present: bool) -> FrameState:
         base = self.baseline
         issue = self.gate.issue if present else None   # nobody there is 'absent', not a camera problem
-        judged_view = issue not in BLOCKING               # feet or head out of the picture: a note only
+        judged_view = issue not in BLOCKING               # the head out of the picture: a note only
         judged = present and base.known and judged_view
         thigh = self._depth_deg() if judged else None
         settled = self._settled.latest    # the bar's "target": the rep's own measure, none where not judged

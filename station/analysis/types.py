@@ -30,7 +30,7 @@ class FrameState:
     # from here, a short code and one sentence the lifter can act on; no depth numbers then.
     setup_issue: str | None = None     # e.g. "front_view", "camera_high": an issue that blocks depth
     setup_advice: str | None = None    # "Turn the camera to your side: ..."
-    setup_note: str | None = None      # an issue that leaves the depth (feet out of the picture): what to change
+    setup_note: str | None = None      # an issue that leaves the depth (the head out of the picture): what to change
 
 
 @dataclass

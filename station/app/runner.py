@@ -74,7 +74,7 @@ def live_state(state: FrameState | None) -> dict:
 
 # The page's frame rate is counted over this many seconds: the rate now, not since the start.
 RECENT_FPS_WINDOW_S = 2.0
-STORE_READY_S = 15.0      # the history's start-up check (a damaged file moved aside) before reading it
+STORE_READY_S = 120.0     # the history's start-up check (a damaged file moved aside) before reading it
 
 
 @dataclass
@@ -223,7 +223,8 @@ class Station:
         # one socket: effective_port; a host name with several addresses (localhost with IPv6): a
         # MultiSocketServer, which lists (host, port) per socket instead
         port = getattr(self.web_server, "effective_port", None) or self.web_server.effective_listen[0][1]
-        host = "127.0.0.1" if self.cfg.web.host in ("0.0.0.0", "::") else self.cfg.web.host
+        # waitress binds "::" as IPv6 only: this machine reaches it at ::1, not 127.0.0.1
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.cfg.web.host, self.cfg.web.host)
         self.web_url = f"http://{config_mod.url_host(host)}:{port}/"
         if self.cfg.web.host in ("0.0.0.0", "::"):   # the journal's line must give a phone's address too
             self.phone_url = f"http://{socket.gethostname()}.local:{port}/"

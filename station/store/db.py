@@ -298,7 +298,7 @@ def public_rep(row: sqlite3.Row | dict[str, Any], set_setup_issue: str | None) -
     rep = {PUBLIC_NAMES.get(k, k): row[k] for k in row.keys() if k != "series"}
     for flag in ("below_parallel", "reached_target", "wink", "wink_judged", "side_view"):
         rep[flag] = bool(rep[flag])
-    # side_view: the rep's own view gate passed (an issue like feet out of the picture leaves its depth);
+    # side_view: the rep's own view gate passed (an issue like the head out of the picture leaves its depth);
     # set_setup_issue: the set's did not (a third or more of its reps blocked, station.analysis.summary)
     rep["judged"] = set_setup_issue is None and rep["side_view"] and rep["depth_verdict"] != "unknown"
     if not rep["judged"]:

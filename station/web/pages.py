@@ -157,7 +157,7 @@ def settings() -> tuple[str, int]:
     return page, (status if error else 200)
 
 
-PLAIN_NUMBER = re.compile(r"-?[0-9]{1,6}(\.[0-9]{1,6})?")
+PLAIN_NUMBER = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")   # HTML's number, ASCII digits
 
 
 def _save_form(cfg: config_mod.Config) -> tuple[config_mod.Config, str]:
@@ -169,7 +169,7 @@ def _save_form(cfg: config_mod.Config) -> tuple[config_mod.Config, str]:
         if raw is None or raw == "":
             continue
         if kind is float and not PLAIN_NUMBER.fullmatch(raw.strip()):
-            # float() also takes "1_0", "1e3", "inf" and other scripts' digits; a browser's number field sends none
+            # float() also takes "1_0", "inf" and other scripts' digits; a browser's number field sends none
             raise BadRequest(f"{name} = {raw[:40]!r} is not a number: write a finite number with digits 0-9 "
                              "(an optional - and decimal point)")
         try:

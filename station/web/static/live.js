@@ -14,7 +14,7 @@ function poll(){
     show('depthbox',!setup&&!fault);show('advice',setup);
     el('advice').textContent=setup?(s.setup_advice||'Cannot judge from here: check the camera.'):'';
     el('depth').textContent=s.thigh_deg==null?'-':Math.round(s.thigh_deg)+'°';
-    // an issue that leaves the depth (feet out of the picture): a note beside it, not in its place
+    // an issue that leaves the depth (the head out of the picture): a note beside it, not in its place
     show('note',!!s.setup_note&&!setup&&!fault);el('note').textContent=s.setup_note||'';
     show('fault',fault);el('fault').textContent=fault?('Camera or model problem: '+s.fault):'';
     show('phase',!setup&&!fault);
