@@ -252,10 +252,7 @@ class StoreWriter:
             return
         with contextlib.suppress(Exception):
             self._store.close()
-        self._store = Store(self.path, *self._args)
-        self._inode = self._file_inode()
-        self._set_ids.clear()   # those rows went with the old file: the held reps start their set afresh
-        self._db_ids.clear()
+        self._adopt(Store(self.path, *self._args))
         self.notice = (f"the history database {self.path} was deleted or replaced while the station ran: a "
                        "fresh one was started, and the sets saved before that are not in it")
         log.error(self.notice)
@@ -347,10 +344,16 @@ class StoreWriter:
             log.error(self.error)
             return False
         self.damaged = False
-        self._inode = self._file_inode()
-        self._set_ids.clear()   # those rows are in the old file: the held reps start their set afresh
-        self._db_ids.clear()
+        self._adopt(self._store)
         return True
+
+    def _adopt(self, store: Store) -> None:
+        """Carry on in a fresh file: the rows written so far are in the old one, so the held reps
+        start their set afresh, and the file on disk is the one to watch from now on."""
+        self._store = store
+        self._inode = self._file_inode()
+        self._set_ids.clear()
+        self._db_ids.clear()
 
     def _replace_damaged(self, reason: str) -> Store:
         """The damaged file (with its -wal and -shm) goes to <db>.damaged-<time>, kept for `sqlite3 .recover`;
