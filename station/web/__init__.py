@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SECRET_BYTES = 32
 MAX_BODY = 64 * 1024        # the largest form the pages send is under 1 KB
+# The server refuses bigger bodies before reading them (plain text, it cannot know the route); between
+# the two, Flask refuses them in the route's own form: JSON on /api, the error page elsewhere.
+MAX_BODY_SERVER = 1024 * 1024
 __all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve"]
 
 
@@ -216,7 +219,7 @@ SERVER_OPTIONS = dict(
     cleanup_interval=2,        # ... checked this often (default 30)
     asyncore_use_poll=True,    # poll(), not select(): no 1024-descriptor ceiling
     backlog=1024,
-    max_request_body_size=MAX_BODY,     # refused (413) before it is read (default 1 GB)
+    max_request_body_size=MAX_BODY_SERVER,  # refused (413) before it is read (default 1 GB)
     max_request_header_size=64 * 1024,  # default 256 KB
 )
 
