@@ -93,6 +93,27 @@ def test_history_and_live_pages(client):
     assert 'id="bar"' in client.get("/live").get_data(as_text=True)
 
 
+def test_times_read_as_dates_without_javascript(client, seeded):
+    """the script shows them in the phone's own zone; without it the station's clock, never a bare epoch"""
+    import re
+    from datetime import datetime
+
+    from station.store import Store
+
+    db, _ = seeded
+    st = Store(db)
+    try:
+        shown = datetime.fromtimestamp(st.get_set(st.last_set_id())["started_at"])
+    finally:
+        st.close()
+    home = client.get("/").get_data(as_text=True)
+    stamp = re.search(r'<time data-ts="[0-9.]+" data-style="weekday">([^<]*)</time>', home).group(1)
+    assert stamp == shown.strftime("%a %H:%M")
+    history = client.get("/history").get_data(as_text=True)
+    dates = re.findall(r'<time data-ts="[0-9.]+">([^<]*)</time>', history)
+    assert dates and all(re.fullmatch(r"\d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d", d) for d in dates), dates[:3]
+
+
 @pytest.mark.parametrize("url", ["/api/last-set", "/api/sets", "/api/sets/1", "/api/reps/1", "/api/history",
                                  "/api/live", "/api/settings", "/api/health"])
 def test_api_routes_return_json(client, url):

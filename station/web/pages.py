@@ -7,6 +7,7 @@ import json
 import math
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
@@ -48,6 +49,17 @@ def template_globals() -> dict[str, Any]:
             "store_damaged": status.get("damaged"), "verdict_text": VERDICT_TEXT,
             # a rep seen with one leg has a wider band: the rep table says so beside its verdict
             "standard_band_deg": PARALLEL_BAND_DEG}
+
+
+@pages.app_template_filter("clock")
+def clock(ts: float | None, style: str = "date") -> str:
+    """A Unix time as the station's clock reads it. The page's script replaces it with the phone's own
+    time zone and language; without JavaScript the lifter still reads a time, not 1763915227."""
+    try:
+        moment = datetime.fromtimestamp(float(ts))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+    return moment.strftime("%a %H:%M" if style == "weekday" else "%d %b %Y, %H:%M")
 
 
 def check_csrf() -> None:
