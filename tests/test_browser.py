@@ -10,12 +10,14 @@ import math
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from station import config as config_mod
 from station.config import Config
+from station.store import Store
 from station.web import StationHooks, create_app, serve
 
 from webseed import FRONT_ADVICE, add_set_now, seed_database, seed_view_cases
@@ -57,8 +59,8 @@ def server(tmp_path_factory):
             pytest.fail("CI must install Debian's chromium (.ci/run does)")
         pytest.skip("Debian's chromium is not installed (apt install chromium); CI installs it")
     db = tmp_path_factory.mktemp("browser") / "station.db"
+    cases = seed_view_cases(db)   # recorded first: the Last set page shows the seeded sets' last
     ids = seed_database(db)
-    cases = seed_view_cases(db)
     cfg = Config()
     app = create_app(db, StationHooks(get_config=lambda: cfg, live=lambda: dict(LIVE)))
     srv = serve(app, "127.0.0.1", 0)
@@ -219,9 +221,12 @@ def test_live_page_labels_the_number_shows_a_fault_whole_and_the_advice_instead_
 
 
 def test_rep_replay_in_place_marked_and_scrubbable(server, browser):
-    base, _, _, _ = server
+    base, ids, _, db = server
+    store = Store(db)
+    rep_id = store.get_set(ids[1])["reps"][2]["id"]   # rep 3 of the seeded wink set
+    store.close()
     page, requests = _phone_page(browser, base)
-    page.goto(base + "/rep/8", wait_until="networkidle")  # rep 3 of the seeded wink set
+    page.goto(base + f"/rep/{rep_id}", wait_until="networkidle")
     svg = page.locator("#replay").bounding_box()
     skeleton = page.locator("#lifter").bounding_box()
     centre = skeleton["x"] + skeleton["width"] / 2
@@ -423,4 +428,21 @@ def test_every_page_fits_a_narrow_phone(server, browser, width):
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
         for table in page.locator("table").all():    # 2 px apart, a row read "20° above parallel 25° above"
             assert table.evaluate(CELL_GAP) >= 4, f"{path}: neighbouring cells' text runs together"
+    page.close()
+
+
+def test_a_station_clock_off_from_the_phones_is_said_on_every_page(server, browser):
+    """after a power cut without network time the station's clock lags: the phone's is right"""
+    base, _, _, _ = server
+    page, _ = _phone_page(browser, base)
+    page.goto(base + "/history", wait_until="networkidle")
+    assert page.locator("#clock-alert").count() == 0, "a station in step with the phone says nothing"
+    page.close()
+    page, _ = _phone_page(browser, base)
+    page.clock.install(time=time.time() + 3 * 3600 + 20 * 60)   # the phone 3 h 20 min ahead of the station
+    page.goto(base + "/history", wait_until="networkidle")
+    alert = page.locator("#clock-alert")
+    alert.wait_for(timeout=5000)
+    assert "3 h 20 min behind this phone's" in alert.inner_text()
+    _fits_the_phone(page)
     page.close()

@@ -417,3 +417,42 @@ def test_the_disk_check_fails_below_the_configured_floor_not_a_fixed_one(tmp_pat
     assert disk.name == "disk" and disk.status == "fail" and "min_free_mb" in disk.fix
     cfg.store.min_free_mb = 10
     assert doctor.check_storage(cfg)[0].status == ("ok" if free_mb > 1010 else "warn")
+
+
+# --- clock ---------------------------------------------------------------------------------------
+
+def _clock_machine(synced, rtc=False, now=1_800_000_000.0):
+    asked = []
+
+    def run(cmd):
+        asked.append(cmd)
+        return {"yes": "yes", "no": "no"}.get(synced, "Failed to connect to bus: No such file or directory")
+
+    return System(run=run, which=lambda name: f"/usr/bin/{name}" if synced is not None else None,
+                  has_rtc=lambda: rtc, now=lambda: now), asked
+
+
+@pytest.mark.parametrize("synced, rtc, status, says", [
+    ("yes", False, "ok", "set from network time"),
+    ("no", True, "ok", "kept by the battery clock"),
+    ("no", False, "warn", "after a power cut it resumes from when it was last saved"),
+    ("bus", False, "warn", "cannot be told here"),
+    (None, False, "warn", "cannot be told here"),
+])
+def test_the_clock_says_whether_anything_keeps_it_right(synced, rtc, status, says):
+    """an offline gym has no network time and a Pi 4 no battery clock: the history's dates are only as
+    good as the clock, so the owner is told what keeps it and how to set it"""
+    machine, asked = _clock_machine(synced, rtc)
+    check = doctor.check_clock(machine)
+    assert (check.status, check.name) == (status, "clock") and says in check.detail
+    assert "reads 2027-01-15" in check.detail
+    if status == "warn":
+        assert "sudo date -s" in check.fix
+    if synced is not None:
+        assert asked == [["timedatectl", "show", "-p", "NTPSynchronized", "--value"]]
+
+
+def test_a_clock_before_this_software_existed_fails():
+    machine, _ = _clock_machine("no", now=86400.0 * 3.5)
+    check = doctor.check_clock(machine)
+    assert check.status == "fail" and "1970-01-04" in check.detail and "every set is dated wrong" in check.detail

@@ -87,6 +87,22 @@ def test_reps_sets_series_and_exports_round_trip(tmp_path):
     assert exported["reps"][2]["index"] == 3 and "series" in exported["reps"][2]
 
 
+def test_the_last_set_is_the_one_recorded_last_even_when_the_clock_was_set_back(tmp_path):
+    """after a power cut without network time the Pi's clock resumes from when it was last saved: the
+    set just finished is dated before the previous one, and the Last set page must still show it"""
+    reps, sets = _analysed(reps=2)
+    store = Store(tmp_path / "s.db")
+    earlier = store.add_rep(None, "ana", 5000.0, 5000.0, 0.0, reps[0])
+    store.finish_set(earlier, 5060.0, sets[0])
+    after_cut = store.add_rep(None, "ana", 3000.0, 3000.0, 0.0, reps[1])   # recorded later, dated earlier
+    assert store.last_set_id() == after_cut and store.last_set_id("ana") == after_cut
+    assert [s["id"] for s in store.list_sets()] == [after_cut, earlier], "History: newest recorded first too"
+    first = store.add_selftest(5000.0, 5060.0, _selftest_result(lifter="ana"))
+    second = store.add_selftest(3000.0, 3060.0, _selftest_result("incomplete", lifter="ana"))
+    assert store.last_selftest_id("ana") == second != first and store.last_selftest_id() == second
+    store.close()
+
+
 def test_retention_by_age_and_size(tmp_path):
     reps, _ = _analysed(reps=2)
     store = Store(tmp_path / "s.db", retention_days=30, max_db_mb=10)

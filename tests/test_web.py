@@ -19,15 +19,15 @@ from webseed import FRONT_ADVICE, seed_database, seed_view_cases
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "station.db"
+    view_cases = seed_view_cases(db)   # recorded (and dated) before the seeded sets: not the last set
     ids = seed_database(db)
-    return db, ids
+    return db, ids, view_cases
 
 
 @pytest.fixture(scope="module")
 def cases(seeded):
-    """The view-gate cases (older than the seeded sets, so the last set stays the same)."""
-    db, _ = seeded
-    ids = seed_view_cases(db)
+    """The view-gate cases."""
+    db, _, ids = seeded
     from station.store import Store
 
     store = Store(db)
@@ -53,7 +53,7 @@ class Settings:
 
 @pytest.fixture
 def client(seeded):
-    db, _ = seeded
+    db, _, _ = seeded
     settings = Settings()
     live = {"running": True, "lifter_present": True, "thigh_deg": 12.0, "bar": {"levels": [1, 1, 0], "pattern": "depth"}}
     app = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply, live=lambda: live,
@@ -76,13 +76,15 @@ def test_last_set_page_shows_the_summary_table_and_charts(client, seeded):
 
 
 def test_wink_set_page_says_where_the_back_rounded(client, seeded):
-    _, ids = seeded
+    _, ids, _ = seeded
     page = client.get(f"/set/{ids[1]}").get_data(as_text=True)
     assert "lower back started to round" in page and "try stopping at" in page
 
 
-def test_rep_page_has_curves_and_replay(client):
-    page = client.get("/rep/1").get_data(as_text=True)
+def test_rep_page_has_curves_and_replay(client, seeded):
+    _, ids, _ = seeded
+    first_rep = client.get(f"/api/sets/{ids[0]}").get_json()["set"]["reps"][0]["id"]
+    page = client.get(f"/rep/{first_rep}").get_data(as_text=True)
     assert 'id="replay"' in page and '"joints":' in page and "<svg" in page
 
 
@@ -100,7 +102,7 @@ def test_times_read_as_dates_without_javascript(client, seeded):
 
     from station.store import Store
 
-    db, _ = seeded
+    db, _, _ = seeded
     st = Store(db)
     try:
         shown = datetime.fromtimestamp(st.get_set(st.last_set_id())["started_at"])
@@ -122,11 +124,12 @@ def test_api_routes_return_json(client, url):
 
 
 def test_api_content(client, seeded):
-    _, ids = seeded
+    _, ids, _ = seeded
     last = client.get("/api/last-set").get_json()["set"]
     assert last["id"] == ids[-1] and last["rep_count"] == 4
     assert len(client.get("/api/sets?limit=2").get_json()["sets"]) == 2
-    rep = client.get("/api/reps/1").get_json()["rep"]
+    first_rep = client.get(f"/api/sets/{ids[0]}").get_json()["set"]["reps"][0]["id"]
+    rep = client.get(f"/api/reps/{first_rep}").get_json()["rep"]
     assert rep["series"]["joint_names"][2] == "hip"
     assert client.get("/api/live").get_json()["thigh_deg"] == 12.0
 
@@ -247,7 +250,7 @@ def test_repeated_wrong_pins_lock_the_form(client):
 
 
 def test_without_a_pin_changes_are_disabled(seeded):
-    db, _ = seeded
+    db, _, _ = seeded
     settings = Settings(pin="")
     client = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply)).test_client()
     assert "Changes are disabled" in client.get("/settings").get_data(as_text=True)
@@ -513,8 +516,10 @@ def test_the_replays_rounding_frame_is_the_one_nearest_the_onset_the_page_states
     assert model["onset"] == 2
 
 
-def test_rep_page_replay_is_scrubbable_with_its_marks(client):
-    page = client.get("/rep/8").get_data(as_text=True)  # a rep of the seeded wink set
+def test_rep_page_replay_is_scrubbable_with_its_marks(client, seeded):
+    _, ids, _ = seeded
+    rep_id = client.get(f"/api/sets/{ids[1]}").get_json()["set"]["reps"][2]["id"]   # rep 3 of the wink set
+    page = client.get(f"/rep/{rep_id}").get_data(as_text=True)
     assert 'type="range" id="scrub"' in page
     assert 'class="mark deepest"' in page and 'class="mark onset"' in page
 
@@ -572,7 +577,7 @@ def test_history_charts_carry_dates_and_curves_break_where_nothing_was_seen():
 
 
 def test_last_set_page_watches_for_a_new_set_but_an_old_set_does_not(client, seeded):
-    _, ids = seeded
+    _, ids, _ = seeded
     assert 'id="watch"' in client.get("/").get_data(as_text=True)
     assert 'id="watch"' not in client.get(f"/set/{ids[0]}").get_data(as_text=True)
     newest = client.get("/api/sets?limit=1").get_json()["sets"][0]
@@ -1006,7 +1011,7 @@ def test_an_oversized_body_is_413(client):
 
 
 def test_an_unexpected_exception_is_a_plain_500(seeded):
-    db, _ = seeded
+    db, _, _ = seeded
 
     def broken():
         raise RuntimeError("secret internals")
@@ -1034,7 +1039,7 @@ def test_only_the_stations_own_host_names_are_served(client, host):
 def test_the_hostname_and_the_configured_host_are_served(seeded):
     import socket
 
-    db, _ = seeded
+    db, _, _ = seeded
     settings = Settings()
     settings.cfg.web.host = "gym-squat.lan"
     client = create_app(db, StationHooks(get_config=settings.get)).test_client()
@@ -1071,7 +1076,7 @@ def test_the_csp_allows_no_inline_script_and_no_page_has_one(client, seeded):
 def test_an_empty_or_short_secret_file_is_replaced(tmp_path, seeded, caplog):
     import stat
 
-    db, _ = seeded
+    db, _, _ = seeded
     for content in (b"", b"short"):
         secret = tmp_path / "web-secret"
         secret.write_bytes(content)

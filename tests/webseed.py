@@ -20,6 +20,12 @@ SETS = [
 
 
 def seed_database(path: Path, sets=SETS, days_apart: float = 2.0) -> list[int]:
+    """The new sets' ids, oldest first."""
+    from station.store import Store
+
+    store = Store(path)
+    before = {s["id"] for s in store.list_sets(limit=10_000)}
+    store.close()
     writer = StoreWriter(path)
     now = time.time()
     for key, params in enumerate(sets):
@@ -32,10 +38,8 @@ def seed_database(path: Path, sets=SETS, days_apart: float = 2.0) -> list[int]:
             writer.set_finished(key, started, result)
     writer.flush()
     writer.close()
-    from station.store import Store
-
     store = Store(path)
-    ids = [s["id"] for s in store.list_sets(limit=100)][::-1]
+    ids = [s["id"] for s in store.list_sets(limit=10_000) if s["id"] not in before][::-1]
     store.close()
     return ids
 

@@ -12,6 +12,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from station.feedback import GpioOutputs
 
 AVAHI_SERVICE_FILE = Path("/etc/avahi/services/station.service")
+RTC_DEVICE = Path("/sys/class/rtc/rtc0")
+# No set can be older than this release: a clock before it was never set (a Pi without a battery
+# clock and without network time starts where it was last saved, or at 1970)
+CLOCK_FLOOR = 1767225600  # 2026-01-01 UTC
 
 
 def _run(cmd: list[str]) -> str:
@@ -69,6 +74,15 @@ class System:
     avahi_service_file: Path = AVAHI_SERVICE_FILE
     cwd: Callable[[], str] = os.getcwd
     try_serving: Callable[[str, int], str | None] = _try_serving
+    now: Callable[[], float] = time.time
+    has_rtc: Callable[[], bool] = lambda: RTC_DEVICE.exists()
+
+    def network_time(self) -> str:
+        """timedatectl's NTPSynchronized ('yes' or 'no'); '' when it cannot be asked (no systemd)."""
+        if not self.which("timedatectl"):
+            return ""
+        answer = self.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+        return answer if answer in ("yes", "no") else ""
 
     def unit_state(self, unit: str) -> str:
         """systemctl's state of the unit; '' without systemctl, NO_SYSTEMD when systemd does not run
@@ -295,6 +309,32 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
+def check_clock(system: System) -> Check:
+    """A gym without internet has no network time: a Pi 4 has no battery clock, so after a power cut
+    its clock resumes from when it was last saved and the history's dates are off by the outage."""
+    now = system.now()
+    set_it = "set it: sudo date -s 'YYYY-MM-DD HH:MM' (the time now)"
+    if now < CLOCK_FLOOR:
+        return Check("fail", "clock", f"the clock reads {time.strftime('%Y-%m-%d %H:%M', time.localtime(now))}, "
+                                      "which is before this software was made: every set is dated wrong",
+                     f"{set_it}; to keep it right: network time, or a Pi 5's clock battery")
+    synced = system.network_time()
+    reads = f"reads {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(now))}"
+    if synced == "yes":
+        return Check("ok", "clock", f"{reads}, set from network time")
+    if synced == "":
+        return Check("warn", "clock", f"{reads}; whether network time sets it cannot be told here (no timedatectl "
+                                      "or no systemd): if that is wrong, the history's dates are too", set_it)
+    if system.has_rtc():
+        return Check("ok", "clock", f"{reads}, kept by the battery clock (no network time): if it is wrong, the "
+                                    "battery is flat or missing")
+    return Check("warn", "clock", f"{reads}, with no network time and no battery clock: after a power cut it "
+                                  "resumes from when it was last saved, so new sets are dated too early (the page "
+                                  "tells a phone whose clock differs by more than 5 minutes)",
+                 f"after a power cut, {set_it}; to keep it right: network time (a time server on the gym's router, "
+                 "NTP= in /etc/systemd/timesyncd.conf), or a Pi 5 with its clock battery")
+
+
 def check_service(system: System | None = None) -> Check:
     state = (system or System()).unit_state("station")
     if not state:
@@ -368,6 +408,7 @@ def run_checks(cfg: config_mod.Config, system: System | None = None) -> list[Che
     checks.append(check_camera(cfg))
     checks.append(check_gpio(cfg, system))
     checks += check_storage(cfg)
+    checks.append(check_clock(system))
     checks.append(check_service(system))
     checks += check_web(cfg, system)
     return checks

@@ -498,7 +498,9 @@ class Store:
         if lifter:
             sql += " WHERE l.name = ?"
             args.append(lifter)
-        row = self.conn.execute(sql + " ORDER BY s.started_at DESC, s.id DESC LIMIT 1", args).fetchone()
+        # the set recorded last, not the latest date: a clock set back by a power cut dates a new set
+        # before the previous one, and the lifter who just finished must still see theirs
+        row = self.conn.execute(sql + " ORDER BY s.id DESC LIMIT 1", args).fetchone()
         return row["id"] if row else None
 
     def get_set(self, set_id: int, with_series: bool = False) -> dict | None:
@@ -566,7 +568,7 @@ class Store:
         if since is not None:
             sql += " AND s.started_at >= ?"
             args.append(since)
-        sql += " ORDER BY s.started_at DESC, s.id DESC LIMIT ? OFFSET ?"
+        sql += " ORDER BY s.id DESC LIMIT ? OFFSET ?"   # newest recorded first: see last_set_id
         return [dict(r) for r in self.conn.execute(sql, args + [limit, offset])]
 
     # --- self-tests ---------------------------------------------------------------------------
@@ -581,7 +583,7 @@ class Store:
         if lifter:
             sql += " WHERE l.name = ?"
             args.append(lifter)
-        rows = self.conn.execute(sql + " ORDER BY t.started_at DESC, t.id DESC LIMIT ?", args + [limit])
+        rows = self.conn.execute(sql + " ORDER BY t.id DESC LIMIT ?", args + [limit])
         return [self._selftest_dict(r) for r in rows]
 
     def get_selftest(self, test_id: int) -> dict | None:

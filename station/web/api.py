@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, abort, jsonify
 
 from station import config as config_mod
@@ -15,7 +17,8 @@ api = Blueprint("api", __name__)
 
 @api.get("/health")
 def health() -> Response:
-    return jsonify({"ok": True, **hooks().store_status()})
+    # "now": the station's clock, which the pages compare with the phone's (docs/api.md)
+    return jsonify({"ok": True, "now": time.time(), **hooks().store_status()})
 
 
 @api.get("/last-set")
