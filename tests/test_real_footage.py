@@ -84,6 +84,18 @@ def test_a_clip_that_starts_mid_descent_and_ends_in_the_hole(fps):
     assert reps[2].up_s is None and reps[2].tut_s is None and reps[2].down_s > 0.5
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+@pytest.mark.parametrize("cut_before_bottom_s", [0.3, 0.5, 0.8])
+def test_a_rep_cut_off_on_its_way_down_gives_no_depth(fps, cut_before_bottom_s):
+    """A shutdown (or the file's end) mid-descent: its last frame is no bottom. It stored a rep cut on
+    the way down as 27 deg "above" where the lifter's reps went to +3, and lowered the set's average."""
+    t, thigh = _thigh_profile(fps, reps=3, rep_s=2.4, bottom_deg=-5.0)
+    keep = t <= 2 * 3.1 + 1.2 - cut_before_bottom_s
+    reps, sets = _run([_side_pose(ti, th) for ti, th in zip(t[keep], thigh[keep])])
+    assert len(reps) == 2 and all(r.depth_verdict == "below" for r in reps)
+    assert sets[0].end_reason == "source_ended"
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0, 8.0])
 def test_a_clip_that_starts_after_a_bottom_does_not_count_or_judge_that_ascent(fps):
     """Its first rep's bottom came before the footage: the ascent alone used to be counted and

@@ -63,6 +63,14 @@ MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing
 # rep's bottom shows an ascent alone, whose first frame is no bottom (kham cut 0.5 s after its bottom
 # read +16 deg "above" where the rep went 26 below). Keypoint noise between frames is 2-4 deg.
 SEEN_DESCENT_DEG = 4.0
+# The end's mirror image: a rep the footage (or a shutdown) cuts off counts once the thigh was seen
+# rising SEEN_DESCENT_DEG from its deepest point, or braking into the hole: over the last BRAKING_S it
+# fell less than SEEN_DESCENT_DEG, or under BRAKING_SHARE of its fastest fall over as long (a cosine
+# rep ending at its bottom: 0.26). Cut mid-descent, its "deepest" is just the last frame: a stopped
+# run stored pasan's rep cut on the way down as 27 deg "above" (its reps go to +3), and the set's
+# average with it.
+BRAKING_S = 0.2
+BRAKING_SHARE = 1 / 3
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
 LEAD_IN_S = 0.5              # the replay starts this long before the rep (its start_t): standing
 LEAD_IN_ROWS = 64            # its ring holds 0.5 s up to 120 fps (fewer seconds above that)
@@ -300,7 +308,8 @@ class SquatAnalyzer:
 
     def _close_set(self, t: float, reason: str, events: list) -> None:
         """A rep cut off past its bottom is kept (it was a real bottom), then the set ends."""
-        if self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg:
+        if (self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg
+                and self._bottom_reached(self._rep.view())):
             self._end_rep(t, events, cut_off=True)
         self._finish_set(t, reason, events)
 
@@ -449,16 +458,35 @@ class SquatAnalyzer:
         self._reset_rep()
         events.append(RepCompleted(t, rep, self.set_index, self.p.target_depth_deg))
 
+    def _depth_signal(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rep's depth signal as the rep counter follows it (3-frame median: one glitch is no turn),
+        and its times."""
+        column = COLUMNS["thigh_deg"] if self.gate.view in SIDE_OR_UNKNOWN else COLUMNS["drop_deg"]
+        seen = np.isfinite(rows[:, column])
+        return running_median3(rows[seen, column]), rows[seen, COLUMNS["t"]]
+
     def _bottom_seen(self, rows: np.ndarray) -> bool:
         """Whether the signal went down to this rep's deepest point in view, counting the frames before
         the rep's start (at 10 fps a clip that begins 0.3 s before a bottom starts the rep at it)."""
-        column = COLUMNS["thigh_deg"] if self.gate.view in SIDE_OR_UNKNOWN else COLUMNS["drop_deg"]
-        signal = np.concatenate([self._lead_rows[:, column], rows[:, column]])
-        signal = running_median3(signal[np.isfinite(signal)])
+        signal, _ = self._depth_signal(np.concatenate([self._lead_rows, rows]))
         if len(signal) == 0:
             return False
         deepest = int(np.argmin(signal))
         return float(np.max(signal[:deepest + 1]) - signal[deepest]) >= SEEN_DESCENT_DEG
+
+    def _bottom_reached(self, rows: np.ndarray) -> bool:
+        """Whether a rep cut off by the end came back up from its deepest point or was braking into it
+        (BRAKING_S): not cut on the way down, where the last frame is no bottom."""
+        signal, t = self._depth_signal(rows)
+        if len(signal) < 2:
+            return False
+        deepest = int(np.argmin(signal))
+        if float(np.max(signal[deepest:]) - signal[deepest]) >= SEEN_DESCENT_DEG:
+            return True
+        earlier = np.searchsorted(t, t - BRAKING_S, side="right") - 1   # the frame BRAKING_S before each
+        fell = np.where(earlier >= 0, signal[np.maximum(earlier, 0)] - signal, 0.0)
+        last = float(fell[-1])
+        return last < SEEN_DESCENT_DEG or last <= BRAKING_SHARE * float(np.max(fell))
 
     def _finish_set(self, t: float, reason: str, events: list) -> None:
         current = self._set
