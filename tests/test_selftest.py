@@ -403,7 +403,9 @@ def test_a_set_with_rounding_never_advises_deeper_than_the_lifters_self_test_saf
     summarise_set(result, margin_deg=5.0)
     assert result.suggested_depth_deg == 15.0
     assert "started to round 10 deg above parallel on reps 1-3: try stopping at 15 deg above parallel. " \
-           "Reps 1-3 went deeper than where your lower back began to round in your self-test" in result.summary
+           "That is shallower than your self-test's safe depth (1 deg above parallel): your back rounded " \
+           "earlier in this set. Reps 1-3 went deeper than where your lower back began to round in your " \
+           "self-test" in result.summary
     # no self-test: the set's own advice, as before
     result = SetResult(index=3, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=deep)
     summarise_set(result, margin_deg=5.0)

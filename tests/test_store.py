@@ -396,7 +396,7 @@ def test_version_4_database_gains_the_self_test_tables_and_keeps_its_data(tmp_pa
     raw.commit()
     raw.close()
     store = Store(path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "selftests" in tables
     assert store.lifter_target("maria") is None and store.lifter_target("default") is None

@@ -1217,3 +1217,34 @@ def test_history_says_when_older_sets_are_left_out(tmp_path):
     sam = client.get("/api/history?days=30&lifter=sam").get_json()
     assert len(sam["sets"]) == 1 and sam["more_sets"] is False
     assert 'id="more-sets"' not in client.get("/history?days=30&lifter=sam").get_data(as_text=True)
+
+
+def test_reps_past_the_self_tests_rounding_are_not_shown_as_a_success(tmp_path):
+    """the target is "deep enough, still safe": a rep that went on past where this lifter's back rounded
+    in the self-test reached it, but a green tick and a green bar would reward what the summary warns of"""
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+    from station.store import Store
+
+    from webseed import _rep
+    safe, onset = -1.0, -6.0
+    reps = [_rep(1, -3.0, "below", target=safe), _rep(2, -12.0, "below", target=safe),
+            _rep(3, 4.0, "above", target=safe)]
+    result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=safe, reps=reps,
+                       lifter_onset_deg=onset)
+    summarise_set(result, margin_deg=5.0)
+    store = Store(tmp_path / "p.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "ana", time.time(), time.time(), safe, rep)
+    store.finish_set(set_id, time.time(), result)
+    assert [r["past_safe_depth"] for r in store.get_set(set_id)["reps"]] == [False, True, False]
+    store.close()
+    client = create_app(tmp_path / "p.db", StationHooks(get_config=Settings().get)).test_client()
+    page = client.get(f"/set/{set_id}").get_data(as_text=True)
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    targets = [_text(re.findall(r"<td class=\"(?:yes|warn|past)\"[^>]*>(.*?)</td>", r, re.S)[0]).strip() for r in rows]
+    assert targets == ["✓", "too deep 6° below", "short"]
+    assert "Rep 2 went deeper than where your lower back began to round" in page
+    assert "deeper than your self-test's rounding" in page, "the bars' legend names the colour"
+    assert page.count('fill="#ff9f43"') == 1, "rep 2's bar is not the target's green"

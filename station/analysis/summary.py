@@ -375,7 +375,13 @@ def set_sentence(result: SetResult) -> str:
         if onset is not None and stop == result.target_depth_deg:   # the self-test's safe depth is the advice
             target = f"stop at your target, {stop_words} (your self-test's safe depth)."
             return f"{rounded}. {past}: {target}" if past else f"{rounded}: {target}"
-        return f"{rounded}: try stopping at {stop_words}.{' ' + past + '.' if past else ''}"
+        earlier = ""
+        if onset is not None and result.target_depth_deg is not None:   # two advices: say why this one
+            safe = result.target_depth_deg
+            safe_words = "parallel" if abs(safe) < ONE_DEGREE else depth_words(safe, 0.0)
+            earlier = (f" That is shallower than your self-test's safe depth ({safe_words}): your back rounded "
+                       "earlier in this set.")
+        return f"{rounded}: try stopping at {stop_words}.{earlier}{' ' + past + '.' if past else ''}"
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = short_reps(result)

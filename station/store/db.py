@@ -103,6 +103,11 @@ MIGRATIONS = [
     """
     ALTER TABLE reps ADD COLUMN target_deg REAL;
     """,
+    # 8: where this lifter's back began to round in their self-test, as the set knew it: a rep deeper
+    # than that is marked "past" on the page, not a green "reached" (NULL: no self-test, or older sets)
+    """
+    ALTER TABLE sets ADD COLUMN lifter_onset_deg REAL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 REP_COLUMNS = ("idx", "started_at", "max_depth_deg", "below_parallel", "reached_target", "tut_s", "down_s", "up_s",
@@ -413,10 +418,11 @@ class Store:
         and then the page must not claim a rep it cannot show."""
         self.conn.execute(
             "UPDATE sets SET ended_at = ?, end_reason = ?, wink_onset_deg = ?, suggested_depth_deg = ?, "
-            "depth_sd_deg = ?, summary = ?, view = ?, setup_issue = ?, setup_advice = ?, "
+            "depth_sd_deg = ?, summary = ?, view = ?, setup_issue = ?, setup_advice = ?, lifter_onset_deg = ?, "
             "rep_count = (SELECT COUNT(*) FROM reps WHERE set_id = sets.id) WHERE id = ?",
             (to_wall + result.end_t, result.end_reason, result.wink_onset_deg, result.suggested_depth_deg,
-             result.depth_sd_deg, result.summary, result.view, result.setup_issue, result.setup_advice, set_id))
+             result.depth_sd_deg, result.summary, result.view, result.setup_issue, result.setup_advice,
+             None if result.selftest else result.lifter_onset_deg, set_id))
         for rep in result.reps:
             self.conn.execute(
                 "UPDATE reps SET wink = ?, wink_onset_deg = ?, wink_magnitude_deg = ?, wink_confidence = ?, "
@@ -511,8 +517,14 @@ class Store:
         result = dict(row)
         if result["setup_issue"] is not None:   # not judged: no onset, as list_sets
             result["wink_onset_deg"] = result["suggested_depth_deg"] = None
+        onset = result["lifter_onset_deg"]
+        result["suggested_is_safe_depth"] = (result["suggested_depth_deg"] is not None and onset is not None
+                                             and result["suggested_depth_deg"] == result["target_depth_deg"])
         result["reps"] = [self._rep_dict(r, with_series, result["setup_issue"]) for r in
                           self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
+        for rep in result["reps"]:   # in whole degrees, as the set's sentence says it (summary.set_sentence)
+            rep["past_safe_depth"] = (onset is not None and rep["judged"]
+                                      and round(rep["max_depth_deg"]) < round(onset))
         # a self-test set guided each rep to a target of its own: "reached" means that one, not the set's
         test = self.conn.execute("SELECT id, reps FROM selftests WHERE set_id = ? ORDER BY id DESC LIMIT 1",
                                  (set_id,)).fetchone()

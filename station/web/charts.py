@@ -19,7 +19,7 @@ DOT_R, ONSET_DOT_R = 3, 4       # history dots; the data area is inset by the la
 # the hip->knee keypoint line's angle at a depth of 0 (parallel): the skeletons' parallel line rises this much
 PARALLEL_LINE_DEG = float(-AnalysisParams().depth_from_thigh(0.0))
 COLOURS = {"thigh": "#ffd23f", "hip": "#6ec1ff", "trunk": "#ff8fa3", "grid": "#3a3f47", "target": "#7ee081",
-           "wink": "#ff5d5d", "text": "#aab2bd"}
+           "wink": "#ff5d5d", "past": "#ff9f43", "text": "#aab2bd"}
 
 
 def _scale(lo: float, hi: float, size: float, pad_lo: float, pad_hi: float,
@@ -170,7 +170,9 @@ def depth_bars(reps: list[dict], target_deg: float | None) -> str:
                      f'fill="{COLOURS["text"]}">{rep["index"]}</text>')
         if rep["max_depth_deg"] is None:
             continue  # not judged (not side-on): an empty slot, no bar
-        colour = COLOURS["wink"] if rep["wink"] else (COLOURS["target"] if rep["reached_target"] else COLOURS["thigh"])
+        # deeper than this lifter's self-test rounding is no success, even past the target
+        colour = (COLOURS["wink"] if rep["wink"] else COLOURS["past"] if rep.get("past_safe_depth")
+                  else COLOURS["target"] if rep["reached_target"] else COLOURS["thigh"])
         top, bottom = ys(90), ys(rep["max_depth_deg"])
         parts.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{slot * 0.6:.1f}" height="{bottom - top:.1f}" '
                      f'fill="{colour}" rx="3"><title>rep {rep["index"]}: {rep["max_depth_deg"]:.0f} deg</title></rect>')
