@@ -637,3 +637,25 @@ def test_tempo_edges_are_fitted_at_8_fps_with_a_little_timestamp_jitter():
         start, end = movement_edges(t, 60 - 40 * np.sin(np.pi * t / 2.0), 80.0)
         fitted += (start is not None) + (end is not None)
     assert fitted >= 90, fitted
+
+
+def test_a_set_says_why_a_rep_was_not_judged_once_and_last():
+    """it read "9 reps, deepest 33 deg below parallel (1 not judged: Cannot judge depth: the plates hide
+    your hips ... under the plates.). Your lower back ...": advice nested in a parenthesis"""
+    import dataclasses
+
+    from webseed import _rep
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    reps = [_rep(1, -6.0, "below"), dataclasses.replace(_rep(2, -8.0, "unknown", side_view=False),
+                                                        setup_issue="hips_hidden"), _rep(3, -5.0, "below"),
+            _rep(4, -4.0, "below")]
+    result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(result, margin_deg=5.0)
+    assert result.summary.startswith("4 reps, deepest 6 deg below parallel (1 not judged). "), result.summary
+    assert result.summary.endswith(" Rep 2 was not judged: something hides your hips at the bottom (plates, the "
+                                   "bar, an arm or a rack upright). Move the camera further back and a little "
+                                   "lower, so it sees your hips."), result.summary
+    assert result.summary.count("Cannot judge") == 0 and ".)" not in result.summary

@@ -25,11 +25,21 @@ SETUP_ADVICE = {
     # a little from the front or back, which the shoulder-hip spread can miss: the advice covers both
     "camera_high": "Cannot judge depth from here: your two legs read differently, so the camera looks down on "
                    "you or sees you at an angle. Lower it to hip height, looking straight at your side.",
-    "hips_hidden": "Cannot judge depth: the plates hide your hips at the bottom. Move the camera further back "
-                   "and a little lower, so it sees under the plates.",
+    # plates most often, but a bodyweight self-test gets this too (an arm, a rack upright, loose clothes)
+    "hips_hidden": "Cannot judge depth: something hides your hips at the bottom (plates, the bar, an arm or a "
+                   "rack upright). Move the camera further back and a little lower, so it sees your hips.",
     "too_dark": "Cannot judge from here: the camera cannot see you clearly. Add light, keep bright windows "
                 "out of the picture, and make sure no plates or rack uprights stand between it and your hips.",
 }
+
+def advice_cause(issue: str | None) -> str | None:
+    """The advice without its "Cannot judge ...: " opening, for a sentence that already says a rep was
+    not judged: "the camera sees you from the front. Turn the camera ..." (None: no advice known)."""
+    advice = SETUP_ADVICE.get(issue or "")
+    if advice is None:
+        return None
+    return advice.split(": ", 1)[1] if advice.startswith("Cannot judge") else advice
+
 
 # the issues that do not block depth, said live as a note beside it (the depth stays on the page
 # and the bar): what to change, and what it costs

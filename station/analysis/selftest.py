@@ -142,13 +142,11 @@ def why_not_judged(rep: RepResult) -> str | None:
     """None when the rep counts for the test; otherwise why not, in the lifter's words (no final
     full stop: the callers' sentences carry on)."""
     if off_view(rep):
-        from station.analysis.quality import SETUP_ADVICE
+        from station.analysis.quality import advice_cause
 
-        advice = SETUP_ADVICE.get(rep.setup_issue or "")
-        if advice is None:
+        cause = advice_cause(rep.setup_issue)
+        if cause is None:
             return "the camera did not see it side-on. Stand side-on to the camera, whole body in view"
-        # "Cannot judge from here: the camera sees you from the front. Turn ..." -> "the camera sees ..."
-        cause = advice.split(": ", 1)[1] if advice.startswith("Cannot judge") else advice
         return cause.rstrip(".")
     if not rep.wink_judged:
         return ("your lower back was hidden at the bottom (a plate, the bar or an arm in front of it): "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from station.analysis.filters import running_median3, trimmed_mean, window_half_s
-from station.analysis.quality import BLOCKING, MIN_SEEN_AT_BOTTOM, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, judge
+from station.analysis.quality import BLOCKING, MIN_SEEN_AT_BOTTOM, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, advice_cause, judge
 from station.analysis.types import RepResult, RepSeries, SetResult
 
 PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
@@ -341,6 +341,19 @@ def _rep_list(indices: list[int]) -> str:
 
 
 def set_sentence(result: SetResult) -> str:
+    """What the set showed, then, for reps the view gate did not pass in a set it did, why and what to
+    change: said last and once, not nested in the depth's parenthesis."""
+    sentence = _judged_sentence(result)
+    unjudged = [r for r in result.reps if not r.side_view]
+    if judged_reps(result) and unjudged:
+        cause = advice_cause(_commonest([r.setup_issue or "" for r in unjudged])) or \
+            "the camera did not see it side-on. Stand side-on to the camera, whole body in view."
+        sentence += f" {_rep_list([r.index for r in unjudged]).capitalize()} " \
+                    f"{'was' if len(unjudged) == 1 else 'were'} not judged: {cause}"
+    return sentence
+
+
+def _judged_sentence(result: SetResult) -> str:
     reps = result.reps
     n = len(reps)
     counted = f"{n} rep{'s' if n != 1 else ''}"
@@ -352,8 +365,7 @@ def set_sentence(result: SetResult) -> str:
     head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"
     unjudged = [r.setup_issue for r in reps if not r.side_view]
     if unjudged:
-        issue = _commonest([i or "" for i in unjudged])
-        head += f" ({len(unjudged)} not judged: {SETUP_ADVICE.get(issue, 'camera view')})"
+        head += f" ({len(unjudged)} not judged)"
     notes = [r.setup_issue for r in side if r.setup_issue in SETUP_NOTES]
     if notes and 2 * len(notes) >= len(side):
         head += f". {SETUP_NOTES[_commonest(notes)][:-1]}"

@@ -62,6 +62,16 @@ def clock(ts: float | None, style: str = "date") -> str:
     return moment.strftime("%a %H:%M" if style == "weekday" else "%d %b %Y, %H:%M")
 
 
+DEG_WORD = re.compile(r"(\d) deg\b")
+
+
+@pages.app_template_filter("degrees")
+def degrees(text: str | None) -> str:
+    """The analysis' sentences say "6 deg below" (they are also printed in a terminal); the pages write
+    every other angle as "6°"."""
+    return DEG_WORD.sub("\\1°", text or "")
+
+
 def check_csrf() -> None:
     """Compared as UTF-8 bytes: a non-ASCII field is a failed check, not an exception."""
     token = request.form.get("csrf", "").encode("utf-8", "replace")
