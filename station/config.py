@@ -216,7 +216,14 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> Any:
 # --- the PIN: only its scrypt hash is kept --------------------------------------------------------
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1   # 16 MB and ~0.1-0.2 s per try on a Pi: slows any guessing
+SCRYPT_MAX_COST = 2 ** 19   # n*r*p a stored hash may ask of one check: 128*n*r <= 64 MB, 4x the time of the above
+SCRYPT_MAX_P = 16
+SCRYPT_MAXMEM = 2 ** 26 + 2 ** 20   # the check's memory limit: those 64 MB plus OpenSSL's 128*r*(p+2) bytes besides
 _PIN_RE = re.compile(r"[0-9]{4,8}")             # ASCII only: '１２３４'.isdigit() is True too
+
+
+class PinCheckError(ConfigError):
+    """The stored web.pin_hash cannot be checked on this station: no PIN can be right, and none is wrong."""
 
 
 def url_host(host: str) -> str:
@@ -255,11 +262,10 @@ def hash_pin(pin: str) -> str:
 
 def _parse_pin_hash(pin_hash: str) -> tuple[int, int, int, bytes, bytes] | None:
     parts = pin_hash.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isascii() and p.isdigit() for p in parts[1:4]):
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isascii() and p.isdigit() and len(p) <= 12
+                                                          for p in parts[1:4]):
         return None
     n, r, p = (int(x) for x in parts[1:4])
-    if not (2 ** 10 <= n <= 2 ** 20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
-        return None   # also bounds the memory and time one verification may cost
     try:
         salt, digest = (base64.b64decode(x, validate=True) for x in parts[4:6])
     except (binascii.Error, ValueError):
@@ -267,16 +273,37 @@ def _parse_pin_hash(pin_hash: str) -> tuple[int, int, int, bytes, bytes] | None:
     return (n, r, p, salt, digest) if len(salt) >= 8 and len(digest) >= 16 else None
 
 
+def scrypt_problem(n: int, r: int, p: int) -> str | None:
+    """Why this station would not check a PIN against scrypt(n, r, p), or None. The limits bound what
+    one check costs (every web thread may run one at once), and OpenSSL refuses the rest at check time
+    with "memory limit exceeded"; config load refuses them first, so no such hash reaches the page."""
+    if n < 2 ** 10 or n & (n - 1) or not 1 <= r <= 32 or not 1 <= p <= SCRYPT_MAX_P or n * r * p > SCRYPT_MAX_COST:
+        return (f"scrypt n={n} r={r} p={p} is not allowed: n a power of 2 from 1024, r 1 to 32, p 1 to "
+                f"{SCRYPT_MAX_P}, and n*r*p at most {SCRYPT_MAX_COST} (64 MB and 4x the time of the "
+                f"n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P} that `station pin set` writes)")
+    if n >= 2 ** (16 * r):
+        return f"scrypt n={n} r={r} p={p} is not allowed: with r = 1, n must be below 65536 (scrypt's own rule)"
+    return None
+
+
 def verify_pin(pin_hash: str, attempt: Any) -> bool:
     """True when `attempt` is the PIN behind `pin_hash`; False for no PIN set, a malformed hash or any
-    odd input (non-ASCII, not a string, too long). The comparison takes constant time."""
+    odd input (non-ASCII, not a string, too long). The comparison takes constant time. A hash whose
+    scrypt cannot run here is PinCheckError, not an exception the page turns into a 500."""
     parsed = _parse_pin_hash(pin_hash) if pin_hash else None
     if parsed is None:
         return False
     n, r, p, salt, digest = parsed
+    problem = scrypt_problem(n, r, p)
+    if problem:
+        raise PinCheckError(f"web.pin_hash = (hidden): {problem}")
     ok_input = isinstance(attempt, str) and attempt.isascii() and len(attempt) <= 64
     guess = attempt.encode("ascii") if ok_input else b"\0"   # still hash: a bad input costs the same time
-    actual = hashlib.scrypt(guess, salt=salt, n=n, r=r, p=p, dklen=len(digest), maxmem=2 ** 26)
+    try:
+        actual = hashlib.scrypt(guess, salt=salt, n=n, r=r, p=p, dklen=len(digest), maxmem=SCRYPT_MAXMEM)
+    except (ValueError, MemoryError) as exc:   # OpenSSL's "memory limit exceeded", or a Pi out of memory
+        raise PinCheckError(f"web.pin_hash = (hidden): scrypt n={n} r={r} p={p} failed on this station "
+                            f"({exc})") from None
     return hmac.compare_digest(actual, digest) and ok_input
 
 
@@ -337,9 +364,15 @@ def from_dict(data: dict, source_path: str = "") -> Config:
         raise ConfigError(f"station.lifter = {config.station.lifter!r}: {LIFTER_NAME_RULE}")
     if not config.camera.source.strip():    # "" is the current folder to a path: the wrong error later
         raise ConfigError("camera.source is empty: give 'camera', 'synthetic', or a video, image or folder path")
-    if config.web.pin_hash and _parse_pin_hash(config.web.pin_hash) is None:
-        raise ConfigError("web.pin_hash is not a hash made by `station pin set` (scrypt$n$r$p$salt$hash); "
-                          "run `station pin set` again, or put web.pin = \"1234\" in the config file")
+    if config.web.pin_hash:
+        parsed = _parse_pin_hash(config.web.pin_hash)
+        if parsed is None:
+            raise ConfigError("web.pin_hash is not a hash made by `station pin set` (scrypt$n$r$p$salt$hash); "
+                              "run `station pin set` again, or put web.pin = \"1234\" in the config file")
+        problem = scrypt_problem(*parsed[:3])
+        if problem:   # it loaded, and then every PIN typed on the page was a 500
+            raise ConfigError(f"web.pin_hash = (hidden): {problem}; delete it and run `station pin set`, "
+                              "or write web.pin = \"1234\" in its place")
     return config
 
 

@@ -644,10 +644,10 @@ def test_a_set_says_why_a_rep_was_not_judged_once_and_last():
     your hips ... under the plates.). Your lower back ...": advice nested in a parenthesis"""
     import dataclasses
 
-    from webseed import _rep
-
     from station.analysis import SetResult
     from station.analysis.summary import summarise_set
+
+    from webseed import _rep
 
     reps = [_rep(1, -6.0, "below"), dataclasses.replace(_rep(2, -8.0, "unknown", side_view=False),
                                                         setup_issue="hips_hidden"), _rep(3, -5.0, "below"),

@@ -361,6 +361,17 @@ def test_pin_set_from_the_terminal_writes_only_a_hash_to_the_settings_file(tmp_p
     assert str(settings) in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("argv", [["config", "show"], ["run"]])
+def test_a_pin_hash_the_check_cannot_run_is_refused_at_load(tmp_path, capsys, argv):
+    """`config show` and `doctor` passed it; then every right PIN on the page was a 500."""
+    big = "scrypt$131072$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y="
+    path = _config(tmp_path, f'[web]\npin_hash = "{big}"\n')
+    assert main([*argv, "--config", str(path)]) == 2
+    err = _one_line_error(capsys, f"config file {path}: web.pin_hash = (hidden): scrypt n=131072 r=8 p=1 is not "
+                                  "allowed", "n*r*p at most 524288")
+    assert big not in err and "fzL4" not in err
+
+
 def test_pin_set_refuses_a_mismatch_and_a_bad_pin(tmp_path, monkeypatch, capsys):
     path = _config(tmp_path)
     answers = iter(["2468", "2469"])

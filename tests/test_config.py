@@ -3,7 +3,9 @@ config, the hashed PIN; station.files: atomic writes with their mode."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import math
 import stat
 import tomllib
@@ -30,6 +32,9 @@ def test_config_defaults_and_round_trip(tmp_path):
     assert again.analysis.target_depth_deg == -5.0
     assert again.feedback.led_pins == [2, 3, 4]
     assert config_mod.to_dict(again) == config_mod.to_dict(cfg)
+
+
+BIG_HASH = "scrypt$131072$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y="
 
 
 @pytest.mark.parametrize("text,message", [
@@ -59,6 +64,16 @@ def test_config_defaults_and_round_trip(tmp_path):
     ("[model]\nthreads = 2.0\n", "model.threads = 2.0: expected int"),
     ("[station]\nlifter = \"a\\nb\"\n", "station.lifter = 'a\\nb': control characters are not allowed"),
     ("[web]\npin_hash = 'scrypt$1$1$1$x$y'\n", "web.pin_hash is not a hash made by `station pin set`"),
+    # loaded, and then every right PIN on the page was a 500 ("memory limit exceeded"): scrypt's 128 MB
+    (f"[web]\npin_hash = '{BIG_HASH}'\n", "web.pin_hash = (hidden): scrypt n=131072 r=8 p=1 is not allowed: n a "
+     "power of 2 from 1024, r 1 to 32, p 1 to 16, and n*r*p at most 524288 (64 MB and 4x the time of the n=16384 r=8 "
+     "p=1 that `station pin set` writes); delete it and run `station pin set`"),
+    ("[web]\npin_hash = 'scrypt$1024$1$17$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y='\n",
+     "scrypt n=1024 r=1 p=17 is not allowed"),
+    ("[web]\npin_hash = 'scrypt$65536$1$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y='\n",
+     "with r = 1, n must be below 65536"),
+    ("[web]\npin_hash = 'scrypt$" + "9" * 5000 + "$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y='\n",
+     "web.pin_hash is not a hash made by `station pin set`"),
     ("[web\n", "not valid TOML"),
     ("[camera]\nsource = ''\n", "camera.source is empty: give 'camera', 'synthetic', or a video"),
 ])
@@ -144,6 +159,35 @@ def test_pin_hash_and_verify():
     assert not config_mod.verify_pin("scrypt$16384$8$1$bad$bad", "2468")
     with pytest.raises(ConfigError, match="4 to 8 digits"):
         config_mod.hash_pin("１２３４")
+
+
+@pytest.mark.parametrize("n,r,p", [(2 ** 16, 8, 1), (2 ** 15, 1, 16), (1024, 32, 16)])
+def test_every_hash_the_config_accepts_can_be_checked(n, r, p):
+    """The config took n up to 2^20 and r up to 32, the check ran with 64 MB: 128*n*r bytes had to fit."""
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"2468", salt=salt, n=n, r=r, p=p, dklen=32, maxmem=2 ** 28)
+    pin_hash = f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    cfg = config_mod.from_dict({"web": {"pin_hash": pin_hash}})
+    assert config_mod.verify_pin(cfg.web.pin_hash, "2468") and not config_mod.verify_pin(cfg.web.pin_hash, "2469")
+
+
+def test_the_hash_station_pin_set_writes_loads_and_verifies():
+    assert config_mod.scrypt_problem(config_mod.SCRYPT_N, config_mod.SCRYPT_R, config_mod.SCRYPT_P) is None
+    cfg = config_mod.from_dict({"web": {"pin_hash": config_mod.hash_pin("2468")}})
+    assert config_mod.verify_pin(cfg.web.pin_hash, "2468") and not config_mod.verify_pin(cfg.web.pin_hash, "2469")
+
+
+def test_a_stored_hash_scrypt_will_not_run_is_a_pin_check_error_not_a_crash(monkeypatch):
+    """Defence in depth behind the config check: a hash that got past it, or a Pi out of memory."""
+    with pytest.raises(config_mod.PinCheckError, match="n=131072 r=8 p=1 is not allowed"):
+        config_mod.verify_pin(BIG_HASH, "2468")
+
+    def refused(*args, **kwargs):
+        raise ValueError("[digital envelope routines] memory limit exceeded")
+    monkeypatch.setattr(config_mod.hashlib, "scrypt", refused)
+    pin_hash = "scrypt$16384$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y="
+    with pytest.raises(config_mod.PinCheckError, match="failed on this station .*memory limit exceeded"):
+        config_mod.verify_pin(pin_hash, "2468")
 
 
 def test_a_plain_pin_is_hashed_at_load_and_never_shown(tmp_path):

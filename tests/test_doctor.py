@@ -111,6 +111,14 @@ def test_a_bad_config_value_is_a_failed_check(tmp_path):
     assert cfg is None and check.status == "fail" and "web.pin" in check.detail
 
 
+def test_a_pin_hash_the_page_cannot_check_is_a_failed_check(tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text('[web]\npin_hash = "scrypt$131072$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$'
+                    'Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y="\n')
+    cfg, check = doctor.load_config(path)
+    assert cfg is None and check.status == "fail" and "web.pin_hash = (hidden): scrypt n=131072" in check.detail
+
+
 # --- gpio ----------------------------------------------------------------------------------------
 
 def test_gpio_is_not_opened_while_the_service_holds_the_pins():

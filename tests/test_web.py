@@ -243,8 +243,9 @@ def test_repeated_wrong_pins_lock_the_form(client):
     for _ in range(8):    # Save pressed before typing the PIN: told to enter it, never a guess
         empty = client.post("/settings", data={"csrf": token, "pin": ""})
         assert empty.status_code == 403 and "enter the PIN" in empty.get_data(as_text=True)
-    for _ in range(5):
-        client.post("/settings", data={"csrf": token, "pin": "1111"})
+    for _ in range(5):   # all five are checked: the empty ones before them counted for nothing
+        wrong = client.post("/settings", data={"csrf": token, "pin": "1111"})
+        assert wrong.status_code == 403 and "wrong PIN" in wrong.get_data(as_text=True)
     locked = client.post("/settings", data={"csrf": token, "pin": "2468"})
     assert locked.status_code == 429 and "too many wrong PINs: try again in" in locked.get_data(as_text=True)
 
@@ -933,14 +934,14 @@ def test_the_pin_guard_backs_off_exponentially_up_to_15_minutes_and_a_right_pin_
     now = [0.0]
     guard = PinGuard(clock=lambda: now[0])
     for i in range(FREE_FAILURES):
-        assert guard.wait_s(f"10.0.0.{i}") == 0
+        assert guard.begin(f"10.0.0.{i}") == 0
         guard.failed(f"10.0.0.{i}")
     waits = []
     for i in range(14):                 # an attacker who always comes back the moment it may
         addr = f"10.0.1.{i}"
-        waits.append(guard.wait_s(addr))
+        waits.append(guard.begin(addr))
         now[0] += waits[-1]
-        assert guard.wait_s(addr) == 0
+        assert guard.begin(addr) == 0
         guard.failed(addr)
     assert waits[:4] == [1, 2, 4, 8] and waits[-1] == MAX_WAIT_S == 900
     # expected time to find a 4-digit PIN (5000 guesses on average) at one guess per 15 minutes:
@@ -958,6 +959,7 @@ def test_one_address_is_locked_for_a_minute_after_five_wrong_pins(monkeypatch):
     guard = security.PinGuard(clock=lambda: now[0])
     for _ in range(5):
         now[0] += 1
+        assert guard.begin("10.0.0.1") == 0
         guard.failed("10.0.0.1")
     assert guard.wait_s("10.0.0.1") == security.PER_ADDRESS_LOCK_S == 60 and guard.wait_s("10.0.0.2") == 0
     now[0] += 60
@@ -1248,3 +1250,81 @@ def test_reps_past_the_self_tests_rounding_are_not_shown_as_a_success(tmp_path):
     assert "Rep 2 went deeper than where your lower back began to round" in page
     assert "deeper than your self-test's rounding" in page, "the bars' legend names the colour"
     assert page.count('fill="#ff9f43"') == 1, "rep 2's bar is not the target's green"
+
+
+@pytest.mark.parametrize("many_addresses", [True, False], ids=["many addresses", "one address"])
+def test_concurrent_wrong_pins_get_no_more_checks_than_the_lockout_allows(seeded, monkeypatch, many_addresses):
+    """The guard was asked before the slow scrypt check and told after it: with N web threads, N
+    guesses were checked per lockout window (8 from one address that 5 should have locked)."""
+    import threading
+
+    from station.web import pages as pages_mod
+    from station.web.security import FREE_FAILURES, PER_ADDRESS_FAILURES, PinGuard
+
+    db, _, _ = seeded
+    settings = Settings()
+    app = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply))
+    app.extensions["station"]["pin_guard"] = PinGuard(clock=lambda: 1000.0)   # no wait ever runs out
+    checked = []
+    real_check = pages_mod.pin_matches
+
+    def slow_check(web_cfg, attempt):
+        checked.append(attempt)
+        time.sleep(0.05)                   # scrypt on a Pi: long enough for every thread to get past the guard
+        return real_check(web_cfg, attempt)
+
+    monkeypatch.setattr(pages_mod, "pin_matches", slow_check)
+    threads = 24
+    clients = [app.test_client() for _ in range(threads)]
+    tokens = [_csrf(c) for c in clients]
+    start = threading.Barrier(threads)
+    answers = []
+
+    def guess(i):
+        addr = f"127.0.1.{i + 1}" if many_addresses else "127.0.5.1"
+        start.wait()
+        response = clients[i].post("/settings", data={"csrf": tokens[i], "pin": f"{9000 + i}"},
+                                   environ_base={"REMOTE_ADDR": addr})
+        answers.append((response.status_code, _text(response.get_data(as_text=True))))
+
+    workers = [threading.Thread(target=guess, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    promised = FREE_FAILURES if many_addresses else min(FREE_FAILURES, PER_ADDRESS_FAILURES)
+    wrong = [a for a in answers if a[0] == 403]
+    assert len(checked) == len(wrong) == promised, (len(checked), sorted(code for code, _ in answers))
+    assert all("wrong PIN" in text for _, text in wrong)
+    assert sorted(code for code, _ in answers) == [403] * promised + [429] * (threads - promised)
+    assert settings.applied == []
+
+
+def test_a_stored_pin_hash_scrypt_cannot_run_is_a_503_that_says_so_not_a_500(seeded, caplog):
+    """A hash the config check once let through (n=2^17: 128 MB) made every right PIN a 500."""
+    db, _, _ = seeded
+    settings = Settings()
+    settings.cfg.web.pin_hash = ("scrypt$131072$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$"
+                                 "Igi4XWwQwPgamF54LhI6EeldfyW5fpm++PdsI0Erh1Y=")
+    app = create_app(db, StationHooks(get_config=settings.get, apply_settings=settings.apply))
+    client = app.test_client()
+    token = _csrf(client)
+    for _ in range(8):     # not counted as wrong PINs: the owner is not locked out while fixing it
+        response = client.post("/settings", data={"csrf": token, "pin": "2468", "brightness": "0.5"})
+        text = _text(response.get_data(as_text=True))
+        assert response.status_code == 503 and "the PIN cannot be checked" in text and "station pin set" in text
+    assert "web.pin_hash = (hidden): scrypt n=131072 r=8 p=1 is not allowed" in caplog.text
+    assert "fzL4" not in caplog.text and "Traceback" not in caplog.text
+    assert app.extensions["station"]["pin_guard"].failures == 0 and settings.applied == []
+
+
+def test_a_right_pin_during_a_burst_leaves_the_bursts_guesses_counted():
+    from station.web.security import FREE_FAILURES, PinGuard
+
+    guard = PinGuard(clock=lambda: 0.0)
+    assert guard.begin("192.168.1.20") == 0                 # the owner's right PIN, being checked
+    for i in range(FREE_FAILURES - 1):
+        assert guard.begin(f"10.0.0.{i}") == 0              # the attacker's, being checked too
+    guard.succeeded("192.168.1.20")
+    assert guard.failures == FREE_FAILURES - 1, "the guesses still being checked stay counted"
+    assert guard.begin("10.0.0.99") == 0 and guard.begin("10.0.0.98") > 0, "one free guess left, not five"

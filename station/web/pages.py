@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import re
 import secrets
@@ -32,6 +33,7 @@ from station.web.views import (
 )
 
 pages = Blueprint("pages", __name__)
+log = logging.getLogger(__name__)
 
 
 def csrf_token() -> str:
@@ -88,12 +90,25 @@ def check_form() -> None:
         abort(403, "changes are disabled: no PIN is set (run `sudo station pin set` on the station)")
     guard = current_app.extensions["station"]["pin_guard"]
     addr = request.remote_addr or "?"
-    wait = guard.wait_s(addr)
+    pin = request.form.get("pin", "")
+    # begin() counts the attempt before the slow check, so concurrent requests cannot share one window;
+    # an empty PIN (Save pressed before typing it) is not a guess, and only looks
+    wait = guard.begin(addr) if pin else guard.wait_s(addr)
     if wait > 0:
         abort(429, f"too many wrong PINs: try again in {math.ceil(wait)} s")
-    if not request.form.get("pin", ""):    # Save pressed before typing it: not a guess, no lockout
+    if not pin:
         abort(403, "enter the PIN to change anything")
-    if not pin_matches(web_cfg, request.form.get("pin", "")):
+    try:
+        right = pin_matches(web_cfg, pin)
+    except config_mod.PinCheckError as exc:
+        guard.not_checked(addr)
+        log.error("the settings PIN cannot be checked: %s", exc)
+        abort(503, "the PIN cannot be checked: the station's web.pin_hash is unusable (its log says why); "
+                   "set the PIN again with `sudo station pin set` on the station")
+    except BaseException:
+        guard.failed(addr)     # never a free guess, whatever went wrong
+        raise
+    if not right:
         guard.failed(addr)
         abort(403, "wrong PIN")
     guard.succeeded(addr)

@@ -26,7 +26,8 @@ def pin_set(web_cfg: WebConfig) -> bool:
 
 
 def pin_matches(web_cfg: WebConfig, attempt: object) -> bool:
-    """The one PIN check: scrypt against web.pin_hash, in constant time; any odd input is just wrong."""
+    """The one PIN check: scrypt against web.pin_hash, in constant time; any odd input is just wrong.
+    PinCheckError when the stored hash cannot be checked here (the page answers 503, not 500)."""
     return verify_pin(web_cfg.pin_hash, attempt)
 
 
@@ -37,6 +38,10 @@ class PinGuard:
     2^k s after the last wrong one (k = wrong PINs beyond the free ones), up to MAX_WAIT_S. A right
     PIN resets everything. Per address: PER_ADDRESS_FAILURES wrong PINs lock that address for
     PER_ADDRESS_LOCK_S. Kept in memory: restarting the station clears it (the owner's way out).
+
+    An attempt is counted as wrong when it is let through (begin), before its slow scrypt check, and
+    stays wrong unless the check says it was right: asked before the check and told after it, N web
+    threads had N guesses checked in every window meant for one.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -44,38 +49,67 @@ class PinGuard:
         self._lock = threading.Lock()
         self.failures = 0
         self.last_failure = 0.0
+        self.checking = 0          # attempts let through whose PIN is still being checked
         self._by_address: dict[str, tuple[int, float]] = {}
 
     def wait_s(self, address: str) -> float:
-        """Seconds this address must wait before its next attempt (0: go ahead)."""
+        """Seconds this address must wait before its next attempt (0: go ahead). Only a look: begin()
+        is what lets an attempt through."""
         with self._lock:
-            now = self.clock()
-            wait = 0.0
-            if self.failures >= FREE_FAILURES:
-                wait = self.last_failure + self.global_delay(self.failures) - now
-            count, since = self._by_address.get(address, (0, 0.0))
-            if count >= PER_ADDRESS_FAILURES:
-                wait = max(wait, since + PER_ADDRESS_LOCK_S - now)
-            return max(0.0, wait)
+            return self._wait_s(address, self.clock())
+
+    def _wait_s(self, address: str, now: float) -> float:
+        wait = 0.0
+        if self.failures >= FREE_FAILURES:
+            wait = self.last_failure + self.global_delay(self.failures) - now
+        count, since = self._by_address.get(address, (0, 0.0))
+        if count >= PER_ADDRESS_FAILURES:
+            wait = max(wait, since + PER_ADDRESS_LOCK_S - now)
+        return max(0.0, wait)
 
     @staticmethod
     def global_delay(failures: int) -> float:
         return float(min(MAX_WAIT_S, 2 ** max(0, failures - FREE_FAILURES)))
 
-    def failed(self, address: str) -> None:
+    def begin(self, address: str) -> float:
+        """Let one attempt through, or say how long to wait: 0 means check the PIN, which counts as a
+        wrong one from now on; then call succeeded(), failed() or not_checked(). Over 0: the seconds
+        to wait, and nothing was counted."""
         with self._lock:
             now = self.clock()
+            wait = self._wait_s(address, now)
+            if wait > 0:
+                return wait
             self.failures += 1
             self.last_failure = now
             count, _ = self._by_address.pop(address, (0, 0.0))
             self._by_address[address] = (count + 1, now)
             while len(self._by_address) > MAX_ADDRESSES:
                 self._by_address.pop(next(iter(self._by_address)))
+            self.checking += 1
+            return 0.0
+
+    def failed(self, address: str) -> None:
+        """The PIN let through by begin() was wrong: it stays counted."""
+        with self._lock:
+            self.checking = max(0, self.checking - 1)
 
     def succeeded(self, address: str) -> None:
+        """The PIN was right: the count starts again, except for the attempts still being checked
+        (a right PIN in the middle of a burst must not make the burst's guesses free)."""
         with self._lock:
-            self.failures = 0
+            self.checking = max(0, self.checking - 1)
+            self.failures = self.checking
             self._by_address.pop(address, None)
+
+    def not_checked(self, address: str) -> None:
+        """The PIN could not be checked at all (an unusable web.pin_hash): the attempt is given back."""
+        with self._lock:
+            self.checking = max(0, self.checking - 1)
+            self.failures = max(0, self.failures - 1)
+            count, since = self._by_address.pop(address, (0, 0.0))
+            if count > 1:
+                self._by_address[address] = (count - 1, since)
 
 
 # --- Host header (DNS rebinding) ---------------------------------------------------------------------
