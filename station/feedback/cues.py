@@ -201,7 +201,9 @@ class BarLogic:
             lit = n
         elif lit >= n:
             lit = n - 1
-        label = "TARGET" if state.target_reached else f"{100 * state.depth_fraction:.0f}% to target"
+        # the raw angle can pass the target a moment before the settled depth counts it reached (and
+        # the top LED lights): never "100%" beside a dark top LED
+        label = "TARGET" if state.target_reached else f"{min(99, int(round(100 * state.depth_fraction, 6)))}% to target"
         if self._selftest_label:
             label = f"{self._selftest_label}: {label}"
         return [1.0] * lit + [0.0] * (n - lit), "depth", label, None
