@@ -446,3 +446,20 @@ def test_a_station_clock_off_from_the_phones_is_said_on_every_page(server, brows
     assert "3 h 20 min behind this phone's" in alert.inner_text()
     _fits_the_phone(page)
     page.close()
+
+
+def test_the_smallest_phones_need_no_sideways_scrolling(server, browser):
+    """320 px (an iPhone SE's first size, large text on a 390 px phone): the rep table cut off its last
+    column and the page zoomed out"""
+    base, ids, _, db = server
+    store = Store(db)
+    rep_id = store.get_set(ids[1])["reps"][2]["id"]
+    store.close()
+    page = browser.new_page(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True)
+    for path in ("/", f"/set/{ids[1]}", f"/rep/{rep_id}", "/history", "/live", "/selftest", "/settings"):
+        page.goto(base + path, wait_until="load")   # Live polls: never network-idle
+        page.wait_for_timeout(300)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width} px wide at 320"
+        assert page.evaluate(OVERFLOWING) == [], path
+    page.close()

@@ -459,7 +459,8 @@ def test_rep_of_an_unjudged_set_shows_the_advice_not_the_depth(client, cases):
 def test_history_marks_unjudged_sets_and_keeps_them_out_of_the_chart(client, cases):
     ids, _ = cases
     page = client.get("/history").get_data(as_text=True)
-    assert "not judged" in _text(page)
+    unjudged_row = _text(re.search(rf'href="/set/{ids["unjudged"]}".*?</tr>', page, re.S).group(0))
+    assert "not judged front view" in unjudged_row, "why, in two words: a phone shows no tooltip"
     sets = {s["id"]: s for s in client.get("/api/history").get_json()["sets"]}
     assert sets[ids["unjudged"]]["mean_depth_deg"] is None
     assert sets[ids["unjudged"]]["setup_advice"] == FRONT_ADVICE

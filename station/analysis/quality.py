@@ -32,6 +32,12 @@ SETUP_ADVICE = {
                 "out of the picture, and make sure no plates or rack uprights stand between it and your hips.",
 }
 
+# the same, in two words: History's "not judged" cell, the self-test's rows
+SETUP_SHORT = {"front_view": "front view", "three_quarter_view": "at an angle", "feet_out": "feet out",
+               "head_out": "head out", "too_small": "too far", "camera_high": "camera high",
+               "too_dark": "too dark", "hips_hidden": "hips hidden"}
+
+
 def advice_cause(issue: str | None) -> str | None:
     """The advice without its "Cannot judge ...: " opening, for a sentence that already says a rep was
     not judged: "the camera sees you from the front. Turn the camera ..." (None: no advice known)."""

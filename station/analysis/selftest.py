@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from station.analysis.quality import SETUP_SHORT
 from station.analysis.summary import SET_BLOCKED_SHARE, onset_frame
 from station.analysis.types import SERIES_JOINTS, RepResult
 from station.errors import StationError
@@ -130,8 +131,8 @@ def off_view(rep: RepResult) -> bool:
 
 # the table's short word for a rep the camera set-up kept from being judged (no longer than
 # "not side-on": the cell does not wrap, and the table fits a 360 px phone)
-OFF_VIEW_REASONS = {"feet_out": "feet out", "too_dark": "too dark", "too_small": "too far",
-                    "camera_high": "camera high", "hips_hidden": "hips hidden"}
+OFF_VIEW_REASONS = {issue: SETUP_SHORT[issue] for issue in ("feet_out", "too_dark", "too_small", "camera_high",
+                                                              "hips_hidden")}
 
 
 def off_view_reason(rep: RepResult) -> str:

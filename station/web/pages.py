@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from station import config as config_mod
+from station.analysis.quality import SETUP_SHORT
 from station.analysis.selftest import SelfTestError
 from station.analysis.summary import PARALLEL_BAND_DEG
 from station.web import BadRequest, hooks, int_arg, store
@@ -48,7 +49,7 @@ def csrf_token() -> str:
 def template_globals() -> dict[str, Any]:
     status = hooks().store_status()
     return {"csrf_token": csrf_token, "disk_full": status.get("disk_full"), "store_error": status.get("error"),
-            "store_damaged": status.get("damaged"), "verdict_text": VERDICT_TEXT,
+            "store_damaged": status.get("damaged"), "verdict_text": VERDICT_TEXT, "setup_short": SETUP_SHORT,
             # a rep seen with one leg has a wider band: the rep table says so beside its verdict
             "standard_band_deg": PARALLEL_BAND_DEG}
 
