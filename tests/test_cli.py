@@ -441,3 +441,21 @@ def test_the_demo_serves_where_its_config_file_says_unless_told_otherwise(tmp_pa
     path.write_text(config_text)
     cli.main(["--config", str(path), "demo", "--state-dir", str(tmp_path / "state"), *argv])
     assert (seen["web"].host, seen["web"].port) == (host, port)
+
+
+@pytest.mark.parametrize("in_file, argv, where", [
+    (True, [], "file"), (True, ["--state-dir", "{tmp}/option"], "option"), (False, [], "demo default")])
+def test_the_demo_keeps_its_data_where_its_config_file_says_unless_told_otherwise(tmp_path, monkeypatch, in_file,
+                                                                                  argv, where):
+    """`station -c f demo` ignored f's [station] state_dir and wrote to ~/.local/state/station-demo"""
+    from station.app import cli
+    from station.app.runner import default_state_dir_for_demo
+
+    seen = {}
+    monkeypatch.setattr(cli, "_run_station", lambda cfg, *a, **k: seen.setdefault("dir", cfg.state_dir()) and 0)
+    path = tmp_path / "demo.toml"
+    path.write_text(f'[station]\nstate_dir = "{tmp_path}/file"\n' if in_file else "")
+    cli.main(["--config", str(path), "demo", *[a.format(tmp=tmp_path) for a in argv]])
+    expected = {"file": tmp_path / "file", "option": tmp_path / "option",
+                "demo default": Path(default_state_dir_for_demo())}[where]
+    assert Path(seen["dir"]) == expected

@@ -87,3 +87,14 @@ def test_an_unwritable_destination_is_one_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ModelFetchError, match=r"cannot write the model to .*a-file/models.*--dest"):
         install_model(blocker / "models", source=source, spec=_spec())
+
+
+def test_a_destination_that_is_a_file_says_so_not_sudo(tmp_path):
+    """--dest names the folder: pointing it at an existing file said 'run with sudo', which cannot help"""
+    source = tmp_path / "fake.tflite"
+    source.write_bytes(FAKE)
+    existing = tmp_path / "model.tflite"
+    existing.write_text("x")
+    with pytest.raises(ModelFetchError, match=r"it is a file, not a folder; --dest takes the folder") as caught:
+        install_model(existing, source=source, spec=_spec())
+    assert "sudo" not in str(caught.value)

@@ -219,8 +219,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # the page on this machine only, unless --host or the config file says otherwise; the port: --port,
     # else the config's [web] port (8080 by default)
     host = args.host or (None if args.config and config_mod.file_sets(args.config, "web.host") else "127.0.0.1")
+    # the data: --state-dir, else the config file's [station] state_dir, else the demo's own folder
+    state_dir = args.state_dir or (None if args.config and config_mod.file_sets(args.config, "station.state_dir")
+                                   else str(default_state_dir_for_demo()))
     overrides = {"camera.source": args.source or "synthetic", "web.host": host, "web.port": args.port,
-                 "station.state_dir": str(args.state_dir or default_state_dir_for_demo()), "station.lifter": "demo"}
+                 "station.state_dir": state_dir, "station.lifter": "demo"}
     cfg = _config(args, overrides, default_file=False)
     pin = None
     if not cfg.web.pin_hash:   # the demo's own PIN, printed; a configured one stays the owner's secret
@@ -375,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="repeat the source forever")
     p.add_argument("--host", help="address to serve the page on (default 127.0.0.1, or the config's [web] host)")
     p.add_argument("--port", type=int, help="the page's port (default the config's [web] port, 8080)")
-    p.add_argument("--state-dir", help="where the demo's database goes (default ~/.local/state/station-demo)")
+    p.add_argument("--state-dir", help="where the demo's database goes (default: the config file's [station] "
+                   "state_dir, else ~/.local/state/station-demo)")
     p.add_argument("--exit-when-done", action="store_true",
                    help="exit when the source ends (default: keep the page up)")
     p.set_defaults(func=cmd_demo)

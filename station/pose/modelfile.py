@@ -98,6 +98,9 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
         dest_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(dest, data, mode=0o644)   # a half-written model is never left under the real name
     except OSError as exc:
+        if dest_dir.exists() and not dest_dir.is_dir():   # sudo would not help: --dest names a file
+            raise ModelFetchError(f"cannot write the model to {dest_dir}: it is a file, not a folder; "
+                                  "--dest takes the folder the model goes in") from None
         raise ModelFetchError(f"cannot write the model to {dest_dir}: {exc.strerror or exc}; "
                               f"choose another --dest or run with sudo") from None
     return dest
