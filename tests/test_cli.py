@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import stat
 import subprocess
 import sys
@@ -184,6 +185,39 @@ def test_analyze_keeps_what_came_before_a_file_breaks(tmp_path, capsys, model_pa
     assert "the file is damaged or cut short" in err and "Errno" not in err
 
 
+def test_analyze_goes_on_past_damaged_packets_and_says_how_many(tmp_path, capsys, model_path):
+    """A real clip with 200 zeroed blocks of 500 bytes (a copy with holes, a card with bad sectors)
+    said "no reps found before the file broke": its first damaged packet, 1 s in, ended it. The
+    damaged packets are skipped and counted, the reps after them found; exit 1, as for a folder's
+    unreadable images: the result is without their frames."""
+    import random
+
+    data = bytearray(require_shared("real", "pasan_squat2.mp4").read_bytes())
+    rng = random.Random(1)
+    for _ in range(200):
+        at = rng.randrange(len(data) // 50, len(data) - 500)    # past the index at the start (moov)
+        data[at:at + 500] = bytes(500)
+    holes = tmp_path / "holes.mp4"
+    holes.write_bytes(data)
+    argv = ["analyze", str(holes), "--fps", "10", "--model", str(model_path), "--config", str(_config(tmp_path))]
+    assert main(argv + ["--json"]) == 1
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["error"] is None and result["damaged_packets"] >= 10
+    assert len(result["sets"]) == 1 and len(result["sets"][0]["reps"]) >= 10, "12 in the whole clip"
+    assert re.search(r"station: error: \d+ damaged packets skipped in holes.mp4 \(between \d+\.\d s and "
+                     r"\d+\.\d s\): the result above is without their frames", err), err
+
+
+def test_the_run_says_what_the_video_skipped_when_it_ends(tmp_path, monkeypatch, caplog):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the runner is a stand-in")
+    _fake_runner(monkeypatch, damage="3 damaged packets skipped in clip.mp4 (between 1.2 s and 5.2 s)")
+    assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 0
+    assert ("station", logging.WARNING, "3 damaged packets skipped in clip.mp4 (between 1.2 s and 5.2 s)") \
+        in caplog.record_tuples
+
+
 def test_model_fetch_errors(tmp_path, capsys):
     models = tmp_path / "models"
     assert main(["model", "fetch", "--from", str(tmp_path / "missing.tflite"), "--dest", str(models)]) == 2
@@ -233,6 +267,7 @@ class _FakeStation:
     """Stands in for the runner: the CLI's exit codes without the model."""
 
     fault = None
+    damage = None     # what the video source skipped (CaptureThread.damage)
 
     made: list[dict] = []
 
@@ -241,7 +276,7 @@ class _FakeStation:
         self.web_url = "http://127.0.0.1:1/"
         self.phone_url = None
         self.exit_code = 1 if self.fault else 0
-        self.capture = type("C", (), {"error": self.fault})()
+        self.capture = type("C", (), {"error": self.fault, "damage": self.damage})()
         import threading
 
         self.stop_event = threading.Event()
@@ -261,10 +296,10 @@ class _FakeStation:
         return 0
 
 
-def _fake_runner(monkeypatch, fault=None):
+def _fake_runner(monkeypatch, fault=None, damage=None):
     import station.app.runner as runner
 
-    monkeypatch.setattr(runner, "Station", type("F", (_FakeStation,), {"fault": fault}))
+    monkeypatch.setattr(runner, "Station", type("F", (_FakeStation,), {"fault": fault, "damage": damage}))
     monkeypatch.setattr(runner, "build_stages", lambda *a, **k: type("S", (), {"pose": type("P", (), {"label": "fake"})()})())
     monkeypatch.setattr(runner, "source_opener", lambda *a, **k: (lambda: io.BytesIO()))
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from station.sources import ImageFolderSource, ImageSource, Picamera2Source, SourceError, VideoFileSource, open_source
 
-from conftest import require_shared
+from conftest import require_shared, video_packets, write_clip, zero_packets
 
 
 def test_image_source_drops_alpha(tmp_path):
@@ -182,3 +182,61 @@ def test_open_source_rejects_unknown_specs(tmp_path):
     odd.write_text("x")
     with pytest.raises(SourceError, match="unknown file type"):
         open_source(str(odd))
+
+
+def _frame_times(source):
+    times = [t for t, _ in source]
+    source.close()
+    return times
+
+
+def test_a_video_with_damaged_packets_skips_them_and_keeps_the_real_times(tmp_path):
+    """The first packet that would not decode ended the file ("decoding ... failed after 1.0 s"): a
+    real clip with 43 of them kept 25 of its 990 frames and none of its 12 reps. The others come
+    out at their own times (the analysis works in seconds), and the damage is counted."""
+    whole = write_clip(tmp_path / "whole.mp4")
+    holes = zero_packets(whole, tmp_path / "holes.mp4", lambda t: round(t * 25) in (30, 70, 130))
+    intact = _frame_times(VideoFileSource(whole))
+    source = VideoFileSource(holes)
+    times = _frame_times(source)
+    assert len(intact) == 200 and len(times) == 197
+    assert times == [t for t in intact if round(t * 25) not in (30, 70, 130)], "not re-counted after a hole"
+    assert source.damaged_packets == 3
+    assert source.damage_report() == "3 damaged packets skipped in holes.mp4 (between 1.2 s and 5.2 s)"
+    assert VideoFileSource(whole).damage_report() is None
+
+
+def test_damage_ends_the_file_only_when_nothing_decodes_for_five_seconds(tmp_path):
+    """A hole of 3 s (a rep or so) is skipped like any damage; one of 6 s ends the file with what
+    came before it, as one that breaks part-way, rather than grinding on through garbage."""
+    whole = write_clip(tmp_path / "whole.mp4", seconds=10)
+    short_hole = zero_packets(whole, tmp_path / "short.mp4", lambda t: 2.0 <= t < 5.0)
+    times = _frame_times(VideoFileSource(short_hole))
+    assert [t for t in times if t < 2.0] == pytest.approx(np.arange(50) / 25)
+    assert [t for t in times if t >= 2.0][0] == pytest.approx(5.0) and times[-1] == pytest.approx(9.96)
+    long_hole = zero_packets(whole, tmp_path / "long.mp4", lambda t: 2.0 <= t < 8.5)
+    source = VideoFileSource(long_hole)
+    frames = []
+    with pytest.raises(SourceError, match=r"long.mp4 failed after 1\.\d s: the file is damaged: no picture in it "
+                                          r"decodes from 1\.\d s to 6\.9 s"):
+        for timestamp, _ in source:
+            frames.append(timestamp)
+    assert len(frames) >= 45 and frames[-1] < 2.0, "what came before the damage is kept"
+    assert 120 <= source.damaged_packets <= 126, "5 s of packets at 25 fps, not the 2.5 s after them"
+
+
+def test_a_video_cut_between_two_packets_says_cut_short(tmp_path):
+    """Cut where one packet ends and the next begins, no packet fails to decode: the file just ended,
+    and `station analyze` said nothing of the missing half. Its header states its length."""
+    whole = write_clip(tmp_path / "whole.mp4", options={"movflags": "faststart"})   # the index first
+    packets = video_packets(whole)
+    pos, size, _ = packets[len(packets) // 2]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: pos + size])
+    source = VideoFileSource(cut)
+    frames = []
+    with pytest.raises(SourceError, match=r"cut.mp4 failed after \d+\.\d s: the file is damaged or cut short "
+                                          r"\(its pictures stop at 4\.\d s of the 8\.0 s it states\)"):
+        for timestamp, _ in source:
+            frames.append(timestamp)
+    assert 90 <= len(frames) <= 101 and source.damaged_packets == 0

@@ -76,6 +76,7 @@ class CaptureThread(threading.Thread):
         self.error: str | None = None      # why capture ended for good (None: the source just ended)
         self.error_is_config = False       # True: a file that never delivered a frame (exit 2, no restart);
         #                                    one that broke part-way may work next time (exit 1)
+        self.damage: str | None = None     # what a video source skipped as damaged (its damage_report())
 
     def run(self) -> None:
         backoff = 1.0
@@ -94,6 +95,7 @@ class CaptureThread(threading.Thread):
                             self._mailbox.put(CapturedFrame(timestamp, frame, time.perf_counter()))
                     finally:
                         source.close()
+                        self.damage = source.damage_report() if hasattr(source, "damage_report") else None
                     if not self._retry:
                         return
                     raise SourceError("the source ended")

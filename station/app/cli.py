@@ -129,21 +129,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         source.close()
     if args.json:
         print(json.dumps({"file": args.file, "sets": [set_dict(s) for s in sets],
-                          "error": str(broken[0]) if broken else None}, indent=2))
+                          "error": str(broken[0]) if broken else None,
+                          "damaged_packets": getattr(source, "damaged_packets", 0)}, indent=2))
     elif not sets and broken:    # the advice about the lifter would be wrong: the file is what failed
         print("no reps found before the file broke")
     elif not sets:
         print("no reps found: is the whole lifter in view, side-on, and do they squat below ~45 deg of thigh angle?")
     else:
         print("\n\n".join(set_table(s) for s in sets))
+    skipped = _report_skipped(source)
     if broken:   # a file that breaks part-way: what came before it is shown, and the exit says it broke
         print(f"station: error: {broken[0]}; the result above is up to there", file=sys.stderr)
         return 1
-    return _report_skipped(source)
+    return skipped
 
 
 def _report_skipped(source: Any) -> int:
-    """A folder with unreadable images: the rest were done; one line names the skipped, exit 1."""
+    """What the source skipped and went on without: unreadable images in a folder, damaged packets
+    in a video. The rest was done; one line says what is missing, exit 1."""
+    damage = source.damage_report() if hasattr(source, "damage_report") else None
+    if damage:
+        print(f"station: error: {damage}: the result above is without their frames", file=sys.stderr)
+        return 1
     skipped = getattr(source, "skipped", None)
     if not skipped:
         return 0
@@ -206,6 +213,8 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
         LOG_HANDLER.terminal = None
     stats = station.stats
     log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
+    if station.capture.damage:   # the frames were done without them: said, not an error (exit 0)
+        log.warning("%s", station.capture.damage)
     if station.capture.error:   # exit 1: broke part-way, may work next time; 2: never delivered a frame
         print(f"station: error: the source {spec} failed: {station.capture.error}", file=sys.stderr)
     return EXIT_INTERRUPTED if interrupted and station.exit_code == 0 else station.exit_code

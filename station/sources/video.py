@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,28 @@ import numpy as np
 
 from station.sources.base import Pacer, SourceError
 
+log = logging.getLogger(__name__)
+
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".h264", ".m4v"}
+
+# Damage this long on the video's own clock (from the last good frame, no packet decodes) ends the
+# file. Seconds, not packets: 5 s is 150 packets at 30 fps and 1200 at 240. It is longer than a whole
+# rep, so what lies beyond cannot be told from a new set and the reps in the hole are lost anyway;
+# scattered damage (zeroed blocks, bad sectors) costs a few frames at a time and never adds up to it,
+# and a file that is garbage from some point on ends there instead of grinding through the rest.
+MAX_DAMAGE_S = 5.0
+# A file whose packets stop this much short of the length its header states was cut short. A
+# phone's clip ends within a frame or two of it (0.05 s past it, in ../shared); a copy cut off or a
+# recording whose card was pulled ends seconds short.
+CUT_SHORT_S = 0.5
+
+
+class _Broken(Exception):
+    """Why a pass through the file ended early, and the last good frame's time (None: no frame)."""
+
+    def __init__(self, last: float | None, why: str):
+        super().__init__(why)
+        self.last, self.why = last, why
 
 
 class VideoFileSource:
@@ -50,34 +73,122 @@ class VideoFileSource:
         self.nominal_fps = float(stream.average_rate) if stream.average_rate else 30.0
         self._realtime = realtime
         self._loop = loop
+        self.damaged_at: list[float] = []   # the times of the packets skipped: they would not decode
 
     def __iter__(self):
         offset = 0.0
         pacer = Pacer(self._realtime)
+        self.damaged_at = []
         while True:
             last = None
             try:
-                for frame in self._container.decode(video=0):
-                    # a raw .h264 (rpicam-vid's default output) has no timestamps: frames come at the
-                    # stream's rate (FFmpeg says 25 fps for raw H.264), not all at 0 s ("no reps")
-                    when = float(frame.time) if frame.time is not None else \
-                        (0.0 if last is None else last + 1.0 / self.nominal_fps)
+                for when, frame in self._decode_pass():
                     timestamp = offset + when
                     last = when
                     pacer.wait(timestamp)
                     yield timestamp, upright(frame.to_ndarray(format="rgb24"), frame_rotation_deg(frame))
-            except self._av.error.FFmpegError as exc:
-                where = f" after {offset + last:.1f} s" if last is not None else ""
-                why = ("the file is damaged or cut short" if isinstance(exc, self._av.error.InvalidDataError)
-                       else exc.strerror or str(exc))
-                raise SourceError(f"decoding {self.path} failed{where}: {why}") from None
+            except _Broken as broken:
+                where = f" after {offset + broken.last:.1f} s" if broken.last is not None else ""
+                raise SourceError(f"decoding {self.path} failed{where}: {broken.why}") from None
             if not self._loop:
                 return
             offset += (last or 0.0) + 1.0 / self.nominal_fps
             self._container.seek(0)
 
+    def _decode_pass(self) -> Iterator[tuple[float, Any]]:
+        """One pass through the file: (the frame's time on the stream's own clock, the frame).
+
+        A packet the decoder refuses (bad data: a zeroed or overwritten block, a bad sector) is
+        skipped and counted, and decoding goes on with the next one, as ffmpeg does: before, the
+        first one ended the file (a real clip with 43 of them: 25 of its 990 frames, none of its 12
+        reps). The frames after a hole keep their own times, so the analysis's seconds stay true.
+        The file ends (_Broken) when the demuxer itself fails, when damage lasts MAX_DAMAGE_S, or
+        when it stops short of its own length (cut short)."""
+        av = self._av
+        stream = self._container.streams.video[0]
+        last = None         # the newest frame's time
+        unseen = 0          # packets skipped since that frame: a raw .h264's clock counts them too
+        seen_end = None     # where the packets read so far end, on the stream's clock
+        ends_inside = False  # the last packet is short of the bytes the index promised: the file ends in it
+        last_failed = False  # the last packet would not decode
+        try:
+            for packet in self._container.demux(stream):
+                if packet.size:
+                    ends_inside, last_failed = packet.is_corrupt, False
+                    if packet.pts is not None and packet.time_base is not None:
+                        end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                        seen_end = end if seen_end is None else max(seen_end, end)
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    unseen += 1
+                    last_failed = bool(packet.size)
+                    self._damaged(packet, last, unseen, stream)
+                    continue
+                for frame in frames:
+                    # a raw .h264 (rpicam-vid's default output) has no timestamps: frames come at the
+                    # stream's rate (FFmpeg says 25 fps for raw H.264), not all at 0 s ("no reps"),
+                    # and each packet skipped was a frame's time too
+                    if frame.time is not None:
+                        when = float(frame.time)
+                    elif last is None:
+                        when = unseen / self.nominal_fps
+                    else:
+                        when = last + (1 + unseen) / self.nominal_fps
+                    unseen = 0
+                    last = when
+                    yield when, frame
+        except av.error.FFmpegError as exc:
+            why = ("the file is damaged or cut short" if isinstance(exc, av.error.InvalidDataError)
+                   else exc.strerror or str(exc))
+            raise _Broken(last, why) from None
+        stated_end = _stated_end(self._container, stream)
+        short = stated_end is not None and seen_end is not None and stated_end - seen_end > CUT_SHORT_S
+        if short or ends_inside:
+            if last_failed:
+                self.damaged_at.pop()    # the cut, which the error says: not damage to count as well
+            stops = f" (its pictures stop at {seen_end:.1f} s of the {stated_end:.1f} s it states)" if short else ""
+            raise _Broken(last, f"the file is damaged or cut short{stops}")
+
+    def _damaged(self, packet: Any, last: float | None, unseen: int, stream: Any) -> None:
+        """Count a packet that would not decode; raise _Broken once nothing has decoded for MAX_DAMAGE_S."""
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        good = start if last is None else last
+        at = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base is not None \
+            else good + unseen / self.nominal_fps
+        self.damaged_at.append(at)
+        log.debug("%s: a damaged packet at %.2f s skipped", self.path, at)
+        if at - good > MAX_DAMAGE_S:
+            raise _Broken(last, f"the file is damaged: no picture in it decodes from {good:.1f} s to {at:.1f} s")
+
+    @property
+    def damaged_packets(self) -> int:
+        return len(self.damaged_at)
+
+    def damage_report(self) -> str | None:
+        """'43 damaged packets skipped in set.mp4 (between 1.0 s and 38.2 s)', or None: for where the
+        source's end is said."""
+        if not self.damaged_at:
+            return None
+        first, last = min(self.damaged_at), max(self.damaged_at)
+        where = f"at {first:.1f} s" if last - first < 0.05 else f"between {first:.1f} s and {last:.1f} s"
+        plural = "s" if self.damaged_packets != 1 else ""
+        return f"{self.damaged_packets} damaged packet{plural} skipped in {self.path.name} ({where})"
+
     def close(self) -> None:
         self._container.close()
+
+
+def _stated_end(container: Any, stream: Any) -> float | None:
+    """Where the header says the stream ends, in seconds; None when it does not say (raw H.264).
+
+    MP4, MOV and AVI state the video stream's own length. Matroska and WebM state only the whole
+    file's, which is the video's only when nothing else is in the file: a sound track may run on."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float((stream.duration + (stream.start_time or 0)) * stream.time_base)
+    if container.duration is not None and len(container.streams) == 1:
+        return (container.duration + (container.start_time or 0)) / 1e6     # AV_TIME_BASE: microseconds
+    return None
 
 
 def frame_rotation_deg(frame: Any) -> int:
