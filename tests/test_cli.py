@@ -19,8 +19,9 @@ from PIL import Image
 from station import config as config_mod
 from station.app import cli
 from station.app.cli import main
+from station.app.runner import source_opener
 
-from conftest import SHARED_MODEL, require_shared
+from conftest import SHARED_MODEL, require_shared, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,6 +217,47 @@ def test_the_run_says_what_the_video_skipped_when_it_ends(tmp_path, monkeypatch,
     assert main(["run", "--source", str(clip), "--config", str(_config(tmp_path))]) == 0
     assert ("station", logging.WARNING, "3 damaged packets skipped in clip.mp4 (between 1.2 s and 5.2 s)") \
         in caplog.record_tuples
+
+
+def test_a_relative_source_is_found_after_the_station_moves_out_of_a_read_only_directory(tmp_path, monkeypatch,
+                                                                                         capsys):
+    """Started in a folder it cannot write to (lgpio needs to), the station moves to its state
+    directory; the clip was checked before the move and opened after it, from there: "the source
+    clip.mp4 failed: ... neither 'camera', 'synthetic' nor an existing file or folder", exit 2."""
+    import os
+
+    import station.app.runner as runner
+
+    here = tmp_path / "clips"
+    here.mkdir()
+    write_clip(here / "clip.mp4", seconds=1)
+    here.chmod(0o555)
+    monkeypatch.chdir(here)
+    if os.geteuid() == 0:    # root may write anywhere: the folder must look read-only to the station
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == here else real_access(p, m))
+    frames = []
+
+    class Watching(_FakeStation):
+        def __init__(self, cfg, stages, opener, **kwargs):
+            super().__init__(cfg, stages, opener, **kwargs)
+            self.opener = opener
+
+        def run_frames(self):
+            source = self.opener()        # as the capture thread does, after the move
+            frames.extend(t for t, _ in source)
+            source.close()
+
+    _fake_runner(monkeypatch)
+    monkeypatch.setattr(runner, "Station", Watching)
+    monkeypatch.setattr(runner, "source_opener", source_opener)     # the real one: files are opened
+    try:
+        assert main(["run", "--source", "clip.mp4", "--mock-gpio", "--config", str(_config(tmp_path))]) == 0
+    finally:
+        here.chmod(0o755)
+    assert Path(os.getcwd()) == tmp_path / "state", "it did move"
+    assert len(frames) == 25
+    assert f"station: {here / 'clip.mp4'} -> fake" in capsys.readouterr().out
 
 
 def test_model_fetch_errors(tmp_path, capsys):

@@ -183,6 +183,12 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     from station.app.workdir import ensure_writable_cwd
     from station.feedback import TerminalBar, make_pin_factory
 
+    if spec not in ("camera", "synthetic"):
+        # the capture thread opens it again after ensure_writable_cwd may have moved to the state
+        # directory: a relative path (typed or in the config file) is the one in the directory the
+        # station started in, then as later (it was checked here and not found there, exit 2)
+        spec = str(Path(spec).absolute())
+        cfg = config_mod.updated(cfg, {"camera.source": spec})
     opener = source_opener(cfg, spec, realtime, loop)
     if spec not in ("camera", "synthetic"):
         opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
