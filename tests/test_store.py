@@ -728,7 +728,10 @@ def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_sta
     reps.append(_rep(6, -8.0, "unknown", side_view=False, view="side", setup_issue="too_dark"))
     result, store, set_id = _summarised_and_stored(tmp_path / "s.db", reps)
     assert result.setup_issue is None and result.wink_onset_deg == -2.0 and result.suggested_depth_deg == 3.0
-    assert "(1 not judged: Cannot judge from here: the camera cannot see you clearly" in result.summary
+    assert "(1 not judged). " in result.summary
+    assert result.summary.endswith("Rep 6 was not judged: the camera cannot see you clearly. Add light, keep bright "
+                                   "windows out of the picture, and make sure no plates or rack uprights stand "
+                                   "between it and your hips.")
     shown = store.get_set(set_id)
     assert [r["judged"] for r in shown["reps"]] == [True] * 5 + [False]
     assert shown["reps"][5]["max_depth_deg"] is None and shown["reps"][5]["wink"] is False
