@@ -175,13 +175,17 @@ def test_live_page_labels_the_number_shows_a_fault_whole_and_the_advice_instead_
     page.wait_for_function("() => document.querySelectorAll('#bar i.on').length === 6")
     assert page.locator("#depth").inner_text() == "20°"
     label = page.locator("#depthlabel")
-    assert label.is_visible() and "thigh angle" in label.inner_text()
+    assert label.is_visible() and label.inner_text() == "thigh angle · above parallel"
     number, under = page.locator("#depth").bounding_box(), label.bounding_box()
     assert under["y"] >= number["y"] + number["height"] - 1, "the label sits under the number"
     assert page.locator("#reps").inner_text() == "2 reps done", "not 'rep 2', read as the rep under way"
     assert page.locator("#label").inner_text() == "60% to target", "a share of what, said"
     _fits_the_phone(page)
     _shot(page, "live")
+    LIVE["thigh_deg"] = -12.4   # a depth as every page writes it: unsigned, the side in words
+    page.wait_for_function("() => document.getElementById('depth').textContent === '12°'")
+    assert label.inner_text() == "thigh angle · below parallel"
+    LIVE["thigh_deg"] = JUDGING["thigh_deg"]
     LIVE["bar"] = {"levels": [1.0] * 3 + [0.0] * 7, "pattern": "rep", "label": "rep 3"}
     LIVE["rep_count"] = 3
     page.wait_for_function("() => document.getElementById('reps').textContent === '3 reps done'")

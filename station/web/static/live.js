@@ -13,7 +13,10 @@ function poll(){
     var setup=!!s.setup_issue, fault=!!s.fault;
     show('depthbox',!setup&&!fault);show('advice',setup);
     el('advice').textContent=setup?(s.setup_advice||'Cannot judge from here: check the camera.'):'';
-    el('depth').textContent=s.thigh_deg==null?'-':Math.round(s.thigh_deg)+'°';
+    // unsigned, with the side of parallel in words, as every other page writes a depth
+    var d=s.thigh_deg==null?null:Math.round(s.thigh_deg);
+    el('depth').textContent=d==null?'-':Math.abs(d)+'°';
+    el('depthlabel').textContent='thigh angle · '+(d==null?'0° = parallel':d===0?'at parallel':d<0?'below parallel':'above parallel');
     // an issue that leaves the depth (the head out of the picture): a note beside it, not in its place
     show('note',!!s.setup_note&&!setup&&!fault);el('note').textContent=s.setup_note||'';
     show('fault',fault);el('fault').textContent=fault?('Camera or model problem: '+s.fault):'';
