@@ -467,3 +467,27 @@ def test_the_smallest_phones_need_no_sideways_scrolling(server, browser):
         assert width <= 320, f"{path} is {width} px wide at 320"
         assert page.evaluate(OVERFLOWING) == [], path
     page.close()
+
+
+def test_live_during_a_self_test_says_the_rep_and_its_target_once(server, browser):
+    """it said the rep and its target three times: the big line, the bar's label (written for the
+    terminal bar) and the test's sentence"""
+    base, _, _, _ = server
+    message = "Rep 1: 20° above parallel, no rounding. Rep 2: a little deeper, to 17° above parallel."
+    LIVE.clear()
+    LIVE.update(JUDGING)
+    LIVE["selftest"] = {"rep": 2, "target_deg": 17.0, "target_words": "17° above", "message": message}
+    LIVE["bar"] = {"levels": [1.0] * 4 + [0.0] * 6, "pattern": "depth",
+                   "label": "self-test rep 2 to 17° above: 40% to target"}
+    try:
+        page, _ = _phone_page(browser, base)
+        page.goto(base + "/live")
+        page.wait_for_function("() => document.getElementById('selftest-text').textContent.length > 0")
+        assert page.locator("#reps").inner_text() == "test rep 2, to 17° above"
+        assert page.locator("#label").inner_text() == "40% to target"
+        assert page.locator("#selftest-text").inner_text() == message
+        _fits_the_phone(page)
+        page.close()
+    finally:
+        LIVE.clear()
+        LIVE.update(JUDGING)

@@ -26,14 +26,17 @@ function poll(){
     // during a self-test the big number is the test's rep (the one asked for), as the bar's label
     // says: the set's count beside "self-test rep 3" read as the current rep
     // the reps finished so far ("rep 0" read as a rep number during the first descent)
-    el('reps').textContent=st?('test rep '+st.rep):(s.set_active?(s.rep_count+(s.rep_count===1?' rep':' reps')+' done'):'');
+    // with the target in the station's own words (rounded once there, not again here)
+    el('reps').textContent=st?('test rep '+st.rep+', to '+st.target_words):(s.set_active?(s.rep_count+(s.rep_count===1?' rep':' reps')+' done'):'');
     // the bar's label repeats the fault or the advice: shown only when it says something new
     var label=(s.bar&&s.bar.label)||'', pattern=s.bar&&s.bar.pattern;
     // the bar's idle label says what the phase line already says ("waiting for a lifter"), its rep
     // count what the reps line says
+    // during a self-test the label starts with the test's rep and target ("self-test rep 2 to 17° above: "),
+    // for the terminal bar; here the big line says the rep and the test's sentence the target
+    if(st&&label.indexOf(': ')>=0&&label.indexOf('self-test')===0)label=label.slice(label.indexOf(': ')+2);
     el('label').textContent=(fault||setup||pattern==='rep'||(!s.lifter_present&&pattern==='idle'))?'':label;
-    // the target in the bar label's words, rounded once by the station (not again here)
-    if(st)el('selftest-text').textContent='rep '+st.rep+', down to '+st.target_words+'. '+st.message;
+    if(st)el('selftest-text').textContent=st.message;
   }).catch(function(){el('phase').textContent='station not reachable';}).then(function(){setTimeout(poll,document.hidden?3000:400);});
 }
 poll();
