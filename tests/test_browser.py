@@ -450,6 +450,12 @@ def test_a_station_clock_off_from_the_phones_is_said_on_every_page(server, brows
     assert "3 h 20 min behind this phone's" in alert.inner_text()
     _fits_the_phone(page)
     page.close()
+    page, _ = _phone_page(browser, base)
+    page.clock.install(time=time.time() - 7190)   # 1 h 59 min 50 s: never "1 h 60 min"
+    page.goto(base + "/history", wait_until="networkidle")
+    page.locator("#clock-alert").wait_for(timeout=5000)
+    assert "2 h 0 min ahead of this phone's" in page.locator("#clock-alert").inner_text()
+    page.close()
 
 
 def test_the_smallest_phones_need_no_sideways_scrolling(server, browser):

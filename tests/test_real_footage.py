@@ -96,6 +96,19 @@ def test_a_rep_cut_off_on_its_way_down_gives_no_depth(fps, cut_before_bottom_s):
     assert sets[0].end_reason == "source_ended"
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_slow_descent_cut_off_is_not_braking_into_the_hole(fps):
+    """a tempo descent falls under 4 deg in 0.2 s all the way down: an absolute threshold took it for the
+    hole and stored the cut rep as +35 deg "above"; braking is relative to the rep's own fastest fall"""
+    t, thigh = _thigh_profile(fps, reps=2, rep_s=2.4, bottom_deg=-5.0)
+    slow_t = np.arange(t[-1] + 1 / fps, t[-1] + 3.0, 1 / fps)     # 17 deg/s from standing, cut at 35 deg
+    slow = 85.0 - 17.0 * (slow_t - slow_t[0])
+    keep = slow >= 35.0
+    times, thighs = np.concatenate([t, slow_t[keep]]), np.concatenate([thigh, slow[keep]])
+    reps, _ = _run([_side_pose(ti, th) for ti, th in zip(times, thighs)])
+    assert len(reps) == 2 and all(r.depth_verdict == "below" for r in reps)
+
+
 @pytest.mark.parametrize("fps", [30.0, 10.0, 8.0])
 def test_a_clip_that_starts_after_a_bottom_does_not_count_or_judge_that_ascent(fps):
     """Its first rep's bottom came before the footage: the ascent alone used to be counted and

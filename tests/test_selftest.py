@@ -406,6 +406,14 @@ def test_a_set_with_rounding_never_advises_deeper_than_the_lifters_self_test_saf
            "That is shallower than your self-test's safe depth (1 deg above parallel): your back rounded " \
            "earlier in this set. Reps 1-3 went deeper than where your lower back began to round in your " \
            "self-test" in result.summary
+    # an advice within a degree of the safe depth is the safe depth, in the words a lifter reads: it said
+    # "try stopping at 5 deg below parallel. That is shallower than your self-test's safe depth (5 deg below)"
+    near = [dataclasses.replace(r, wink_onset_deg=-9.6) for r in deep]
+    result = SetResult(index=4, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=-5.0, reps=near,
+                       lifter_onset_deg=-10.0)
+    summarise_set(result, margin_deg=5.0)
+    assert "stop at your target, 5 deg below parallel (your self-test's safe depth)." in result.summary
+    assert "shallower" not in result.summary
     # no self-test: the set's own advice, as before
     result = SetResult(index=3, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=deep)
     summarise_set(result, margin_deg=5.0)

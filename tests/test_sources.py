@@ -240,3 +240,28 @@ def test_a_video_cut_between_two_packets_says_cut_short(tmp_path):
         for timestamp, _ in source:
             frames.append(timestamp)
     assert 90 <= len(frames) <= 101 and source.damaged_packets == 0
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_clip_that_starts_after_zero_is_not_called_cut_short(tmp_path, suffix):
+    """Matroska's stated length already ends where the file ends: adding the start counted it twice,
+    and an intact clip starting at 1 s read "its pictures stop at 27.3 s of the 28.3 s it states"."""
+    import av
+
+    source = write_clip(tmp_path / f"a{suffix}", seconds=3.0)
+    shifted = tmp_path / f"shifted{suffix}"
+    with av.open(str(source)) as original, av.open(str(shifted), "w") as out:
+        stream = original.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in original.demux(stream):
+            if packet.dts is None:
+                continue
+            offset = int(round(1.0 / packet.time_base))    # 1 s later
+            packet.pts += offset
+            packet.dts += offset
+            packet.stream = copy
+            out.mux(packet)
+    video = VideoFileSource(shifted)
+    times = [t for t, _ in video]
+    video.close()
+    assert len(times) >= 70 and times[0] == pytest.approx(1.0, abs=0.15)

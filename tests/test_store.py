@@ -804,3 +804,33 @@ def test_the_head_out_of_the_picture_costs_a_note_not_the_depth(tmp_path):
     assert set_table(result).splitlines()[0].endswith("view: side"), "head out is a note, not a block"
     assert all(r["judged"] and r["max_depth_deg"] == -5.0 for r in store.get_set(set_id)["reps"])
     assert store.list_sets()[0]["mean_depth_deg"] == -5.0
+
+
+def test_version_7_sets_learn_the_onset_they_were_judged_against(tmp_path):
+    """a set stored before schema 8 said "reps 1-3 went deeper than where your lower back began to round"
+    while its rows showed green ticks: the migration gives it the onset of the last test before it that
+    set (or cleared) the lifter's target"""
+    path = tmp_path / "v7.db"
+    raw = _database_at(path, 7)
+    raw.execute("INSERT INTO lifters (id, name, created_at) VALUES (2, 'ana', 0), (3, 'ben', 0)")
+    tests = [(2, 100.0, 160.0, "rounding", -10.0), (2, 300.0, 360.0, "incomplete", None),   # keeps the target
+             (2, 500.0, 560.0, "no_rounding", None), (3, 100.0, 160.0, "rounding", -3.0)]
+    for lifter, start, end, outcome, onset in tests:
+        raw.execute("INSERT INTO selftests (lifter_id, started_at, ended_at, outcome, onset_deg, margin_deg, "
+                    "full_depth_deg) VALUES (?, ?, ?, ?, ?, 5.0, -20.0)", (lifter, start, end, outcome, onset))
+    sets = [(2, 50.0), (2, 200.0), (2, 400.0), (2, 600.0), (3, 200.0)]
+    for lifter, start in sets:
+        raw.execute("INSERT INTO sets (lifter_id, started_at, target_depth_deg, rep_count) VALUES (?, ?, -5.0, 1)",
+                    (lifter, start))
+        raw.execute("INSERT INTO reps (set_id, idx, started_at, max_depth_deg, below_parallel, reached_target, wink, "
+                    "max_trunk_lean_deg, knee_travel_cm, heel_lift_cm, depth_verdict, side_view) "
+                    "VALUES (last_insert_rowid(), 1, ?, -12.0, 1, 1, 0, 40, 10, 0, 'below', 1)", (start,))
+    raw.execute("PRAGMA user_version=7")
+    raw.commit()
+    raw.close()
+    store = Store(path)
+    onsets = [store.get_set(set_id)["lifter_onset_deg"] for set_id in range(1, 6)]
+    assert onsets == [None, -10.0, -10.0, None, -3.0]
+    assert [store.get_set(set_id)["reps"][0]["past_safe_depth"] for set_id in range(1, 6)] == \
+        [False, True, True, False, True]
+    store.close()

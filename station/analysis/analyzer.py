@@ -65,8 +65,9 @@ MIN_CUT_OFF_REP_S = 0.3      # ... and may be this short (its descent is missing
 SEEN_DESCENT_DEG = 4.0
 # The end's mirror image: a rep the footage (or a shutdown) cuts off counts once the thigh was seen
 # rising SEEN_DESCENT_DEG from its deepest point, or braking into the hole: over the last BRAKING_S it
-# fell less than SEEN_DESCENT_DEG, or under BRAKING_SHARE of its fastest fall over as long (a cosine
-# rep ending at its bottom: 0.26). Cut mid-descent, its "deepest" is just the last frame: a stopped
+# fell under BRAKING_SHARE of its fastest fall over as long (a cosine rep ending at its bottom: 0.26;
+# relative, as a slow descent falls under 4 deg in 0.2 s all the way down). Cut mid-descent, its
+# "deepest" is just the last frame: a stopped
 # run stored pasan's rep cut on the way down as 27 deg "above" (its reps go to +3), and the set's
 # average with it.
 BRAKING_S = 0.2
@@ -485,8 +486,7 @@ class SquatAnalyzer:
             return True
         earlier = np.searchsorted(t, t - BRAKING_S, side="right") - 1   # the frame BRAKING_S before each
         fell = np.where(earlier >= 0, signal[np.maximum(earlier, 0)] - signal, 0.0)
-        last = float(fell[-1])
-        return last < SEEN_DESCENT_DEG or last <= BRAKING_SHARE * float(np.max(fell))
+        return float(fell[-1]) <= BRAKING_SHARE * float(np.max(fell))
 
     def _finish_set(self, t: float, reason: str, events: list) -> None:
         current = self._set

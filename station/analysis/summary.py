@@ -332,6 +332,20 @@ def depth_words(deg: float, band_deg: float = PARALLEL_BAND_DEG) -> str:
     return f"{abs(deg):.0f} deg {'below' if deg < 0 else 'above'} parallel"
 
 
+def safe_depth_advised(suggested_deg: float | None, lifter_onset_deg: float | None,
+                       target_depth_deg: float | None) -> bool:
+    """Whether a set's advice is the lifter's self-test safe depth (their target), as the words say it:
+    the sentence then says "your self-test's safe depth" and the page's tile "safe depth"."""
+    return (suggested_deg is not None and lifter_onset_deg is not None and target_depth_deg is not None
+            and stop_words(suggested_deg) == stop_words(target_depth_deg))
+
+
+def stop_words(deg: float) -> str:
+    """A depth to stop at, in whole degrees as the self-test words it ("parallel", "5 deg below
+    parallel"): two advices are the same when their words are (-4.6 and -5.0 both "5 deg below")."""
+    return "parallel" if abs(deg) < ONE_DEGREE else depth_words(deg, 0.0)
+
+
 def _rep_list(indices: list[int]) -> str:
     if len(indices) == 1:
         return f"rep {indices[0]}"
@@ -379,21 +393,18 @@ def _judged_sentence(result: SetResult) -> str:
     past = (f"{_rep_list(past_onset).capitalize()} went deeper than where your lower back began to round "
             f"in your self-test ({depth_words(onset, 0.0)})" if onset is not None and past_onset else "")
     if winks and result.wink_onset_deg is not None and result.suggested_depth_deg is not None:
-        stop = result.suggested_depth_deg
         # whole degrees, as the self-test words them: its page and this sentence say the same thing
-        stop_words = "parallel" if abs(stop) < ONE_DEGREE else depth_words(stop, 0.0)
+        stop = stop_words(result.suggested_depth_deg)
         rounded = f"{head}. Your lower back started to round {depth_words(result.wink_onset_deg, ONE_DEGREE)} on " \
                   f"{_rep_list(winks)}"
-        if onset is not None and stop == result.target_depth_deg:   # the self-test's safe depth is the advice
-            target = f"stop at your target, {stop_words} (your self-test's safe depth)."
+        if onset is not None and safe_depth_advised(result.suggested_depth_deg, onset, result.target_depth_deg):
+            target = f"stop at your target, {stop} (your self-test's safe depth)."
             return f"{rounded}. {past}: {target}" if past else f"{rounded}: {target}"
         earlier = ""
         if onset is not None and result.target_depth_deg is not None:   # two advices: say why this one
-            safe = result.target_depth_deg
-            safe_words = "parallel" if abs(safe) < ONE_DEGREE else depth_words(safe, 0.0)
-            earlier = (f" That is shallower than your self-test's safe depth ({safe_words}): your back rounded "
-                       "earlier in this set.")
-        return f"{rounded}: try stopping at {stop_words}.{earlier}{' ' + past + '.' if past else ''}"
+            earlier = (f" That is shallower than your self-test's safe depth ({stop_words(result.target_depth_deg)}): "
+                       "your back rounded earlier in this set.")
+        return f"{rounded}: try stopping at {stop}.{earlier}{' ' + past + '.' if past else ''}"
     if winks:
         return f"{head}. Possible lower-back rounding on {_rep_list(winks)} only: film a few more reps to confirm."
     missed = short_reps(result)

@@ -183,11 +183,15 @@ def _stated_end(container: Any, stream: Any) -> float | None:
     """Where the header says the stream ends, in seconds; None when it does not say (raw H.264).
 
     MP4, MOV and AVI state the video stream's own length. Matroska and WebM state only the whole
-    file's, which is the video's only when nothing else is in the file: a sound track may run on."""
+    file's, which is the video's only when nothing else is in the file: a sound track may run on.
+    Whether a container's length counts from 0 or from the stream's start differs between formats
+    (Matroska's already ends where the file ends: a clip starting at 1 s read 1 s "cut short"), so
+    the earlier of the two readings is taken: a file is called cut short only when it is under both."""
     if stream.duration is not None and stream.time_base is not None:
-        return float((stream.duration + (stream.start_time or 0)) * stream.time_base)
+        start = min(0, stream.start_time or 0)
+        return float((stream.duration + start) * stream.time_base)
     if container.duration is not None and len(container.streams) == 1:
-        return (container.duration + (container.start_time or 0)) / 1e6     # AV_TIME_BASE: microseconds
+        return (container.duration + min(0, container.start_time or 0)) / 1e6     # AV_TIME_BASE: microseconds
     return None
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from station.analysis import RepResult, RepSeries, SetResult
+from station.analysis.summary import safe_depth_advised
 from station.analysis.types import SERIES_JOINTS
 from station.errors import StationError
 
@@ -104,9 +105,17 @@ MIGRATIONS = [
     ALTER TABLE reps ADD COLUMN target_deg REAL;
     """,
     # 8: where this lifter's back began to round in their self-test, as the set knew it: a rep deeper
-    # than that is marked "past" on the page, not a green "reached" (NULL: no self-test, or older sets)
+    # than that is marked "past" on the page, not a green "reached" (NULL: no self-test then). Older
+    # sets get the onset of the last test before them that set or cleared the lifter's target (what the
+    # runner read, lifter_onset), so their rows agree with the sentence they were stored with.
     """
     ALTER TABLE sets ADD COLUMN lifter_onset_deg REAL;
+    UPDATE sets SET lifter_onset_deg = (
+        SELECT CASE WHEN t.outcome = 'rounding' THEN t.onset_deg END FROM selftests t
+        WHERE t.lifter_id = sets.lifter_id AND t.ended_at <= sets.started_at
+          AND t.outcome IN ('rounding', 'no_rounding')
+        ORDER BY t.ended_at DESC, t.id DESC LIMIT 1)
+    WHERE NOT EXISTS (SELECT 1 FROM selftests s WHERE s.set_id = sets.id);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -518,8 +527,8 @@ class Store:
         if result["setup_issue"] is not None:   # not judged: no onset, as list_sets
             result["wink_onset_deg"] = result["suggested_depth_deg"] = None
         onset = result["lifter_onset_deg"]
-        result["suggested_is_safe_depth"] = (result["suggested_depth_deg"] is not None and onset is not None
-                                             and result["suggested_depth_deg"] == result["target_depth_deg"])
+        result["suggested_is_safe_depth"] = safe_depth_advised(result["suggested_depth_deg"], onset,
+                                                               result["target_depth_deg"])
         result["reps"] = [self._rep_dict(r, with_series, result["setup_issue"]) for r in
                           self.conn.execute("SELECT * FROM reps WHERE set_id = ? ORDER BY idx", (set_id,))]
         for rep in result["reps"]:   # in whole degrees, as the set's sentence says it (summary.set_sentence)

@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SECRET_BYTES = 32
 MAX_BODY = 64 * 1024        # the largest form the pages send is under 1 KB
-# The server refuses bigger bodies before reading them (plain text, it cannot know the route); between
-# the two, Flask refuses them in the route's own form: JSON on /api, the error page elsewhere.
-MAX_BODY_SERVER = 1024 * 1024
 __all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve"]
 
 
@@ -219,7 +216,9 @@ SERVER_OPTIONS = dict(
     cleanup_interval=2,        # ... checked this often (default 30)
     asyncore_use_poll=True,    # poll(), not select(): no 1024-descriptor ceiling
     backlog=1024,
-    max_request_body_size=MAX_BODY_SERVER,  # refused (413) before it is read (default 1 GB)
+    # refused (413, plain text: the server cannot know the route) before it is read (default 1 GB). Not
+    # more: waitress holds a body whole before Flask sees it, 500 connections x 1 MB was 400 MB of files
+    max_request_body_size=MAX_BODY,
     max_request_header_size=64 * 1024,  # default 256 KB
 )
 

@@ -14,7 +14,7 @@ document.addEventListener('DOMContentLoaded', function(){
     if(typeof d.now!=='number')return;
     var off=d.now-(asked+Date.now())/2000, gap=Math.abs(off);
     if(gap<=300||document.getElementById('clock-alert'))return;
-    var h=Math.floor(gap/3600), m=Math.round((gap-3600*h)/60), span=(h?h+' h ':'')+(h>=48?'':m+' min');
+    var mins=Math.round(gap/60), h=Math.floor(mins/60), m=mins%60, span=(h?h+' h ':'')+m+' min';
     if(h>=48)span=Math.round(gap/86400)+' days';
     var p=document.createElement('p');
     p.className='alert wrap'; p.id='clock-alert';
