@@ -216,11 +216,8 @@ def test_damage_ends_the_file_only_when_nothing_decodes_for_five_seconds(tmp_pat
     assert [t for t in times if t >= 2.0][0] == pytest.approx(5.0) and times[-1] == pytest.approx(9.96)
     long_hole = zero_packets(whole, tmp_path / "long.mp4", lambda t: 2.0 <= t < 8.5)
     source = VideoFileSource(long_hole)
-    frames = []
-    with pytest.raises(SourceError, match=r"long.mp4 failed after 1\.\d s: the file is damaged: no picture in it "
-                                          r"decodes from 1\.\d s to 6\.9 s"):
-        for timestamp, _ in source:
-            frames.append(timestamp)
+    frames = _frames_until_it_fails(source, r"long.mp4 failed after 1\.\d s: the file is damaged: no picture in "
+                                            r"it decodes from 1\.\d s to 6\.9 s")
     assert len(frames) >= 45 and frames[-1] < 2.0, "what came before the damage is kept"
     assert 120 <= source.damaged_packets <= 126, "5 s of packets at 25 fps, not the 2.5 s after them"
 
@@ -234,11 +231,8 @@ def test_a_video_cut_between_two_packets_says_cut_short(tmp_path):
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: pos + size])
     source = VideoFileSource(cut)
-    frames = []
-    with pytest.raises(SourceError, match=r"cut.mp4 failed after \d+\.\d s: the file is damaged or cut short "
-                                          r"\(its pictures stop at 4\.\d s of the 8\.0 s it states\)"):
-        for timestamp, _ in source:
-            frames.append(timestamp)
+    frames = _frames_until_it_fails(source, r"cut.mp4 failed after \d+\.\d s: the file is damaged or cut short "
+                                            r"\(its pictures stop at 4\.\d s of the 8\.0 s it states\)")
     assert 90 <= len(frames) <= 101 and source.damaged_packets == 0
 
 
@@ -265,3 +259,12 @@ def test_a_clip_that_starts_after_zero_is_not_called_cut_short(tmp_path, suffix)
     times = [t for t, _ in video]
     video.close()
     assert len(times) >= 70 and times[0] == pytest.approx(1.0, abs=0.15)
+
+
+def _frames_until_it_fails(source: VideoFileSource, message: str) -> list[float]:
+    """The frames' times a source gave before the SourceError matching `message`."""
+    frames = []
+    with pytest.raises(SourceError, match=message):
+        for timestamp, _ in source:
+            frames.append(timestamp)
+    return frames
