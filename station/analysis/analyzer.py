@@ -67,9 +67,8 @@ SEEN_DESCENT_DEG = 4.0
 # rising SEEN_DESCENT_DEG from its deepest point, or braking into the hole: over the last BRAKING_S it
 # fell under BRAKING_SHARE of its fastest fall over as long (a cosine rep ending at its bottom: 0.26;
 # relative, as a slow descent falls under 4 deg in 0.2 s all the way down). Cut mid-descent, its
-# "deepest" is just the last frame: a stopped
-# run stored pasan's rep cut on the way down as 27 deg "above" (its reps go to +3), and the set's
-# average with it.
+# "deepest" is just the last frame: a stopped run stored pasan's rep cut on the way down as 27 deg
+# "above" (its reps go to +3), and the set's average with it.
 BRAKING_S = 0.2
 BRAKING_SHARE = 1 / 3
 READY_AFTER_S = 0.3          # seen this long with a standing level: the lifter is ready (a chirp)
