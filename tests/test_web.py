@@ -1329,3 +1329,21 @@ def test_a_right_pin_during_a_burst_leaves_the_bursts_guesses_counted():
     guard.succeeded("192.168.1.20")
     assert guard.failures == FREE_FAILURES - 1, "the guesses still being checked stay counted"
     assert guard.begin("10.0.0.99") == 0 and guard.begin("10.0.0.98") > 0, "one free guess left, not five"
+
+
+def test_the_replay_opens_on_the_first_frame_whose_legs_are_whole():
+    """the lead-in's first frame can carry a wrong ankle (a shin of 39 px under a 67 px thigh, the
+    lifter floating): it was the first picture the lifter saw"""
+    from station.web.views import replay_model
+
+    def frame(ankle_y):   # ear, shoulder, hip, knee, ankle, wrist
+        return [[300, 100], [300, 140], [300, 250], [360, 250], [360, ankle_y], [330, 200]]
+
+    joints = [frame(290), frame(291), frame(310), frame(311), frame(312), frame(310)]   # shin 40, then ~60
+    series = {"t": [i / 10 for i in range(6)], "thigh_deg": [80.0, 70, 50, 30, 50, 80], "joints": joints,
+              "frame_size": (640, 480), "joint_names": ["ear", "shoulder", "hip", "knee", "ankle", "wrist"]}
+    assert replay_model({"series": series, "judged": True})["start"] == 2
+    series["joints"] = [frame(310)] * 6
+    assert replay_model({"series": series, "judged": True})["start"] == 0
+    series["joints"] = [[[None, None]] * 6] * 6   # nothing seen: the first frame, no error
+    assert replay_model({"series": series, "judged": True})["start"] == 0

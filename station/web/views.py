@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from station.analysis.summary import onset_frame
 from station.web import BadRequest, int_arg, store
 from station.web.charts import PARALLEL_LINE_DEG
@@ -104,11 +106,37 @@ def replay_model(rep: dict) -> dict | None:
         onset = onset_frame(thigh, level)
         onset_end = max(onset, next((i - 1 for i in range(bottom, len(thigh)) if thigh[i] > level), len(thigh) - 1))
     depth = rep.get("max_depth_deg") if judged else None
-    return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
+    return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"], "start": _first_whole_frame(series),
             "names": series["joint_names"], "thigh": thigh if judged else None,
             "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end,
             "onset_deg": None if level is None else round(level, 1),
             "depth_deg": None if depth is None else round(depth, 1), "parallel_line_deg": PARALLEL_LINE_DEG}
+
+
+BONE_SPREAD = 0.3   # a leg bone this much off its median length in the rep is a keypoint gone wrong
+
+
+def _first_whole_frame(series: dict) -> int:
+    """The frame the replay opens on: the first whose thigh and shin are within BONE_SPREAD of their
+    lengths over the rep. The lead-in's first frame can carry a wrong ankle (a shin half the thigh's
+    length under a floating lifter), and it is the first picture the lifter sees."""
+    names = list(series["joint_names"])
+    if not all(j in names for j in ("hip", "knee", "ankle")):
+        return 0
+    hip, knee, ankle = (names.index(j) for j in ("hip", "knee", "ankle"))
+    try:
+        joints = np.asarray(series["joints"], dtype=float)
+    except (TypeError, ValueError):
+        return 0
+    if joints.ndim != 3 or joints.shape[0] == 0:
+        return 0
+    thigh = np.hypot(*(joints[:, hip] - joints[:, knee]).T)
+    shin = np.hypot(*(joints[:, knee] - joints[:, ankle]).T)
+    usual = [np.nanmedian(bone) if np.isfinite(bone).any() else np.nan for bone in (thigh, shin)]
+    if not all(np.isfinite(u) and u > 0 for u in usual):
+        return 0
+    whole = (np.abs(thigh / usual[0] - 1) <= BONE_SPREAD) & (np.abs(shin / usual[1] - 1) <= BONE_SPREAD)
+    return int(np.argmax(whole)) if whole.any() else 0
 
 
 def lifter_arg() -> str | None:

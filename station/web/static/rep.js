@@ -64,5 +64,7 @@ document.getElementById('play').onclick=function(){
   raf=requestAnimationFrame(step);
 };
 [['to-deepest',d.bottom],['to-onset',d.onset]].forEach(function(b){var e=document.getElementById(b[0]);if(e)e.onclick=function(){stop();draw(b[1]);};});
-draw(0);  // standing, with the deepest frame as a ghost: the whole rep at a glance
+// standing, with the deepest frame as a ghost: the whole rep at a glance (the first frame whose legs
+// are whole: the lead-in's first can carry a wrong ankle)
+draw(d.start||0);
 })();
