@@ -106,8 +106,8 @@ def replay_model(rep: dict) -> dict | None:
         onset = onset_frame(thigh, level)
         onset_end = max(onset, next((i - 1 for i in range(bottom, len(thigh)) if thigh[i] > level), len(thigh) - 1))
     depth = rep.get("max_depth_deg") if judged else None
-    return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"], "start": _first_whole_frame(series),
-            "names": series["joint_names"], "thigh": thigh if judged else None,
+    return {"t": series["t"], "joints": series["joints"], "size": series["frame_size"],
+            "start": _first_whole_frame(series), "names": series["joint_names"], "thigh": thigh if judged else None,
             "bottom": bottom if judged else None, "onset": onset, "onset_end": onset_end,
             "onset_deg": None if level is None else round(level, 1),
             "depth_deg": None if depth is None else round(depth, 1), "parallel_line_deg": PARALLEL_LINE_DEG}
