@@ -494,7 +494,7 @@ def test_a_set_with_reps_short_of_the_target_ends_on_the_bar_without_its_top_seg
     logic.post(_state(0.0), [SetFinished(9.0, result)], now=100.0)
     shown = logic.render(100.0)
     n = logic.count
-    assert shown.bar.pattern == "set_short" and shown.bar.label == "set done: 2 short of target"
+    assert shown.bar.pattern == "set_short" and shown.bar.label == "set done: 2 reps short of target"
     assert shown.bar.levels == (1.0,) * (n - 1) + (0.0,)
     assert shown.tone == "mid"
 

@@ -246,7 +246,9 @@ def animation_levels(name: str, elapsed: float, count: int, n: int,
     if name == "set_clean":
         return [1.0] * n, "set_clean", "set done: clean"
     if name == "set_short":   # the whole bar but the target segment: the set is over, the target was missed
-        return [1.0] * (n - 1) + [0.0], "set_short", f"set done: {count} short of target"
+        # "4 short of target" read as 4 degrees short: it counts reps
+        return [1.0] * (n - 1) + [0.0], "set_short", \
+            f"set done: {count} rep{'s' if count != 1 else ''} short of target"
     if name == "selftest_next":  # one segment climbs the bar, twice: "next one a little deeper"
         lit = min(n - 1, int((elapsed % SELFTEST_SWEEP_S) / SELFTEST_SWEEP_S * n))
         return [1.0 if i == lit else 0.0 for i in range(n)], "selftest_next", text or "self-test: a little deeper"
