@@ -70,6 +70,14 @@ def _run_keypoints(keypoints, params=None):
     return events
 
 
+def test_each_finished_rep_carries_the_lifters_self_test_onset():
+    """the store writes it on the set's row with the first rep, so the page can say "too deep" mid-set"""
+    truth = simulate_set(LifterParams(reps=2, target_depth_deg=-10), CameraParams(), seed=3)
+    params = AnalysisParams(target_depth_deg=-1.0, lifter_onset_deg=-6.0)
+    done = [e for e in _run(truth, params=params) if isinstance(e, RepCompleted)]
+    assert len(done) == 2 and {(e.target_depth_deg, e.lifter_onset_deg) for e in done} == {(-1.0, -6.0)}
+
+
 @pytest.mark.parametrize("facing", [1, -1])
 def test_reps_depth_and_tempo_on_a_clean_set(facing):
     truth = simulate_set(LifterParams(reps=4, target_depth_deg=-14, facing=facing), CameraParams(), seed=3)

@@ -1253,6 +1253,28 @@ def test_reps_past_the_self_tests_rounding_are_not_shown_as_a_success(tmp_path):
     assert page.count('fill="#ff9f43"') == 1, "rep 2's bar is not the target's green"
 
 
+def test_a_set_in_progress_already_marks_reps_past_the_safe_depth(tmp_path):
+    """the lifter checks the page between reps of a long set: the rep that went past their self-test's
+    rounding must say "too deep" then, not only once the set has ended"""
+    from station.store import StoreWriter
+
+    from webseed import _rep
+    writer = StoreWriter(tmp_path / "p.db")
+    now = time.time()
+    writer.rep_finished(1, now, now, -1.0, _rep(1, -3.0, "below", target=-1.0), lifter_onset_deg=-6.0)
+    writer.rep_finished(1, now, now + 4, -1.0, _rep(2, -12.0, "below", target=-1.0), lifter_onset_deg=-6.0)
+    assert writer.flush()
+    client = create_app(tmp_path / "p.db", StationHooks(get_config=Settings().get)).test_client()
+    reps = client.get("/api/last-set").get_json()["set"]["reps"]
+    assert [r["past_safe_depth"] for r in reps] == [False, True]
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="in-progress"' in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    targets = [_text(re.findall(r"<td class=\"(?:yes|warn|past)\"[^>]*>(.*?)</td>", r, re.S)[0]).strip() for r in rows]
+    assert targets == ["✓", "too deep 6° below"]
+    writer.close()
+
+
 @pytest.mark.parametrize("many_addresses", [True, False], ids=["many addresses", "one address"])
 def test_concurrent_wrong_pins_get_no_more_checks_than_the_lockout_allows(seeded, monkeypatch, many_addresses):
     """The guard was asked before the slow scrypt check and told after it: with N web threads, N

@@ -456,7 +456,7 @@ class SquatAnalyzer:
         self._set.end_t = rep.end_t
         self._last_activity_t = t
         self._reset_rep()
-        events.append(RepCompleted(t, rep, self.set_index, self.p.target_depth_deg))
+        events.append(RepCompleted(t, rep, self.set_index, self.p.target_depth_deg, self.p.lifter_onset_deg))
 
     def _depth_signal(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rep's depth signal as the rep counter follows it (3-frame median: one glitch is no turn),

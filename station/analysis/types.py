@@ -134,6 +134,7 @@ class RepCompleted:
     rep: RepResult
     set_index: int = 0
     target_depth_deg: float = 0.0   # the target this rep was measured against
+    lifter_onset_deg: float | None = None   # the lifter's self-test onset behind that target (None: none)
 
 
 @dataclass(frozen=True)

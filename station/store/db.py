@@ -389,14 +389,17 @@ class Store:
         return shutil.disk_usage(self.path.parent).free / 1e6
 
     def add_rep(self, set_id: int | None, lifter: str, set_started_at: float, to_wall: float,
-                target_depth_deg: float, rep: RepResult, source: str = "") -> int:
+                target_depth_deg: float, rep: RepResult, source: str = "",
+                lifter_onset_deg: float | None = None) -> int:
         """Commit one finished rep (creating its set row on the first rep). Returns the set id.
+        `lifter_onset_deg` goes on the set row at once, so the page marks a rep "too deep" while the
+        set is still going, not only when it ends.
 
         Times in results are on the source's clock; `to_wall` maps them to Unix time."""
         row = rep_row(rep, to_wall, target_depth_deg)
         with transaction(self.conn):
             if set_id is None:
-                set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source)
+                set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source, lifter_onset_deg)
             self.conn.execute(
                 f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) "
                 f"VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",
@@ -405,10 +408,12 @@ class Store:
                               (to_wall + rep.end_t, set_id))
         return set_id
 
-    def _insert_set(self, lifter: str, started_at: float, target_depth_deg: float, source: str) -> int:
+    def _insert_set(self, lifter: str, started_at: float, target_depth_deg: float, source: str,
+                    lifter_onset_deg: float | None = None) -> int:
         return _row_id(self.conn.execute(
-            "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source) VALUES (?, ?, ?, ?)",
-            (self.lifter_id(lifter), started_at, target_depth_deg, source)))
+            "INSERT INTO sets (lifter_id, started_at, target_depth_deg, source, lifter_onset_deg) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (self.lifter_id(lifter), started_at, target_depth_deg, source, lifter_onset_deg)))
 
     def add_unjudged_set(self, lifter: str, to_wall: float, result: SetResult, source: str = "") -> int:
         """A set the view gate could not judge and that counted no rep: kept so the page can say why."""

@@ -43,6 +43,7 @@ class RepDone:
     rep: RepResult
     lifter: str          # who lifted it, taken when it was handed over: not whoever is active by the write
     source: str = ""
+    lifter_onset_deg: float | None = None   # so a set in progress can already say "too deep"
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,9 @@ class StoreWriter:
 
     # --- the frame loop's side ------------------------------------------------------------------
     def rep_finished(self, set_key: int, set_started_wall: float, to_wall: float, target_depth_deg: float,
-                     rep: RepResult, source: str = "") -> None:
-        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, self.lifter, source))
+                     rep: RepResult, source: str = "", lifter_onset_deg: float | None = None) -> None:
+        self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, self.lifter, source,
+                                lifter_onset_deg))
 
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
         self._queue.put(SetDone(set_key, to_wall, result, self.lifter))
@@ -318,7 +320,8 @@ class StoreWriter:
         if isinstance(item, RepDone):
             self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), item.lifter,
                                                         item.set_started_wall, item.to_wall,
-                                                        item.target_depth_deg, item.rep, item.source)
+                                                        item.target_depth_deg, item.rep, item.source,
+                                                        item.lifter_onset_deg)
             self._db_ids[item.set_key] = self._set_ids[item.set_key]
         elif isinstance(item, SelfTestDone):
             store.add_selftest(item.started_wall, item.ended_wall, item.result,
