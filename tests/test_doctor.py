@@ -14,6 +14,8 @@ from station.app import doctor
 from station.app.doctor import System
 from station.app.workdir import ensure_writable_cwd
 
+from conftest import SHARED
+
 LGPIO_FALLBACK = ("BadPinFactory: Unable to load any default pin factory! (Falling back from lgpio: "
                   "[Errno 13] Permission denied: '.lgd-nfy0'); the working directory / is not writable, and "
                   "lgpio needs to create a file there (systemd: WorkingDirectory=/var/lib/station)")
@@ -355,6 +357,18 @@ def test_a_missing_model_is_fetched_into_the_folder_this_configuration_reads(tmp
     assert model.status == "fail"
     assert model.fix.startswith(f"station model fetch (installs {tmp_path / 'models' / 'movenet.tflite'}; ")
 
+
+
+def test_a_path_to_another_model_is_not_fixed_by_fetching_over_it(tmp_path):
+    """the file loads but is not MoveNet: the fix is the configured path, not `model fetch` (which
+    refuses to replace it, and used to write MoveNet over it)"""
+    other = SHARED / "models" / "selfie_segmentation.tflite"
+    if not other.exists():
+        pytest.skip("../shared/models is absent")
+    cfg = config_mod.build(overrides={"model.path": str(other)})
+    (model,) = doctor.check_model(cfg)
+    assert model.status == "fail" and "expected 1x192x192x3 uint8" in model.detail
+    assert "points at another model" in model.fix and "model fetch" not in model.fix
 
 # --- the history database, read only and for the service's user ------------------------------------
 

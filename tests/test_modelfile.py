@@ -98,3 +98,23 @@ def test_a_destination_that_is_a_file_says_so_not_sudo(tmp_path):
     with pytest.raises(ModelFetchError, match=r"it is a file, not a folder; --dest takes the folder") as caught:
         install_model(existing, source=source, spec=_spec())
     assert "sudo" not in str(caught.value)
+
+
+def test_fetch_never_writes_over_another_file_the_configuration_names(tmp_path):
+    """[model] path pointing at another model by mistake: doctor's fix (`model fetch`) replaced that
+    model with MoveNet under its name. A damaged copy (the model's name or size) is still replaced."""
+    source = tmp_path / "fake.tflite"
+    source.write_bytes(FAKE)
+    models = tmp_path / "models"
+    models.mkdir()
+    other = models / "segmentation.tflite"
+    other.write_bytes(b"TFL3 another model" * 500)
+    with pytest.raises(ModelFetchError, match=r"segmentation\.tflite exists and is not fake\.tflite .*not replaced"):
+        install_model(models, source=source, spec=_spec(), filename="segmentation.tflite")
+    assert other.read_bytes() == b"TFL3 another model" * 500
+    damaged = models / "mine.tflite"
+    damaged.write_bytes(FAKE[:-1] + b"X")        # the model's size, one byte flipped
+    assert sha256_of(install_model(models, source=source, spec=_spec(), filename="mine.tflite")) == _spec().sha256
+    cut = models / "fake.tflite"
+    cut.write_bytes(FAKE[:20])                   # the model's own name, cut short
+    assert sha256_of(install_model(models, source=source, spec=_spec())) == _spec().sha256

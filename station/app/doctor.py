@@ -150,12 +150,15 @@ def check_config(cfg: config_mod.Config) -> Check:
 
 
 def check_model(cfg: config_mod.Config) -> list[Check]:
-    from station.pose import ModelError, MoveNet
+    from station.pose import ModelError, MoveNet, NotMoveNetError
     from station.pose.modelfile import LIGHTNING_INT8, sha256_of
 
     path = cfg.model_path()
     try:
         model = MoveNet(path, num_threads=cfg.model.threads, runtime=cfg.model.runtime)
+    except NotMoveNetError as exc:   # `model fetch` would write MoveNet over that other model
+        return [Check("fail", "model", str(exc), f"[model] path points at another model: correct it "
+                                                 f"(the tested file is {LIGHTNING_INT8.filename})")]
     except ModelError as exc:
         # `station model fetch` installs where this configuration reads the model, its file name
         # included (a --dest FOLDER fix put the tested file beside a [model] path of another name)
@@ -171,7 +174,8 @@ def check_model(cfg: config_mod.Config) -> list[Check]:
               Check("ok" if known else "warn", "model",
                     f"{path} (MoveNet Lightning int8, checksum verified)" if known
                     else f"{path} (not the tested Lightning int8 file)",
-                    "" if known else "station model fetch installs the tested file")]
+                    "" if known else f"remove [model] path (or name {LIGHTNING_INT8.filename} in it), "
+                                     "then station model fetch installs the tested file")]
     budget = 1000.0 / cfg.camera.fps
     checks.append(Check("ok" if ms < budget else "warn", "inference", f"{ms:.1f} ms per frame (budget {budget:.0f} ms "
                         f"at {cfg.camera.fps:.0f} fps)", "" if ms < budget else

@@ -8,7 +8,7 @@ are the stage's output type and its picture.
 from station.pose.crop import CropRegion, CropResizer, full_frame_region, next_crop_region
 from station.pose.estimator import PoseEstimator
 from station.pose.keypoints import KP, Keypoints
-from station.pose.movenet import ModelError, MoveNet, RuntimeInfo, RuntimeMissingError, load_runtime
+from station.pose.movenet import ModelError, MoveNet, NotMoveNetError, RuntimeInfo, RuntimeMissingError, load_runtime
 
 __all__ = ["CropRegion", "CropResizer", "full_frame_region", "next_crop_region", "PoseEstimator", "KP", "Keypoints",
-           "ModelError", "MoveNet", "RuntimeInfo", "RuntimeMissingError", "load_runtime"]
+           "ModelError", "MoveNet", "NotMoveNetError", "RuntimeInfo", "RuntimeMissingError", "load_runtime"]

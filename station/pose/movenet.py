@@ -26,6 +26,11 @@ class ModelError(StationError):
     """The model file cannot be used; the message names the file and what is wrong."""
 
 
+class NotMoveNetError(ModelError):
+    """The file loads but is another model (its inputs or outputs are not MoveNet's): fetching MoveNet
+    over it would destroy it, so the fix is the configured path, not `model fetch`."""
+
+
 class RuntimeMissingError(ModelError):
     """Neither LiteRT nor tflite-runtime can be imported."""
 
@@ -154,22 +159,23 @@ class MoveNet:
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(f"model file {self.model_path} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                             "MoveNet SinglePose has one of each")
+            raise NotMoveNetError(f"model file {self.model_path} has {len(inputs)} inputs and {len(outputs)} "
+                                  "outputs; MoveNet SinglePose has one of each")
         in_shape = tuple(int(v) for v in inputs[0]["shape"])
         out_shape = tuple(int(v) for v in outputs[0]["shape"])
         if (len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != 3 or in_shape[1] != in_shape[2]
                 or in_shape[1] not in VALID_INPUT_SIZES or inputs[0]["dtype"] != np.uint8):
-            raise ModelError(
+            raise NotMoveNetError(
                 f"model file {self.model_path} has input {in_shape} {np.dtype(inputs[0]['dtype']).name}; "
                 "expected 1x192x192x3 uint8 (Lightning) or 1x256x256x3 uint8 (Thunder)")
         if out_shape != (1, 1, 17, 3):
-            raise ModelError(f"model file {self.model_path} has output {out_shape}; expected (1, 1, 17, 3) "
-                             "(MoveNet SinglePose keypoints)")
+            raise NotMoveNetError(f"model file {self.model_path} has output {out_shape}; expected (1, 1, 17, 3) "
+                                  "(MoveNet SinglePose keypoints)")
         if not tested:   # said only once it is known to be a MoveNet: "it loads" before "not a MoveNet" was both
             log.warning("model file %s is not the tested MoveNet Lightning int8 file (its SHA-256 differs): it "
                         "loads, but the station's depth, rep and wink numbers were measured with the tested one; "
-                        "`station model fetch` installs it", self.model_path)
+                        "remove [model] path (or name %s in it) and run `station model fetch`", self.model_path,
+                        TESTED_MODEL.filename)
         self.input_size = in_shape[1]
         self.num_threads = num_threads
         self._input_index = inputs[0]["index"]
