@@ -391,8 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--realtime", action="store_true", default=True, help="play at the source's frame rate (default)")
     pace.add_argument("--fast", action="store_true", help="process frames as fast as the model allows")
     p.add_argument("--loop", action="store_true", help="repeat the source forever")
-    p.add_argument("--host", help="address to serve the page on (default 127.0.0.1, or the config's [web] host)")
-    p.add_argument("--port", type=int, help="the page's port (default the config's [web] port, 8080)")
+    p.add_argument("--host", help="address to serve the page on (default 127.0.0.1, or --config FILE's [web] host)")
+    p.add_argument("--port", type=int, help="the page's port (default 8080, or --config FILE's [web] port)")
     p.add_argument("--state-dir", help="where the demo's database goes (default: the config file's [station] "
                    "state_dir, else ~/.local/state/station-demo)")
     p.add_argument("--exit-when-done", action="store_true",
