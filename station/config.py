@@ -432,7 +432,8 @@ def _read_settings(path: Path) -> dict:
     for section, values in data.items():
         for key in values if isinstance(values, dict) else [""]:
             if f"{section}.{key}" not in SETTINGS_KEYS:
-                raise ConfigError(f"settings file {path}: {section}.{key} does not belong there (it holds only "
+                name = f"{section}.{key}" if key else f"{section} (outside any [section])"
+                raise ConfigError(f"settings file {path}: {name} does not belong there (it holds only "
                                   f"{', '.join(SETTINGS_KEYS)}); put it in the config file, or delete {path} "
                                   f"to go back to the config file's values")
     return _layer(data, f"settings file {path}")

@@ -245,6 +245,9 @@ def test_the_settings_file_keeps_its_mode_and_holds_only_its_keys(tmp_path):
     cfg.settings_path().write_text('[camera]\nsource = "clip.mp4"\n')
     with pytest.raises(ConfigError, match=r"settings.toml: camera.source does not belong there"):
         config_mod.build(None, {"station.state_dir": str(tmp_path)}, default_file=False)
+    cfg.settings_path().write_text('lifter = "ana"\n')     # a key outside any section: named as it is
+    with pytest.raises(ConfigError, match=r"settings.toml: lifter \(outside any \[section\]\) does not belong"):
+        config_mod.build(None, {"station.state_dir": str(tmp_path)}, default_file=False)
     cfg.settings_path().write_text('[analysis]\ntarget_depth_deg = nan\n')
     with pytest.raises(ConfigError, match=r"settings file .*settings.toml: analysis.target_depth_deg = nan"):
         config_mod.build(None, {"station.state_dir": str(tmp_path)}, default_file=False)

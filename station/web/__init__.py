@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SECRET_BYTES = 32
 MAX_BODY = 64 * 1024        # the largest form the pages send is under 1 KB
+MAX_FORM_PARTS = 50         # the settings form has 7 fields
+TOO_LARGE = f"request too large (at most {MAX_BODY // 1024} KB and {MAX_FORM_PARTS} form fields)"
 __all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve"]
 
 
@@ -96,7 +98,7 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(state_dir or Path(db_path).parent), DEBUG=False, TESTING=False,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict", MAX_CONTENT_LENGTH=MAX_BODY,
-                      MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=50, JSON_SORT_KEYS=False,
+                      MAX_FORM_MEMORY_SIZE=MAX_BODY, MAX_FORM_PARTS=MAX_FORM_PARTS, JSON_SORT_KEYS=False,
                       PROPAGATE_EXCEPTIONS=False)
     app.url_map.converters["rowid"] = RowId
     app.extensions["station"] = {"db_path": Path(db_path), "hooks": hooks, "pin_guard": PinGuard()}
@@ -140,10 +142,10 @@ def create_app(db_path: Path, hooks: StationHooks, state_dir: Path | None = None
 
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
-        messages = {404: f"there is nothing at {request.path[:80]}", 405: "method not allowed",
-                    413: f"request too large (at most {MAX_BODY} bytes)"}
-        # abort(404, "why") keeps its reason; werkzeug's stock texts are replaced by short ones
-        own = exc.description if exc.description != type(exc).description else None
+        messages = {404: f"there is nothing at {request.path[:80]}", 405: "method not allowed", 413: TOO_LARGE}
+        # abort(404, "why") keeps its reason; werkzeug's stock texts are replaced by short ones (a 413
+        # for too many form fields carries a stock text of its own)
+        own = exc.description if exc.description != type(exc).description and code != 413 else None
         return error(code, own or messages.get(code) or exc.description or exc.name)
 
     def damaged(exc: Exception) -> ResponseReturnValue:
@@ -192,20 +194,22 @@ def hooks() -> StationHooks:
     return current_app.extensions["station"]["hooks"]
 
 
-WHOLE_NUMBER = re.compile(r"-?[0-9]{1,19}")
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    # digits 0-9 only, at most 19 of them: int() also takes "1_0", "+5", " 5 " and other scripts' digits
+    # digits 0-9 only: int() also takes "1_0", "+5", " 5 " and other scripts' digits
     if not WHOLE_NUMBER.fullmatch(raw):
         raise BadRequest(f"parameter {name}={raw[:40]!r} must be a whole number (digits 0-9)")
-    value = int(raw)
+    # a number of 20 digits or more is out of every range: never handed to int() (thousands of digits are slow)
+    value = int(raw) if len(raw.lstrip("-")) < 20 else (lo - 1 if raw.startswith("-") else hi + 1)
     if not lo <= value <= hi:
         limits = f"between {lo} and {hi}" if hi < 10**9 else f"at most {hi}" if value > hi else f"at least {lo}"
-        raise BadRequest(f"parameter {name}={value} must be {limits}")
+        shown = raw if len(raw) <= 24 else raw[:20] + "..."
+        raise BadRequest(f"parameter {name}={shown} must be {limits}")
     return value
 
 

@@ -19,7 +19,7 @@ from station import config as config_mod
 from station.analysis.quality import SETUP_SHORT
 from station.analysis.selftest import SelfTestError
 from station.analysis.summary import PARALLEL_BAND_DEG
-from station.web import BadRequest, hooks, int_arg, store
+from station.web import TOO_LARGE, BadRequest, hooks, int_arg, store
 from station.web.charts import depth_bars, evidence_svg, history_chart, rep_curves, selftest_history_chart, set_curves
 from station.web.security import pin_matches, pin_set
 from station.web.views import (
@@ -186,7 +186,8 @@ def settings() -> tuple[str, int]:
         try:
             cfg, message = _save_form(cfg)
         except (BadRequest, HTTPException) as exc:
-            error = str(exc) if isinstance(exc, BadRequest) else (exc.description or exc.name)
+            error = (str(exc) if isinstance(exc, BadRequest) else TOO_LARGE if exc.code == 413
+                     else (exc.description or exc.name))
             status = exc.code if isinstance(exc, HTTPException) and exc.code else 400
             typed = {name: request.form.get(name, "") for name in SETTING_FIELDS}
     own_target = store().lifter_target(cfg.station.lifter)

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from station import config as config_mod
 from station.analysis.summary import onset_frame
 from station.web import BadRequest, int_arg, store
 from station.web.charts import PARALLEL_LINE_DEG
@@ -143,8 +144,11 @@ def lifter_arg() -> str | None:
     from flask import request
 
     name = request.args.get("lifter")
-    if name is not None and not (0 < len(name) <= 40):
-        raise BadRequest("parameter lifter must be 1 to 40 characters")
+    if name is None or config_mod.lifter_name_ok(name):
+        return name
+    # a name no config could give ("\n", "\x00"): 400, unless a history from before the rule holds it
+    if len(name) > 40 or all(name != lifter["name"] for lifter in store().lifters()):
+        raise BadRequest(f"parameter lifter={name[:40]!r}: {config_mod.LIFTER_NAME_RULE}")
     return name
 
 
