@@ -167,6 +167,25 @@ def test_a_file_that_cannot_be_read_exits_2_and_says_why(tmp_path):
     assert station.capture.error == "video file typo.mp4 does not exist"
 
 
+class BreakingClip(ClipSource):
+    """A file that breaks part-way: its frames, then a decoding error."""
+
+    def __iter__(self):
+        yield from super().__iter__()
+        raise SourceError("decoding clip.mp4 failed after 4.0 s: the file is damaged or cut short")
+
+
+def test_a_file_that_breaks_part_way_keeps_its_reps_and_says_the_source_failed(tmp_path):
+    """Its set was stored with end_reason "shutdown", as if someone had stopped the station."""
+    keypoints = _keypoints(reps=2)
+    station, _, cfg = _station(tmp_path, lambda: BreakingClip(keypoints), FakePose(keypoints))
+    assert station.run() == 1
+    store = Store(cfg.db_path())
+    data = store.get_set(store.last_set_id())
+    assert data["rep_count"] == 2 and data["end_reason"] == "source_failed"
+    store.close()
+
+
 def test_a_video_with_damaged_packets_is_watched_to_its_end(tmp_path):
     """Its first damaged packet ended the capture: `station run --source` a real clip with 43 of them
     stopped after 25 of its 990 frames, exit 1, 12 reps lost. Every frame that decodes reaches the

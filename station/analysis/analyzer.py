@@ -300,8 +300,8 @@ class SquatAnalyzer:
         return self._state(t, True), events
 
     def finish(self, t: float, reason: str = "shutdown") -> list:
-        """End of stream ("source_ended": a file or the demo ran out) or shutdown: a rep cut off past
-        its bottom is kept, then the set closes."""
+        """End of stream ("source_ended": a file or the demo ran out; "source_failed": it broke) or
+        shutdown: a rep cut off past its bottom is kept, then the set closes."""
         events: list = []
         self._close_set(t, reason, events)
         return events

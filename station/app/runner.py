@@ -522,7 +522,9 @@ class Station:
         if self._closed_set:
             return
         self._closed_set = True
-        reason = "source_ended" if self.source_ended.is_set() else "shutdown"
+        # a source that broke for good (a file cut part-way, a camera given up on) is no shutdown
+        reason = ("source_ended" if self.source_ended.is_set() else
+                  "source_failed" if self.capture.error is not None else "shutdown")
         for event in self.analyzer.finish(self._state.timestamp if self._state else 0.0, reason):
             if self._state is not None:
                 self.feedback.post(self._state, [event])
