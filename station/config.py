@@ -364,6 +364,9 @@ def from_dict(data: dict, source_path: str = "") -> Config:
         raise ConfigError(f"station.lifter = {config.station.lifter!r}: {LIFTER_NAME_RULE}")
     if not config.camera.source.strip():    # "" is the current folder to a path: the wrong error later
         raise ConfigError("camera.source is empty: give 'camera', 'synthetic', or a video, image or folder path")
+    if not config.web.host.strip():         # passed here, then `run` failed on "cannot be resolved"
+        raise ConfigError("web.host is empty: give 0.0.0.0 (every network), 127.0.0.1 (this machine only) "
+                          "or one of this machine's addresses")
     if config.web.pin_hash:
         parsed = _parse_pin_hash(config.web.pin_hash)
         if parsed is None:

@@ -76,6 +76,7 @@ BIG_HASH = "scrypt$131072$8$1$fzL4Dqq0RzYJivMVyD/1+Q==$Igi4XWwQwPgamF54LhI6Eeldf
      "web.pin_hash is not a hash made by `station pin set`"),
     ("[web\n", "not valid TOML"),
     ("[camera]\nsource = ''\n", "camera.source is empty: give 'camera', 'synthetic', or a video"),
+    ("[web]\nhost = ' '\n", "web.host is empty: give 0.0.0.0"),
 ])
 def test_config_errors_name_the_file_key_value_and_allowed(tmp_path, text, message):
     path = tmp_path / "station.toml"

@@ -356,6 +356,13 @@ def test_a_read_only_data_folder_is_one_clear_store_error(existing):
         folder.rmdir()
 
 
+def test_a_state_dir_that_is_a_file_is_named_as_one(tmp_path):
+    """'File exists; the folder .../clip.mp4 must be writable': it is a file, and no chmod helps."""
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    with pytest.raises(StoreError, match=r"clip\.mp4 is a file, not a folder; point \[station\] state_dir"):
+        StoreWriter(tmp_path / "clip.mp4" / "station.db")
+
+
 def test_a_port_in_use_or_a_bad_host_is_one_clear_web_error(tmp_path):
     app = create_app(tmp_path / "station.db", StationHooks(get_config=Config))
     taken = socket.socket()

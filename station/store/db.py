@@ -197,6 +197,10 @@ def open_db(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open the history database {path}: {exc}; the folder {path.parent} and the file "
                          "must be writable by the station's user (station doctor checks it)") from None
     except OSError as exc:
+        blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():   # state_dir names a file ("File exists")
+            raise StoreError(f"cannot open the history database {path}: {blocker} is a file, not a folder; "
+                             "point [station] state_dir (or [store] path) at a folder") from None
         raise StoreError(f"cannot open the history database {path}: {exc.strerror or exc}; the folder "
                          f"{path.parent} must be writable by the station's user (station doctor checks it)") from None
 
