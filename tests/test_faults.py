@@ -250,6 +250,25 @@ def test_a_database_deleted_while_running_is_started_afresh_and_the_page_says_so
     assert_consistent(db)
 
 
+def test_a_database_deleted_between_sets_is_told_at_the_next_page_poll_not_the_next_rep(tmp_path):
+    """Deleted after a set, with nothing more to write: the page (which opened a fresh, empty file) said
+    "No sets yet" and health all clear until the next rep, maybe a rest or a day later."""
+    db = tmp_path / "station.db"
+    writer = StoreWriter(db)
+    write_set(writer, 1, [rep(1)])
+    assert writer.flush() and writer.status()["error"] is None
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    Store(db).close()                    # a page's read connection makes a fresh file
+    writer.status()                      # the page's poll
+    assert writer.flush()
+    assert "was deleted or replaced while the station ran" in writer.status()["error"]
+    write_set(writer, 2, [rep(1)])
+    writer.close()
+    assert [i for _, i in stored_reps(db)] == [1], "the next set is in the file the page reads"
+    assert_consistent(db)
+
+
 def test_a_database_damaged_while_running_keeps_the_reps_and_carries_on_in_a_fresh_file(tmp_path):
     db = tmp_path / "station.db"
     writer = StoreWriter(db)

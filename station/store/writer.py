@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RETRY_S = 30.0   # how often results held in memory are tried again when nothing new arrives
+RECHECK_S = 5.0  # how often a page poll may ask the writer to look at a file replaced or gone
 
 
 # --- what the frame loop hands over (one small record per kind) ------------------------------------
@@ -78,6 +79,10 @@ class Stop:
     pass
 
 
+class Recheck:
+    """The page saw the file replaced or gone: look now, not at the next rep (which may be a set away)."""
+
+
 class StoreWriter:
     """Owns the write connection on its own thread; the frame loop only enqueues results.
 
@@ -108,6 +113,7 @@ class StoreWriter:
         self._rejected: list[RepResult] = []  # reps the database refused for good (kept, never retried)
         self._refused = ""                # why the last of them was refused
         self._set_ids: dict[int, int] = {}
+        self._rechecked_at = -RECHECK_S    # when the page last asked the writer to look at the file
         self._db_ids: dict[int, int] = {}   # every set key seen -> its row (the self-test's evidence link)
         # set once the start-up check is done: until then the file may be moved aside, and another
         # connection open on it would, on closing, delete the fresh file's -wal by name (it did)
@@ -181,6 +187,13 @@ class StoreWriter:
         return [item.rep for item in list(self._pending) if isinstance(item, RepDone)] + list(self._rejected)
 
     def status(self) -> dict:
+        """Also the page's look at the file: one deleted between sets was noticed only at the next rep,
+        and until then the page said "No sets yet" and health all clear."""
+        now = time.monotonic()
+        if (self.ready.is_set() and not self.damaged and now - self._rechecked_at >= RECHECK_S
+                and self._file_inode() != self._inode):
+            self._rechecked_at = now     # a file that cannot be made again is tried (and logged) every 5 s
+            self._queue.put(Recheck())
         return {"disk_full": self.disk_full, "error": self.last_error, "damaged": self.damaged,
                 "unsaved": len(self.unsaved)}
 
@@ -197,7 +210,10 @@ class StoreWriter:
                 self._guarded(self._write_pending)
                 continue
             try:
-                if isinstance(item, (Flush, Stop)):
+                if isinstance(item, Recheck):
+                    if not self.damaged:
+                        self._guarded(self._reopen_if_deleted)
+                elif isinstance(item, (Flush, Stop)):
                     self._guarded(self._write_pending)
                     if isinstance(item, Stop):
                         with contextlib.suppress(Exception):
