@@ -227,7 +227,12 @@ install_model() {
   if [ -n "$MODEL_FILE" ]; then
     run python3 "$SRC/scripts/fetch_model.py" --from "$MODEL_FILE" --dest "$STATE/models"
   elif [ -f "$dest" ]; then
-    run python3 "$SRC/scripts/fetch_model.py" --from "$dest" --dest "$STATE/models"  # verifies, changes nothing
+    say "+ python3 $SRC/scripts/fetch_model.py --from $dest --dest $STATE/models"
+    if ! python3 "$SRC/scripts/fetch_model.py" --from "$dest" --dest "$STATE/models"; then  # verifies, changes nothing
+      # a damaged copy: re-running the installer is the repair a gym owner tries first
+      say "the installed model $dest is damaged: fetching it again (offline: rerun with --model-file FILE)"
+      run python3 "$SRC/scripts/fetch_model.py" --dest "$STATE/models"
+    fi
   else
     run python3 "$SRC/scripts/fetch_model.py" --dest "$STATE/models"
   fi

@@ -83,6 +83,24 @@ def test_installer_is_idempotent_in_a_scratch_root(tmp_path):
     assert purge.returncode == 0 and not conf.exists() and not model.exists()
 
 
+def test_rerunning_the_installer_repairs_a_damaged_model(tmp_path):
+    """It stopped on the checksum mismatch, without a word on what to do."""
+    if not SHARED_MODEL.exists():
+        pytest.skip("../shared/models is absent")
+    args = ["bash", str(INSTALL), "--root", str(tmp_path)]
+    assert subprocess.run(args + ["--model-file", str(SHARED_MODEL)], capture_output=True, text=True).returncode == 0
+    model = tmp_path / "var/lib/station/models/movenet_singlepose_lightning_int8_v4.tflite"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    again = subprocess.run(args, capture_output=True, text=True)   # online: fetched; here, maybe offline
+    assert f"the installed model {model} is damaged: fetching it again" in again.stdout, again.stdout
+    if again.returncode != 0:
+        assert "Offline? Copy" in again.stderr and "--model-file FILE" in again.stdout
+    repaired = subprocess.run(args + ["--model-file", str(SHARED_MODEL)], capture_output=True, text=True)
+    assert repaired.returncode == 0 and model.read_bytes() == SHARED_MODEL.read_bytes()
+
+
 def _doctor(tmp_path, capsys, model: str, source: str) -> tuple[int, str]:
     from station.app.cli import main
 

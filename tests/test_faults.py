@@ -375,6 +375,30 @@ def test_a_read_only_data_folder_is_one_clear_store_error(existing):
         folder.rmdir()
 
 
+def test_a_data_folder_inside_a_folder_the_user_cannot_enter_is_one_clear_store_error():
+    """Looking for a file in the way raised PermissionError from inside the handler: exit 1 and a
+    restart loop instead of exit 2 with the fix."""
+    locked = Path(tempfile.mkdtemp(prefix="station-locked-"))
+    try:
+        def open_writer():
+            try:
+                StoreWriter(locked / "db" / "station.db").close()
+            except StoreError as exc:
+                return f"StoreError: {exc}"
+            return "opened"
+        if os.geteuid() == 0:
+            locked.chmod(0o700)          # root's, and the child runs as nobody
+            message = _as_nobody(open_writer)
+        else:
+            locked.chmod(0o000)
+            message = open_writer()
+        assert message.startswith("StoreError: cannot open the history database"), message
+        assert "writable by the station's user" in message
+    finally:
+        locked.chmod(0o755)
+        locked.rmdir()
+
+
 def test_a_state_dir_that_is_a_file_is_named_as_one(tmp_path):
     """'File exists; the folder .../clip.mp4 must be writable': it is a file, and no chmod helps."""
     (tmp_path / "clip.mp4").write_bytes(b"x")

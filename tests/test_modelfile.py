@@ -115,6 +115,9 @@ def test_fetch_never_writes_over_another_file_the_configuration_names(tmp_path):
     damaged = models / "mine.tflite"
     damaged.write_bytes(FAKE[:-1] + b"X")        # the model's size, one byte flipped
     assert sha256_of(install_model(models, source=source, spec=_spec(), filename="mine.tflite")) == _spec().sha256
+    short = models / "mine.tflite"
+    short.write_bytes(FAKE[:100])                # cut short under the configuration's name: a prefix of it
+    assert sha256_of(install_model(models, source=source, spec=_spec(), filename="mine.tflite")) == _spec().sha256
     cut = models / "fake.tflite"
     cut.write_bytes(FAKE[:20])                   # the model's own name, cut short
     assert sha256_of(install_model(models, source=source, spec=_spec())) == _spec().sha256

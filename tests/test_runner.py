@@ -167,6 +167,42 @@ def test_a_file_that_cannot_be_read_exits_2_and_says_why(tmp_path):
     assert station.capture.error == "video file typo.mp4 does not exist"
 
 
+def test_a_self_test_begun_mid_set_marks_none_of_its_reps_too_deep(tmp_path):
+    """The set's row took the lifter's onset with its first rep; the test, started from the page mid-set,
+    goes past that onset on purpose, and its reps read "too deep" until the set ended (for good, if
+    the station was killed mid-test)."""
+    from station.analysis.types import RepCompleted
+
+    keypoints = _keypoints(1)
+    station, _, cfg = _station(tmp_path, lambda: ClipSource(keypoints), FakePose(keypoints))
+    try:
+        station._lifter_target, station._lifter_onset = -1.0, -6.0     # the lifter's last self-test
+        station.analyzer.update_params(station._params())
+
+        def rep(index, depth):
+            return RepResult(index=index, start_t=10.0 * index, bottom_t=10.0 * index + 1, end_t=10.0 * index + 3,
+                             max_depth_deg=depth, below_parallel=depth < 0, reached_target=True, tut_s=3, down_s=1,
+                             up_s=2, max_trunk_lean_deg=40.0, knee_travel_cm=10.0, heel_lift_cm=0.0, wink=False,
+                             wink_onset_deg=None, wink_magnitude_deg=None, wink_confidence=0.0,
+                             depth_verdict="below", side_view=True)
+
+        p = station.analyzer.p
+        station._handle(RepCompleted(13.0, rep(1, -3.0), 1, p.target_depth_deg, p.lifter_onset_deg))
+        assert station.store.flush()
+        store = Store(cfg.db_path())
+        assert store.get_set(store.last_set_id())["lifter_onset_deg"] == -6.0, "an ordinary set: marked mid-set"
+        station.selftest_start()
+        station._apply_inbox(15.0)
+        p = station.analyzer.p
+        station._handle(RepCompleted(23.0, rep(2, -10.0), 1, p.target_depth_deg, p.lifter_onset_deg))
+        assert station.store.flush()
+        data = store.get_set(store.last_set_id())
+        assert data["lifter_onset_deg"] is None and not any(r["past_safe_depth"] for r in data["reps"])
+        store.close()
+    finally:
+        station.shutdown()
+
+
 class BreakingClip(ClipSource):
     """A file that breaks part-way: its frames, then a decoding error."""
 

@@ -151,6 +151,11 @@ def test_exports(client):
     assert client.get("/api/sets/1.json").get_json()["id"] == 1
 
 
+def test_leading_zeros_do_not_make_a_number_out_of_range(client):
+    assert client.get("/api/sets?limit=" + "0" * 30 + "5").status_code == 200
+    assert client.get("/api/history?days=" + "0" * 5000 + "7").status_code == 200
+
+
 @pytest.mark.parametrize("url,message", [
     ("/api/sets?limit=abc", "must be a whole number"),
     ("/api/sets?limit=0", "between 1 and 500"),

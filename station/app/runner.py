@@ -559,8 +559,11 @@ class Station:
         if isinstance(event, RepCompleted):
             key = event.set_index
             started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
+            test = self._selftest
+            testing = test is not None and not test.done and test.started_t is not None
             self.store.rep_finished(key, started, to_wall, event.target_depth_deg, event.rep,
-                                    source=self.cfg.camera.source, lifter_onset_deg=event.lifter_onset_deg)
+                                    source=self.cfg.camera.source, lifter_onset_deg=event.lifter_onset_deg,
+                                    selftest=testing)
             if event.rep.side_view:
                 log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
                          f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")

@@ -85,13 +85,6 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
                 raise ModelFetchError(f"{dest} is not readable by others and cannot be changed "
                                       f"({exc.strerror}): sudo chmod 0644 {dest}") from None
         return dest
-    if dest.is_file() and dest.name != spec.filename and dest.stat().st_size not in (0, spec.size):
-        # another file under a name of the configuration's choosing: a [model] path that points at the
-        # wrong file by mistake must not lose that file to this fix (a damaged copy has the model's
-        # name or size, and is replaced)
-        raise ModelFetchError(f"{dest} exists and is not {spec.filename} or a damaged copy of it: not replaced. "
-                              "If [model] path names it by mistake, correct the path; if it is a damaged copy, "
-                              "delete it and run this again")
     if data is None:
         address = url or spec.url
         try:
@@ -101,6 +94,15 @@ def install_model(dest_dir: Path = DEFAULT_MODEL_DIR, source: Path | None = None
             raise ModelFetchError(f"download of {address} failed: {exc}. Offline? Copy {spec.filename} "
                                   f"from another machine and run: station model fetch --from PATH") from None
         data = _verified(data, spec, address)
+    size = dest.stat().st_size if dest.is_file() else 0
+    if (dest.name != spec.filename and size not in (0, spec.size)
+            and not (size < spec.size and data.startswith(dest.read_bytes()))):   # a cut-short copy is a prefix
+        # another file under a name of the configuration's choosing: a [model] path that points at the
+        # wrong file by mistake must not lose that file to this fix (a damaged copy has the model's
+        # name or size, and is replaced)
+        raise ModelFetchError(f"{dest} exists and is not {spec.filename} or a damaged copy of it: not replaced. "
+                              "If [model] path names it by mistake, correct the path; if it is a damaged copy, "
+                              "delete it and run this again")
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(dest, data, mode=0o644)   # a half-written model is never left under the real name

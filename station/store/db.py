@@ -14,6 +14,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import struct
@@ -197,8 +198,8 @@ def open_db(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open the history database {path}: {exc}; the folder {path.parent} and the file "
                          "must be writable by the station's user (station doctor checks it)") from None
     except OSError as exc:
-        blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
-        if blocker is not None and not blocker.is_dir():   # state_dir names a file ("File exists")
+        blocker = next((p for p in (path.parent, *path.parent.parents) if os.path.exists(p)), None)
+        if blocker is not None and not os.path.isdir(blocker):   # state_dir names a file ("File exists")
             raise StoreError(f"cannot open the history database {path}: {blocker} is a file, not a folder; "
                              "point [station] state_dir (or [store] path) at a folder") from None
         raise StoreError(f"cannot open the history database {path}: {exc.strerror or exc}; the folder "
@@ -394,7 +395,7 @@ class Store:
 
     def add_rep(self, set_id: int | None, lifter: str, set_started_at: float, to_wall: float,
                 target_depth_deg: float, rep: RepResult, source: str = "",
-                lifter_onset_deg: float | None = None) -> int:
+                lifter_onset_deg: float | None = None, selftest: bool = False) -> int:
         """Commit one finished rep (creating its set row on the first rep). Returns the set id.
         `lifter_onset_deg` goes on the set row at once, so the page marks a rep "too deep" while the
         set is still going, not only when it ends.
@@ -404,6 +405,8 @@ class Store:
         with transaction(self.conn):
             if set_id is None:
                 set_id = self._insert_set(lifter, set_started_at, target_depth_deg, source, lifter_onset_deg)
+            elif selftest:   # a test begun mid-set goes past the onset on purpose: finish_set writes NULL too
+                self.conn.execute("UPDATE sets SET lifter_onset_deg = NULL WHERE id = ?", (set_id,))
             self.conn.execute(
                 f"INSERT INTO reps (set_id, {', '.join(REP_COLUMNS)}, series) "
                 f"VALUES (?, {', '.join('?' * len(REP_COLUMNS))}, ?)",

@@ -45,6 +45,7 @@ class RepDone:
     lifter: str          # who lifted it, taken when it was handed over: not whoever is active by the write
     source: str = ""
     lifter_onset_deg: float | None = None   # so a set in progress can already say "too deep"
+    selftest: bool = False                  # a self-test rep: its set marks nothing "too deep" (as finish_set)
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,10 @@ class StoreWriter:
 
     # --- the frame loop's side ------------------------------------------------------------------
     def rep_finished(self, set_key: int, set_started_wall: float, to_wall: float, target_depth_deg: float,
-                     rep: RepResult, source: str = "", lifter_onset_deg: float | None = None) -> None:
+                     rep: RepResult, source: str = "", lifter_onset_deg: float | None = None,
+                     selftest: bool = False) -> None:
         self._queue.put(RepDone(set_key, set_started_wall, to_wall, target_depth_deg, rep, self.lifter, source,
-                                lifter_onset_deg))
+                                lifter_onset_deg, selftest))
 
     def set_finished(self, set_key: int, to_wall: float, result: SetResult) -> None:
         self._queue.put(SetDone(set_key, to_wall, result, self.lifter))
@@ -337,7 +339,7 @@ class StoreWriter:
             self._set_ids[item.set_key] = store.add_rep(self._set_ids.get(item.set_key), item.lifter,
                                                         item.set_started_wall, item.to_wall,
                                                         item.target_depth_deg, item.rep, item.source,
-                                                        item.lifter_onset_deg)
+                                                        item.lifter_onset_deg, item.selftest)
             self._db_ids[item.set_key] = self._set_ids[item.set_key]
         elif isinstance(item, SelfTestDone):
             store.add_selftest(item.started_wall, item.ended_wall, item.result,

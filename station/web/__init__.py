@@ -205,7 +205,8 @@ def int_arg(name: str, default: int, lo: int, hi: int) -> int:
     if not WHOLE_NUMBER.fullmatch(raw):
         raise BadRequest(f"parameter {name}={raw[:40]!r} must be a whole number (digits 0-9)")
     # a number of 20 digits or more is out of every range: never handed to int() (thousands of digits are slow)
-    value = int(raw) if len(raw.lstrip("-")) < 20 else (lo - 1 if raw.startswith("-") else hi + 1)
+    digits = raw.lstrip("-").lstrip("0") or "0"     # "0005" is 5, however many zeros lead
+    value = (int(digits) if len(digits) < 20 else hi + 1) * (-1 if raw.startswith("-") else 1)
     if not lo <= value <= hi:
         limits = f"between {lo} and {hi}" if hi < 10**9 else f"at most {hi}" if value > hi else f"at least {lo}"
         shown = raw if len(raw) <= 24 else raw[:20] + "..."
