@@ -15,7 +15,7 @@ Then, needing no labels: each judged rep's depth at 15 and 10 fps against the sa
 clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
-                                 [--transform mirror|half|dark|rolled|feetoff]
+                                 [--transform mirror|half|dark|rolled|feetoff|headoff|handheld]
 """
 
 from __future__ import annotations
@@ -121,11 +121,58 @@ def _feet_off_row(clip: Clip, estimator, cache: Path | None) -> int:
     return int(round((knee + ankle) / 2))
 
 
+def _head_off_row(clip: Clip, estimator, cache: Path | None) -> int:
+    """Where --transform headoff cuts the picture: halfway between the lifter's median nose/eye and
+    shoulder height in the clip as filmed, so the head is out and the shoulders in (a camera too
+    close or tilted up). The medians take in the bottoms, where the head is lower, so standing the
+    cut can reach the shoulders too. Rows, from the clip's own keypoints; the rows below are kept."""
+    keypoints, _ = keypoints_for(clip, "native", estimator, cache)
+    points = np.stack([k.points for k in keypoints])
+    seen = points[:, :, 2] >= 0.3
+    head = np.median(points[:, [0, 1, 2], 1][seen[:, [0, 1, 2]]])
+    shoulder = np.median(points[:, [5, 6], 1][seen[:, [5, 6]]])
+    return int(round((head + shoulder) / 2))
+
+
+HANDHELD_SHIFT = 0.03       # the picture wanders this share of its width / height (1 sd; at most twice)
+HANDHELD_ROLL_DEG = 2.0     # ... and rolls up to this either way
+HANDHELD_TAU_S = 1.5        # how long the hand takes to drift back (the walk's memory)
+
+
+def _handheld(clip: Clip):
+    """A phone held in the hand: each frame shifted by a smooth random walk (HANDHELD_SHIFT of the
+    picture, pulled back to the middle over HANDHELD_TAU_S) and rolled up to HANDHELD_ROLL_DEG,
+    black where the picture leaves the frame. A function of the frame's time, seeded by the clip's
+    name: the same shake at every rate and on every run."""
+    from PIL import Image
+    step, seconds = 0.02, 600.0
+    rng = np.random.default_rng(int(hashlib.sha256(clip.name.encode()).hexdigest()[:8], 16))
+    noise = rng.normal(size=(int(seconds / step), 3))
+    walk = np.zeros_like(noise)
+    keep = np.exp(-step / HANDHELD_TAU_S)
+    for i in range(1, len(noise)):      # a random walk that drifts back to the middle (Ornstein-Uhlenbeck)
+        walk[i] = keep * walk[i - 1] + np.sqrt(1 - keep * keep) * noise[i]
+    smooth = np.ones(15) / 15           # 0.3 s: a hand's sway, not a sensor's jitter
+    walk = np.stack([np.convolve(walk[:, k], smooth, mode="same") for k in range(3)], axis=1)
+    walk /= walk.std(axis=0)
+    walk[:, :2] = np.clip(walk[:, :2] * HANDHELD_SHIFT, -2 * HANDHELD_SHIFT, 2 * HANDHELD_SHIFT)
+    walk[:, 2] = np.clip(walk[:, 2] * HANDHELD_ROLL_DEG / 2, -HANDHELD_ROLL_DEG, HANDHELD_ROLL_DEG)
+    grid = np.arange(len(walk)) * step
+
+    def shake(t: float, frame: np.ndarray) -> np.ndarray:
+        dx, dy, roll = (float(np.interp(t, grid, walk[:, k])) for k in range(3))
+        height, width = frame.shape[:2]
+        return np.asarray(Image.fromarray(frame).rotate(roll, resample=Image.BILINEAR,
+                                                        translate=(dx * width, dy * height)))
+    return shake
+
+
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
 # facing the other way, a smaller lifter, a dim gym, a camera not level, the feet out of the
-# picture (depth is still judged, with a note). A verdict that flips under them is fragile.
+# picture (depth is not judged, with advice), the head out of the picture (depth is still judged,
+# with a note), a phone held in the hand. A verdict that flips under them is fragile.
 TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark, "rolled": _rolled,
-              "feetoff": None}
+              "feetoff": None, "headoff": None, "handheld": None}
 
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
@@ -142,6 +189,7 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
         return [Keypoints(p, width, height, float(t), bool(again))
                 for p, t, again in zip(data["points"], data["t"], data["second_look"])], 0.0
     row = _feet_off_row(clip, estimator, cache) if transform == "feetoff" else 0
+    top = _head_off_row(clip, estimator, cache) if transform == "headoff" else 0
     estimator.reset()
     source = VideoFileSource(clip.path)
     start = time.perf_counter()
@@ -149,7 +197,12 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
         change = TRANSFORMS[transform]
         if transform == "feetoff":
             change = lambda frame: frame[:row]  # noqa: E731
+        elif transform == "headoff":
+            change = lambda frame: np.ascontiguousarray(frame[top:])  # noqa: E731
         frames = source if change is None else ((t, change(frame)) for t, frame in source)
+        if transform == "handheld":
+            shake = _handheld(clip)
+            frames = ((t, shake(t, frame)) for t, frame in source)
         keypoints = list(estimator.track(frames, max_fps=None if rate == "native" else float(rate)))
     finally:
         source.close()
@@ -201,7 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the rows as JSON here")
     parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
                         help="the clips as another kind of clip: mirrored, half resolution, dim, a camera "
-                             "not level, or the feet cut off")
+                             "not level, the feet or the head cut off, or a phone held in the hand")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():
