@@ -26,6 +26,7 @@ BOTTOM_HALF_WINDOW_S = 0.15      # the depth is the deepest mean angle over +- t
 SHANK_PER_HEIGHT = 0.246         # shank length / body height (Winter's anthropometry)
 HEEL_NOISE_FLOOR_CM = 3.0        # ankle-point rises below this are keypoint noise: reported as 0
 MAX_HEEL_LIFT_CM = 8.0           # beyond this the measurement is broken, not the heel
+HEEL_END_S = 0.25                # a rep's first and last this long: heels down, the lift's reference
 MAX_KNEE_TRAVEL_CM = 30.0
 MAX_TRUNK_LEAN_DEG = 75.0
 ONE_DEGREE = 0.5                 # closer to parallel than this rounds to "parallel" in a sentence
@@ -42,6 +43,37 @@ MAX_EXTRAPOLATE_S = 1.0          # an end is never put further than this from th
 # (synthetic keypoints +6 deg, MoveNet on the mannequin -8 deg against the joints' line), but the
 # same way standing and squatting, like the ankle and shin references of heel lift and knee travel.
 MIN_SURE_LEAN_SHARE = 0.8        # torso seen surely in this share of the bottom's frames, or no lean
+
+
+def heel_lift_cm(t: np.ndarray, ankle_y: np.ndarray, at_bottom: np.ndarray, bottom_t: float,
+                 standing_ankle_y: float, cm_per_px: float, ends_standing: bool) -> float | None:
+    """How far the ankle point rose at the bottom, against where the heels were down: standing
+    before the rep, and the rep's own first and last HEEL_END_S joined by a straight line. A still
+    camera makes the two agree; where they disagree by the noise floor (or the rep's two ends do),
+    the camera (a phone held in the hand) or the feet moved, and no heel lift is given: a 3 % sway
+    read 3-7 cm of "heel lift" on reps whose heels never left the floor. A rep cut off by the
+    footage has one standing end at most, and only the standing reference."""
+    bottom = ankle_y[at_bottom]
+    bottom = bottom[np.isfinite(bottom)]          # the frames whose feet were seen
+    if not len(bottom) or not math.isfinite(standing_ankle_y):
+        return None
+    rise_cm = (standing_ankle_y - float(np.median(bottom))) * cm_per_px
+    if ends_standing:
+        ends = []
+        for edge in (t <= t[0] + HEEL_END_S, t >= t[-1] - HEEL_END_S):
+            seen = np.isfinite(ankle_y) & edge
+            if seen.any():
+                ends.append((float(np.median(t[seen])), float(np.median(ankle_y[seen]))))
+        if len(ends) == 2:
+            (t0, y0), (t1, y1) = ends
+            down = y0 + (y1 - y0) * (bottom_t - t0) / (t1 - t0) if t1 > t0 else (y0 + y1) / 2
+            from_ends_cm = (down - float(np.median(bottom))) * cm_per_px
+            if (abs(y1 - y0) * cm_per_px >= HEEL_NOISE_FLOOR_CM
+                    or abs(from_ends_cm - rise_cm) >= HEEL_NOISE_FLOOR_CM):
+                return None
+    if rise_cm > MAX_HEEL_LIFT_CM:
+        return None
+    return rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
 
 
 def trunk_lean_from_standing(lean_deg: np.ndarray, torso_sure: np.ndarray, at_bottom: np.ndarray,
@@ -218,13 +250,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
                 travel = lifter_height_cm * SHANK_PER_HEIGHT * (math.sin(math.radians(shin))
                                                                 - math.sin(math.radians(standing_shin_deg)))
                 knee_travel = travel if 0.0 <= travel <= MAX_KNEE_TRAVEL_CM else None
-            ankle_y = col["ankle_y"][at_bottom]
-            ankle_y = ankle_y[np.isfinite(ankle_y)]     # the frames whose feet were seen
-            if math.isfinite(standing_ankle_y) and len(ankle_y):
-                # heels rise at the bottom: the ankle point's median there, against standing
-                rise_cm = (standing_ankle_y - float(np.median(ankle_y))) * cm_per_px
-                if rise_cm <= MAX_HEEL_LIFT_CM:
-                    heel = rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0
+            heel = heel_lift_cm(t, col["ankle_y"], at_bottom, bottom_t, standing_ankle_y, cm_per_px,
+                                ends_standing=not (cut_off_start or cut_off_end))
     moved, stood = movement_edges(t, signal, standing_deg)
     moved = start_t if moved is None else min(moved, float(t[0]))
     stood = float(t[-1]) if stood is None else max(stood, float(t[-1]))
