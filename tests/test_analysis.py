@@ -592,6 +592,41 @@ def test_heel_lift_is_measured_on_a_still_camera_and_mostly_withheld_on_a_moving
     assert moving.count(None) >= len(moving) // 5 and wrong <= 0.12 * len(moving), (moving.count(None), wrong)
 
 
+def _head_cut_off(keypoints, share=0.3):
+    """The picture cut below the standing lifter's ear (a camera too close, or tilted up): what lies
+    above the cut sits on the top edge, as MoveNet puts it there, and the lifter squats down into view."""
+    cut = share * keypoints[0].frame_height
+    out = []
+    for kp in keypoints:
+        points = kp.points.copy()
+        points[:, 1] = np.maximum(points[:, 1] - cut, 2.0)
+        out.append(dataclasses.replace(kp, points=points, frame_height=int(kp.frame_height - cut)))
+    return out
+
+
+def test_with_the_head_out_of_the_picture_no_trunk_lean_or_rounding_verdict_is_given():
+    """The trunk line ends where the picture does: cut at the ear, the standing trunk reference moved
+    6-13 deg on real clips, every lean was off by that much, and a real wink read "no rounding seen"."""
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10), CameraParams(), seed=1)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    standing = keypoints[:10]
+    ear = float(np.median([kp.points[[KP.LEFT_EAR, KP.RIGHT_EAR], 1].min() / kp.frame_height for kp in standing]))
+    shoulder = float(np.median([kp.points[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER], 1].min() / kp.frame_height
+                                for kp in standing]))
+    whole, _ = run_analysis(keypoints, ON_THE_JOINTS)
+    assert all(r.max_trunk_lean_deg is not None and r.wink_judged for r in whole)
+    below_the_ear, _ = run_analysis(_head_cut_off(keypoints, ear + 0.02), ON_THE_JOINTS)
+    assert all(r.max_trunk_lean_deg is None for r in below_the_ear), "no standing trunk reference"
+    reps, sets = run_analysis(_head_cut_off(keypoints, shoulder - 0.02), ON_THE_JOINTS)
+    assert len(reps) == 3 and all(r.max_depth_deg == pytest.approx(w.max_depth_deg, abs=2) for r, w in zip(reps, whole))
+    assert all(r.max_trunk_lean_deg is None for r in reps), [r.max_trunk_lean_deg for r in reps]
+    assert all(not r.wink_judged and r.setup_issue == "head_out" for r in reps)
+    assert "Your head was out of the picture" in sets[0].summary and "plates" not in sets[0].summary
+    from station.analysis.selftest import why_not_judged
+
+    assert why_not_judged(reps[0]).startswith("your head and shoulders were out of the picture on the way down")
+
+
 def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth():
     """Feet out (which blocks depth) and head out (a note) come after every other blocking issue: a
     high camera that cuts off the head, or plates over the hips with the feet cut off, say so."""

@@ -31,11 +31,12 @@ from station.analysis.quality import (
     MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
     SETUP_NOTES_LIVE,
+    TOP_EDGE_SHARE,
     ViewGate,
 )
 from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, Baseline, RepCounter
 from station.analysis.summary import BOTTOM_HALF_WINDOW_S, build_rep, reached, summarise_set
-from station.analysis.tracking import ANKLE, LABELS, MIDLINE, BodyTracker
+from station.analysis.tracking import ANKLE, LABELS, MIDLINE, NEAR_EAR, NEAR_SHOULDER, BodyTracker
 from station.analysis.types import (
     DepthReached,
     FrameState,
@@ -121,7 +122,7 @@ class AnalysisParams:
 # legs seen and whether taken this frame (not held over), ankle height, then the six midline
 # joints' x, y (the replay's skeleton)
 COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_fresh", "ankle_y", "hips_sure",
-                                                                "torso_sure")
+                                                                "torso_sure", "upper_cut")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -193,6 +194,7 @@ class SquatAnalyzer:
         self.set_index = 0
         self._frame_size = (0, 0)
         self._second_look = False
+        self._upper_cut = False     # the near shoulder or ear on the picture's top edge this frame
         self._reset_lifter()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -245,6 +247,10 @@ class SquatAnalyzer:
                              tracker.upright_thigh_px, self.p.hip_point_offset_deg):
             return self._state(t, True), events
         self._collect_evidence(kp)
+        # the near shoulder or ear on the picture's top edge (a camera too close, or tilted up): the
+        # trunk line ends where the frame does, not at the body, so it is no reading of the lean
+        top = TOP_EDGE_SHARE * kp.frame_height
+        self._upper_cut = bool(tracker.points[NEAR_SHOULDER, 1] < top or tracker.points[NEAR_EAR, 1] < top)
         base = self.counter.baseline
         base.thigh_px, base.shank_px = tracker.thigh_px, tracker.shank_px
         if self._present_since is None:
@@ -265,7 +271,8 @@ class SquatAnalyzer:
             # standing tall, not setting off. The shin shares the knee point with the thigh angle, so
             # frames picked at the top of the thigh's noise (the running maximum) would pick the knee's
             # noise too: its reference is learnt within 3 deg of the standing average instead.
-            torso_seen = not tracker.torso_unsure and not self._second_look
+            base.learn_upper_cut(self._upper_cut)
+            torso_seen = not tracker.torso_unsure and not self._second_look and not self._upper_cut
             shin_tall = feet_seen and rep_signal >= (base.still_deg if math.isfinite(base.still_deg)
                                                      else base.standing_drop_deg) - STILL_DEG
             trunk_tall = torso_seen and rep_signal >= base.standing_drop_deg - STILL_DEG
@@ -397,7 +404,8 @@ class SquatAnalyzer:
         # hips_sure: the depth can be read (a second look at the legs may have found the hips behind
         # a plate); torso_sure: the trunk line can be too, which a plate over the torso rules out
         row[COLUMNS["hips_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
-        row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure or self._second_look else 1.0
+        row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure or self._second_look or self._upper_cut else 1.0
+        row[COLUMNS["upper_cut"]] = 1.0 if self._upper_cut else 0.0
         row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
     def _wink(self) -> WinkEstimate:
@@ -405,7 +413,7 @@ class SquatAnalyzer:
         rep = self._rep
         depth = self.p.depth_from_thigh(rep.column("thigh_deg"))
         return estimate_wink(rep.column("t"), depth, rep.column("upper_lean_deg"), rep.column("torso_sure"),
-                             self.p.wink_sensitivity)
+                             self.p.wink_sensitivity, upper_cut=rep.column("upper_cut"))
 
     def _live_wink_check(self, t: float, events: list) -> None:
         """At the turn from bottom to ascent: the bottom is known, the lifter is still in the rep."""
@@ -438,7 +446,7 @@ class SquatAnalyzer:
         rep, bottom_hidden = build_rep(self._rep_number(), start_t, rows.copy(), COLUMNS,
                         target_depth_deg=self.p.target_depth_deg, depth_from_thigh=self.p.depth_from_thigh,
                         standing_ankle_y=base.standing_ankle_y, standing_shin_deg=base.standing_shin_deg,
-                        standing_trunk_deg=base.standing_trunk_deg, standing_deg=base.still_deg,
+                        standing_trunk_deg=base.trunk_reference_deg, standing_deg=base.still_deg,
                         shank_px=base.shank_px, lifter_height_cm=self.p.lifter_height_cm,
                         frame_size=self._frame_size, cut_off_start=cut_off_start, cut_off_end=cut_off,
                         top_t=self.counter.top_t, next_top_t=self.counter.top_without_lockout_t,
@@ -451,6 +459,8 @@ class SquatAnalyzer:
             wink = self._wink()
             rep.wink, rep.wink_onset_deg, rep.wink_confidence = wink.detected, wink.onset_deg, wink.confidence
             rep.wink_judged = wink.judged
+            if wink.head_out and rep.setup_issue is None:
+                rep.setup_issue = "head_out"     # the set's sentence says why, and how to fix the camera
         assert self._set is not None, "a rep ends inside the set it started"
         self._set.reps.append(rep)
         self._set.end_t = rep.end_t

@@ -89,6 +89,9 @@ EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut 
 # quarter of its reps went unjudged.
 FEET_EDGE_SHARE = 0.07            # an ankle this close to the bottom edge ...
 FEET_SURE_SCORE = 0.5             # ... counts as in the picture only at this score
+# The trunk line ends at the near shoulder and ear: on the top edge (the head cut off; MoveNet puts
+# them there at scores of 0.2-0.5) it reads the frame's edge, not the lean.
+TOP_EDGE_SHARE = 0.07             # a shoulder or ear this close to the top edge
 # The live verdict's evidence, in seconds (it was 48 frames: 1.6 s at 30 fps, 4.8 s at a Pi 4's 10, where
 # the advice and the rep signal's choice lagged ~3 s behind the camera; 0.8 s at 60 fps).
 WINDOW_S = 1.6

@@ -47,6 +47,7 @@ MEDIAN_SPAN_S = 0.09
 
 
 FOLLOW_RATE = 0.1             # a standing reference moves this share towards each new standing frame
+MAX_UPPER_CUT_SHARE = 0.5     # standing with the shoulder or ear this often on the top edge: no trunk reference
 
 
 def _follow(average: float, value: float) -> float:
@@ -63,6 +64,7 @@ class Baseline:
     standing_ankle_y: float = math.nan     # ankle height when standing (heel lift reference)
     standing_shin_deg: float = math.nan    # shin angle when standing (knee travel reference)
     standing_trunk_deg: float = math.nan   # trunk lean when standing (trunk lean reference)
+    upper_cut_share: float = math.nan      # how often, standing, the shoulder or ear sat on the top edge
     still_deg: float = math.nan            # the rep signal's average when standing still (tempo reference)
     thigh_px: float = 0.0                  # stable bone lengths (pixels)
     shank_px: float = 0.0
@@ -87,6 +89,17 @@ class Baseline:
             self.standing_shin_deg = _follow(self.standing_shin_deg, shin_deg)
         if trunk_deg is not None:
             self.standing_trunk_deg = _follow(self.standing_trunk_deg, trunk_deg)
+
+    def learn_upper_cut(self, cut: bool) -> None:
+        """Follow how often the standing lifter's shoulder or ear sits on the picture's top edge. With
+        the head out of the picture MoveNet also invents a shoulder inside it now and then (the chest,
+        at 0.2 of the height), and those frames alone would teach the trunk's standing reference."""
+        self.upper_cut_share = _follow(self.upper_cut_share, 1.0 if cut else 0.0)
+
+    @property
+    def trunk_reference_deg(self) -> float:
+        """The trunk's standing angle, or NaN when the upper body was mostly cut off standing."""
+        return self.standing_trunk_deg if not self.upper_cut_share >= MAX_UPPER_CUT_SHARE else math.nan
 
     def learn_still(self, signal_deg: float) -> None:
         """Follow the rep signal's average while standing still: the running maximum that starts

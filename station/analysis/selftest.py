@@ -149,6 +149,9 @@ def why_not_judged(rep: RepResult) -> str | None:
         if cause is None:
             return "the camera did not see it side-on. Stand side-on to the camera, whole body in view"
         return cause.rstrip(".")
+    if not rep.wink_judged and rep.setup_issue == "head_out":
+        return ("your head and shoulders were out of the picture on the way down: move the camera back or "
+                "tilt it up so all of you is in view")
     if not rep.wink_judged:
         return ("your lower back was hidden at the bottom (a plate, the bar or an arm in front of it): "
                 "keep the side of your back in view")

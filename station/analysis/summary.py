@@ -445,6 +445,8 @@ def _judged_sentence(result: SetResult) -> str:
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
+        if all(r.setup_issue == "head_out" for r in judged_reps(result)):   # said in the head's note before
+            back = "Without it, rounding was not judged"
         return (f"{head}. {back}; {_rep_list(missed)} stopped short of {goal}." if missed else
                 f"{head}. {back}; {every} reached {goal}.") + past + tail
     if missed:

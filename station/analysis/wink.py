@@ -43,6 +43,8 @@ MIN_ONSET_ABOVE_BOTTOM_DEG = 2.0    # an onset at the very bottom is no change a
 BOTTOM_HOLD_S = 0.25                # the lean 'held at the bottom': the median over +- this
 NOISE_FACTOR = 3.0                  # back-tilt must clear this many times the lean noise
 MIN_SURE_TORSO = 0.7                # share of bottom frames with the torso seen surely
+MAX_CUT_DESCENT_SHARE = 1 / 3       # the shoulder or ear on the top edge in this share of the descent: not judged
+#                                     (the head cut off: kham with its head out read "no rounding" on a real wink)
 # A flag's confidence is the chance that the pelvis really tucked (> 3 deg of posterior tilt, the
 # benchmark's no-wink limit) given the trunk's back-tilt: a logistic fitted on the synthetic
 # benchmark's realistic population (seed 0, 300 sets, 1308 judged reps; half the lifters wink) and
@@ -58,14 +60,16 @@ class WinkEstimate:
     confidence: float            # a flag's chance of being a real tuck (0 without a flag); see flag_confidence
     back_tilt_deg: float = 0.0   # the measured trunk-line back-tilt
     judged: bool = True          # False: the torso was hidden at the bottom, no verdict
+    head_out: bool = False       # not judged because the shoulder or ear left the picture on the way down
 
 
 NO_WINK = WinkEstimate(False, None, 0.0)
 NOT_JUDGED = WinkEstimate(False, None, 0.0, judged=False)
+HEAD_OUT = WinkEstimate(False, None, 0.0, judged=False, head_out=True)
 
 
 def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, torso_sure: np.ndarray,
-                  sensitivity: str = "normal") -> WinkEstimate:
+                  sensitivity: str = "normal", upper_cut: np.ndarray | None = None) -> WinkEstimate:
     """One rep (descent and bottom are enough). depth_deg: top-of-thigh angle per frame;
     lean_deg: trunk line against vertical, forward positive; torso_sure: 1/0 per frame. The trunk
     line is read only from the frames with the torso seen surely: behind a plate, or on a frame
@@ -76,6 +80,8 @@ def estimate_wink(t: np.ndarray, depth_deg: np.ndarray, lean_deg: np.ndarray, to
     at_bottom = np.abs(t - t[bottom]) <= BOTTOM_HOLD_S
     if float(np.mean(torso_sure[at_bottom])) < MIN_SURE_TORSO:
         return NOT_JUDGED
+    if upper_cut is not None and float(np.mean(upper_cut[:bottom + 1])) >= MAX_CUT_DESCENT_SHARE:
+        return HEAD_OUT       # the head out of the picture on the way down: the lean's peak was not seen
     sure = torso_sure > 0.5
     t, depth_deg, lean_deg = t[sure], depth_deg[sure], lean_deg[sure]
     if len(t) < 5:
