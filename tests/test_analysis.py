@@ -625,6 +625,43 @@ def test_with_the_head_out_of_the_picture_no_trunk_lean_or_rounding_verdict_is_g
     from station.analysis.selftest import why_not_judged
 
     assert why_not_judged(reps[0]).startswith("your head and shoulders were out of the picture on the way down")
+    from station.analysis.selftest import SelfTestPlan, SelfTestTracker
+
+    test = SelfTestTracker(SelfTestPlan(), "default")
+    test.begin(0.0)
+    test.feed(reps[0])
+    assert test.reps[-1].reason == "head out" and test.reps[-1].depth_deg == pytest.approx(reps[0].max_depth_deg)
+
+
+
+def test_a_shoulder_not_seen_at_all_is_as_cut_off_as_one_on_the_edge():
+    """MoveNet may score a shoulder above the picture under min_score instead of putting it on the
+    edge: the tracker then holds it where it was last seen, or stands it in at the hip, and that taught
+    a standing trunk reference of 8-83 deg."""
+    truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10), CameraParams(), seed=1)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    shoulder = float(np.median([kp.points[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER], 1].min() / kp.frame_height
+                                for kp in keypoints[:10]]))
+    cut = _head_cut_off(keypoints, shoulder - 0.02)
+    for kp in cut:
+        kp.points[kp.points[:, 1] <= 2.0, 2] = 0.1    # above the picture: not seen, not on the edge
+    reps, _ = run_analysis(cut, ON_THE_JOINTS)
+    assert len(reps) == 3 and all(r.max_trunk_lean_deg is None for r in reps), [r.max_trunk_lean_deg for r in reps]
+    assert all(not r.wink_judged and r.setup_issue == "head_out" for r in reps)
+
+
+def test_heel_lift_needs_both_ends_of_the_rep_seen():
+    """With one end unseen a drifting camera cannot be told from a still one: it read 4 cm."""
+    from station.analysis.summary import heel_lift_cm
+
+    t = np.linspace(0.0, 3.0, 91)
+    drift = 100.0 - 8.0 * t / 3.0                 # the picture moves 8 px (8 cm here) over the rep
+    at_bottom = np.abs(t - 1.5) <= 0.3
+    assert heel_lift_cm(t, drift, at_bottom, 1.5, 100.0, 1.0, ends_standing=True) is None
+    last_unseen = np.where(t > 2.7, np.nan, drift)
+    assert heel_lift_cm(t, last_unseen, at_bottom, 1.5, 100.0, 1.0, ends_standing=True) is None
+    still = np.where(at_bottom, 96.0, 100.0)      # a still camera, heels 4 cm up at the bottom
+    assert heel_lift_cm(t, still, at_bottom, 1.5, 100.0, 1.0, ends_standing=True) == pytest.approx(4.0)
 
 
 def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth():

@@ -1307,6 +1307,35 @@ def test_a_set_in_progress_already_marks_reps_past_the_safe_depth(tmp_path):
     writer.close()
 
 
+def test_a_rep_with_the_head_out_says_so_not_that_plates_hid_the_back(tmp_path):
+    """The rep page said "a plate, the bar, the arms" and History "back hidden" for a rep whose
+    rounding was not judged because the head was out of the picture; its depth stands."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+    from station.store import Store
+
+    from webseed import _rep
+    reps = [dataclasses.replace(_rep(i, -12.0, "below", back_seen=False), setup_issue="head_out") for i in (1, 2)]
+    result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(result, margin_deg=5.0)
+    store = Store(tmp_path / "h.db")
+    set_id = None
+    for rep in reps:
+        set_id = store.add_rep(set_id, "ana", time.time(), time.time(), 0.0, rep)
+    store.finish_set(set_id, time.time(), result)
+    rep_id = store.get_set(set_id)["reps"][0]["id"]
+    store.close()
+    client = create_app(tmp_path / "h.db", StationHooks(get_config=Settings().get)).test_client()
+    rep_page = _text(client.get(f"/rep/{rep_id}").get_data(as_text=True))
+    assert "head and shoulders were out of the picture" in rep_page and "a plate" not in rep_page
+    assert "12°" in rep_page, "the depth stands"
+    history = client.get("/history?days=30").get_data(as_text=True)
+    assert "<small>head out</small>" in history and "back hidden" not in history
+    assert client.get("/api/history?days=30").get_json()["sets"][0]["head_out_reps"] == 2
+
+
 @pytest.mark.parametrize("many_addresses", [True, False], ids=["many addresses", "one address"])
 def test_concurrent_wrong_pins_get_no_more_checks_than_the_lockout_allows(seeded, monkeypatch, many_addresses):
     """The guard was asked before the slow scrypt check and told after it: with N web threads, N

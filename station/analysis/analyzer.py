@@ -34,7 +34,15 @@ from station.analysis.quality import (
     TOP_EDGE_SHARE,
     ViewGate,
 )
-from station.analysis.reps import MAX_FOOT_SHIFT_LEGS, MAX_REP_S, MIN_REP_S, STILL_DEG, Baseline, RepCounter
+from station.analysis.reps import (
+    MAX_FOOT_SHIFT_LEGS,
+    MAX_REP_S,
+    MIN_REP_S,
+    STILL_DEG,
+    UPPER_CUT_TAU_S,
+    Baseline,
+    RepCounter,
+)
 from station.analysis.summary import BOTTOM_HALF_WINDOW_S, build_rep, reached, summarise_set
 from station.analysis.tracking import ANKLE, LABELS, MIDLINE, NEAR_EAR, NEAR_SHOULDER, BodyTracker
 from station.analysis.types import (
@@ -250,7 +258,10 @@ class SquatAnalyzer:
         # the near shoulder or ear on the picture's top edge (a camera too close, or tilted up): the
         # trunk line ends where the frame does, not at the body, so it is no reading of the lean
         top = TOP_EDGE_SHARE * kp.frame_height
-        self._upper_cut = bool(tracker.points[NEAR_SHOULDER, 1] < top or tracker.points[NEAR_EAR, 1] < top)
+        # a shoulder or ear not seen lately is held where it was last seen (or stands in at the hip):
+        # no reading of the trunk either
+        self._upper_cut = any(not tracker.joint_fresh(j, t) or tracker.points[j, 1] < top
+                              for j in (NEAR_SHOULDER, NEAR_EAR))
         base = self.counter.baseline
         base.thigh_px, base.shank_px = tracker.thigh_px, tracker.shank_px
         if self._present_since is None:
@@ -271,7 +282,7 @@ class SquatAnalyzer:
             # standing tall, not setting off. The shin shares the knee point with the thigh angle, so
             # frames picked at the top of the thigh's noise (the running maximum) would pick the knee's
             # noise too: its reference is learnt within 3 deg of the standing average instead.
-            base.learn_upper_cut(self._upper_cut)
+            base.learn_upper_cut(self._upper_cut, tracker.frame_weight(UPPER_CUT_TAU_S))
             torso_seen = not tracker.torso_unsure and not self._second_look and not self._upper_cut
             shin_tall = feet_seen and rep_signal >= (base.still_deg if math.isfinite(base.still_deg)
                                                      else base.standing_drop_deg) - STILL_DEG

@@ -48,6 +48,7 @@ MEDIAN_SPAN_S = 0.09
 
 FOLLOW_RATE = 0.1             # a standing reference moves this share towards each new standing frame
 MAX_UPPER_CUT_SHARE = 0.5     # standing with the shoulder or ear this often on the top edge: no trunk reference
+UPPER_CUT_TAU_S = 1.0         # ... over about this many seconds of standing
 
 
 def _follow(average: float, value: float) -> float:
@@ -90,11 +91,15 @@ class Baseline:
         if trunk_deg is not None:
             self.standing_trunk_deg = _follow(self.standing_trunk_deg, trunk_deg)
 
-    def learn_upper_cut(self, cut: bool) -> None:
-        """Follow how often the standing lifter's shoulder or ear sits on the picture's top edge. With
-        the head out of the picture MoveNet also invents a shoulder inside it now and then (the chest,
-        at 0.2 of the height), and those frames alone would teach the trunk's standing reference."""
-        self.upper_cut_share = _follow(self.upper_cut_share, 1.0 if cut else 0.0)
+    def learn_upper_cut(self, cut: bool, weight: float) -> None:
+        """Follow how often the standing lifter's shoulder or ear sits on the picture's top edge (or
+        is not seen), over the last UPPER_CUT_TAU_S of standing at any frame rate (`weight`: this
+        frame's, from the tracker). With the head out of the picture MoveNet also invents a shoulder
+        inside it now and then (the chest, at 0.2 of the height), and those frames alone would teach
+        the trunk's standing reference."""
+        value = 1.0 if cut else 0.0
+        share = self.upper_cut_share
+        self.upper_cut_share = value if math.isnan(share) else share + weight * (value - share)
 
     @property
     def trunk_reference_deg(self) -> float:

@@ -256,7 +256,8 @@ class SelfTestTracker:
             depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
             entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",
                                 verdict=rep.depth_verdict if depth is not None else None,
-                                reason=off_view_reason(rep) if off_view(rep) else "back hidden")
+                                reason=off_view_reason(rep) if off_view(rep) else
+                                "head out" if rep.setup_issue == "head_out" else "back hidden")
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "

@@ -64,13 +64,13 @@ def heel_lift_cm(t: np.ndarray, ankle_y: np.ndarray, at_bottom: np.ndarray, bott
             seen = np.isfinite(ankle_y) & edge
             if seen.any():
                 ends.append((float(np.median(t[seen])), float(np.median(ankle_y[seen]))))
-        if len(ends) == 2:
-            (t0, y0), (t1, y1) = ends
-            down = y0 + (y1 - y0) * (bottom_t - t0) / (t1 - t0) if t1 > t0 else (y0 + y1) / 2
-            from_ends_cm = (down - float(np.median(bottom))) * cm_per_px
-            if (abs(y1 - y0) * cm_per_px >= HEEL_NOISE_FLOOR_CM
-                    or abs(from_ends_cm - rise_cm) >= HEEL_NOISE_FLOOR_CM):
-                return None
+        if len(ends) < 2:
+            return None         # an end unseen: a still camera cannot be told from a moving one
+        (t0, y0), (t1, y1) = ends
+        down = y0 + (y1 - y0) * (bottom_t - t0) / (t1 - t0) if t1 > t0 else (y0 + y1) / 2
+        from_ends_cm = (down - float(np.median(bottom))) * cm_per_px
+        if abs(y1 - y0) * cm_per_px >= HEEL_NOISE_FLOOR_CM or abs(from_ends_cm - rise_cm) >= HEEL_NOISE_FLOOR_CM:
+            return None
     if rise_cm > MAX_HEEL_LIFT_CM:
         return None
     return rise_cm if rise_cm >= HEEL_NOISE_FLOOR_CM else 0.0

@@ -141,7 +141,7 @@ class BodyTracker:
         self._frame_t = -math.inf       # the last frame's time, accepted or not
         self._step_s = MAX_STEP_S       # seconds since the last frame (capped), for the running averages
 
-    def _weight(self, tau_s: float) -> float:
+    def frame_weight(self, tau_s: float) -> float:
         """A running average's weight for this frame: the same forgetting per second at any rate."""
         return 1.0 - math.exp(-self._step_s / tau_s)
 
@@ -296,7 +296,7 @@ class BodyTracker:
         new.fill(np.nan)
         legs = self.raw_legs
         if self.leg_ok.all():
-            weight = self._weight(LEG_OFFSET_TAU_S)
+            weight = self.frame_weight(LEG_OFFSET_TAU_S)
             for k, j in enumerate(LEG_JOINTS):
                 if np.isfinite(legs[:, k, 0]).all():
                     np.add(legs[0, k], legs[1, k], out=new[j])
@@ -361,7 +361,7 @@ class BodyTracker:
     def _update_view(self, pts: np.ndarray, ok: np.ndarray) -> None:
         """Near side, facing (nose ahead of the ears) and how far the body is turned to the camera."""
         side_scores = pts[LABELS[EAR:HIP + 1], 2].sum(axis=0)
-        self._side_score += self._weight(SIDE_SCORE_TAU_S) * (side_scores - self._side_score)
+        self._side_score += self.frame_weight(SIDE_SCORE_TAU_S) * (side_scores - self._side_score)
         other = 1 - self.near_side
         if self._side_score[other] > self._side_score[self.near_side] + NEAR_SIDE_HYSTERESIS:
             self.near_side = other
@@ -374,12 +374,12 @@ class BodyTracker:
         hip, knee = self._raw[HIP], self._raw[KNEE]
         dx, dy = knee[0] - hip[0], knee[1] - hip[1]
         if abs(dx) > abs(dy) * FACING_FROM_KNEES:
-            self.facing += self._weight(FACING_TAU_S) * ((1.0 if dx > 0 else -1.0) - self.facing)
+            self.facing += self.frame_weight(FACING_TAU_S) * ((1.0 if dx > 0 else -1.0) - self.facing)
             self._knees_set_facing = self._knees_set_facing or abs(self.facing) >= 0.5
         elif ok[KP.NOSE] and np.isfinite(self._raw[EAR, 0]) and not self._knees_set_facing:
             direction = 1.0 if pts[KP.NOSE, 0] > self._raw[EAR, 0] else -1.0
             tau_s = NOSE_SETTLED_TAU_S if abs(self.facing) >= 0.5 else NOSE_FACING_TAU_S
-            self.facing += self._weight(tau_s) * (direction - self.facing)
+            self.facing += self.frame_weight(tau_s) * (direction - self.facing)
         shoulders, hips = LABELS[SHOULDER], LABELS[HIP]
         if not (ok[shoulders].all() and ok[hips].all()):
             self.width_ratio = 0.0   # the far side is hidden behind the body: side-on

@@ -590,7 +590,9 @@ class Store:
                "(SELECT COALESCE(SUM(wink), 0) FROM reps WHERE set_id = s.id AND side_view) ELSE 0 END AS wink_reps, "
                "CASE WHEN s.setup_issue IS NULL THEN "
                "(SELECT COUNT(*) FROM reps WHERE set_id = s.id AND side_view AND wink_judged) ELSE 0 END "
-               "AS back_seen_reps "
+               "AS back_seen_reps, "
+               "(SELECT COUNT(*) FROM reps WHERE set_id = s.id AND side_view AND NOT wink_judged "
+               "AND setup_issue = 'head_out') AS head_out_reps "
                "FROM sets s JOIN lifters l ON l.id = s.lifter_id "
                # a self-test set's steps each had a target of their own (get_set's rule: the newest test)
                "LEFT JOIN selftests t ON t.id = (SELECT MAX(id) FROM selftests WHERE set_id = s.id) WHERE 1=1")

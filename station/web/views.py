@@ -81,6 +81,8 @@ def rep_sentence(rep: dict) -> str:
         # winks cannot back a certainty (docs/butt-wink.md, "What the confidence means")
         confidence = min(MAX_SHOWN_CONFIDENCE_PCT, round(100 * (rep.get("wink_confidence") or 0)))
         sentence += f" Lower-back rounding flagged (confidence {confidence}%)."
+    elif rep.get("wink_judged") is False and rep.get("setup_issue") == "head_out":
+        sentence += " Your head and shoulders were out of the picture on the way down: rounding not judged."
     elif rep.get("wink_judged") is False:
         sentence += " The lower back was hidden at the bottom (a plate, the bar, the arms): rounding not judged."
     return sentence.strip()
