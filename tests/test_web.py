@@ -1193,23 +1193,14 @@ def test_the_onset_trend_is_one_lifters_never_two_mixed(tmp_path):
 def test_a_rep_seen_with_one_leg_shows_its_wider_band_beside_the_verdict(tmp_path):
     """'-5° at parallel' next to '-4° below parallel' read as a contradiction: the first was seen with
     one leg (a 6 deg band); the table now says so."""
-    import time
-
     from station.analysis import SetResult
-    from station.analysis.summary import summarise_set
     from station.store import Store
 
-    from webseed import _rep
+    from webseed import _rep, store_set
     reps = [_rep(1, -5.0, "parallel"), _rep(2, -4.0, "below")]
     reps[0].depth_uncertainty_deg, reps[1].depth_uncertainty_deg = 6.0, 3.0
     result = SetResult(index=1, start_t=0.0, end_t=8.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
-    summarise_set(result, margin_deg=5.0)
-    store = Store(tmp_path / "b.db")
-    set_id = None
-    for rep in reps:
-        set_id = store.add_rep(set_id, "default", time.time(), time.time(), 0.0, rep)
-    store.finish_set(set_id, time.time(), result)
-    store.close()
+    set_id = store_set(tmp_path / "b.db", "default", result)
     client = create_app(tmp_path / "b.db", StationHooks(get_config=Settings().get)).test_client()
     rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{set_id}").get_data(as_text=True), re.S)
     depths = [_text(re.search(r"<td class=\"depth\">(.*?)</td>", r, re.S).group(1)).strip() for r in rows[1:]]
@@ -1313,18 +1304,13 @@ def test_a_rep_with_the_head_out_says_so_not_that_plates_hid_the_back(tmp_path):
     import dataclasses
 
     from station.analysis import SetResult
-    from station.analysis.summary import summarise_set
     from station.store import Store
 
-    from webseed import _rep
+    from webseed import _rep, store_set
     reps = [dataclasses.replace(_rep(i, -12.0, "below", back_seen=False), setup_issue="head_out") for i in (1, 2)]
     result = SetResult(index=1, start_t=0.0, end_t=9.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
-    summarise_set(result, margin_deg=5.0)
+    set_id = store_set(tmp_path / "h.db", "ana", result)
     store = Store(tmp_path / "h.db")
-    set_id = None
-    for rep in reps:
-        set_id = store.add_rep(set_id, "ana", time.time(), time.time(), 0.0, rep)
-    store.finish_set(set_id, time.time(), result)
     rep_id = store.get_set(set_id)["reps"][0]["id"]
     store.close()
     client = create_app(tmp_path / "h.db", StationHooks(get_config=Settings().get)).test_client()

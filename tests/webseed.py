@@ -106,3 +106,18 @@ def add_set_now(path: Path, lifter: str, summary: str, reps: int = 2) -> int:
                                              target_depth_deg=0.0, reps=results, summary=summary))
     store.close()
     return set_id
+
+
+def store_set(path: Path, lifter: str, result, margin_deg: float = 5.0) -> int:
+    """A set's reps and its end, summed up and saved as the station does: returns its id."""
+    from station.analysis.summary import summarise_set
+    from station.store import Store
+
+    summarise_set(result, margin_deg=margin_deg)
+    store = Store(path)
+    set_id = None
+    for rep in result.reps:
+        set_id = store.add_rep(set_id, lifter, time.time(), time.time(), result.target_depth_deg, rep)
+    store.finish_set(set_id, time.time(), result)
+    store.close()
+    return set_id
