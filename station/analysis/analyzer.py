@@ -260,8 +260,9 @@ class SquatAnalyzer:
         top = TOP_EDGE_SHARE * kp.frame_height
         # a shoulder or ear not seen lately is held where it was last seen (or stands in at the hip):
         # no reading of the trunk either
-        self._upper_cut = any(not tracker.joint_fresh(j, t) or tracker.points[j, 1] < top
-                              for j in (NEAR_SHOULDER, NEAR_EAR))
+        points = tracker.points
+        self._upper_cut = bool(not tracker.joint_fresh(NEAR_SHOULDER, t) or points[NEAR_SHOULDER, 1] < top
+                               or not tracker.joint_fresh(NEAR_EAR, t) or points[NEAR_EAR, 1] < top)
         base = self.counter.baseline
         base.thigh_px, base.shank_px = tracker.thigh_px, tracker.shank_px
         if self._present_since is None:

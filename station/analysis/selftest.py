@@ -257,7 +257,7 @@ class SelfTestTracker:
             entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",
                                 verdict=rep.depth_verdict if depth is not None else None,
                                 reason=off_view_reason(rep) if off_view(rep) else
-                                "head out" if rep.setup_issue == "head_out" else "back hidden")
+                                SETUP_SHORT["head_out"] if rep.setup_issue == "head_out" else "back hidden")
             self.reps.append(entry)
             if self._unjudged >= self.plan.max_unjudged:
                 return self._finish(INCOMPLETE, f"Rep {number} was not judged either: {why}. "

@@ -327,12 +327,17 @@ class Station:
             log.warning("cannot read lifter %s's target depth: %s", lifter, exc)
             return None, None
 
+    def _test_under_way(self) -> SelfTestTracker | None:
+        """The self-test whose reps the frame loop is guiding now (started, not done), else None."""
+        test = self._selftest
+        return test if test is not None and not test.done and test.started_t is not None else None
+
     def _params(self) -> AnalysisParams:
         """The analysis settings now: the configured ones, with the target depth of the running self-test's
         rep, else the active lifter's own target, else the configured target."""
         params = AnalysisParams.from_config(self.cfg.analysis, self.cfg.pose)
-        test = self._selftest
-        if test is not None and not test.done and test.started_t is not None:
+        test = self._test_under_way()
+        if test is not None:
             params.target_depth_deg = test.target_deg
         elif self._lifter_target is not None:
             params.target_depth_deg = self._lifter_target
@@ -559,18 +564,16 @@ class Station:
         if isinstance(event, RepCompleted):
             key = event.set_index
             started = self._set_wall_start.setdefault(key, to_wall + event.rep.start_t)
-            test = self._selftest
-            testing = test is not None and not test.done and test.started_t is not None
+            test = self._test_under_way()
             self.store.rep_finished(key, started, to_wall, event.target_depth_deg, event.rep,
                                     source=self.cfg.camera.source, lifter_onset_deg=event.lifter_onset_deg,
-                                    selftest=testing)
+                                    selftest=test is not None)
             if event.rep.side_view:
                 log.info("rep %d: depth %.1f deg%s", event.rep.index, event.rep.max_depth_deg,
                          f", wink from {event.rep.wink_onset_deg:.0f} deg" if event.rep.wink else "")
             else:    # its max_depth_deg is the view-free drop signal, not a depth: nobody shows it
                 log.info("rep %d: depth not judged (%s)", event.rep.index, event.rep.setup_issue)
-            test = self._selftest
-            if test is not None and not test.done and test.started_t is not None:
+            if test is not None:
                 self._selftest_rep(test, event.rep, key, to_wall + event.rep.end_t)
         elif isinstance(event, SetFinished):
             self._set_wall_start.pop(event.result.index, None)
