@@ -15,7 +15,7 @@ Then, needing no labels: each judged rep's depth at 15 and 10 fps against the sa
 clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
-                                 [--transform mirror|half|dark|rolled|feetoff|headoff|handheld]
+                                 [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld]
 """
 
 from __future__ import annotations
@@ -99,6 +99,18 @@ def _dark(frame: np.ndarray) -> np.ndarray:
     return np.clip(frame * 0.33 + noise, 0, 255).astype(np.uint8)
 
 
+def _far(frame: np.ndarray) -> np.ndarray:
+    """A camera twice as far back: the picture at half size in the middle of a frame of the same
+    size, the rest one flat colour (the picture's median). Unlike --transform half the pose
+    stage's first look sees the lifter at half the size, so it tests finding a small lifter."""
+    small = _half(frame)
+    out = np.empty_like(frame)
+    out[:] = np.median(small.reshape(-1, 3), axis=0).astype(np.uint8)
+    top, left = (frame.shape[0] - small.shape[0]) // 2, (frame.shape[1] - small.shape[1]) // 2
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return out
+
+
 ROLL_DEG = 3.0
 
 
@@ -168,10 +180,10 @@ def _handheld(clip: Clip):
 
 
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
-# facing the other way, a smaller lifter, a dim gym, a camera not level, the feet out of the
-# picture (depth is not judged, with advice), the head out of the picture (depth is still judged,
-# with a note), a phone held in the hand. A verdict that flips under them is fragile.
-TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "dark": _dark, "rolled": _rolled,
+# facing the other way, a smaller lifter, a camera further back, a dim gym, a camera not level, the
+# feet out of the picture (depth is not judged, with advice), the head out of the picture (depth is
+# still judged, with a note), a phone held in the hand. A verdict that flips under them is fragile.
+TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark": _dark, "rolled": _rolled,
               "feetoff": None, "headoff": None, "handheld": None}
 
 
@@ -253,8 +265,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="keep keypoints here between runs (keyed by the pose code's hash)")
     parser.add_argument("--json", help="write the rows as JSON here")
     parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
-                        help="the clips as another kind of clip: mirrored, half resolution, dim, a camera "
-                             "not level, the feet or the head cut off, or a phone held in the hand")
+                        help="the clips as another kind of clip: mirrored, half resolution, further back, dim, "
+                             "a camera not level, the feet or the head cut off, or a phone held in the hand")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():

@@ -1126,7 +1126,8 @@ def test_an_empty_or_short_secret_file_is_replaced(tmp_path, seeded, caplog):
 
 def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path):
     """The summary said 'possible rounding on rep 2 only' while the headline said a green 'no' and
-    History 'none'; a set whose back was hidden at every bottom said 'no' too."""
+    History 'none'; a set whose back was hidden at every bottom said 'no' too. A clean set says 'none
+    seen', as its sentence does: the station misses rounding that leaves the trunk line still."""
     import time
 
     from station.analysis import SetResult
@@ -1136,7 +1137,7 @@ def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path
     from webseed import _rep
     store = Store(tmp_path / "w.db")
     ids = []
-    for flag_rep, back_seen in ((2, True), (None, False)):
+    for flag_rep, back_seen in ((2, True), (None, False), (None, True)):
         reps = [_rep(i, -8.0, "below", back_seen=back_seen) for i in (1, 2, 3)]
         if flag_rep:
             reps[flag_rep - 1].wink, reps[flag_rep - 1].wink_onset_deg = True, -3.0
@@ -1154,11 +1155,14 @@ def test_one_flagged_rep_of_several_is_possible_rounding_not_a_green_no(tmp_path
                                          .get_data(as_text=True), re.S).group(1)).split()
     assert kpi(ids[0]) == ["possible", "back", "rounding"]
     assert kpi(ids[1]) == ["not", "seen", "back", "rounding"]
+    assert kpi(ids[2]) == ["none", "seen", "back", "rounding"]
     history = client.get("/history").get_data(as_text=True)
     row = _text(re.search(rf'href="/set/{ids[0]}".*?</tr>', history, re.S).group(0))
     assert "possible 1 rep" in row and "none" not in row
     hidden = _text(re.search(rf'href="/set/{ids[1]}".*?</tr>', history, re.S).group(0))
     assert "not seen" in hidden and "none" not in hidden
+    clean = _text(re.search(rf'href="/set/{ids[2]}".*?</tr>', history, re.S).group(0))
+    assert clean.split()[-2:] == ["none", "seen"]
     summary = client.get(f"/api/sets/{ids[1]}").get_json()["set"]["summary"]
     assert "rounding was not judged" in summary and "No lower-back rounding seen" not in summary
 

@@ -18,7 +18,7 @@ function poll(){
     var body=el('st-reps').tBodies[0];body.textContent='';
     (s.reps||[]).forEach(function(r){var tr=document.createElement('tr');
       tr.appendChild(cell(r.number));tr.appendChild(cell(deg(r.target_deg)));
-      if(r.judged){var d=repDepth(r);tr.appendChild(cell(d[0],'',d[1]));tr.appendChild(cell(r.wink?'yes':'none',r.wink?'no':'yes',r.wink&&r.onset_deg!=null?deg(r.onset_deg):''));}
+      if(r.judged){var d=repDepth(r);tr.appendChild(cell(d[0],'',d[1]));tr.appendChild(cell(r.wink?'yes':'none seen',r.wink?'no':'yes',r.wink&&r.onset_deg!=null?deg(r.onset_deg):''));}
       else{var u=r.depth_deg==null?['-','']:repDepth(r);tr.appendChild(cell(u[0],'dim',u[1]));tr.appendChild(cell('not judged','dim nowrap',r.reason||''));}
       body.appendChild(tr);});
   }).catch(function(){}).then(function(){setTimeout(poll,document.hidden?3000:(running?600:2500));});
