@@ -198,14 +198,17 @@ install_venv() {
   run cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/station" "$SRC/docs" "$OPT/src/"
   # The versions tested on this OS release (docs/install.md), online and offline alike. Bookworm:
   # numpy<2, so the venv keeps apt's numpy 1.24 that apt's simplejpeg (picamera2) is built against.
-  local pip_args=(install) constraints="$SRC/constraints/$SUITE.txt"
+  # pip builds the package itself in an isolated environment that --constraint does not reach;
+  # PIP_CONSTRAINT does, so the build backend (setuptools) is the tested one too, not the newest.
+  local pip_args=(install) constraints="$SRC/constraints/$SUITE.txt" pip_env=(env)
   if [ -f "$constraints" ]; then
     pip_args+=(--constraint "$constraints")
+    pip_env+=("PIP_CONSTRAINT=$constraints")
   else
     say "warning: no constraints/$SUITE.txt: pip picks the newest versions (untested)"
   fi
   [ -n "$WHEELS" ] && pip_args+=(--no-index --find-links "$WHEELS")
-  system "$VENV/bin/pip" "${pip_args[@]}" "$OPT/src[video]"
+  system "${pip_env[@]}" "$VENV/bin/pip" "${pip_args[@]}" "$OPT/src[video]"
   if [ -f "$constraints" ]; then run install -m 0644 "$constraints" "$OPT/constraints.txt"; fi
 }
 

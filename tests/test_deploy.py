@@ -56,6 +56,26 @@ def test_installer_dry_run_prints_every_action_and_changes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("suite", ["bookworm", "trixie"])
+def test_the_build_backend_is_held_to_the_tested_version_too(tmp_path, suite):
+    """pip builds the package in an isolated environment that `--constraint` does not reach: on the
+    emulated Trixie the build pulled the newest setuptools. The installer passes the constraints as
+    PIP_CONSTRAINT as well, and they pin a setuptools that pyproject's [build-system] accepts."""
+    import re
+    import tomllib
+
+    result = subprocess.run(["bash", str(INSTALL), "--dry-run", "--root", str(tmp_path)], capture_output=True,
+                            text=True, env={**os.environ, "STATION_SUITE": suite})
+    assert result.returncode == 0, result.stderr
+    pip = next(line for line in result.stdout.splitlines() if "/bin/pip install" in line)
+    assert f"PIP_CONSTRAINT={ROOT}/constraints/{suite}.txt" in pip and f"--constraint {ROOT}/constraints/{suite}.txt" in pip
+    pinned = re.search(r"^setuptools==(\d+)\.", (ROOT / "constraints" / f"{suite}.txt").read_text(), re.M)
+    assert pinned, f"constraints/{suite}.txt pins no setuptools"
+    needs = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    least = int(re.fullmatch(r"setuptools>=(\d+)", needs[0]).group(1))
+    assert int(pinned.group(1)) >= least
+
+
 def test_installer_is_idempotent_in_a_scratch_root(tmp_path):
     if not SHARED_MODEL.exists():
         pytest.skip("../shared/models is absent")
