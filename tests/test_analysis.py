@@ -50,10 +50,12 @@ ON_THE_JOINTS = AnalysisParams(hip_point_offset_deg=0.0)   # keypoints placed on
 
 
 def test_thigh_angle_sign_convention():
-    # the live depth is the top of the thigh: the joint line minus the thigh's taper (docs/depth.md)
+    # the live depth is the top of the thigh: the joint line minus the thigh's taper (docs/depth.md),
+    # shown once the view gate has its first verdict (0.23 s of the lifter)
     for hip_y, joint_line in ((300, 0.0), (330, -16.7), (200, 45.0)):
         analyzer = SquatAnalyzer(ON_THE_JOINTS)
-        state, _ = analyzer.update(_pose((200, hip_y), (300, 300), (290, 400), (230, 150), 0.0))
+        for t in np.arange(0.0, 0.4, 1 / 30):
+            state, _ = analyzer.update(_pose((200, hip_y), (300, 300), (290, 400), (230, 150), float(t)))
         assert state.thigh_deg == pytest.approx(joint_line - THIGH_TAPER_DEG, abs=0.1)
         assert analyzer.angles.thigh_deg == pytest.approx(joint_line, abs=0.1)
 

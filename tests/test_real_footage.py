@@ -353,9 +353,8 @@ def test_reps_without_lockout_are_still_separate_reps():
     assert done >= 2
 
 
-def test_front_view_counts_reps_but_gives_no_depth():
-    # from the front: hips and shoulders wide apart, the thigh points at the camera as the hip drops
-    t, drop = _thigh_profile(30.0, reps=3, start_deg=88, bottom_deg=-10)
+def _front_keypoints(t, drop):
+    """From the front: hips and shoulders wide apart, the thigh points at the camera as the hip drops."""
     keypoints = []
     for ti, d in zip(t, drop):
         pts = np.zeros((17, 3), np.float32)
@@ -370,11 +369,36 @@ def test_front_view_counts_reps_but_gives_no_depth():
             pts[right, :2] = (320 - half, y)
         pts[KP.NOSE, :2] = (320, hip_y - 195)
         keypoints.append(Keypoints(pts, 640, 480, float(ti)))
-    reps, sets = _run(keypoints)
+    return keypoints
+
+
+def test_front_view_counts_reps_but_gives_no_depth():
+    t, drop = _thigh_profile(30.0, reps=3, start_deg=88, bottom_deg=-10)
+    reps, sets = _run(_front_keypoints(t, drop))
     assert len(reps) == 3
     assert not any(r.side_view for r in reps) and all(r.depth_verdict == "unknown" for r in reps)
     assert sets[0].view == "front" and sets[0].setup_advice == SETUP_ADVICE["front_view"]
     assert "side" in sets[0].summary and "deg" not in sets[0].summary
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_the_live_page_gives_no_depth_before_the_view_is_known(fps):
+    """The view gate's first verdict takes 0.23 s of evidence; before it a lifter filmed from the front
+    got a live depth (80 deg, no issue) on the page and the LED bar. Now nothing until the view is
+    known: then the front view's advice, or the side view's depth."""
+    from station.analysis.quality import FIRST_VERDICT_S
+
+    t, drop = _thigh_profile(fps, reps=1, start_deg=88, bottom_deg=-10, lead_s=1.0)
+    for keypoints, side in ((_front_keypoints(t, drop), False), ([_side_pose(ti, d) for ti, d in zip(t, drop)], True)):
+        analyzer = SquatAnalyzer(ON_THE_JOINTS)
+        states = [(kp.timestamp, analyzer.update(kp)[0]) for kp in keypoints]
+        early = [s for ti, s in states if ti < FIRST_VERDICT_S - 1e-9]
+        late = [s for ti, s in states if 0.5 <= ti < 1.0]
+        assert early and all(s.thigh_deg is None and s.depth_fraction == 0.0 and not s.target_reached for s in early)
+        if side:
+            assert all(s.thigh_deg is not None and s.setup_issue is None for s in late)
+        else:
+            assert all(s.thigh_deg is None and s.setup_issue == "front_view" for s in late)
 
 
 @pytest.mark.parametrize("score, judged", [(0.42, False), (0.62, True)])

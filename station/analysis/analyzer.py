@@ -528,7 +528,7 @@ class SquatAnalyzer:
         base = self.baseline
         issue = self.gate.issue if present else None   # nobody there is 'absent', not a camera problem
         judged_view = issue not in BLOCKING               # the head out of the picture: a note only
-        judged = present and base.known and judged_view
+        judged = present and base.known and judged_view and self.gate.has_verdict
         thigh = self._depth_deg() if judged else None
         settled = self._settled.latest    # the bar's "target": the rep's own measure, none where not judged
         fraction = 0.0

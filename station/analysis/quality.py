@@ -153,6 +153,12 @@ class ViewGate:
         self._first_t, self._judged_t = None, -np.inf
         self.issue, self.view = None, "unknown"
 
+    @property
+    def has_verdict(self) -> bool:
+        """A first verdict was taken (FIRST_VERDICT_S of evidence): before it the view is not known,
+        and no depth is shown live (a lifter seen from the front read 80 deg, with no issue)."""
+        return self._judged_t > -np.inf
+
     def add(self, t: float, features: np.ndarray) -> None:
         """features: one row in FEATURES order (NaN where not measured this frame), at time t."""
         self._rows[self._next] = features
