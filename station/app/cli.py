@@ -200,12 +200,24 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     # paced (the camera, --realtime files, the demo): the newest frame, never a backlog behind real time
     station = Station(cfg, stages, opener, live_source=live, lossless=not realtime, demo_presses=demo_presses(cfg))
     LOG_HANDLER.terminal = terminal if terminal is not None and terminal.enabled else None
+    interrupted = False
+
+    def on_interrupt(*_) -> None:
+        """Ctrl-C stops the station the way SIGTERM does: the frame loop ends between frames, not at
+        whatever line a KeyboardInterrupt would land on, and the set in progress is saved. Set here,
+        not inherited: a station started in the background by a shell ignores SIGINT otherwise (the
+        shell's SIG_IGN; a test saw it run on). A second Ctrl-C interrupts at once."""
+        nonlocal interrupted
+        interrupted = True
+        station.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
     signal.signal(signal.SIGTERM, lambda *_: station.stop())
+    signal.signal(signal.SIGINT, on_interrupt)
     phones = f" (from a phone: {station.phone_url})" if station.phone_url else ""
     print(f"station: {spec} -> {stages.pose.label} -> page at {station.web_url}{phones}", flush=True)
     if demo_pin is not None:
         print(f"station: settings PIN for this demo: {demo_pin}; data in {cfg.state_dir()}", flush=True)
-    interrupted = False
     try:
         station.run_frames()
         if not exit_when_done and station.exit_code == 0 and not station.stop_event.is_set():
@@ -213,7 +225,7 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
                   flush=True)
             station.stop_event.wait()
     except KeyboardInterrupt:
-        interrupted = True      # the set in progress is closed and saved below, then 130 as the README says
+        interrupted = True      # a second Ctrl-C: the set in progress is still closed and saved below, then 130
     finally:
         station.shutdown()
         LOG_HANDLER.terminal = None
