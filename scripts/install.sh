@@ -195,15 +195,18 @@ install_venv() {
   # the wheel, and the next run would see a difference and reinstall for ever)
   run rm -rf "$OPT/src"
   run mkdir -p "$OPT/src"
-  run cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/station" "$SRC/docs" "$OPT/src/"
+  run cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/station" "$SRC/docs" "$SRC/constraints/build.txt" "$OPT/src/"
   # The versions tested on this OS release (docs/install.md), online and offline alike. Bookworm:
   # numpy<2, so the venv keeps apt's numpy 1.24 that apt's simplejpeg (picamera2) is built against.
-  # pip builds the package itself in an isolated environment that --constraint does not reach;
-  # PIP_CONSTRAINT does, so the build backend (setuptools) is the tested one too, not the newest.
+  # pip builds the package itself in an isolated environment that --constraint does not reach:
+  # online, the build backend (setuptools) is held to constraints/build.txt (the tested one, not
+  # the newest) through PIP_CONSTRAINT (pip up to 25.2) and PIP_BUILD_CONSTRAINT (25.3 on; older
+  # pips ignore it), from the clean copy (no space in its path: pip splits these on spaces).
+  # Offline the wheelhouse's own setuptools builds it, so one made before the pin still installs.
   local pip_args=(install) constraints="$SRC/constraints/$SUITE.txt" pip_env=(env)
   if [ -f "$constraints" ]; then
     pip_args+=(--constraint "$constraints")
-    pip_env+=("PIP_CONSTRAINT=$constraints")
+    [ -z "$WHEELS" ] && pip_env+=("PIP_CONSTRAINT=$OPT/src/build.txt" "PIP_BUILD_CONSTRAINT=$OPT/src/build.txt")
   else
     say "warning: no constraints/$SUITE.txt: pip picks the newest versions (untested)"
   fi

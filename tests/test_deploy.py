@@ -68,9 +68,19 @@ def test_the_build_backend_is_held_to_the_tested_version_too(tmp_path, suite):
                             text=True, env={**os.environ, "STATION_SUITE": suite})
     assert result.returncode == 0, result.stderr
     pip = next(line for line in result.stdout.splitlines() if "/bin/pip install" in line)
-    assert f"PIP_CONSTRAINT={ROOT}/constraints/{suite}.txt" in pip and f"--constraint {ROOT}/constraints/{suite}.txt" in pip
-    pinned = re.search(r"^setuptools==(\d+)\.", (ROOT / "constraints" / f"{suite}.txt").read_text(), re.M)
-    assert pinned, f"constraints/{suite}.txt pins no setuptools"
+    build = f"{tmp_path}/opt/station/src/build.txt"      # the clean copy's (constraints/build.txt)
+    assert f"PIP_CONSTRAINT={build}" in pip and f"PIP_BUILD_CONSTRAINT={build}" in pip   # pip up to 25.2, 25.3 on
+    assert f"--constraint {ROOT}/constraints/{suite}.txt" in pip
+    assert "constraints/build.txt" in next(line for line in result.stdout.splitlines() if line.startswith("+ cp -r"))
+    # offline the wheelhouse's own setuptools builds it: one made before the pin still installs
+    offline = subprocess.run(["bash", str(INSTALL), "--dry-run", "--root", str(tmp_path), "--wheels", str(tmp_path)],
+                             capture_output=True, text=True, env={**os.environ, "STATION_SUITE": suite})
+    pip = next(line for line in offline.stdout.splitlines() if "/bin/pip install" in line)
+    assert "PIP_CONSTRAINT" not in pip and f"--constraint {ROOT}/constraints/{suite}.txt" in pip
+    pinned = re.search(r"^setuptools==(\d+)\.", (ROOT / "constraints" / "build.txt").read_text(), re.M)
+    assert pinned, "constraints/build.txt pins no setuptools"
+    assert "setuptools" not in (ROOT / "constraints" / f"{suite}.txt").read_text(), \
+        "a runtime pin breaks wheelhouses made before it (colorzero asks for a setuptools)"
     needs = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
     least = int(re.fullmatch(r"setuptools>=(\d+)", needs[0]).group(1))
     assert int(pinned.group(1)) >= least
