@@ -7,6 +7,7 @@ tests that need the real worker thread wait on events (a deadlock fails by timeo
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -101,6 +102,21 @@ def test_bar_level_follows_depth_and_last_segment_only_at_target():
     assert fb.bar.pattern == "depth" and fb.bar.label == "TARGET"
     factory.pin(cfg.led_pins[4]).assert_states([False, True])   # on once at half depth, never flickered
     factory.pin(cfg.led_pins[9]).assert_states([False, True])   # the top one: only at the target
+    fb.close()
+
+
+def test_no_depth_pattern_before_the_view_is_known():
+    """For the first 0.23 s of a lifter the view gate has no verdict and the frame no depth: the bar
+    said "0% to target" with the depth pattern, for a lifter filmed from the front too. It shows the
+    lifter in view, as before a lifter is known."""
+    fb, factory, cfg, clock = _feedback()
+    unknown = dataclasses.replace(_state(0.0), thigh_deg=None)
+    fb.post(unknown)
+    fb.step()
+    assert fb.bar.pattern == "idle" and fb.bar.label == "lifter in view"
+    fb.post(_state(0.5))
+    fb.step()
+    assert fb.bar.pattern == "depth"
     fb.close()
 
 

@@ -311,7 +311,7 @@ def test_a_rep_at_parallel_is_worded_as_its_sets_table_words_it():
     for k, depth in enumerate((24.0, 17.0, 10.0)):
         test.feed(rep(depth, index=k + 1))
     step = test.feed(dataclasses.replace(rep(-3.2, index=4), depth_verdict="parallel"))
-    assert step.message.startswith("Rep 4: at parallel (3° below), no rounding.")
+    assert step.message.startswith("Rep 4: at parallel (3° below), no rounding seen.")
     assert test.reps[-1].verdict == "parallel"
     assert rep_depth_words(-6.0, "below") == "6° below parallel" and rep_depth_words(0.3, "parallel") == "parallel"
     assert rep_depth_words(2.0, "parallel") == "at parallel (2° above)"

@@ -426,7 +426,7 @@ def test_a_back_hidden_at_the_bottom_is_not_seen_not_no_rounding(client, cases):
     the station could not give. It says 'not seen', on the set, on the rep and in the API."""
     ids, reps = cases
     rows = re.findall(r"<tr>(.*?)</tr>", client.get(f"/set/{ids['verdicts']}").get_data(as_text=True), re.S)
-    assert "none" in _text(rows[1]) and "not seen" not in _text(rows[1])
+    assert "none seen" in _text(rows[1]) and "not seen" not in _text(rows[1])
     assert "not seen" in _text(rows[3]) and "none" not in _text(rows[3])
     page = _text(client.get(f"/rep/{reps['verdicts'][2]}").get_data(as_text=True))
     assert "not seen back rounding" in page and "rounding not judged" in page

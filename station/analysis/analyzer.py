@@ -386,7 +386,8 @@ class SquatAnalyzer:
         return self.p.depth_from_thigh(self.angles.thigh_deg)
 
     def _side_on(self) -> bool:
-        return self.gate.issue not in BLOCKING
+        """Side-on as far as the gate knows: not before its first verdict (the view is not known)."""
+        return self.gate.has_verdict and self.gate.issue not in BLOCKING
 
     # --- reps -------------------------------------------------------------------------------
     def _rep_number(self) -> int:

@@ -284,9 +284,9 @@ class SelfTestTracker:
             return SelfTestStep(True, False, target, False, self.message)
 
         if self._run:
-            entry.note = "No rounding: the rounding of the rep before was not seen again."
+            entry.note = "No rounding seen: the rounding of the rep before was not seen again."
         else:
-            entry.note = "No rounding."
+            entry.note = "No rounding seen."
         self._run = []
         if rep.max_depth_deg <= self.plan.full_depth_deg + self.plan.full_depth_tolerance_deg:
             self._full_clean += 1
@@ -301,7 +301,7 @@ class SelfTestTracker:
                            min(target - self.plan.step_deg, rep.max_depth_deg - self.plan.min_step_deg))
         deeper = self._target < min(target, rep.max_depth_deg)
         short = rep.max_depth_deg - target
-        said = f"Rep {number}: {rep_depth_words(rep.max_depth_deg, rep.depth_verdict)}, no rounding"
+        said = f"Rep {number}: {rep_depth_words(rep.max_depth_deg, rep.depth_verdict)}, no rounding seen"
         if short > self.plan.full_depth_tolerance_deg:
             said += f" (it stopped {short:.0f}° above its target)"
         nxt = f"Rep {number + 1}: " + (f"a little deeper, to {_deg(self._target)}." if deeper

@@ -192,7 +192,8 @@ class BarLogic:
             levels[0 if bottom else n - 1] = 1.0
             label = state.setup_advice or "cannot judge from here: check the camera"
             return levels, "setup", label, SETUP_SWAP_S - now % SETUP_SWAP_S
-        if state is None or not state.lifter_present or not state.calibrated:
+        # no depth to show (before the view gate's first verdict): the lifter is in view, no more
+        if state is None or not state.lifter_present or not state.calibrated or state.thigh_deg is None:
             on = (now % 2.0) < 0.15
             label = "waiting for a lifter" if state is None or not state.lifter_present else "lifter in view"
             return [1.0 if on else 0.0] + [0.0] * (n - 1), "idle", label, (0.15 - now % 2.0) if on else 2.0 - now % 2.0
