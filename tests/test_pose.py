@@ -102,6 +102,32 @@ def test_a_second_look_at_the_legs_finds_the_hips_behind_a_plate(movenet):
         f"hip error at the bottom: {np.median(errors[False]):.0f} px first look, {np.median(errors[True]):.0f} px with"
 
 
+@pytest.mark.parametrize("shank_px, looks_again", [(20.0, False), (60.0, True)])
+def test_no_second_look_at_a_lifter_too_small_to_judge(movenet, shank_px, looks_again):
+    """A lifter under ~120 px tall (a 30 px shank) gets no second look: the legs' crop is blown up
+    several times there and its hip took turns with the first look's, splitting a rep in two."""
+    from station.pose.estimator import MIN_SECOND_LOOK_SHANK_PX
+
+    assert (shank_px >= MIN_SECOND_LOOK_SHANK_PX) == looks_again
+    estimator = PoseEstimator(movenet, crop_tracking=False)
+    looks = []
+
+    def scripted(frame, region):     # hips sure on the first frame (the feet are remembered), then not
+        points = np.zeros((17, 3), np.float32)
+        points[:, 2] = 0.9
+        points[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE], :2] = (100.0, 200.0)
+        points[[KP.LEFT_KNEE, KP.RIGHT_KNEE], :2] = (100.0, 200.0 - shank_px)
+        if looks:
+            points[[KP.LEFT_HIP, KP.RIGHT_HIP], 2] = 0.3 if region.side > 4 * shank_px else 0.8
+        looks.append(region)
+        return points
+    estimator._infer = scripted
+    frame = np.zeros((240, 320, 3), np.uint8)
+    estimator.estimate(frame, 0.0)
+    second = estimator.estimate(frame, 0.1)
+    assert second.second_look == looks_again and estimator.second_looks == int(looks_again)
+
+
 def test_crop_resizer_matches_a_plain_gather_and_pads_black():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)

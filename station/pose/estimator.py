@@ -32,6 +32,11 @@ LEG_SURE_SCORE = 0.5
 LEG_CROP_SHANKS = 3.2
 LEG_CROP_UP = 1.0
 FEET_MEMORY_S = 3.0
+# No second look at a lifter whose shank is shorter than this: under about 120 px tall (the view
+# gate's "too small": no depth is judged there anyway) the legs' crop is blown up several times and
+# its hip and the first look's took turns frame by frame, 24 px apart on a 60 px thigh, which split
+# a rep in two (domi_zc_squat with the camera twice as far back: 6 reps for 5).
+MIN_SECOND_LOOK_SHANK_PX = 30.0
 LEG_POINTS = np.array([KP.LEFT_HIP, KP.RIGHT_HIP, KP.LEFT_KNEE, KP.RIGHT_KNEE, KP.LEFT_ANKLE, KP.RIGHT_ANKLE])
 
 
@@ -166,7 +171,8 @@ class PoseEstimator:
         if best_hip >= HIP_DOUBT_SCORE:
             self._remember_the_feet(points, timestamp)
             return None
-        if self._feet_t is None or not 0.0 <= timestamp - self._feet_t <= FEET_MEMORY_S or self._shank_px < 4:
+        if (self._feet_t is None or not 0.0 <= timestamp - self._feet_t <= FEET_MEMORY_S
+                or self._shank_px < MIN_SECOND_LOOK_SHANK_PX):
             return None
         half = LEG_CROP_SHANKS * self._shank_px / 2
         cx, cy = self._ankle_xy[0], self._ankle_xy[1] - LEG_CROP_UP * self._shank_px
