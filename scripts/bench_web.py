@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from station.config import Config  # noqa: E402
 from station.sim.lifter import LifterParams  # noqa: E402
-from station.web import StationHooks, create_app, serve  # noqa: E402
+from station.web import StationHooks, create_app, serve, stop_server  # noqa: E402
 
 from webseed import seed_database  # noqa: E402
 
@@ -46,7 +46,7 @@ def main() -> int:
         with urllib.request.urlopen(url) as response:
             response.read()
         http_times.append((time.perf_counter() - start) * 1000)
-    srv.close()
+    stop_server(srv)
     print("| page | bytes (one response, no other assets) | gzip bytes | render median / p95 ms (Flask) "
           "| over HTTP (waitress) median ms |")
     print("|---|---|---|---|---|")

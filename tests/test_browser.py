@@ -18,7 +18,7 @@ import pytest
 from station import config as config_mod
 from station.config import Config
 from station.store import Store
-from station.web import StationHooks, create_app, serve
+from station.web import StationHooks, create_app, serve, stop_server
 
 from webseed import FRONT_ADVICE, add_set_now, seed_database, seed_view_cases
 
@@ -67,7 +67,7 @@ def server(tmp_path_factory):
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.effective_port}", ids, cases, db
-    srv.close()
+    stop_server(srv)
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +337,7 @@ def selftest_server(tmp_path_factory):
     srv = serve(app, "127.0.0.1", 0)
     threading.Thread(target=srv.run, daemon=True).start()
     yield f"http://127.0.0.1:{srv.effective_port}", fake, info
-    srv.close()
+    stop_server(srv)
 
 
 def _inside(page, inner, outer, slack=0.5):

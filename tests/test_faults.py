@@ -25,7 +25,7 @@ import pytest
 from station.analysis import RepResult, RepSeries, SetResult
 from station.config import Config
 from station.store import Store, StoreError, StoreWriter
-from station.web import StationHooks, WebError, create_app, serve
+from station.web import StationHooks, WebError, create_app, serve, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = time.time()
@@ -447,4 +447,23 @@ def test_150_idle_connections_do_not_lock_the_page_out(tmp_path):
     finally:
         for s in idle:
             s.close()
-        srv.close()
+        stop_server(srv)
+
+
+def test_stopping_the_page_server_right_after_requests_logs_no_traceback(tmp_path, caplog):
+    """close() alone shut the server's wake-up pipe under a worker thread still answering: waitress
+    logged "Exception when servicing ... Bad file descriptor" at every stop that came right after a
+    request (each run of bench_web.py, and a station stopped while a phone polled)."""
+    import logging
+    import urllib.request
+
+    app = create_app(tmp_path / "station.db", StationHooks(get_config=Config))
+    srv = serve(app, "127.0.0.1", 0)
+    threading.Thread(target=srv.run, daemon=True).start()
+    for _ in range(10):
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.effective_port}/api/health", timeout=5) as response:
+            assert response.status == 200
+    with caplog.at_level(logging.WARNING, logger="waitress"):
+        stop_server(srv)
+        time.sleep(0.2)      # a worker that outlived the close would fail within this
+    assert not [r for r in caplog.records if r.name.startswith("waitress")], caplog.text

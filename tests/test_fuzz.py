@@ -16,7 +16,7 @@ from test_faults import NOW, rep, set_result
 from station import config as config_mod
 from station.config import Config
 from station.store import StoreWriter
-from station.web import StationHooks, create_app, serve
+from station.web import StationHooks, create_app, serve, stop_server
 from station.web.security import PinGuard
 
 IDS = ["1", "0", "-1", "2", "9223372036854775807", "9223372036854775808", "18446744073709551616", "1" + "0" * 40,
@@ -176,7 +176,7 @@ def test_raw_requests_through_the_real_waitress(app):
             if b"Content-Length: 1000000000" in raw:
                 assert b" 413 " in status, "an oversized body is refused before it is read"
     finally:
-        srv.close()
+        stop_server(srv)
 
 
 def test_a_body_over_the_form_limit_is_refused_before_it_is_read(app):
@@ -194,4 +194,4 @@ def test_a_body_over_the_form_limit_is_refused_before_it_is_read(app):
             if status == b"405":
                 assert b"Content-Type: application/json" in head and b'"error"' in payload
     finally:
-        srv.close()
+        stop_server(srv)

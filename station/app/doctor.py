@@ -45,10 +45,10 @@ def _try_serving(host: str, port: int) -> str | None:
     """Why the page could not be served on host:port (the station's own one-line error), or None."""
     from flask import Flask
 
-    from station.web import WebError, serve
+    from station.web import WebError, serve, stop_server
 
     try:
-        serve(Flask("doctor"), host, port, threads=1).close()
+        stop_server(serve(Flask("doctor"), host, port, threads=1))
     except WebError as exc:
         return str(exc)
     return None

@@ -626,7 +626,8 @@ class Station:
             self.exit_code = 1       # finished reps were lost: not a clean run (the log says how many, why)
         self.feedback.close()
         if self.web_server is not None:
-            self.web_server.close()
+            from station.web import stop_server
+            stop_server(self.web_server)
         return self.exit_code
 
 

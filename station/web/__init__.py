@@ -38,7 +38,7 @@ SECRET_BYTES = 32
 MAX_BODY = 64 * 1024        # the largest form the pages send is under 1 KB
 MAX_FORM_PARTS = 50         # the settings form has 7 fields
 TOO_LARGE = f"request too large (at most {MAX_BODY // 1024} KB and {MAX_FORM_PARTS} form fields)"
-__all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve"]
+__all__ = ["BadRequest", "StationHooks", "WebError", "create_app", "pin_matches", "pin_set", "serve", "stop_server"]
 
 
 class BadRequest(Exception):
@@ -255,3 +255,11 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
         raise WebError(f"web.host {host!r} cannot be resolved or is not an address: use an address of this "
                        "machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
                        "(set [web] host)") from None
+
+
+def stop_server(server: BaseWSGIServer | MultiSocketServer, timeout_s: float = 2.0) -> None:
+    """Let the page's worker threads finish the requests they hold, then close the sockets. close()
+    alone closed the server's wake-up pipe under a thread still answering a request, which then
+    failed writing to it (EBADF, a waitress traceback at every stop with a page being polled)."""
+    server.task_dispatcher.shutdown(timeout=timeout_s)
+    server.close()
