@@ -339,6 +339,13 @@ def test_the_watchdog_is_fed_only_while_frames_arrive(tmp_path):
     assert feeds[-1] == 30 and all(b > a for a, b in zip(feeds, feeds[1:])), f"fed while no frame arrived: {feeds}"
 
 
+class _NoWorkers:
+    """waitress's task dispatcher as station.web.stop_server sees it."""
+
+    def shutdown(self, timeout=5):
+        return True
+
+
 class FailingWebServer:
     """waitress's server as the runner sees it: run() fails `failures` times (None: always), then
     serves until close()."""
@@ -347,6 +354,7 @@ class FailingWebServer:
         self.failures, self.runs = failures, 0
         self.closed = threading.Event()
         self.serving = threading.Event()
+        self.task_dispatcher = _NoWorkers()
 
     def run(self):
         self.runs += 1
@@ -576,6 +584,7 @@ def _served_station(tmp_path, monkeypatch, server, host: str) -> Station:
 class _Server:
     def __init__(self):
         self.served = threading.Event()
+        self.task_dispatcher = _NoWorkers()
 
     def run(self):
         self.served.set()
