@@ -529,7 +529,7 @@ class SquatAnalyzer:
         base = self.baseline
         issue = self.gate.issue if present else None   # nobody there is 'absent', not a camera problem
         judged_view = issue not in BLOCKING               # the head out of the picture: a note only
-        judged = present and base.known and judged_view and self.gate.has_verdict
+        judged = present and base.known and self._side_on()    # the gate's word, as for the depth cue
         thigh = self._depth_deg() if judged else None
         settled = self._settled.latest    # the bar's "target": the rep's own measure, none where not judged
         fraction = 0.0
