@@ -747,8 +747,8 @@ def test_one_rep_in_the_dark_does_not_hide_five_good_ones_and_their_rounding_sta
 
 
 def test_analyzes_table_words_a_hidden_back_and_a_one_leg_band_as_the_page_does(tmp_path):
-    """Its wink column printed "-" for "no rounding" and for "back hidden" alike, and a one-leg rep
-    read "-6  at par" where the page says "±6°, one leg"."""
+    """Its wink column printed "-" for "no rounding" and for "back hidden" alike, then a bare "no"
+    where the pages say "none seen", and a one-leg rep read "-6  at par" where the page says "±6°, one leg"."""
     from station.app.report import set_table
 
     reps = [_rep(1, -5.5, "parallel", uncertainty=6.0, view="side"), _rep(2, -8.0, view="side"),
@@ -757,8 +757,8 @@ def test_analyzes_table_words_a_hidden_back_and_a_one_leg_band_as_the_page_does(
     result, store, _ = _summarised_and_stored(tmp_path / "s.db", reps)
     store.close()
     rows = [line.split() for line in set_table(result).splitlines()[3:6]]
-    assert rows[0][1:4] == ["-6", "at", "par*"] and rows[0][-2:] == ["no", "-"]
-    assert rows[1][-2:] == ["unseen", "-"] and rows[2][-2:] == ["WINK", "-3"]
+    assert rows[0][1:4] == ["-6", "at", "par*"] and rows[0][-3:] == ["none", "seen", "-"]
+    assert rows[1][-3:] == ["not", "seen", "-"] and rows[2][-2:] == ["yes", "-3"]
     assert "* seen with one leg only: its verdict's band is +-6 deg, not the usual 3" in set_table(result)
 
 

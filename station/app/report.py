@@ -48,8 +48,8 @@ def set_table(result: SetResult) -> str:
              f"({result.start_t:.1f}-{result.end_t:.1f} s), "
              # "side" alone above a "cannot judge" line read as a contradiction: the gate's reason is below
              f"view: {result.view}{', depth not judged' if result.setup_issue else ''}",
-             " rep  depth  verdict  down  up    lean  knee  heel  wink    onset",
-             "      deg             s     s     deg   cm    cm            deg"]
+             " rep  depth  verdict  down  up    lean  knee  heel  rounding   onset",
+             "      deg             s     s     deg   cm    cm               deg"]
     one_leg: list[float] = []
     for r in result.reps:
         shown = rep_dict(r, result.setup_issue)     # what --json, the API and the pages say
@@ -59,16 +59,17 @@ def set_table(result: SetResult) -> str:
         depth = r.max_depth_deg if shown["judged"] else None
         onset = r.wink_onset_deg if shown["wink"] else None
         # the page's words: a wider band than usual is "one leg"; a back hidden at the bottom is "not
-        # seen", not the "-" of no rounding
+        # seen", not the "-" of a rep given no numbers; no flag is "none seen", never a bare "no" (the
+        # station misses rounding that leaves the trunk line still: docs/butt-wink.md)
         if shown["judged"] and (shown["depth_uncertainty_deg"] or 0.0) > PARALLEL_BAND_DEG:
             verdict = verdict + "*"
             one_leg.append(shown["depth_uncertainty_deg"])
-        wink = "WINK" if shown["wink"] else ("no" if shown["judged"] and shown["wink_judged"] else
-                                              "unseen" if shown["judged"] else "-")
+        wink = "yes" if shown["wink"] else ("none seen" if shown["judged"] and shown["wink_judged"] else
+                                             "not seen" if shown["judged"] else "-")
         lines.append(f" {r.index:3d} {_cell(depth, 6)}  {verdict:7s} "
                      f"{_cell(shown['down_s'], 4, '.1f')}  {_cell(shown['up_s'], 4, '.1f')}  "
                      f"{_cell(shown['max_trunk_lean_deg'], 4)}  {_cell(shown['knee_travel_cm'], 4)}  "
-                     f"{_cell(shown['heel_lift_cm'], 4)}  {wink:6s}  {_cell(onset, 5)}")
+                     f"{_cell(shown['heel_lift_cm'], 4)}  {wink:9s}  {_cell(onset, 5)}")
     if one_leg:
         lines.append(f"   * seen with one leg only: its verdict's band is +-{max(one_leg):.0f} deg, "
                      f"not the usual {PARALLEL_BAND_DEG:.0f}")
