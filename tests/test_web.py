@@ -405,6 +405,8 @@ def test_a_flagged_reps_onset_and_confidence_in_the_lifters_words(client):
     side = "below" if rep["wink_onset_deg"] < 0 else "above"
     assert kpi == f"{abs(rep['wink_onset_deg']):.0f}° {side} rounding began"
     assert "at -" not in _text(page)
+    set_page = client.get(f"/set/{rep['set_id']}").get_data(as_text=True)
+    assert "■ back rounded" in set_page and "white line: where rounding began" in set_page
     sure = rep_sentence({"wink": True, "wink_confidence": 0.9996})
     assert sure.endswith("(confidence 99%).") and "100%" not in sure
     assert rep_sentence({"wink": True, "wink_confidence": 0.974}).endswith("(confidence 97%).")
@@ -1278,6 +1280,7 @@ def test_reps_past_the_self_tests_rounding_are_not_shown_as_a_success(tmp_path):
     assert "Rep 2 went deeper than where your lower back began to round" in page
     assert "deeper than your self-test's rounding" in page, "the bars' legend names the colour"
     assert page.count('fill="#ff9f43"') == 1, "rep 2's bar is not the target's green"
+    assert "back rounded" not in page and "white line" not in page, "a legend for marks no bar carries"
 
 
 def test_a_set_in_progress_already_marks_reps_past_the_safe_depth(tmp_path):
