@@ -15,7 +15,8 @@ Then, needing no labels: each judged rep's depth at 15 and 10 fps against the sa
 clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
-                                 [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld]
+                                 [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld|
+                                              mirrorwall|mirrorwall_far]
 """
 
 from __future__ import annotations
@@ -179,12 +180,42 @@ def _handheld(clip: Clip):
     return shake
 
 
+MIRROR_FAR_SCALE = 0.85     # --transform mirrorwall_far: the reflection at this size ...
+MIRROR_FAR_LIGHT = 0.8      # ... and this share of the light
+
+
+def _mirror_wall(clip: Clip, scale: float = 1.0, light: float = 1.0):
+    """A mirror wall in front of the lifter: the picture with its own mirror image beside it, on the
+    side the lifter faces (view=side-left-facing: the left; any other view: the right), a second
+    lifter doing the same squat the other way. The mirror line is the picture's edge, so in the new
+    frame both are as far from its centre (MoveNet's only tie-break between people): a worst case.
+    A mirror square to the camera shows the reflection at the lifter's size; mirrorwall_far shrinks
+    and dims it (a mirror turned a little away, dull glass), centred in its half, the rest one flat
+    colour (its median)."""
+    from PIL import Image
+    left = clip.labels["view"] == "side-left-facing"
+
+    def wall(frame: np.ndarray) -> np.ndarray:
+        image = frame[:, ::-1]
+        if scale != 1.0 or light != 1.0:
+            height, width = frame.shape[:2]
+            small = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(
+                (round(width * scale), round(height * scale)), Image.BILINEAR)) * light
+            image = np.empty_like(frame)
+            image[:] = np.median(small.reshape(-1, 3), axis=0).astype(np.uint8)
+            top, side = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+            image[top:top + small.shape[0], side:side + small.shape[1]] = small.astype(np.uint8)
+        return np.ascontiguousarray(np.concatenate([image, frame] if left else [frame, image], axis=1))
+    return wall
+
+
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
 # facing the other way, a smaller lifter, a camera further back, a dim gym, a camera not level, the
 # feet out of the picture (depth is not judged, with advice), the head out of the picture (depth is
-# still judged, with a note), a phone held in the hand. A verdict that flips under them is fragile.
+# still judged, with a note), a phone held in the hand, a mirror wall in front of the lifter (their
+# reflection beside them: a second person). A verdict that flips under them is fragile.
 TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark": _dark, "rolled": _rolled,
-              "feetoff": None, "headoff": None, "handheld": None}
+              "feetoff": None, "headoff": None, "handheld": None, "mirrorwall": None, "mirrorwall_far": None}
 
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
@@ -211,6 +242,10 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
             change = lambda frame: frame[:row]  # noqa: E731
         elif transform == "headoff":
             change = lambda frame: np.ascontiguousarray(frame[top:])  # noqa: E731
+        elif transform == "mirrorwall":
+            change = _mirror_wall(clip)
+        elif transform == "mirrorwall_far":
+            change = _mirror_wall(clip, MIRROR_FAR_SCALE, MIRROR_FAR_LIGHT)
         frames = source if change is None else ((t, change(frame)) for t, frame in source)
         if transform == "handheld":
             shake = _handheld(clip)
@@ -266,7 +301,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the rows as JSON here")
     parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
                         help="the clips as another kind of clip: mirrored, half resolution, further back, dim, "
-                             "a camera not level, the feet or the head cut off, or a phone held in the hand")
+                             "a camera not level, the feet or the head cut off, a phone held in the hand, or a mirror "
+                             "wall in front of the lifter (mirrorwall_far: its reflection smaller and dimmer)")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():
