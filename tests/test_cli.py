@@ -118,7 +118,25 @@ def test_a_missing_source_file_is_exit_2_not_zero_frames(tmp_path, capsys, comma
     if command == "demo":
         argv += ["--port", "0", "--state-dir", str(tmp_path / "demo")]
     assert main(argv) == 2
-    _one_line_error(capsys, "typo.mp4' is neither 'camera', 'synthetic' nor an existing file or folder")
+    _one_line_error(capsys, "typo.mp4': no such file or folder: a source is 'camera', 'synthetic', a video file, an image "
+                             "or a folder of images")
+
+
+def test_analyze_says_what_it_reads_for_a_picture_a_typo_or_a_live_source(tmp_path, capsys, model_path):
+    """A still picture printed "no reps found: is the whole lifter in view..." and exit 0, and a typo
+    or 'synthetic' was told that 'synthetic' is a source, which analyze does not take."""
+    picture = tmp_path / "lifter.png"
+    Image.new("RGB", (64, 48)).save(picture)
+    config = ["--model", str(model_path), "--config", str(_config(tmp_path))]
+    assert main(["analyze", str(picture), *config]) == 2
+    _one_line_error(capsys, "lifter.png is a single picture: `station analyze` reads a video file or a folder of "
+                            "pictures", f"`station pose {picture}`")
+    assert main(["analyze", str(tmp_path / "typo.mp4"), *config]) == 2
+    err = _one_line_error(capsys, "typo.mp4': no such file or folder: `station analyze` reads a video file")
+    assert "synthetic" not in err
+    for live in ("synthetic", "camera"):
+        assert main(["analyze", live, *config]) == 2
+        _one_line_error(capsys, f"not '{live}': `station run --source {live}` watches it live")
 
 
 def test_demo_script_passes_the_exit_code_on(tmp_path):

@@ -176,7 +176,7 @@ def test_a_raw_h264_stream_without_timestamps_plays_at_its_rate(tmp_path):
 
 
 def test_open_source_rejects_unknown_specs(tmp_path):
-    with pytest.raises(SourceError, match="neither 'camera', 'synthetic' nor"):
+    with pytest.raises(SourceError, match="missing.mp4': no such file or folder"):
         open_source(str(tmp_path / "missing.mp4"))
     odd = tmp_path / "notes.txt"
     odd.write_text("x")

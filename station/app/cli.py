@@ -116,11 +116,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from station.analysis.analyzer import analyze_keypoints
     from station.app.report import set_dict, set_table
     from station.pose import PoseEstimator
-    from station.sources import open_source
 
     cfg = _config(args, {"model.path": _from_here(args.model), "analysis.target_depth_deg": args.target})
+    source = _recording(args.file)
     estimator = PoseEstimator.from_config(cfg.model, cfg.pose, cfg.model_path())
-    source = open_source(args.file)
     broken: list[Exception] = []
     try:
         sets = analyze_keypoints(estimator.track(_until_broken(source, broken), max_fps=args.fps),
@@ -142,6 +141,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"station: error: {broken[0]}; the result above is up to there", file=sys.stderr)
         return 1
     return skipped
+
+
+def _recording(spec: str) -> Any:
+    """What `station analyze` reads: a video or a folder of pictures. One picture has no reps in it
+    (it said "no reps found: is the whole lifter in view..." and exit 0), nor has the word 'synthetic'
+    or the live camera (`station run` watches those)."""
+    from station.sources import ImageSource, SourceError, open_source
+
+    takes = "`station analyze` reads a video file or a folder of pictures"
+    if spec in ("camera", "synthetic"):
+        raise SourceError(f"{takes}, not {spec!r}: `station run --source {spec}` watches it live")
+    try:
+        source = open_source(spec)
+    except SourceError as exc:
+        raise SourceError(f"{exc}: {takes}" if not Path(spec).exists() else str(exc)) from None
+    if isinstance(source, ImageSource):
+        source.close()
+        raise SourceError(f"{spec} is a single picture: {takes} (`station pose {spec}` runs the model on it)")
+    return source
 
 
 def _report_skipped(source: Any) -> int:
@@ -182,6 +200,7 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     from station.app.runner import Station, build_stages, demo_presses, source_opener
     from station.app.workdir import ensure_writable_cwd
     from station.feedback import TerminalBar, make_pin_factory
+    from station.sources import SourceError
 
     if spec not in ("camera", "synthetic"):
         # the capture thread opens it again after ensure_writable_cwd may have moved to the state
@@ -191,7 +210,13 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
         cfg = config_mod.updated(cfg, {"camera.source": spec})
     opener = source_opener(cfg, spec, realtime, loop)
     if spec not in ("camera", "synthetic"):
-        opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
+        try:
+            opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
+        except SourceError as exc:
+            if Path(spec).exists():
+                raise
+            raise SourceError(f"{exc}: a source is 'camera', 'synthetic', a video file, an image or a folder "
+                              "of images") from None
     moved = ensure_writable_cwd(cfg.state_dir())   # before gpiozero loads lgpio, which writes to the cwd
     if moved:
         log.warning("%s", moved)

@@ -33,7 +33,7 @@ def open_source(spec: str, camera: CameraConfig | None = None, *, realtime: bool
     if path.is_dir():
         return ImageFolderSource(path, fps=camera.fps, realtime=realtime)
     if not path.exists():
-        raise SourceError(f"source {spec!r} is neither 'camera', 'synthetic' nor an existing file or folder")
+        raise SourceError(f"source {spec!r}: no such file or folder")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
     if path.suffix.lower() in VIDEO_SUFFIXES:
