@@ -347,11 +347,33 @@ def test_a_set_that_went_past_the_lifters_self_test_onset_says_so_even_though_th
                        lifter_onset_deg=onset)
     summarise_set(result, margin_deg=5.0)
     # -7.4 shows as -7, the onset's own number: not past it
-    assert ("every rep reached your target depth. Reps 2, 4 went deeper than where your lower back began to "
-            "round in your self-test (7 deg below parallel): stop at your target.") in result.summary
+    assert result.summary.endswith("No lower-back rounding seen. Reps 2, 4 went deeper than where your lower "
+                                   "back began to round in your self-test (7 deg below parallel): stop at your "
+                                   "target."), result.summary
+    # it said "every rep reached your target depth. Reps 2, 4 went deeper ...": praise, then a warning
+    assert "reached" not in result.summary
     without = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=safe, reps=reps)
     summarise_set(without, margin_deg=5.0)
     assert without.summary.endswith("every rep reached your target depth."), "no self-test, nothing to pass"
+
+
+def test_no_rounding_seen_names_the_reps_whose_lower_back_was_hidden():
+    """The table said "not seen" for rep 3 under a sentence that spoke for every rep: "No lower-back
+    rounding seen and every rep reached your target depth"."""
+    import dataclasses
+
+    from station.analysis import SetResult
+    from station.analysis.summary import summarise_set
+
+    reps = [dataclasses.replace(rep(-5.0, index=k + 1, wink_judged=k != 2), reached_target=True) for k in range(4)]
+    result = SetResult(index=1, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(result, margin_deg=5.0)
+    assert result.summary.endswith("No lower-back rounding seen (lower back hidden on rep 3) and every rep "
+                                   "reached your target depth."), result.summary
+    reps = [dataclasses.replace(r, wink_judged=True) for r in reps]
+    seen = SetResult(index=2, start_t=0.0, end_t=50.0, end_reason="idle", target_depth_deg=0.0, reps=reps)
+    summarise_set(seen, margin_deg=5.0)
+    assert seen.summary.endswith("No lower-back rounding seen and every rep reached your target depth.")
 
 
 def test_a_self_test_set_speaks_of_its_reps_own_targets_not_of_passing_the_onset():

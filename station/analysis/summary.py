@@ -441,19 +441,26 @@ def _judged_sentence(result: SetResult) -> str:
     every = ("the other judged reps" if unjudged else "the other reps") if cut else \
         ("every judged rep" if unjudged else "every rep")
     tail = f" {_rep_list(cut).capitalize()} was cut off before it ended." if cut else ""
-    past = f" {past}: stop at your target." if past else ""
     if not back_seen(result):
         back = ("Your lower back was hidden at the bottom of every rep (plates, the bar or an arm in front of "
                 "it), so rounding was not judged")
         if all(r.setup_issue == "head_out" for r in judged_reps(result)):   # said in the head's note before
             back = "Without it, rounding was not judged"
-        return (f"{head}. {back}; {_rep_list(missed)} stopped short of {goal}." if missed else
-                f"{head}. {back}; {every} reached {goal}.") + past + tail
+        joined = "; "
+    else:
+        # "none seen" speaks only for the backs that were seen: a hidden one is named (the table's "not seen")
+        hidden = [r.index for r in side if not r.wink_judged]
+        back = "No lower-back rounding seen" + (f" (lower back hidden on {_rep_list(hidden)})" if hidden else "")
+        joined = " and "
     if missed:
-        return f"{head}. No rounding seen; {_rep_list(missed)} stopped short of {goal}.{past}{tail}"
+        past = f" {past}: stop at your target." if past else ""
+        return f"{head}. {back}; {_rep_list(missed)} stopped short of {goal}.{past}{tail}"
+    if past:
+        # not "every rep reached your target depth" before "but go no deeper": the lifter hears the first
+        return f"{head}. {back}. {past}: stop at your target.{tail}"
     if cut and len(cut) == len(side):
-        return f"{head}. No lower-back rounding seen.{tail}"
-    return f"{head}. No lower-back rounding seen and {every} reached {goal}.{past}{tail}"
+        return f"{head}. {back}.{tail}"
+    return f"{head}. {back}{joined}{every} reached {goal}.{tail}"
 
 
 def short_reps(result: SetResult) -> list[int]:
