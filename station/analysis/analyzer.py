@@ -325,6 +325,14 @@ class SquatAnalyzer:
         self._close_set(t, reason, events)
         return events
 
+    def end_set(self, t: float, reason: str) -> list:
+        """End the set between reps, before it goes idle: a self-test that is done ends its set, so the
+        reps after it are a set of their own, not more "self-test" reps past the test's own result."""
+        events: list = []
+        if not self.counter.in_rep:
+            self._finish_set(t, reason, events)
+        return events
+
     def _close_set(self, t: float, reason: str, events: list) -> None:
         """A rep cut off past its bottom is kept (it was a real bottom), then the set ends."""
         if (self.counter.in_rep and self.counter.rep_range_deg() >= self.p.min_rep_range_deg

@@ -84,7 +84,7 @@ class SetResult:
     index: int
     start_t: float
     end_t: float
-    end_reason: str            # idle | left | shutdown | source_ended | source_failed
+    end_reason: str            # idle | left | selftest_done | shutdown | source_ended | source_failed
     target_depth_deg: float
     reps: list[RepResult] = field(default_factory=list)
     wink_onset_deg: float | None = None

@@ -417,7 +417,7 @@ class Station:
             return
         log.info("self-test: %s", step.message)
         if step.done:
-            self._selftest_finish(test, rep_end_wall)
+            self._selftest_finish(test, rep_end_wall, rep.end_t)
             return
         self.analyzer.update_params(self._params())
         label = f"self-test rep {test.rep_number} to {target_words(step.target_deg)}"
@@ -426,7 +426,8 @@ class Station:
             self.feedback.cue("selftest_next", f"self-test: rep {test.rep_number} a little deeper, "
                                                f"to {target_words(step.target_deg)}")
 
-    def _selftest_finish(self, test: SelfTestTracker, ended_wall: float) -> None:
+    def _selftest_finish(self, test: SelfTestTracker, ended_wall: float, ended_t: float) -> None:
+        """`ended_wall`, `ended_t`: when its last rep ended, as Unix time and on the source's clock."""
         result = test.result
         assert result is not None, "called when the test is done"
         set_key = rep_idx = evidence = None
@@ -444,6 +445,10 @@ class Station:
                 if result.outcome == ROUNDING and result.safe_depth_deg is not None else "self-test done: see the page")
         self.feedback.cue("selftest_done", done)
         log.info("self-test finished (%s): %s", result.outcome, result.message)
+        # its set ends with it (the test's cue speaks for it, not the set's end cue): reps after
+        # "done" were stored as more self-test reps, past the deepest rep the Safe depth page shows
+        for event in self.analyzer.end_set(ended_t, "selftest_done"):
+            self._handle(event)
 
     # --- faults -----------------------------------------------------------------------------
     def _camera_fault(self, message: str | None) -> None:
