@@ -88,6 +88,8 @@ def test_demo_command_runs_the_synthetic_sets_and_serves_the_page(demo):
     result, db = demo
     assert result.returncode == 0, result.stderr[-2000:]
     assert "page at http://127.0.0.1:" in result.stdout and "settings PIN for this demo" in result.stdout
+    assert result.stdout.rstrip().endswith(f"the demo's history is kept in {db.parent} (delete the folder to "
+                                           "start afresh)"), "said last, where a user looks after Ctrl-C"
     store = Store(db)
     # newest first: the three demo sets, then the self-test's squats; the programme's squats after the
     # test said "done" (it may finish before the programme's last, deepest rep) are a set of their own

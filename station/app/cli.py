@@ -256,6 +256,9 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
         LOG_HANDLER.terminal = None
     stats = station.stats
     log.info("%d frames, %.1f fps, %d dropped", stats.frames, stats.fps(), station.mailbox.dropped)
+    if demo_pin is not None:   # said at the start too, screens of log ago
+        print(f"station: the demo's history is kept in {cfg.state_dir()} (delete the folder to start afresh)",
+              flush=True)
     if station.capture.damage:   # the frames were done without them: said, not an error (exit 0)
         log.warning("%s", station.capture.damage)
     if station.capture.error:   # exit 1: broke part-way, may work next time; 2: never delivered a frame
