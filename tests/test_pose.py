@@ -128,6 +128,39 @@ def test_no_second_look_at_a_lifter_too_small_to_judge(movenet, shank_px, looks_
     assert second.second_look == looks_again and estimator.second_looks == int(looks_again)
 
 
+def test_a_whole_frame_look_that_finds_someone_else_looks_again_where_the_lifter_was(movenet):
+    """A lifter facing a mirror wall has a twin as near the picture's centre as they are. On a
+    whole-frame look (here: the shoulders behind a plate scored too low to place a crop) MoveNet took
+    the twin, and the set's reps split (bench_real.py --transform mirrorwall: every switch came so)."""
+    from station.pose.estimator import SURE_MEMORY_S
+
+    estimator = PoseEstimator(movenet)
+    full = full_frame_region(640, 480)
+    plate = {"on": False}
+
+    def scripted(frame, region):       # the lifter at x=150; on the whole frame, the twin at x=490
+        points = np.zeros((17, 3), np.float32)
+        points[:, 2] = 0.9
+        x = 490.0 if region == full and estimator._sure is not None else 150.0
+        points[:, 0] = x
+        points[:, 1] = np.linspace(100, 400, 17)
+        if plate["on"] and region != full:
+            points[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER], 2] = 0.1
+        return points
+    estimator._infer = scripted
+    frame = np.zeros((480, 640, 3), np.uint8)
+    assert estimator.estimate(frame, 0.0).points[KP.LEFT_HIP, 0] == 150.0   # the first look: the whole frame
+    assert estimator.estimate(frame, 0.1).points[KP.LEFT_HIP, 0] == 150.0   # a crop on a well-seen torso
+    plate["on"] = True
+    estimator.estimate(frame, 0.2)            # shoulders behind the plate: the next look is the whole frame
+    assert estimator._region == full
+    assert estimator.estimate(frame, 0.3).points[KP.LEFT_HIP, 0] == 150.0, "the twin is not the lifter"
+    assert estimator.relooks == 1
+    plate["on"] = False
+    estimator._region = full                  # lost for longer than SURE_MEMORY_S: whoever is there
+    assert estimator.estimate(frame, 0.1 + SURE_MEMORY_S + 0.1).points[KP.LEFT_HIP, 0] == 490.0
+
+
 def test_crop_resizer_matches_a_plain_gather_and_pads_black():
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)

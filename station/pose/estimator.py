@@ -20,6 +20,17 @@ MIN_CROP_SHARE = 0.85
 COLLAPSE_SHARE = 0.6
 # The stable size follows a lifter who walks away, but slowly (half-life in seconds).
 STABLE_SIZE_HALF_LIFE_S = 4.0
+# A whole-frame look (the person was lost, the crop collapsed, hips or shoulders scored too low to
+# place one) takes whichever person is nearest the picture's centre: a lifter facing a mirror wall
+# has a twin there. Within SURE_MEMORY_S of a crop placed on a well-seen torso (a hip and a shoulder
+# scoring SURE_TORSO_SCORE), a whole-frame hip further from that crop's hip than the lifter can move
+# is someone else, and the model looks again where the lifter was (bench_real.py --transform
+# mirrorwall; docs/depth.md). The crop's side is about 1.2 body heights; a squat moves the hip about
+# a quarter of it between standing and the bottom: JUMP_CROP_SHARE, plus half a side per second.
+SURE_MEMORY_S = 1.0
+SURE_TORSO_SCORE = 0.5
+JUMP_CROP_SHARE = 0.25
+JUMP_CROP_PER_S = 0.5
 # A second look at the legs. A plate on the bar fills MoveNet's crop (centred on the hips, sized by
 # the torso) and at the bottom the model often puts hips, knees and ankles on the plate with low
 # scores. When both hips score under HIP_DOUBT_SCORE, the model looks again at a square
@@ -63,6 +74,10 @@ class PoseEstimator:
         self._frame_shape: tuple[int, int] | None = None
         self._stable_side = 0.0        # the lifter's usual crop side (px), slowly decaying maximum
         self._last_t: float | None = None
+        self._sure: CropRegion | None = None   # the last crop placed on a well-seen torso ...
+        self._sure_t = -math.inf               # ... when ...
+        self._sure_hip = np.zeros(2)           # ... and its mid-hip
+        self.relooks = 0               # whole-frame looks that found someone else: looked again
         self.collapses = 0             # crops that collapsed and fell back to the whole frame
         self.second_looks = 0          # frames that got a second look at the legs
         self._ankle_xy = np.zeros(2)
@@ -74,6 +89,7 @@ class PoseEstimator:
         self._region = None
         self._stable_side = 0.0
         self._last_t = None
+        self._sure, self._sure_t = None, -math.inf
         self._shank_px = 0.0
         self._feet_t = None
 
@@ -94,7 +110,24 @@ class PoseEstimator:
         if side > region.side:
             grow = (side - region.side) / 2
             region = CropRegion(region.x0 - grow, region.y0 - grow, side)
+        scores = points[:, 2]
+        if min(max(scores[KP.LEFT_HIP], scores[KP.RIGHT_HIP]),
+               max(scores[KP.LEFT_SHOULDER], scores[KP.RIGHT_SHOULDER])) >= SURE_TORSO_SCORE:
+            self._sure, self._sure_t = region, timestamp
+            self._sure_hip[0] = (points[KP.LEFT_HIP, 0] + points[KP.RIGHT_HIP, 0]) / 2
+            self._sure_hip[1] = (points[KP.LEFT_HIP, 1] + points[KP.RIGHT_HIP, 1]) / 2
         return region
+
+    def _someone_else(self, points: np.ndarray, timestamp: float) -> bool:
+        """A whole-frame look whose hips sit further from the lifter's last sure ones than they can move."""
+        if self._sure is None or not 0.0 <= timestamp - self._sure_t <= SURE_MEMORY_S:
+            return False
+        if max(points[KP.LEFT_HIP, 2], points[KP.RIGHT_HIP, 2]) < self.min_score:
+            return False
+        hip_x = float(points[KP.LEFT_HIP, 0] + points[KP.RIGHT_HIP, 0]) / 2
+        hip_y = float(points[KP.LEFT_HIP, 1] + points[KP.RIGHT_HIP, 1]) / 2
+        reach = self._sure.side * (JUMP_CROP_SHARE + JUMP_CROP_PER_S * (timestamp - self._sure_t))
+        return math.hypot(hip_x - self._sure_hip[0], hip_y - self._sure_hip[1]) > reach
 
     def track(self, frames: Iterable[tuple[float, np.ndarray]],
               max_fps: float | None = None) -> Iterator[Keypoints]:
@@ -129,11 +162,16 @@ class PoseEstimator:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {frame.shape} {frame.dtype}")
         height, width = frame.shape[:2]
         if self._frame_shape != (height, width):
-            self._feet_t = None            # remembered feet are in the old frame's pixels
+            self._feet_t = None            # remembered feet and crops are in the old frame's pixels
+            self._sure = None
         if self._region is None or self._frame_shape != (height, width) or not self.crop_tracking:
             self._region = full_frame_region(width, height)
             self._frame_shape = (height, width)
         points = self._infer(frame, self._region)
+        if (self.crop_tracking and self._sure is not None and self._region == full_frame_region(width, height)
+                and self._someone_else(points, timestamp)):
+            self.relooks += 1
+            points = self._infer(frame, self._sure)
         legs = self._look_at_the_legs(frame, points, timestamp) if self.second_look else None
         if self.crop_tracking:     # the next crop follows the first look, as without a second one
             self._region = self._track(points, width, height, timestamp)
