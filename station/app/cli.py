@@ -152,14 +152,23 @@ def _recording(spec: str) -> Any:
     takes = "`station analyze` reads a video file or a folder of pictures"
     if spec in ("camera", "synthetic"):
         raise SourceError(f"{takes}, not {spec!r}: `station run --source {spec}` watches it live")
-    try:
-        source = open_source(spec)
-    except SourceError as exc:
-        raise SourceError(f"{exc}: {takes}" if not Path(spec).exists() else str(exc)) from None
+    source = _opened(lambda: open_source(spec), spec, takes)
     if isinstance(source, ImageSource):
         source.close()
         raise SourceError(f"{spec} is a single picture: {takes} (`station pose {spec}` runs the model on it)")
     return source
+
+
+def _opened(open_it: Any, spec: str, takes: str) -> Any:
+    """open_it(), and for a path that is not there, what this command takes instead."""
+    from station.sources import SourceError
+
+    try:
+        return open_it()
+    except SourceError as exc:
+        if Path(spec).exists():
+            raise
+        raise SourceError(f"{exc}: {takes}") from None
 
 
 def _report_skipped(source: Any) -> int:
@@ -200,7 +209,6 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
     from station.app.runner import Station, build_stages, demo_presses, source_opener
     from station.app.workdir import ensure_writable_cwd
     from station.feedback import TerminalBar, make_pin_factory
-    from station.sources import SourceError
 
     if spec not in ("camera", "synthetic"):
         # the capture thread opens it again after ensure_writable_cwd may have moved to the state
@@ -210,13 +218,8 @@ def _run_station(cfg: config_mod.Config, spec: str, *, live: bool, realtime: boo
         cfg = config_mod.updated(cfg, {"camera.source": spec})
     opener = source_opener(cfg, spec, realtime, loop)
     if spec not in ("camera", "synthetic"):
-        try:
-            opener().close()   # a missing or unreadable file is an error now (exit 2), not "0 frames" later
-        except SourceError as exc:
-            if Path(spec).exists():
-                raise
-            raise SourceError(f"{exc}: a source is 'camera', 'synthetic', a video file, an image or a folder "
-                              "of images") from None
+        # a missing or unreadable file is an error now (exit 2), not "0 frames" later
+        _opened(opener, spec, "a source is 'camera', 'synthetic', a video file, an image or a folder of images").close()
     moved = ensure_writable_cwd(cfg.state_dir())   # before gpiozero loads lgpio, which writes to the cwd
     if moved:
         log.warning("%s", moved)

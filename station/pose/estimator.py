@@ -71,6 +71,7 @@ class PoseEstimator:
         self.min_score = min_score
         self._resize = CropResizer(model.input_size)
         self._region: CropRegion | None = None
+        self._full = CropRegion(0.0, 0.0, 0.0)  # the whole frame, set for each frame size in use
         self._frame_shape: tuple[int, int] | None = None
         self._stable_side = 0.0        # the lifter's usual crop side (px), slowly decaying maximum
         self._last_t: float | None = None
@@ -163,12 +164,12 @@ class PoseEstimator:
         height, width = frame.shape[:2]
         if self._frame_shape != (height, width):
             self._feet_t = None            # remembered feet and crops are in the old frame's pixels
-            self._sure = None
-        if self._region is None or self._frame_shape != (height, width) or not self.crop_tracking:
-            self._region = full_frame_region(width, height)
-            self._frame_shape = (height, width)
+            self._sure = self._region = None
+            self._full, self._frame_shape = full_frame_region(width, height), (height, width)
+        if self._region is None or not self.crop_tracking:
+            self._region = self._full
         points = self._infer(frame, self._region)
-        if (self.crop_tracking and self._sure is not None and self._region == full_frame_region(width, height)
+        if (self.crop_tracking and self._sure is not None and self._region == self._full
                 and self._someone_else(points, timestamp)):
             self.relooks += 1
             points = self._infer(frame, self._sure)
