@@ -84,6 +84,17 @@ def test_config_show_takes_config_before_or_after_the_subcommand(tmp_path, capsy
     assert "target_depth_deg = -3.0" in out and str(path) in out
 
 
+def test_config_show_says_where_the_empty_paths_point(tmp_path, capsys):
+    """A fresh user saw `path = ""` and could not tell where the model or the history lived."""
+    state = tmp_path / "state"
+    path = _config(tmp_path, '[model]\npath = "nowhere.tflite"\n')
+    assert main(["config", "show", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"history database {state / 'station.db'}" in out
+    assert f"model file       {state / 'nowhere.tflite'}  (missing: station model fetch)" in out
+    assert f"settings file    {state / 'settings.toml'}" in out
+
+
 def test_config_show_never_prints_the_pin(tmp_path, capsys):
     path = _config(tmp_path, '[web]\npin = "86420"\n')
     assert main(["config", "show", "--config", str(path)]) == 0

@@ -75,6 +75,16 @@ def test_an_unreadable_config_is_one_clear_failure_not_a_traceback(tmp_path, mon
     assert "fix: run `sudo station doctor` or add yourself to group station" in text
     assert "station.service is active" in text, "the checks that need no config still run"
     assert "Traceback" not in text
+    assert lines[-1].splitlines()[-1].startswith("NOT READY: 1 check failed (config"), "the last line sums it up"
+
+
+def test_the_closing_line_says_ready_warned_or_not_ready():
+    ok, warn, fail, fail2 = (doctor.Check(s, n, "x") for s, n in
+                             (("ok", "model"), ("warn", "clock"), ("fail", "camera"), ("fail", "disk")))
+    assert doctor.summary([ok]) == "ready: every check passed"
+    assert doctor.summary([ok, warn]) == "ready, with 1 warning (clock): see their fixes above"
+    assert doctor.summary([fail, warn, fail2]) == ("NOT READY: 2 checks failed (camera, disk): fix them first, "
+                                                   "then run `station doctor` again")
 
 
 def test_an_unreadable_default_config_is_found_too(tmp_path, monkeypatch):

@@ -193,6 +193,22 @@ def test_crop_region_follows_the_hips_and_falls_back_without_torso():
     assert next_crop_region(lost, 640, 480) == full_frame_region(640, 480)
 
 
+def test_loading_the_model_keeps_stderr_but_the_runtimes_banner(model_path, capfd):
+    """LiteRT prints an INFO banner from C++ when it makes an interpreter; users read it as a problem."""
+    import sys
+
+    from station.pose.movenet import RUNTIME_BANNER, without_runtime_banner
+
+    MoveNet(model_path, num_threads=1)
+    assert RUNTIME_BANNER not in capfd.readouterr().err
+    with without_runtime_banner():
+        os.write(2, f"{RUNTIME_BANNER}\nW: something the runtime warns about\n".encode())
+        print("a thread's log line", file=sys.stderr)
+    err = capfd.readouterr().err
+    assert RUNTIME_BANNER not in err
+    assert "W: something the runtime warns about\n" in err and "a thread's log line\n" in err
+
+
 def test_frame_must_be_rgb_uint8(movenet):
     with pytest.raises(ValueError, match="HxWx3 uint8"):
         PoseEstimator(movenet).estimate(np.zeros((10, 10), np.uint8), 0.0)

@@ -327,6 +327,13 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     print(f"# effective configuration: defaults <- {cfg.source_path or 'no config file'} <- "
           f"{settings if settings.exists() else 'no settings file'} (the page's changes, the PIN)")
     print(config_mod.to_toml(cfg), end="")
+    # "" above means "the default place": say which file that is on this machine, and whether it is there
+    model = cfg.model_path()
+    print("# where that puts things on this machine:")
+    print(f"#   state directory  {cfg.state_dir()}")
+    print(f"#   model file       {model}{'' if model.exists() else '  (missing: station model fetch)'}")
+    print(f"#   history database {cfg.db_path()}")
+    print(f"#   settings file    {settings}")
     return 0
 
 
@@ -424,8 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", help="model file (overrides the config)")
     p.add_argument("--target", type=float, help="target depth in degrees of thigh angle (0 = parallel)")
+    fps_range = f"{MIN_ANALYSIS_FPS:.0f}-{MAX_ANALYSIS_FPS:.0f}"
     p.add_argument("--fps", type=_analysis_fps, help="analyse at most this many frames per second, as a Pi would "
-                                             "(newest frame first): 10 is about a Pi 4, 15 a Pi 5")
+                                             f"(newest frame first), {fps_range}: 10 is about a Pi 4, 15 a Pi 5")
     p.set_defaults(func=cmd_analyze)
 
     p = command(sub, "demo", help="the station on the synthetic lifter (or --source FILE), mock GPIO, the page")

@@ -437,4 +437,18 @@ def report(checks: list[Check]) -> str:
         lines.append(f"{c.status.upper():4s}  {c.name:10s}  {c.detail}")
         if c.fix and c.status != "ok":
             lines.append(f"{'':16s}fix: {c.fix}")
+    lines.append(summary(checks))
     return "\n".join(lines)
+
+
+def summary(checks: list[Check]) -> str:
+    """The one line an owner reads last: whether the station is ready, and which lines need them."""
+    failed = [c.name for c in checks if c.status == "fail"]
+    warned = [c.name for c in checks if c.status == "warn"]
+    if failed:
+        return (f"NOT READY: {len(failed)} check{'s' * (len(failed) > 1)} failed ({', '.join(failed)}): "
+                f"fix {'them' if len(failed) > 1 else 'it'} first, then run `station doctor` again")
+    if warned:
+        return (f"ready, with {len(warned)} warning{'s' * (len(warned) > 1)} ({', '.join(warned)}): "
+                "see their fixes above")
+    return "ready: every check passed"

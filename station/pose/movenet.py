@@ -7,7 +7,10 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +90,38 @@ def check_model_file(path: Path) -> None:
         raise ModelError(f"model file {path} is {size} bytes: truncated or empty (expected ~2.9 MB)")
 
 
+RUNTIME_BANNER = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextmanager
+def without_runtime_banner() -> Iterator[None]:
+    """LiteRT's C++ prints RUNTIME_BANNER on the process's stderr when it makes an interpreter, with
+    no switch to stop it: users took it for a problem ahead of `station analyze`'s table. Hold file
+    descriptor 2 in a temporary file meanwhile and pass on everything else it got, so no warning
+    or error from the runtime (or another thread) is lost."""
+    try:
+        held = tempfile.TemporaryFile()
+        saved = os.dup(2)
+    except OSError:       # no temporary folder, no descriptors: the banner is the lesser evil
+        yield
+        return
+    sys.stderr.flush()
+    os.dup2(held.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        held.seek(0)
+        text = held.read().decode(errors="replace")
+        held.close()
+        rest = "".join(line for line in text.splitlines(keepends=True) if line.strip() != RUNTIME_BANNER)
+        if rest:
+            sys.stderr.write(rest)
+            sys.stderr.flush()
+
+
 def _user() -> str:
     import getpass
 
@@ -151,8 +186,9 @@ class MoveNet:
             check_not_a_damaged_copy(self.model_path)
             probe_model_in_child(self.model_path, runtime)
         try:
-            self._interpreter = interpreter_cls(model_path=str(self.model_path), num_threads=num_threads)
-            self._interpreter.allocate_tensors()
+            with without_runtime_banner():
+                self._interpreter = interpreter_cls(model_path=str(self.model_path), num_threads=num_threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"model file {self.model_path} could not be loaded by {self.runtime.name}: "
                              f"it is corrupt or truncated ({str(exc).splitlines()[0][:200]})") from None

@@ -238,14 +238,15 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
                              clear_untrusted_proxy_headers=True, **SERVER_OPTIONS)
     except socket.gaierror as exc:
         raise WebError(f"web.host {host!r} cannot be resolved ({exc.strerror}): use an address of this machine, "
-                       "0.0.0.0 for every network or 127.0.0.1 for this machine only (set [web] host)") from None
+                       "0.0.0.0 for every network or 127.0.0.1 for this machine only "
+                       "([web] host, or the demo's --host)") from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise WebError(f"port {port} is already in use: another station running? choose another port "
                            f"([web] port, or the demo's --port)") from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise WebError(f"web.host {host!r} is not an address of this machine: use 0.0.0.0 for every network "
-                           "or one of its own addresses (set [web] host)") from None
+                           "or one of its own addresses ([web] host, or the demo's --host)") from None
         if exc.errno == errno.EACCES:
             raise WebError(f"port {port} needs root (ports below 1024): set [web] port to 8080 or another port "
                            "above 1023") from None
@@ -254,7 +255,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
     except ValueError:  # waitress: getaddrinfo found nothing for this host
         raise WebError(f"web.host {host!r} cannot be resolved or is not an address: use an address of this "
                        "machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
-                       "(set [web] host)") from None
+                       "([web] host, or the demo's --host)") from None
 
 
 def stop_server(server: BaseWSGIServer | MultiSocketServer, timeout_s: float = 2.0) -> None:
