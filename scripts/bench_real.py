@@ -16,7 +16,7 @@ clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
                                  [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld|
-                                              mirrorwall|mirrorwall_far]
+                                              mirrorwall|mirrorwall_far|passerby|passerby_behind]
 """
 
 from __future__ import annotations
@@ -209,13 +209,112 @@ def _mirror_wall(clip: Clip, scale: float = 1.0, light: float = 1.0):
     return wall
 
 
+PASSER_SCALE = 1.3          # --transform passerby: someone this much taller than the lifter (nearer the camera) ...
+PASSER_BEHIND_SCALE = 0.8   # ... passerby_behind: this size, further away, behind the lifter
+PASSER_CROSS_S = 1.5        # ... crosses the whole frame (edge to edge) in this long, left to right, once,
+PASSER_LEAD_S = 0.75        # ... starting this long before the bottom of the clip's middle rep as filmed
+PASSER_STAND_S = 2.0        # the passer-by's picture: the lifter standing tallest in the clip's first seconds
+
+
+def _lifter_box(points: np.ndarray, min_score: float = 0.3) -> tuple[float, float, float, float] | None:
+    """A rectangle around one pose's keypoints (x0, y0, x1, y1), padded to the body: the head's top
+    above the eyes, the feet below the ankles, the arms, bar and plates either side."""
+    seen = points[:, 2] >= min_score
+    if seen.sum() < 8:
+        return None
+    xs, ys = points[seen, 0], points[seen, 1]
+    tall = float(ys.max() - ys.min())
+    return (float(xs.min()) - 0.15 * tall, float(ys.min()) - 0.12 * tall,
+            float(xs.max()) + 0.15 * tall, float(ys.max()) + 0.05 * tall)
+
+
+def _body_mask(points: np.ndarray, shape: tuple[int, int], thick: float, min_score: float = 0.15) -> np.ndarray:
+    """The lifter's silhouette, roughly: limbs and torso drawn from the keypoints, `thick` px wide."""
+    from PIL import Image, ImageDraw
+    mask = Image.new("L", (shape[1], shape[0]), 0)
+    draw = ImageDraw.Draw(mask)
+    ok = points[:, 2] >= min_score
+    xy = [(float(x), float(y)) for x, y in points[:, :2]]
+    for a, b in ((5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (11, 12), (5, 11), (6, 12),
+                 (11, 13), (13, 15), (12, 14), (14, 16), (0, 5), (0, 6), (3, 5), (4, 6)):
+        if ok[a] and ok[b]:
+            draw.line([xy[a], xy[b]], fill=255, width=max(1, int(thick)))
+    for i in np.flatnonzero(ok):
+        r = thick * (0.9 if i <= 4 else 0.5)
+        draw.ellipse([xy[i][0] - r, xy[i][1] - r, xy[i][0] + r, xy[i][1] + r], fill=255)
+    torso = [xy[i] for i in (5, 6, 12, 11) if ok[i]]
+    if len(torso) >= 3:
+        draw.polygon(torso, fill=255)
+    return np.asarray(mask) > 0
+
+
+def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
+    """Someone walks across the picture mid-set: the lifter's own standing picture (a rectangle cut
+    around them on the tallest pose of the clip's first PASSER_STAND_S, from the clip's own keypoints),
+    scaled PASSER_SCALE (nearer the camera) and pasted opaquely, sliding from just off the left edge
+    to just off the right in PASSER_CROSS_S, from PASSER_LEAD_S before the bottom of the clip's middle
+    rep as filmed (at the clip's rate; at 40 % of the clip if no rep was found), its middle height at
+    the lifter's standing middle (a camera at hip height sees everyone's hips on one line). behind: at
+    PASSER_BEHIND_SCALE, and the lifter's own pixels (a silhouette drawn from that frame's keypoints as
+    filmed) stay on top. A function of the frame's time: the same pass at every rate."""
+    from PIL import Image
+
+    from station.sources import VideoFileSource
+    keypoints, _ = keypoints_for(clip, "native", estimator, cache)
+    times = np.array([k.timestamp for k in keypoints])
+    reps = [r for s in analyze_keypoints(keypoints, AnalysisParams()) for r in s.reps]
+    start = (reps[(len(reps) - 1) // 2].bottom_t - PASSER_LEAD_S if reps
+             else times[0] + 0.4 * (times[-1] - times[0]))
+    boxes = [(_lifter_box(k.points), k.timestamp) for k in keypoints if k.timestamp <= times[0] + PASSER_STAND_S]
+    boxes = [(b, t) for b, t in boxes if b is not None] or \
+        [(b, k.timestamp) for k in keypoints if (b := _lifter_box(k.points)) is not None]
+    box, stand_t = max(boxes, key=lambda bt: bt[0][3] - bt[0][1])
+    source = VideoFileSource(clip.path)
+    try:
+        standing = next(frame for t, frame in source if t >= stand_t - 1e-6)
+    finally:
+        source.close()
+    height, width = standing.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in (max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height)))
+    scale = PASSER_BEHIND_SCALE if behind else PASSER_SCALE
+    person = np.asarray(Image.fromarray(np.ascontiguousarray(standing[y0:y1, x0:x1])).resize(
+        (round((x1 - x0) * scale), round((y1 - y0) * scale)), Image.BILINEAR))
+    ph, pw = person.shape[:2]
+    top = int(round((box[1] + box[3]) / 2 - ph / 2))
+    thick = 0.12 * (box[3] - box[1])
+    info = {"start": start, "stand_t": stand_t, "box": box, "size": (pw, ph), "reps": len(reps)}
+    print(f"# {clip.name}: passer-by {pw}x{ph} px (lifter {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} at "
+          f"{stand_t:.2f} s) crosses {start:.2f}-{start + PASSER_CROSS_S:.2f} s", file=sys.stderr)
+
+    def walk(t: float, frame: np.ndarray) -> np.ndarray:
+        share = (t - start) / PASSER_CROSS_S
+        if not 0.0 <= share <= 1.0 or frame.shape[:2] != (height, width):
+            return frame
+        left = int(round(-pw + share * (width + pw)))
+        a, b = max(left, 0), min(left + pw, width)
+        c, d = max(top, 0), min(top + ph, height)
+        if a >= b or c >= d:
+            return frame
+        out = frame.copy()
+        out[c:d, a:b] = person[c - top:d - top, a - left:b - left]
+        if behind:
+            i = int(np.argmin(np.abs(times - t)))
+            keep = _body_mask(keypoints[i].points, frame.shape[:2], thick)
+            out[keep] = frame[keep]
+        return out
+    walk.info = info
+    return walk
+
+
 # --transform: the same labelled clips as other kinds of clip (the labels do not change): a lifter
 # facing the other way, a smaller lifter, a camera further back, a dim gym, a camera not level, the
 # feet out of the picture (depth is not judged, with advice), the head out of the picture (depth is
 # still judged, with a note), a phone held in the hand, a mirror wall in front of the lifter (their
-# reflection beside them: a second person). A verdict that flips under them is fragile.
+# reflection beside them: a second person), someone walking across in front of the lifter or behind
+# them mid-set. A verdict that flips under them is fragile.
 TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark": _dark, "rolled": _rolled,
-              "feetoff": None, "headoff": None, "handheld": None, "mirrorwall": None, "mirrorwall_far": None}
+              "feetoff": None, "headoff": None, "handheld": None, "mirrorwall": None, "mirrorwall_far": None,
+              "passerby": None, "passerby_behind": None}
 
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
@@ -233,6 +332,8 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
                 for p, t, again in zip(data["points"], data["t"], data["second_look"])], 0.0
     row = _feet_off_row(clip, estimator, cache) if transform == "feetoff" else 0
     top = _head_off_row(clip, estimator, cache) if transform == "headoff" else 0
+    walk = _passerby(clip, estimator, cache, transform == "passerby_behind") \
+        if transform.startswith("passerby") else None
     estimator.reset()
     source = VideoFileSource(clip.path)
     start = time.perf_counter()
@@ -250,6 +351,8 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
         if transform == "handheld":
             shake = _handheld(clip)
             frames = ((t, shake(t, frame)) for t, frame in source)
+        elif transform in ("passerby", "passerby_behind"):
+            frames = ((t, walk(t, frame)) for t, frame in source)
         keypoints = list(estimator.track(frames, max_fps=None if rate == "native" else float(rate)))
     finally:
         source.close()
@@ -302,7 +405,9 @@ def main(argv=None) -> int:
     parser.add_argument("--transform", choices=sorted(TRANSFORMS), default="none",
                         help="the clips as another kind of clip: mirrored, half resolution, further back, dim, "
                              "a camera not level, the feet or the head cut off, a phone held in the hand, or a mirror "
-                             "wall in front of the lifter (mirrorwall_far: its reflection smaller and dimmer)")
+                             "wall in front of the lifter (mirrorwall_far: its reflection smaller and dimmer), or "
+                             "someone walking across mid-set in front of the lifter (passerby) or behind them "
+                             "(passerby_behind)")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():
