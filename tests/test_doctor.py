@@ -192,6 +192,17 @@ def test_camera_check_under_the_wrong_numpy_fails_with_the_fix(monkeypatch, tmp_
         assert expected in check.fix and (not unwanted or unwanted not in check.fix)
 
 
+def test_the_same_numpy_on_both_sides_is_not_told_to_rerun_the_installer():
+    """On the emulated Pi the forced fault with venv numpy == apt numpy said 'rerun install.sh',
+    which would change nothing: then a module of picamera2's own is built for another numpy."""
+    from station.sources.camera import numpy_abi_advice
+    error = ValueError("numpy.dtype size changed")
+    what, fix = numpy_abi_advice(error, venv_numpy="1.24.2", apt_numpy="1.24.2")
+    assert "numpy 1.24.2 in the venv, 1.24.2 from apt" in what
+    assert "install.sh" not in fix and "apt install --reinstall python3-picamera2 python3-simplejpeg" in fix
+    assert "rerun scripts/install.sh" in numpy_abi_advice(error, venv_numpy="1.26.4", apt_numpy="1.24.2")[1]
+
+
 def test_apt_numpy_is_read_from_its_metadata_folder(tmp_path):
     from station.sources.camera import apt_numpy_version
     assert apt_numpy_version(tmp_path) is None

@@ -303,6 +303,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Doctor reads the config itself: an unreadable one (0640, login user) is a check it explains."""
     from station.app.doctor import main as doctor_main
 
+    if not args.log_level:      # its report says what the info lines would (runtime, model): only problems
+        _setup_logging("warning")
     return doctor_main(args.config)
 
 

@@ -56,6 +56,12 @@ def numpy_abi_advice(exc: Exception, venv_numpy: str | None = None,
     elif apt_numpy and major(venv_numpy) < 2 <= major(apt_numpy):
         fix = ("rerun scripts/install.sh: on Trixie it installs without the numpy<2 pin, "
                "so the venv uses apt's numpy 2 (docs/install.md)")
+    elif apt_numpy and venv_numpy == apt_numpy:
+        # the same numpy on both sides: a module built for another one (a pip simplejpeg, a stale apt
+        # package), not the venv's numpy; install.sh would change nothing
+        fix = ("the venv already uses apt's numpy, so one of picamera2's own modules is built for another: "
+               "sudo apt install --reinstall python3-picamera2 python3-simplejpeg, and pip uninstall "
+               "simplejpeg in the venv if it is there")
     else:
         fix = "rerun scripts/install.sh, which keeps the venv's numpy the one apt's picamera2 is built for"
     return f"picamera2 cannot load with this numpy ({exc}; {seen})", fix
