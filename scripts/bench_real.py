@@ -16,7 +16,8 @@ clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
                                  [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld|
-                                              mirrorwall|mirrorwall_far|passerby|passerby_behind]
+                                              mirrorwall|mirrorwall_far|passerby|passerby_behind|
+                                              slowmo2|slowmo3|fast2]
 """
 
 from __future__ import annotations
@@ -316,6 +317,24 @@ TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark
               "feetoff": None, "headoff": None, "handheld": None, "mirrorwall": None, "mirrorwall_far": None,
               "passerby": None, "passerby_behind": None}
 
+# Timing kinds (the pictures as filmed; only the frames' times and which frames are kept change):
+# name -> (each kept frame's time multiplied by this, every k-th frame of the file kept).
+# slowmo2 / slowmo3: a phone's slow motion played back without its capture-rate tag, every frame kept
+# and each rep 2 / 3 times as long (the file at a half / a third of its frame rate); fast2: a clip sped
+# up twice (a timelapse), every 2nd frame kept at half its time. --rates then means frames per second
+# on the file's new clock, which is all a station can see: a slowmo2 clip filmed at 30 fps is a 15 fps
+# file, so at 15 it keeps every frame and at 10 two in three. The pose stage keeps time too (the
+# crop's stable size forgets over STABLE_SIZE_HALF_LIFE_S), so a timing kind's keypoints are its own.
+TIMINGS = {"slowmo2": (2.0, 1), "slowmo3": (3.0, 1), "fast2": (0.5, 2)}
+TRANSFORMS.update(dict.fromkeys(TIMINGS))
+
+
+def _retimed(frames, stretch: float, every: int):
+    """(timestamp, frame) pairs on a new clock: every `every`-th frame from the first, its time x stretch."""
+    for i, (t, frame) in enumerate(frames):
+        if i % every == 0:
+            yield t * stretch, frame
+
 
 def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
                   transform: str = "none") -> tuple[list[Keypoints], float]:
@@ -353,6 +372,8 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
             frames = ((t, shake(t, frame)) for t, frame in source)
         elif transform in ("passerby", "passerby_behind"):
             frames = ((t, walk(t, frame)) for t, frame in source)
+        elif transform in TIMINGS:
+            frames = _retimed(source, *TIMINGS[transform])
         keypoints = list(estimator.track(frames, max_fps=None if rate == "native" else float(rate)))
     finally:
         source.close()
@@ -407,7 +428,8 @@ def main(argv=None) -> int:
                              "a camera not level, the feet or the head cut off, a phone held in the hand, or a mirror "
                              "wall in front of the lifter (mirrorwall_far: its reflection smaller and dimmer), or "
                              "someone walking across mid-set in front of the lifter (passerby) or behind them "
-                             "(passerby_behind)")
+                             "(passerby_behind); or the same pictures on another clock: slow motion played back "
+                             "(slowmo2, slowmo3: each rep 2 or 3 times as long) or sped up twice (fast2)")
     args = parser.parse_args(argv)
     shared = Path(args.shared)
     if not (shared / "testdata/real/labels.tsv").exists():

@@ -334,6 +334,27 @@ def test_a_glitch_in_an_ascent_does_not_split_the_rep(fps):
     assert _count(touch_and_go, fps) == 2
 
 
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_held_glitch_at_standing_height_does_not_end_the_rep_early(fps):
+    """domi's plate: near the top of an ascent the tracker holds a pose whose hip sits on the plate's
+    rim, reading standing; the rep ended there and the rest of the real ascent started a fragment of
+    a rep, which only its short length (MIN_REP_S) stopped. Played in slow motion (bench_real.py
+    --transform slowmo2) it lasted long enough: 7 reps for 5. Only trusted frames make a rep's top."""
+    stand = [(88.0, True)] * int(fps)
+    rep = ([(v, True) for v in _ramp(88, 0, 1.5, fps)] + [(v, True) for v in _ramp(0, 40, 1.0, fps)]
+           + [(88.0, False)] * max(2, round(0.3 * fps))          # the held glitch: standing, untrusted
+           + [(v, True) for v in _ramp(40, 88, 1.5, fps)])         # the real ascent, slowly
+    signal = stand + rep + stand
+
+    def count(trust: bool) -> int:
+        counter = RepCounter()
+        steps = [counter.step(i / fps, value, trusted=trusted or not trust) for i, (value, trusted) in
+                 enumerate(signal)]
+        return steps.count("complete")
+    assert count(trust=False) == 2, "believed, the glitch ends the rep and the ascent's rest is a second"
+    assert count(trust=True) == 1
+
+
 @pytest.mark.parametrize("fps", [60.0, 10.0])
 def test_a_glitched_frame_cannot_set_a_reps_depth_even_at_its_ends(fps):
     """The rep's depth is the deepest 0.3 s average with each window's deepest frame left out. A

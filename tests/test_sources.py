@@ -268,3 +268,42 @@ def _frames_until_it_fails(source: VideoFileSource, message: str) -> list[float]
         for timestamp, _ in source:
             frames.append(timestamp)
     return frames
+
+
+@pytest.mark.parametrize("capture_fps, scale", [(None, 1.0), ("25.000000", 1.0), ("100.000000", 0.25),
+                                                ("240.000000", 25 / 240), ("50.000000", 1.0), ("30.000000", 1.0),
+                                                ("5.000000", 1.0), ("garbage", 1.0)])
+def test_slow_motion_comes_out_on_the_lifters_clock(tmp_path, capture_fps, scale):
+    """A phone's slow motion (a 100 fps capture played at 25) runs the file's clock four times slow: a
+    rep's seconds, speeds and windows were the file's, and the dev clips at half speed counted extra
+    reps. Android's capture-rate tag puts the frames back on the lifter's clock; without one, or with
+    one that is not a high-speed capture, the file's clock stays: a tag of 30 (or 50) on a file a dim
+    room slowed to 25 fps carries the real times already, and a timelapse is left as it is."""
+    path = tmp_path / "slowmo.mp4"
+    options = {"movflags": "use_metadata_tags"}    # the tag goes where Android writes it (mdta keys)
+    if capture_fps is None:
+        write_clip(path, seconds=2.0, rate=25, options=options)
+    else:
+        _write_tagged_clip(path, capture_fps, options)
+    source = VideoFileSource(path)
+    times = _frame_times(source)
+    assert source.time_scale == pytest.approx(scale)
+    assert times == pytest.approx(np.arange(50) / 25 * scale)
+    declared = VideoFileSource(path, time_scale=1.0)    # the caller's word over the tag
+    assert declared.time_scale == 1.0 and _frame_times(declared) == pytest.approx(np.arange(50) / 25)
+
+
+def _write_tagged_clip(path, capture_fps: str, options: dict) -> None:
+    import av
+
+    with av.open(str(path), "w", options=options) as out:
+        out.metadata["com.android.capture.fps"] = capture_fps
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(50):
+            picture = np.zeros((48, 64, 3), np.uint8)
+            picture[:, i % 64] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)

@@ -274,7 +274,7 @@ class SquatAnalyzer:
             events.append(LifterReady(t))
         # from the side the thigh angle is the clean signal; from the front only the drop is meaningful
         rep_signal = self.angles.thigh_deg if self.gate.view in SIDE_OR_UNKNOWN else self.angles.drop_deg
-        step = self.counter.step(t, rep_signal)
+        step = self.counter.step(t, rep_signal, trusted=tracker.fresh and not tracker.torso_unsure)
         if self.counter.phase == "standing" and step is None:
             base.learn_still(rep_signal)
             feet_seen = tracker.joint_fresh(ANKLE, t)

@@ -30,7 +30,12 @@ STILL_BAND_DEG = 6.0         # within this of the running maximum the lifter is 
 START_DROP_DEG = 15.0        # below standing: a descent has begun
 TURN_DEG = 8.0               # hysteresis of the turn at the bottom (keypoint noise is 2-4 deg)
 END_DROP_DEG = 10.0          # back within this of standing: the rep is over (lockout; see NEXT_REP_SHARE)
-MIN_REP_S = 0.6              # shorter 'reps' are fragments of one (a glitch split it); real ones take >= 0.7 s
+# Shorter 'reps' are not squats: real ones take 0.77 s and more on the dev clips (quarter squats). The
+# fragments a glitch split off a rep are stopped where they begin, at a top only trusted frames may
+# make (RepCounter.step); this is the second guard (a timelapse played twice as fast, bench_real.py
+# --transform fast2, has reps under it: 0.3 s counted them and changed nothing else, but no real
+# squat needs it).
+MIN_REP_S = 0.6
 MAX_REP_S = 20.0
 MAX_FOOT_SHIFT_LEGS = 0.35   # ankle travel during a rep (x leg length) that means walking
 STANDING_DECAY_DEG_PER_S = 0.5   # the standing level forgets slowly (a camera nudged, a new lifter)
@@ -134,6 +139,7 @@ class RepCounter:
         self._recent_t = [-math.inf] * MEDIAN_WINDOW
         self._recent_i = 0
         self._last_t: float | None = None
+        self._untrusted_t = -math.inf   # the last frame not trusted to make a rep's top (see step)
         self._still_t = 0.0          # the last moment the lifter was at standing height
 
     def reset(self) -> None:
@@ -147,7 +153,11 @@ class RepCounter:
                         if not math.isnan(v) and t - vt <= MEDIAN_SPAN_S)
         return finite[len(finite) // 2] if len(finite) != 2 else (finite[0] + finite[1]) / 2
 
-    def step(self, t: float, drop_deg: float) -> str | None:
+    def step(self, t: float, drop_deg: float, trusted: bool = True) -> str | None:
+        """trusted: this frame's legs were taken from it with the torso seen surely (not held over by the
+        tracker, no plate over the hips). Only such frames make a rep's top: a glitch the tracker held
+        at the end of an ascent (a hip put on the plate's rim) ended reps early and its next frames
+        started a fragment of one, which only MIN_REP_S stopped (in slow motion it lasts long enough)."""
         drop = self._median(drop_deg, t)
         base = self.baseline
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
@@ -178,13 +188,18 @@ class RepCounter:
         if self.phase == "descent":
             if drop > self.lowest_deg + TURN_DEG and self.rep_range_deg() >= self.min_range_deg:
                 self.phase = "ascent"
-                self.highest_since_turn, self.highest_t = drop, t
+                self.highest_since_turn, self.highest_t = (drop, t) if trusted else (-math.inf, t)
                 return "turn"
             if drop >= standing - END_DROP_DEG + 5.0 and self.rep_range_deg() < self.min_range_deg:
                 self.phase = "standing"          # a dip, not a squat (unracking, a stumble)
                 return "abandon"
             return None
         # ascent
+        if not trusted:
+            self._untrusted_t = t
+            return None
+        if t - self._untrusted_t <= MEDIAN_SPAN_S:
+            drop = drop_deg   # the median still holds untrusted frames: this one's own value, not theirs
         if drop > self.highest_since_turn:
             self.highest_since_turn, self.highest_t = drop, t
         if drop >= standing - END_DROP_DEG:

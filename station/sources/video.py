@@ -26,6 +26,20 @@ MAX_DAMAGE_S = 5.0
 # phone's clip ends within a frame or two of it (0.05 s past it, in ../shared); a copy cut off or a
 # recording whose card was pulled ends seconds short.
 CUT_SHORT_S = 0.5
+# A phone's slow motion plays frames captured at 120-960 fps at 30: the file's clock runs that many
+# times slow, and every second the analysis and the pose stage count in (a rep's shortest and
+# longest, how fast a hip can move, the windows the depth and the hidden-bottom check average over,
+# how long a tracked pose is held) means that much less of the lifter's own time. The dev clips
+# played at half and a third of their speed counted extra reps and moved depths across the verdict
+# bands (bench_real.py --transform slowmo2|slowmo3). Android stores the capture rate beside the
+# file's own (MediaFormat.KEY_CAPTURE_RATE, the 'com.android.capture.fps' tag): the frames' times are
+# put back on the lifter's clock from it. Only for a high-speed capture (SLOW_MOTION_MIN_FPS and at
+# least SLOW_MOTION_MIN_RATIO times the file's rate): an ordinary recording's tag says 30 while a dim
+# room makes the phone film at 15-24 fps, with the real times in the file, which must stay. A copy
+# that lost the tag (a messenger, an editor) keeps the file's clock, and so does a timelapse.
+CAPTURE_FPS_TAG = "com.android.capture.fps"
+SLOW_MOTION_MIN_FPS = 90.0
+SLOW_MOTION_MIN_RATIO = 2.0
 
 
 class _Broken(Exception):
@@ -44,7 +58,10 @@ class VideoFileSource:
     timestamps; OpenCV would add ~60 MB for the same job.
     """
 
-    def __init__(self, path: str | Path, realtime: bool = False, loop: bool = False):
+    def __init__(self, path: str | Path, realtime: bool = False, loop: bool = False,
+                 time_scale: float | None = None):
+        """time_scale: the lifter's seconds per second of the file (0.25: slow motion played at a quarter
+        of its speed); None: from the file's capture-rate tag, 1 without one."""
         self.path = Path(path)
         if not self.path.is_file():
             raise SourceError(f"video file {self.path} does not exist")
@@ -71,6 +88,7 @@ class VideoFileSource:
         stream = self._container.streams.video[0]
         self.name = f"video:{self.path.name}"
         self.nominal_fps = float(stream.average_rate) if stream.average_rate else 30.0
+        self.time_scale = time_scale or _time_scale(self._container, self.nominal_fps)
         self._realtime = realtime
         self._loop = loop
         self.damaged_at: list[float] = []   # the times of the packets skipped: they would not decode
@@ -83,7 +101,7 @@ class VideoFileSource:
             last = None
             try:
                 for when, frame in self._decode_pass():
-                    timestamp = offset + when
+                    timestamp = (offset + when) * self.time_scale
                     last = when
                     pacer.wait(timestamp)
                     yield timestamp, upright(frame.to_ndarray(format="rgb24"), frame_rotation_deg(frame))
@@ -193,6 +211,18 @@ def _stated_end(container: Any, stream: Any) -> float | None:
     if container.duration is not None and len(container.streams) == 1:
         return (container.duration + min(0, container.start_time or 0)) / 1e6     # AV_TIME_BASE: microseconds
     return None
+
+
+def _time_scale(container: Any, playback_fps: float) -> float:
+    """The lifter's seconds per second of the file, from its capture-rate tag (see CAPTURE_FPS_TAG):
+    a 240 fps capture played at 30 is 0.125; 1 without a tag, or with one that is not slow motion."""
+    try:
+        capture_fps = float(container.metadata.get(CAPTURE_FPS_TAG, 0))
+    except (TypeError, ValueError):
+        return 1.0
+    if not (capture_fps >= SLOW_MOTION_MIN_FPS and capture_fps >= SLOW_MOTION_MIN_RATIO * playback_fps):
+        return 1.0
+    return playback_fps / capture_fps
 
 
 def frame_rotation_deg(frame: Any) -> int:
