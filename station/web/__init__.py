@@ -228,6 +228,9 @@ SERVER_OPTIONS = dict(
 )
 
 
+HOST_SETTING = "([web] host, or the demo's --host)"   # where a bad address is set
+
+
 def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server the caller can run on a thread and close(); a WebError (one line) when the
     address cannot be used."""
@@ -238,15 +241,15 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
                              clear_untrusted_proxy_headers=True, **SERVER_OPTIONS)
     except socket.gaierror as exc:
         raise WebError(f"web.host {host!r} cannot be resolved ({exc.strerror}): use an address of this machine, "
-                       "0.0.0.0 for every network or 127.0.0.1 for this machine only "
-                       "([web] host, or the demo's --host)") from None
+                       f"0.0.0.0 for every network or 127.0.0.1 for this machine only {HOST_SETTING}") \
+            from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise WebError(f"port {port} is already in use: another station running? choose another port "
                            f"([web] port, or the demo's --port)") from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise WebError(f"web.host {host!r} is not an address of this machine: use 0.0.0.0 for every network "
-                           "or one of its own addresses ([web] host, or the demo's --host)") from None
+                           f"or one of its own addresses {HOST_SETTING}") from None
         if exc.errno == errno.EACCES:
             raise WebError(f"port {port} needs root (ports below 1024): set [web] port to 8080 or another port "
                            "above 1023") from None
@@ -254,8 +257,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer 
                        "port)") from None
     except ValueError:  # waitress: getaddrinfo found nothing for this host
         raise WebError(f"web.host {host!r} cannot be resolved or is not an address: use an address of this "
-                       "machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
-                       "([web] host, or the demo's --host)") from None
+                       f"machine, 0.0.0.0 for every network or 127.0.0.1 for this machine only "
+                       f"{HOST_SETTING}") from None
 
 
 def stop_server(server: BaseWSGIServer | MultiSocketServer, timeout_s: float = 2.0) -> None:
