@@ -97,14 +97,15 @@ class PoseEstimator:
     def _track(self, points: np.ndarray, width: int, height: int, timestamp: float) -> CropRegion:
         """MoveNet's next crop, held to the lifter's stable size (plates, bars, racks)."""
         region = next_crop_region(points, width, height, self.min_score)
+        full = full_frame_region(width, height)
         dt = 0.0 if self._last_t is None else max(0.0, timestamp - self._last_t)
         self._last_t = timestamp
         self._stable_side *= 0.5 ** (dt / STABLE_SIZE_HALF_LIFE_S)
-        if region == self._full:      # estimate() keeps it for the frame's size
+        if region == full:
             return region
         if self._stable_side and region.side < COLLAPSE_SHARE * self._stable_side:
             self.collapses += 1
-            return self._full
+            return full
         self._stable_side = max(self._stable_side, region.side)
         side = max(region.side, MIN_CROP_SHARE * self._stable_side)
         if side > region.side:
