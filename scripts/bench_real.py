@@ -16,7 +16,7 @@ clip's own rate (what the Pi's frame rate costs).
 
     python scripts/bench_real.py [--rates native,15,10] [--quick] [--cache DIR] [--json OUT]
                                  [--transform mirror|half|far|dark|rolled|feetoff|headoff|handheld|
-                                              mirrorwall|mirrorwall_far|passerby|passerby_behind|
+                                              mirrorwall|mirrorwall_far|passerby|passerby_behind|rack|rack_tight|
                                               slowmo2|slowmo3|fast2]
 """
 
@@ -249,6 +249,78 @@ def _body_mask(points: np.ndarray, shape: tuple[int, int], thick: float, min_sco
     return np.asarray(mask) > 0
 
 
+def _standing_box(keypoints: list[Keypoints]) -> tuple[tuple[float, float, float, float], float]:
+    """The lifter standing tallest in the clip's first PASSER_STAND_S (any time if never seen
+    there): their box (_lifter_box) and its time."""
+    times = [k.timestamp for k in keypoints]
+    boxes = [(_lifter_box(k.points), k.timestamp) for k in keypoints if k.timestamp <= times[0] + PASSER_STAND_S]
+    boxes = [(b, t) for b, t in boxes if b is not None] or \
+        [(b, k.timestamp) for k in keypoints if (b := _lifter_box(k.points)) is not None]
+    return max(boxes, key=lambda bt: bt[0][3] - bt[0][1])
+
+
+RACK_HALF_DEPTH = 0.27      # --transform rack: the near uprights this many lifter heights either side of mid-foot
+RACK_TIGHT_HALF_DEPTH = 0.18  # ... rack_tight: a 0.5 m rack, its uprights over the knees or seat at the bottom
+RACK_POST_WIDTH = 0.054     # ... this wide (a 75 mm upright, 1.25x nearer the camera than a 1.75 m lifter)
+RACK_PIN_WIDTH = 0.018      # ... and a safety pin this thick
+RACK_PIN_BELOW = 0.03       # ... this far below the shoulders at the deepest bottom (set to catch the bar)
+RACK_STEEL = (38, 38, 42)
+
+
+def rack_mask(keypoints: list[Keypoints], facing_left: bool,
+              half_depth: float = RACK_HALF_DEPTH) -> tuple[np.ndarray, list[float], float | None]:
+    """Where a power rack's near parts stand in the picture, from a clip's own keypoints as filmed:
+    the two uprights (full height) half_depth lifter heights in front of and behind the lifter's
+    median ankle, the front being the way the lifter faces, and the safety pin between them
+    RACK_PIN_BELOW lifter heights below the shoulders at the deepest rep's bottom (where it is set to
+    catch the bar; no pin without a rep). Returns the mask (True: steel), the uprights' centres
+    (front first) and the pin's row."""
+    box, _ = _standing_box(keypoints)
+    tall = box[3] - box[1]
+    points = np.stack([k.points for k in keypoints])
+    times = np.array([k.timestamp for k in keypoints])
+    seen = points[:, [15, 16], 2] >= 0.3
+    mid_foot = float(np.median(points[:, [15, 16], 0][seen])) if seen.any() else (box[0] + box[2]) / 2
+    front = -1.0 if facing_left else 1.0
+    posts = [mid_foot + side * half_depth * tall for side in (front, -front)]
+    reps = [r for s in analyze_keypoints(keypoints, AnalysisParams()) for r in s.reps]
+    pin_y = None
+    if reps:
+        bottom = points[int(np.argmin(np.abs(times - min(reps, key=lambda r: r.max_depth_deg).bottom_t)))]
+        shoulders = bottom[[5, 6]][bottom[[5, 6], 2] >= 0.2]
+        if len(shoulders):
+            pin_y = float(shoulders[:, 1].mean()) + RACK_PIN_BELOW * tall
+    mask = np.zeros((keypoints[0].frame_height, keypoints[0].frame_width), bool)
+    half_post = max(1.0, RACK_POST_WIDTH * tall / 2)
+    for x in posts:
+        mask[:, max(0, round(x - half_post)):max(0, round(x + half_post))] = True
+    if pin_y is not None:
+        half_pin = max(1.0, RACK_PIN_WIDTH * tall / 2)
+        left, right = max(0, round(min(posts) - half_post)), max(0, round(max(posts) + half_post))
+        mask[max(0, round(pin_y - half_pin)):max(0, round(pin_y + half_pin)), left:right] = True
+    return mask, posts, pin_y
+
+
+def _rack(clip: Clip, estimator, cache: Path | None, half_depth: float = RACK_HALF_DEPTH):
+    """Filmed from outside a power rack: its near uprights and safety pin (rack_mask: RACK_HALF_DEPTH
+    is a 0.75 m deep rack, RACK_TIGHT_HALF_DEPTH a 0.5 m one whose uprights stand over the knees or
+    the seat at the bottom) painted in dark steel over every frame, between the camera and the
+    lifter. The same picture at every rate."""
+    keypoints, _ = keypoints_for(clip, "native", estimator, cache)
+    mask, posts, pin_y = rack_mask(keypoints, clip.labels["view"] == "side-left-facing", half_depth)
+    print(f"# {clip.name}: rack uprights at x {posts[0]:.0f} (front), {posts[1]:.0f}, "
+          f"pin at y {'none' if pin_y is None else f'{pin_y:.0f}'}", file=sys.stderr)
+    steel = np.array(RACK_STEEL, np.uint8)
+
+    def through_rack(frame: np.ndarray) -> np.ndarray:
+        if frame.shape[:2] != mask.shape:
+            return frame
+        out = frame.copy()
+        out[mask] = steel
+        return out
+    return through_rack
+
+
 def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
     """Someone walks across the picture mid-set: the lifter's own standing picture (a rectangle cut
     around them on the tallest pose of the clip's first PASSER_STAND_S, from the clip's own keypoints),
@@ -266,10 +338,7 @@ def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
     reps = [r for s in analyze_keypoints(keypoints, AnalysisParams()) for r in s.reps]
     start = (reps[(len(reps) - 1) // 2].bottom_t - PASSER_LEAD_S if reps
              else times[0] + 0.4 * (times[-1] - times[0]))
-    boxes = [(_lifter_box(k.points), k.timestamp) for k in keypoints if k.timestamp <= times[0] + PASSER_STAND_S]
-    boxes = [(b, t) for b, t in boxes if b is not None] or \
-        [(b, k.timestamp) for k in keypoints if (b := _lifter_box(k.points)) is not None]
-    box, stand_t = max(boxes, key=lambda bt: bt[0][3] - bt[0][1])
+    box, stand_t = _standing_box(keypoints)
     source = VideoFileSource(clip.path)
     try:
         standing = next(frame for t, frame in source if t >= stand_t - 1e-6)
@@ -312,10 +381,12 @@ def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
 # feet out of the picture (depth is not judged, with advice), the head out of the picture (depth is
 # still judged, with a note), a phone held in the hand, a mirror wall in front of the lifter (their
 # reflection beside them: a second person), someone walking across in front of the lifter or behind
-# them mid-set. A verdict that flips under them is fragile.
+# them mid-set, a camera outside a power rack (its uprights and safety pin in front of the lifter).
+# A verdict that flips under them is fragile.
 TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark": _dark, "rolled": _rolled,
               "feetoff": None, "headoff": None, "handheld": None, "mirrorwall": None, "mirrorwall_far": None,
-              "passerby": None, "passerby_behind": None}
+              "passerby": None, "passerby_behind": None, "rack": None,
+              "rack_tight": None}
 
 # Timing kinds (the pictures as filmed; only the frames' times and which frames are kept change):
 # name -> (each kept frame's time multiplied by this, every k-th frame of the file kept).
@@ -366,6 +437,10 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
             change = _mirror_wall(clip)
         elif transform == "mirrorwall_far":
             change = _mirror_wall(clip, MIRROR_FAR_SCALE, MIRROR_FAR_LIGHT)
+        elif transform == "rack":
+            change = _rack(clip, estimator, cache)
+        elif transform == "rack_tight":
+            change = _rack(clip, estimator, cache, RACK_TIGHT_HALF_DEPTH)
         frames = source if change is None else ((t, change(frame)) for t, frame in source)
         if transform == "handheld":
             shake = _handheld(clip)
@@ -428,7 +503,9 @@ def main(argv=None) -> int:
                              "a camera not level, the feet or the head cut off, a phone held in the hand, or a mirror "
                              "wall in front of the lifter (mirrorwall_far: its reflection smaller and dimmer), or "
                              "someone walking across mid-set in front of the lifter (passerby) or behind them "
-                             "(passerby_behind); or the same pictures on another clock: slow motion played back "
+                             "(passerby_behind), or filmed through a power rack's near uprights and safety pin (rack; "
+                             "rack_tight: a shallow rack, an upright over the knees or seat); "
+                             "or the same pictures on another clock: slow motion played back "
                              "(slowmo2, slowmo3: each rep 2 or 3 times as long) or sped up twice (fast2)")
     args = parser.parse_args(argv)
     shared = Path(args.shared)

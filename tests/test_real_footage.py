@@ -636,9 +636,8 @@ def test_a_rep_without_lockout_times_its_descent_from_its_own_top(fps):
     assert reps[0].down_s == pytest.approx(1.2, abs=0.3) and reps[1].up_s == pytest.approx(1.2, abs=0.3)
 
 
-def test_the_benchmarks_rolled_camera_turns_the_picture_counter_clockwise(monkeypatch):
-    """bench_real.py --transform rolled: docs/depth.md's 'left-facing lifters read shallower'
-    depends on the turn's direction, so it is pinned here (a horizontal line's right end rises)."""
+def _bench_real(monkeypatch):
+    """scripts/bench_real.py as a module (it is a script, not part of the package)."""
     import importlib.util
     from pathlib import Path
 
@@ -647,6 +646,13 @@ def test_the_benchmarks_rolled_camera_turns_the_picture_counter_clockwise(monkey
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(__import__("sys").modules, "bench_real", bench)   # its dataclasses look it up
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_benchmarks_rolled_camera_turns_the_picture_counter_clockwise(monkeypatch):
+    """bench_real.py --transform rolled: docs/depth.md's 'left-facing lifters read shallower'
+    depends on the turn's direction, so it is pinned here (a horizontal line's right end rises)."""
+    bench = _bench_real(monkeypatch)
     frame = np.zeros((201, 401, 3), np.uint8)
     frame[100, 50:351] = 255
     rolled = bench.TRANSFORMS["rolled"](frame)
@@ -654,3 +660,27 @@ def test_the_benchmarks_rolled_camera_turns_the_picture_counter_clockwise(monkey
     rows = {x: float(np.average(np.arange(201), weights=rolled[:, x, 0].astype(float) + 1e-9)) for x in (100, 300)}
     slope_deg = math.degrees(math.atan2(rows[100] - rows[300], 200))
     assert slope_deg == pytest.approx(bench.ROLL_DEG, abs=0.5)
+
+
+@pytest.mark.parametrize("half_depth", ["RACK_HALF_DEPTH", "RACK_TIGHT_HALF_DEPTH"])
+def test_the_benchmarks_rack_stands_where_a_rack_would(monkeypatch, half_depth):
+    """bench_real.py --transform rack / rack_tight: docs/depth.md reads its misses as 'an upright over
+    the knees at the bottom', so where the steel goes is pinned: one upright ahead of the feet (the
+    way the lifter faces) and one behind, the right distance apart, full height, and the safety pin
+    between them just below the shoulders at the deepest bottom."""
+    bench = _bench_real(monkeypatch)
+    t, thigh = _thigh_profile(30.0, reps=2, bottom_deg=-10.0, lead_s=1.0)
+    keypoints = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    share = getattr(bench, half_depth)
+    mask, (front, back), pin_y = bench.rack_mask(keypoints, facing_left=False, half_depth=share)
+    points = np.stack([k.points for k in keypoints])
+    tall = points[:, :, 1].max() - points[:, :, 1].min()   # the standing box's height, near enough
+    assert front > 320 > back, "facing right: the front upright is right of the ankles"
+    assert front - 320 == pytest.approx(share * tall, rel=0.2) and 320 - back == pytest.approx(share * tall, rel=0.2)
+    assert mask[:, round(front)].all() and mask[:, round(back)].all(), "uprights run the picture's height"
+    assert not mask[:, 320].all(), "nothing over the ankles"
+    bottom = points[np.argmin(thigh)]
+    assert 0 < pin_y - bottom[KP.RIGHT_SHOULDER, 1] < 0.06 * tall, "the pin just below the bottom's shoulders"
+    assert mask[round(pin_y), 320] and not mask[round(pin_y), round(front + share * tall)]
+    _, (front_left, back_left), _ = bench.rack_mask(keypoints, facing_left=True, half_depth=share)
+    assert (front_left, back_left) == pytest.approx((back, front)), "facing left: the same rack, turned round"
