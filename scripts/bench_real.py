@@ -214,7 +214,7 @@ PASSER_SCALE = 1.3          # --transform passerby: someone this much taller tha
 PASSER_BEHIND_SCALE = 0.8   # ... passerby_behind: this size, further away, behind the lifter
 PASSER_CROSS_S = 1.5        # ... crosses the whole frame (edge to edge) in this long, left to right, once,
 PASSER_LEAD_S = 0.75        # ... starting this long before the bottom of the clip's middle rep as filmed
-PASSER_STAND_S = 2.0        # the passer-by's picture: the lifter standing tallest in the clip's first seconds
+STANDING_S = 2.0            # the lifter standing tallest in the clip's first seconds (passer-by, rack scale)
 
 
 def _lifter_box(points: np.ndarray, min_score: float = 0.3) -> tuple[float, float, float, float] | None:
@@ -250,10 +250,10 @@ def _body_mask(points: np.ndarray, shape: tuple[int, int], thick: float, min_sco
 
 
 def _standing_box(keypoints: list[Keypoints]) -> tuple[tuple[float, float, float, float], float]:
-    """The lifter standing tallest in the clip's first PASSER_STAND_S (any time if never seen
+    """The lifter standing tallest in the clip's first STANDING_S (any time if never seen
     there): their box (_lifter_box) and its time."""
     times = [k.timestamp for k in keypoints]
-    boxes = [(_lifter_box(k.points), k.timestamp) for k in keypoints if k.timestamp <= times[0] + PASSER_STAND_S]
+    boxes = [(_lifter_box(k.points), k.timestamp) for k in keypoints if k.timestamp <= times[0] + STANDING_S]
     boxes = [(b, t) for b, t in boxes if b is not None] or \
         [(b, k.timestamp) for k in keypoints if (b := _lifter_box(k.points)) is not None]
     return max(boxes, key=lambda bt: bt[0][3] - bt[0][1])
@@ -323,7 +323,7 @@ def _rack(clip: Clip, estimator, cache: Path | None, half_depth: float = RACK_HA
 
 def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
     """Someone walks across the picture mid-set: the lifter's own standing picture (a rectangle cut
-    around them on the tallest pose of the clip's first PASSER_STAND_S, from the clip's own keypoints),
+    around them on the tallest pose of the clip's first STANDING_S, from the clip's own keypoints),
     scaled PASSER_SCALE (nearer the camera) and pasted opaquely, sliding from just off the left edge
     to just off the right in PASSER_CROSS_S, from PASSER_LEAD_S before the bottom of the clip's middle
     rep as filmed (at the clip's rate; at 40 % of the clip if no rep was found), its middle height at
@@ -352,7 +352,6 @@ def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
     ph, pw = person.shape[:2]
     top = int(round((box[1] + box[3]) / 2 - ph / 2))
     thick = 0.12 * (box[3] - box[1])
-    info = {"start": start, "stand_t": stand_t, "box": box, "size": (pw, ph), "reps": len(reps)}
     print(f"# {clip.name}: passer-by {pw}x{ph} px (lifter {box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} at "
           f"{stand_t:.2f} s) crosses {start:.2f}-{start + PASSER_CROSS_S:.2f} s", file=sys.stderr)
 
@@ -372,7 +371,6 @@ def _passerby(clip: Clip, estimator, cache: Path | None, behind: bool = False):
             keep = _body_mask(keypoints[i].points, frame.shape[:2], thick)
             out[keep] = frame[keep]
         return out
-    walk.info = info
     return walk
 
 
