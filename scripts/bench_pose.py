@@ -4,7 +4,9 @@
 Input: the real side-view clip letterboxed into 640x480 frames (or --video FILE), decoded once up
 front so decode is timed on its own. "Whole stage" is PoseEstimator.estimate(): crop-and-resize,
 invoke, keypoint mapping and the next crop. Every importable runtime is measured; run this in the
-tflite-runtime environment too (.ci/run does).
+tflite-runtime environment too (.ci/run does). Last, the look for a rack upright in front of the
+legs (pose/obstruction.py) on its own: its cost on the frames it looks at (near the bottom) and on
+the others, with the clip's own timestamps.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from station.pose import MoveNet, PoseEstimator, full_frame_region  # noqa: E402
 from station.pose.modelfile import DEFAULT_MODEL_DIR, LIGHTNING_INT8  # noqa: E402
+from station.pose.obstruction import ObstructionCheck  # noqa: E402
 from station.sources import VideoFileSource  # noqa: E402
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "testdata" / "clips" / "side_barbell_squat_2reps.mp4"
@@ -39,20 +42,39 @@ def letterbox(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def load_frames(video: Path, count: int, width: int, height: int) -> tuple[list[np.ndarray], float]:
+def load_frames(video: Path, count: int | None, width: int,
+                height: int) -> tuple[list[np.ndarray], list[float], float]:
+    """Frames letterboxed (all of them when count is None), their timestamps, median decode ms."""
     source = VideoFileSource(video)
-    frames, decode_ms = [], []
+    frames, stamps, decode_ms = [], [], []
     iterator = iter(source)
-    while len(frames) < count:
+    while count is None or len(frames) < count:
         start = time.perf_counter()
         try:
-            _, frame = next(iterator)
+            timestamp, frame = next(iterator)
         except StopIteration:
             break
         decode_ms.append((time.perf_counter() - start) * 1000)
         frames.append(letterbox(frame, width, height))
+        stamps.append(timestamp)
     source.close()
-    return frames, statistics.median(decode_ms)
+    return frames, stamps, statistics.median(decode_ms)
+
+
+def bench_obstruction(model: Path, frames: list[np.ndarray], stamps: list[float], repeats: int) -> dict:
+    """The upright look alone, fed the clip's frames and the model's keypoints at the clip's times."""
+    estimator = PoseEstimator(MoveNet(model, num_threads=1))
+    points = [estimator.estimate(frame, t).points for frame, t in zip(frames, stamps)]
+    looked, other = [], []
+    for _ in range(repeats):
+        check = ObstructionCheck()
+        for frame, pts, t in zip(frames, points, stamps):
+            start = time.perf_counter()
+            answer = check.observe(frame, pts, t)
+            (other if answer is None else looked).append((time.perf_counter() - start) * 1000)
+    return {"looks": len(looked) // repeats, "frames": len(frames),
+            "look_ms": statistics.median(looked) if looked else None, "look_max_ms": max(looked, default=None),
+            "other_ms": statistics.median(other), "other_max_ms": max(other)}
 
 
 def bench_runtime(runtime: str, model: Path, frames: list[np.ndarray], threads: int, repeats: int) -> dict:
@@ -102,7 +124,7 @@ def main() -> int:
     if not args.video.exists():
         print(f"no video at {args.video}: pass --video FILE", file=sys.stderr)
         return 2
-    frames, decode_ms = load_frames(args.video, args.frames, width, height)
+    frames, _, decode_ms = load_frames(args.video, args.frames, width, height)
     print(f"input: {len(frames)} frames of {args.video.name} letterboxed to {width}x{height}; "
           f"decode (PyAV, {args.video.name} native size) {decode_ms:.2f} ms/frame median")
     rows = []
@@ -121,6 +143,16 @@ def main() -> int:
         print(f"| {r['runtime']} | {r['threads']} | {r['pre']:.3f} | {r['invoke']:.2f} | {r['post']:.3f} | "
               f"{r['stage']:.2f} | {r['model_fps']:.1f} | {r['stage_fps']:.1f} | "
               f"{100 * r['stage_fps'] / r['model_fps']:.1f}% |")
+    whole, stamps, _ = load_frames(args.video, None, width, height)
+    cost = bench_obstruction(args.model, whole, stamps, repeats=3)
+    print()
+    if cost["look_ms"] is None:
+        print(f"upright look: no bottom in {cost['frames']} frames; {cost['other_ms']:.3f} ms a frame")
+    else:
+        print(f"upright look ({args.video.name}, {cost['frames']} frames at its own rate): "
+              f"{cost['looks']} looks near the bottoms, {cost['look_ms']:.2f} ms median "
+              f"({cost['look_max_ms']:.2f} max); other frames {cost['other_ms']:.3f} ms "
+              f"({cost['other_max_ms']:.2f} max)")
     return 0
 
 

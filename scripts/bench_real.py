@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from station.analysis import AnalysisParams  # noqa: E402
 from station.analysis.analyzer import analyze_keypoints  # noqa: E402
+from station.analysis.quality import SETUP_SHORT  # noqa: E402
 from station.analysis.summary import judged_reps  # noqa: E402
 from station.pose.keypoints import Keypoints  # noqa: E402
 
@@ -79,7 +80,7 @@ def parse_labels(text: str) -> dict:
 def code_version() -> str:
     """Cache key: the pose stage, the sources and the model (the analysis is always re-run)."""
     digest = hashlib.sha256()
-    for rel in ("pose/crop.py", "pose/estimator.py", "pose/keypoints.py", "pose/movenet.py",
+    for rel in ("pose/crop.py", "pose/estimator.py", "pose/keypoints.py", "pose/movenet.py", "pose/obstruction.py",
                 "sources/base.py", "sources/video.py"):
         digest.update(rel.encode() + (ROOT / "station" / rel).read_bytes())
     return digest.hexdigest()[:12]
@@ -416,8 +417,9 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
     if key and key.exists():
         data = np.load(key)
         width, height = (int(v) for v in data["size"])
-        return [Keypoints(p, width, height, float(t), bool(again))
-                for p, t, again in zip(data["points"], data["t"], data["second_look"])], 0.0
+        looks = zip(data["points"], data["t"], data["second_look"], data["obstructed"])
+        return [Keypoints(p, width, height, float(t), bool(again), None if np.isnan(blocked) else bool(blocked))
+                for p, t, again, blocked in looks], 0.0
     row = _feet_off_row(clip, estimator, cache) if transform == "feetoff" else 0
     top = _head_off_row(clip, estimator, cache) if transform == "headoff" else 0
     walk = _passerby(clip, estimator, cache, transform == "passerby_behind") \
@@ -455,6 +457,7 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
         key.parent.mkdir(parents=True, exist_ok=True)
         np.savez(key, points=np.stack([k.points for k in keypoints]), t=np.array([k.timestamp for k in keypoints]),
                  second_look=np.array([k.second_look for k in keypoints]),
+                 obstructed=np.array([np.nan if k.obstructed is None else float(k.obstructed) for k in keypoints]),
                  size=(keypoints[0].frame_width, keypoints[0].frame_height))
     return keypoints, elapsed
 
@@ -475,8 +478,9 @@ def score(clip: Clip, sets) -> dict:
         row["depth_abstained"] = deepest is None
         # the view verdict: called side-on (a rep may still abstain on depth, e.g. hips hidden)
         row["view_ok"] = bool(reps) and all(r.view == "side" for r in reps)
-        hidden = sum(1 for r in reps if r.setup_issue == "hips_hidden")
-        row["view"] = "side" + (f", {hidden} of {len(reps)} reps not judged: hips hidden" if hidden else "") \
+        unjudged = [(SETUP_SHORT[issue], sum(1 for r in reps if r.setup_issue == issue))
+                    for issue in ("hips_hidden", "upright_in_front")]
+        row["view"] = "side" + "".join(f", {n} of {len(reps)} reps not judged: {why}" for why, n in unjudged if n) \
             if row["view_ok"] else (advice or "not judged")
     else:
         row["depth"], row["verdict"], row["depth_ok"], row["depth_abstained"] = None, "-", None, None

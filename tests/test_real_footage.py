@@ -297,6 +297,68 @@ def test_a_set_mostly_behind_the_plates_judges_no_bottom_that_scored_well_by_cha
     assert [r.depth_verdict for r in once[2:]] == ["below", "below"]
 
 
+def _blocked_near(keypoints, thigh, below_deg, looks=(True,)):
+    """The same poses, with the pose stage's upright check answering `looks` in turn (None: it did
+    not look) wherever the thigh is under below_deg."""
+    out, n = [], 0
+    for kp, th in zip(keypoints, thigh):
+        if th < below_deg:
+            kp = Keypoints(kp.points, kp.frame_width, kp.frame_height, kp.timestamp, obstructed=looks[n % len(looks)])
+            n += 1
+        out.append(kp)
+    return out
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_a_bottom_behind_a_rack_upright_is_not_judged_and_says_how_to_place_the_camera(fps):
+    """An upright in front of the knees at the bottom (pose/obstruction.py): MoveNet's points look as
+    usual, so only the pose stage's look at the picture can tell. Most of the bottom's looks say
+    'in front': the rep counts, its depth is not judged, and the set says how to fix the camera. A
+    look that says so now and then, or no look, changes nothing."""
+    t, thigh = _thigh_profile(fps, reps=3, bottom_deg=-10.0)
+    clear = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+    reps, _ = _run(_blocked_near(clear, thigh, 20.0))
+    assert len(reps) == 3
+    assert all(r.depth_verdict == "unknown" and r.setup_issue == "upright_in_front" for r in reps)
+    _, sets = _run(_blocked_near(clear, thigh, 20.0))
+    assert sets[0].setup_advice == SETUP_ADVICE["upright_in_front"] and "rack upright" in sets[0].setup_advice
+    for looks in [(None,), (False,), (True, False, False, False), (None, False, True, False)]:
+        reps, _ = _run(_blocked_near(clear, thigh, 20.0, looks))
+        assert [r.depth_verdict for r in reps] == ["below"] * 3, looks
+    reps, _ = _run(_blocked_near(clear, thigh, 20.0, (None, None, True)))
+    assert all(r.setup_issue == "upright_in_front" for r in reps), "what it looked at decides, not how often"
+
+
+def test_a_clip_filmed_through_a_tight_rack_abstains_where_it_read_wrong(monkeypatch, movenet):
+    """beproj (8 reps at parallel, as the label says) at 10 fps, painted through bench_real's 0.5 m
+    rack: an upright over the seat at the bottom read 1-12 deg shallow with no warning before the
+    pose stage looked for it (docs/depth.md). Now most reps are not judged and the set says why; as
+    filmed, every rep is judged."""
+    from station.sources import VideoFileSource
+
+    clip_path = require_shared("real", "beproj_darebee_squat.mp4")
+    bench = _bench_real(monkeypatch)
+    clip = next(c for c in bench.load_clips(clip_path.parents[2]) if c.name == "beproj_darebee_squat")
+    estimator = PoseEstimator(movenet)
+    through_rack = bench._rack(clip, estimator, None, bench.RACK_TIGHT_HALF_DEPTH)
+    results = {}
+    for kind, change in (("as filmed", None), ("tight rack", through_rack)):
+        estimator.reset()
+        source = VideoFileSource(clip_path)
+        try:
+            frames = source if change is None else ((t, change(frame)) for t, frame in source)
+            results[kind] = analyze_keypoints(estimator.track(frames, max_fps=10.0), AnalysisParams())
+        finally:
+            source.close()
+    filmed = [r for s in results["as filmed"] for r in s.reps]
+    racked = [r for s in results["tight rack"] for r in s.reps]
+    assert len(filmed) == len(racked) == 8
+    assert all(r.side_view for r in filmed)
+    blocked = [r for r in racked if r.setup_issue == "upright_in_front"]
+    assert len(blocked) >= 6 and all(r.depth_verdict == "unknown" for r in blocked)
+    assert results["tight rack"][0].setup_advice == SETUP_ADVICE["upright_in_front"]
+
+
 def _seconds_until_the_near_side_turns(fps: float) -> float:
     """The right labels score high for 3 s, then the left ones: when does the tracker follow?"""
     tracker = BodyTracker()

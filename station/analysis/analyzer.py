@@ -130,7 +130,7 @@ class AnalysisParams:
 # legs seen and whether taken this frame (not held over), ankle height, then the six midline
 # joints' x, y (the replay's skeleton)
 COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_fresh", "ankle_y", "hips_sure",
-                                                                "torso_sure", "upper_cut")
+                                                                "torso_sure", "upper_cut", "obstructed")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -202,6 +202,7 @@ class SquatAnalyzer:
         self.set_index = 0
         self._frame_size = (0, 0)
         self._second_look = False
+        self._obstructed = math.nan     # this frame's obstruction check: 1, 0, or NaN (not looked)
         self._upper_cut = False     # the near shoulder or ear on the picture's top edge this frame
         self._reset_lifter()
 
@@ -244,6 +245,7 @@ class SquatAnalyzer:
         t = kp.timestamp
         self._frame_size = (kp.frame_width, kp.frame_height)
         self._second_look = kp.second_look
+        self._obstructed = math.nan if kp.obstructed is None else float(kp.obstructed)
         if not self.tracker.update(kp):
             return self._absent(t, events), events
         self._absent_since = None
@@ -427,6 +429,7 @@ class SquatAnalyzer:
         row[COLUMNS["hips_sure"]] = 0.0 if self.tracker.torso_unsure else 1.0
         row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure or self._second_look or self._upper_cut else 1.0
         row[COLUMNS["upper_cut"]] = 1.0 if self._upper_cut else 0.0
+        row[COLUMNS["obstructed"]] = self._obstructed
         row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
     def _wink(self) -> WinkEstimate:

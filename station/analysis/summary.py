@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from station.analysis.filters import running_median3, trimmed_mean, window_half_s
-from station.analysis.quality import BLOCKING, MIN_SEEN_AT_BOTTOM, MIN_SURE_AT_BOTTOM, SETUP_ADVICE, advice_cause, judge
+from station.analysis.quality import (
+    BLOCKING,
+    MIN_SEEN_AT_BOTTOM,
+    MIN_SURE_AT_BOTTOM,
+    SETUP_ADVICE,
+    advice_cause,
+    judge,
+    obstructed,
+)
 from station.analysis.types import RepResult, RepSeries, SetResult
 
 PARALLEL_BAND_DEG = 3.0          # |depth| within this: "at parallel" (rep-to-rep spread on real clips: 2-3 deg)
@@ -233,6 +241,8 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # a note gives way, and so do feet out of the picture (the advice for plates moves the camera back too)
     if (issue not in BLOCKING or issue == "feet_out") and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
+    if (issue not in BLOCKING or issue in ("feet_out", "hips_hidden")) and obstructed(col["obstructed"][at_bottom]):
+        issue = "upright_in_front"  # MoveNet puts the joint at the upright's edge, and scores it as usual
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
     around = slice(max(0, bottom_i - 2), bottom_i + 3)

@@ -12,6 +12,7 @@ from station.config import ModelConfig, PoseConfig
 from station.pose.crop import MIN_SCORE, CropRegion, CropResizer, full_frame_region, next_crop_region
 from station.pose.keypoints import KP, Keypoints
 from station.pose.movenet import MoveNet
+from station.pose.obstruction import ObstructionCheck
 
 # The crop never shrinks below this share of the lifter's stable size: a plate or a bar held in
 # front of the body pulls MoveNet's points together, and a crop that follows them loses the legs.
@@ -84,6 +85,7 @@ class PoseEstimator:
         self._ankle_xy = np.zeros(2)
         self._shank_px = 0.0
         self._feet_t: float | None = None
+        self._obstruction = ObstructionCheck()
         self.label = f"MoveNet on {model.runtime.name} {model.runtime.version}"
 
     def reset(self) -> None:
@@ -93,6 +95,7 @@ class PoseEstimator:
         self._sure, self._sure_t = None, -math.inf
         self._shank_px = 0.0
         self._feet_t = None
+        self._obstruction.reset()
 
     def _track(self, points: np.ndarray, width: int, height: int, timestamp: float) -> CropRegion:
         """MoveNet's next crop, held to the lifter's stable size (plates, bars, racks)."""
@@ -178,7 +181,8 @@ class PoseEstimator:
             self._region = self._track(points, width, height, timestamp)
         if legs is not None:
             points[LEG_POINTS] = legs[LEG_POINTS]
-        return Keypoints(points, width, height, timestamp, second_look=legs is not None)
+        return Keypoints(points, width, height, timestamp, second_look=legs is not None,
+                         obstructed=self._obstruction.observe(frame, points, timestamp))
 
     def _infer(self, frame: np.ndarray, region: CropRegion) -> np.ndarray:
         raw = self.model.infer(self._resize(frame, region))

@@ -57,6 +57,9 @@ class Keypoints:
     # the legs (hips, knees, ankles) came from a second look at the legs: the first look found the
     # hips in doubt, a plate or a bar in front of the torso (pose/estimator.py)
     second_look: bool = False
+    # something standing still (a rack upright) in front of the hips or knees near the bottom
+    # (pose/obstruction.py); None: not looked (away from the bottom, or no background yet)
+    obstructed: bool | None = None
 
     def __post_init__(self) -> None:
         if self.points.shape != (17, 3):
@@ -78,4 +81,5 @@ class Keypoints:
                 for name, (x, y, s) in zip(KEYPOINT_NAMES, self.points)
             },
             "second_look": self.second_look,
+            "obstructed": self.obstructed,
         }
