@@ -70,6 +70,8 @@ class PoseConfig:
     min_score: float = _spec(0.2, lo=0.0, hi=1.0)
     second_look: bool = _spec(True, doc="look again at the legs when a plate hides the hips (one more inference "
                                         "on those frames)")
+    upright_check: bool = _spec(True, doc="near each bottom, look for a rack upright in front of the knees or hips; "
+                                          "such a rep gets no depth (false: trust the keypoints)")
 
 
 @dataclass

@@ -333,7 +333,7 @@ def test_a_clip_filmed_through_a_tight_rack_abstains_where_it_read_wrong(monkeyp
     """beproj (8 reps at parallel, as the label says) at 10 fps, painted through bench_real's 0.5 m
     rack: an upright over the seat at the bottom read 1-12 deg shallow with no warning before the
     pose stage looked for it (docs/depth.md). Now most reps are not judged and the set says why; as
-    filmed, every rep is judged."""
+    filmed, every rep is judged; with `[pose] upright_check = false`, the keypoints are trusted again."""
     from station.sources import VideoFileSource
 
     clip_path = require_shared("real", "beproj_darebee_squat.mp4")
@@ -342,8 +342,8 @@ def test_a_clip_filmed_through_a_tight_rack_abstains_where_it_read_wrong(monkeyp
     estimator = PoseEstimator(movenet)
     through_rack = bench._rack(clip, estimator, None, bench.RACK_TIGHT_HALF_DEPTH)
     results = {}
-    for kind, change in (("as filmed", None), ("tight rack", through_rack)):
-        estimator.reset()
+    for kind, change in (("as filmed", None), ("tight rack", through_rack), ("look off", through_rack)):
+        estimator = PoseEstimator(movenet, upright_check=kind != "look off")
         source = VideoFileSource(clip_path)
         try:
             frames = source if change is None else ((t, change(frame)) for t, frame in source)
@@ -357,6 +357,8 @@ def test_a_clip_filmed_through_a_tight_rack_abstains_where_it_read_wrong(monkeyp
     blocked = [r for r in racked if r.setup_issue == "upright_in_front"]
     assert len(blocked) >= 6 and all(r.depth_verdict == "unknown" for r in blocked)
     assert results["tight rack"][0].setup_advice == SETUP_ADVICE["upright_in_front"]
+    unlooked = [r for s in results["look off"] for r in s.reps]
+    assert len(unlooked) == 8 and not any(r.setup_issue == "upright_in_front" for r in unlooked)
 
 
 def _seconds_until_the_near_side_turns(fps: float) -> float:

@@ -62,10 +62,11 @@ class PoseEstimator:
         against the state directory (Config.model_path())."""
         model = MoveNet(model_path, num_threads=model_cfg.threads, runtime=model_cfg.runtime)
         tracking = pose_cfg.crop_tracking if crop_tracking is None else crop_tracking
-        return cls(model, crop_tracking=tracking, min_score=pose_cfg.min_score, second_look=pose_cfg.second_look)
+        return cls(model, crop_tracking=tracking, min_score=pose_cfg.min_score, second_look=pose_cfg.second_look,
+                   upright_check=pose_cfg.upright_check)
 
     def __init__(self, model: MoveNet, crop_tracking: bool = True, min_score: float = MIN_SCORE,
-                 second_look: bool = True):
+                 second_look: bool = True, upright_check: bool = True):
         self.model = model
         self.crop_tracking = crop_tracking
         self.second_look = second_look
@@ -85,7 +86,7 @@ class PoseEstimator:
         self._ankle_xy = np.zeros(2)
         self._shank_px = 0.0
         self._feet_t: float | None = None
-        self._obstruction = ObstructionCheck()
+        self._obstruction = ObstructionCheck() if upright_check else None
         self.label = f"MoveNet on {model.runtime.name} {model.runtime.version}"
 
     def reset(self) -> None:
@@ -95,7 +96,8 @@ class PoseEstimator:
         self._sure, self._sure_t = None, -math.inf
         self._shank_px = 0.0
         self._feet_t = None
-        self._obstruction.reset()
+        if self._obstruction is not None:
+            self._obstruction.reset()
 
     def _track(self, points: np.ndarray, width: int, height: int, timestamp: float) -> CropRegion:
         """MoveNet's next crop, held to the lifter's stable size (plates, bars, racks)."""
@@ -181,8 +183,8 @@ class PoseEstimator:
             self._region = self._track(points, width, height, timestamp)
         if legs is not None:
             points[LEG_POINTS] = legs[LEG_POINTS]
-        return Keypoints(points, width, height, timestamp, second_look=legs is not None,
-                         obstructed=self._obstruction.observe(frame, points, timestamp))
+        blocked = None if self._obstruction is None else self._obstruction.observe(frame, points, timestamp)
+        return Keypoints(points, width, height, timestamp, second_look=legs is not None, obstructed=blocked)
 
     def _infer(self, frame: np.ndarray, region: CropRegion) -> np.ndarray:
         raw = self.model.infer(self._resize(frame, region))
