@@ -412,7 +412,7 @@ def keypoints_for(clip: Clip, rate: str, estimator, cache: Path | None,
     from station.sources import VideoFileSource
 
     variant = "" if transform == "none" else f"_{transform}"
-    looks = "" if estimator.second_look else "_onelook"
+    looks = ("" if estimator.second_look else "_onelook") + ("" if estimator.upright_check else "_nolook")
     key = cache / f"{clip.name}_{rate}{variant}{looks}_{code_version()}.npz" if cache else None
     if key and key.exists():
         data = np.load(key)

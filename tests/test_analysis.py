@@ -801,6 +801,6 @@ def test_a_set_says_why_a_rep_was_not_judged_once_and_last():
     summarise_set(result, margin_deg=5.0)
     assert result.summary.startswith("4 reps, deepest 6 deg below parallel (1 not judged). "), result.summary
     assert result.summary.endswith(" Rep 2 was not judged: something hides your hips at the bottom (plates, the "
-                                   "bar, an arm or a rack upright). Move the camera further back and a little "
+                                   "bar, an arm). Move the camera further back and a little "
                                    "lower, so it sees your hips."), result.summary
     assert result.summary.count("Cannot judge") == 0 and ".)" not in result.summary

@@ -77,17 +77,26 @@ def _smaller(points: np.ndarray, scale: float) -> np.ndarray:
     return points
 
 
-def _watch(upright: str | None, seconds: float = 4.0, fps: float = 10.0,
-           scale: float = 1.0) -> tuple[ObstructionCheck, float]:
+def _mirrored(points: np.ndarray) -> np.ndarray:
+    """The same pose facing left: x mirrored across the picture."""
+    points = points.copy()
+    points[:, 0] = SIZE[1] - 1 - points[:, 0]
+    return points
+
+
+def _watch(upright: str | None, seconds: float = 4.0, fps: float = 10.0, scale: float = 1.0,
+           facing_left: bool = False) -> tuple[ObstructionCheck, float]:
     """A check that has seen the empty rack for a few seconds (the background), and a lifter standing
-    (their height)."""
+    (their height). Returns it and the next frame's time."""
     check = ObstructionCheck()
-    t = 0.0
-    while t < seconds:
+    frames = round(seconds * fps)
+    for i in range(frames):
         standing = _smaller(_standing_points(), scale)
-        assert check.observe(_scene(int(t * fps), lifter=False, upright=upright), standing, t) is None
-        t += 1 / fps
-    return check, t
+        frame = _scene(i, lifter=False, upright=upright)
+        if facing_left:
+            frame, standing = np.ascontiguousarray(frame[:, ::-1]), _mirrored(standing)
+        assert check.observe(frame, standing, i / fps) is None
+    return check, frames / fps
 
 
 @pytest.mark.parametrize("upright, expected", [("in_front", True), ("behind", False), (None, False)])
@@ -107,10 +116,55 @@ def test_it_looks_only_near_the_bottom_and_once_it_knows_the_background():
 
 
 def test_it_needs_a_few_background_pictures_first():
-    seconds = (MIN_BACKGROUND_FRAMES - 1) * BACKGROUND_EVERY_S
-    check, t = _watch("in_front", seconds=seconds - 0.05)
-    assert check.observe(_scene(3, lifter=True, upright="in_front"), _bottom_points(), t) is None
-    assert check.observe(_scene(4, lifter=True, upright="in_front"), _bottom_points(), t + 1.0) is True
+    """One picture every BACKGROUND_EVERY_S: at 0, 0.5 and 1.0 s, so a bottom at 0.9 s is not looked
+    at and one at 1.0 s is."""
+    assert MIN_BACKGROUND_FRAMES == 3 and BACKGROUND_EVERY_S == 0.5
+    check, _ = _watch("in_front", seconds=0.9)
+    assert check.observe(_scene(3, lifter=True, upright="in_front"), _bottom_points(), 0.9) is None
+    assert check.observe(_scene(4, lifter=True, upright="in_front"), _bottom_points(), 1.0) is True
+
+
+def test_a_lifter_facing_left_is_looked_at_the_same_way():
+    check, t = _watch("in_front", facing_left=True)
+    frame = np.ascontiguousarray(_scene(6, lifter=True, upright="in_front")[:, ::-1])
+    assert check.observe(frame, _mirrored(_bottom_points()), t) is True
+    check, t = _watch("behind", facing_left=True)
+    frame = np.ascontiguousarray(_scene(6, lifter=True, upright="behind")[:, ::-1])
+    assert check.observe(frame, _mirrored(_bottom_points()), t) is False
+
+
+def test_a_new_picture_size_or_a_reset_starts_the_background_again():
+    check, t = _watch("in_front")
+    check.reset()
+    assert check.observe(_scene(7, lifter=True, upright="in_front"), _bottom_points(), t) is None
+    check, t = _watch("in_front")
+    bigger = np.zeros((600, 800, 3), np.uint8)
+    bigger[:480, :640] = _scene(8, lifter=True, upright="in_front")
+    assert check.observe(bigger, _bottom_points(), t) is None, "pictures of another size: no background yet"
+
+
+def test_the_head_out_of_the_picture_still_gets_a_look():
+    """The advice for an upright (closer to the rack) can cut the head off: the height then comes
+    from the shoulders to the feet."""
+    def headless(points):
+        points = points.copy()
+        points[[KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR], 2] = 0.0
+        return points
+    check = ObstructionCheck()
+    for i in range(40):
+        assert check.observe(_scene(i, lifter=False, upright="in_front"), headless(_standing_points()), i / 10) is None
+    assert check.observe(_scene(50, lifter=True, upright="in_front"), headless(_bottom_points()), 4.0) is True
+
+
+def test_a_point_at_infinity_does_not_break_the_look():
+    check, t = _watch("in_front")
+    broken = _standing_points()
+    broken[KP.LEFT_ANKLE] = (np.inf, np.inf, 0.9)
+    broken[KP.NOSE] = (np.nan, np.nan, 0.9)
+    assert check.observe(_scene(9, lifter=False, upright="in_front"), broken, t) is None
+    bottom = _bottom_points()
+    bottom[KP.LEFT_KNEE] = (np.nan, np.inf, 0.9)
+    assert check.observe(_scene(10, lifter=True, upright="in_front"), bottom, t + 0.5) is True
 
 
 def test_a_lifter_too_small_in_the_picture_is_not_looked_at():

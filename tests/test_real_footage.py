@@ -329,6 +329,22 @@ def test_a_bottom_behind_a_rack_upright_is_not_judged_and_says_how_to_place_the_
     assert all(r.setup_issue == "upright_in_front" for r in reps), "what it looked at decides, not how often"
 
 
+@pytest.mark.parametrize("looks", [(True,), (None, None, True)])
+def test_the_buzzer_does_not_say_depth_reached_behind_an_upright(looks):
+    """The live twin: 'depth reached' and the bar's target must agree with the page, which will not
+    judge a rep whose bottom was behind an upright (filters.SettledDepth)."""
+    from station.analysis import DepthReached
+
+    t, thigh = _thigh_profile(10.0, reps=3, bottom_deg=-10.0)
+    clear = [_side_pose(ti, th) for ti, th in zip(t, thigh)]
+
+    def reached(keypoints):
+        analyzer = SquatAnalyzer(ON_THE_JOINTS)
+        return sum(isinstance(e, DepthReached) for kp in keypoints for e in analyzer.update(kp)[1])
+    assert reached(clear) == 3
+    assert reached(_blocked_near(clear, thigh, 20.0, looks)) == 0
+
+
 def test_a_clip_filmed_through_a_tight_rack_abstains_where_it_read_wrong(monkeypatch, movenet):
     """beproj (8 reps at parallel, as the label says) at 10 fps, painted through bench_real's 0.5 m
     rack: an upright over the seat at the bottom read 1-12 deg shallow with no warning before the

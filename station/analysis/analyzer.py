@@ -29,6 +29,7 @@ from station.analysis.quality import (
     FEET_SURE_SCORE,
     MIN_SEEN_AT_BOTTOM,
     MIN_SURE_AT_BOTTOM,
+    OBSTRUCTED_SHARE,
     SETUP_ADVICE,
     SETUP_NOTES_LIVE,
     TOP_EDGE_SHARE,
@@ -195,7 +196,7 @@ class SquatAnalyzer:
         self.angles = Angles()
         self._rep = RepRecord()
         # the depth as the rep will store it, and not where the rep will be "not judged"
-        self._settled = SettledDepth(BOTTOM_HALF_WINDOW_S, MIN_SURE_AT_BOTTOM, MIN_SEEN_AT_BOTTOM)
+        self._settled = SettledDepth(BOTTOM_HALF_WINDOW_S, MIN_SURE_AT_BOTTOM, MIN_SEEN_AT_BOTTOM, OBSTRUCTED_SHARE)
         self._lead_in = LeadIn()
         self._lead_rows = np.empty((0, ROW_WIDTH))   # the frames before this rep (for its replay)
         self._features = np.full(len(ViewGate.FEATURES), np.nan)
@@ -297,7 +298,7 @@ class SquatAnalyzer:
         # a frame counts as unsure once most of the set's bottoms were hidden: build_rep will not
         # judge this rep either (plates_hid_set), so its windows give no depth
         self._settled.push(t, self.angles.thigh_deg, not self.tracker.torso_unsure and not self._plates_hid_set(),
-                           self.tracker.fresh)
+                           self.tracker.fresh, self._obstructed)
         if self.counter.in_rep or step in ("complete", "abandon"):
             self._record(self._rep.next_row(), t)
             self._last_activity_t = t

@@ -92,20 +92,26 @@ class SettledDepth:
     A window the stored rep would call hidden (too few frames with the hips sure or the legs freshly
     seen: a plate over the hips, summary.build_rep's rule) has no depth (latest None) and cannot be
     the deepest: the page says "not judged" there, so the buzzer must not say "depth reached" on it
-    (it did, on half of such rep-and-target pairs on the real clips).
+    (it did, on half of such rep-and-target pairs on the real clips). Nor on a window whose looks for
+    a rack upright (pose/obstruction.py) mostly found one in front of the legs: the rep with such a
+    bottom is not judged either (quality.obstructed, over its whole bottom).
     """
 
     SIZE = 64                  # frames kept: a 0.3 s window at up to ~200 fps
     INTERVALS = 16             # recent frame intervals whose median sizes the window
 
-    def __init__(self, half_window_s: float, min_sure_share: float, min_fresh_share: float):
+    def __init__(self, half_window_s: float, min_sure_share: float, min_fresh_share: float,
+                 obstructed_share: float = 0.5):
         self.half_window_s = half_window_s
         self.min_sure_share = min_sure_share
         self.min_fresh_share = min_fresh_share
+        self.obstructed_share = obstructed_share
         self._t = np.zeros(2 * self.SIZE)
         self._angle = np.zeros(2 * self.SIZE)
         self._sure = np.zeros(2 * self.SIZE)
         self._fresh = np.zeros(2 * self.SIZE)
+        self._looked = np.zeros(2 * self.SIZE)   # the upright look looked at this frame ...
+        self._blocked = np.zeros(2 * self.SIZE)  # ... and found one in front of the legs
         self._intervals = np.zeros(self.INTERVALS)
         self._sorted = np.zeros(self.INTERVALS)
         self._count = 0            # frames pushed
@@ -117,7 +123,8 @@ class SettledDepth:
         """A new rep: its deepest window starts afresh (the windows themselves carry on)."""
         self.deepest = None
 
-    def push(self, t: float, angle_deg: float, hips_sure: bool = True, legs_fresh: bool = True) -> None:
+    def push(self, t: float, angle_deg: float, hips_sure: bool = True, legs_fresh: bool = True,
+             obstructed: float = math.nan) -> None:
         n = self._count
         last = (n - 1) % self.SIZE
         if n and t <= self._t[last]:
@@ -129,6 +136,9 @@ class SettledDepth:
         self._angle[here] = self._angle[here + self.SIZE] = angle_deg
         self._sure[here] = self._sure[here + self.SIZE] = 1.0 if hips_sure else 0.0
         self._fresh[here] = self._fresh[here + self.SIZE] = 1.0 if legs_fresh else 0.0
+        looked = not math.isnan(obstructed)
+        self._looked[here] = self._looked[here + self.SIZE] = 1.0 if looked else 0.0
+        self._blocked[here] = self._blocked[here + self.SIZE] = obstructed if looked else 0.0
         self._count = n + 1
         known = min(n, self.INTERVALS)
         if known == 0:
@@ -153,6 +163,10 @@ class SettledDepth:
             return                                   # as the stored depth: too few frames to trust
         if self._sure[lo:hi].mean() < self.min_sure_share or self._fresh[lo:hi].mean() < self.min_fresh_share:
             self.latest = None                       # hidden: no depth the page would stand behind
+            return
+        looked = self._looked[lo:hi].sum()
+        if looked and self._blocked[lo:hi].sum() >= self.obstructed_share * looked:
+            self.latest = None                       # an upright in front of the legs: the same
             return
         self.latest = trimmed_mean(self._angle[lo:hi])
         if self.deepest is None or self.latest < self.deepest:

@@ -29,8 +29,8 @@ SETUP_ADVICE = {
                         "front of your knees or hips at the bottom. Centre the camera on where you squat and "
                         "bring it closer to the rack, so you stay between the uprights all the way down.",
     # plates most often, but a bodyweight self-test gets this too (an arm, a rack upright, loose clothes)
-    "hips_hidden": "Cannot judge depth: something hides your hips at the bottom (plates, the bar, an arm or a "
-                   "rack upright). Move the camera further back and a little lower, so it sees your hips.",
+    "hips_hidden": "Cannot judge depth: something hides your hips at the bottom (plates, the bar, an arm). "
+                   "Move the camera further back and a little lower, so it sees your hips.",
     "too_dark": "Cannot judge from here: the camera cannot see you clearly. Add light, keep bright windows "
                 "out of the picture, and make sure no plates or rack uprights stand between it and your hips.",
 }
@@ -38,7 +38,7 @@ SETUP_ADVICE = {
 # the same, in two words: History's "not judged" cell, the self-test's rows
 SETUP_SHORT = {"front_view": "front view", "three_quarter_view": "at an angle", "feet_out": "feet out",
                "head_out": "head out", "too_small": "too far", "camera_high": "camera high",
-               "too_dark": "too dark", "hips_hidden": "hips hidden", "upright_in_front": "blocked"}
+               "too_dark": "too dark", "hips_hidden": "hips hidden", "upright_in_front": "upright"}
 
 
 def advice_cause(issue: str | None) -> str | None:

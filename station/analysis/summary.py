@@ -241,8 +241,11 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # a note gives way, and so do feet out of the picture (the advice for plates moves the camera back too)
     if (issue not in BLOCKING or issue == "feet_out") and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
-    if (issue not in BLOCKING or issue in ("feet_out", "hips_hidden")) and obstructed(col["obstructed"][at_bottom]):
-        issue = "upright_in_front"  # MoveNet puts the joint at the upright's edge, and scores it as usual
+    # an upright in front of the legs: MoveNet puts the joint at its edge and scores it as usual. It
+    # outranks a plate (its advice is the one that helps), not the feet out of the picture (whose
+    # advice, move back, comes first: the look needs the feet)
+    if (issue not in BLOCKING or issue == "hips_hidden") and obstructed(col["obstructed"][at_bottom]):
+        issue = "upright_in_front"
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
     around = slice(max(0, bottom_i - 2), bottom_i + 3)

@@ -86,6 +86,7 @@ class PoseEstimator:
         self._ankle_xy = np.zeros(2)
         self._shank_px = 0.0
         self._feet_t: float | None = None
+        self.upright_check = upright_check
         self._obstruction = ObstructionCheck() if upright_check else None
         self.label = f"MoveNet on {model.runtime.name} {model.runtime.version}"
 
