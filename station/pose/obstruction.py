@@ -3,11 +3,11 @@
 A station beside a rack films through the rack's near uprights. With an upright in front of the
 knees or the hips at the bottom, MoveNet puts the joint at the visible edge of the leg and scores it
 as usual, so the depth reads confidently wrong and no rule on keypoints can tell (docs/depth.md,
-"Filmed from outside a power rack"). The picture can: an upright in front of the lifter is a long vertical edge in the
-still background that stays in the picture while the lifter moves up to it from one side. On the
-upright's side of the edge nothing changes; on the other side, the lifter does. An upright *behind*
-the lifter is covered by them where they pass, and a lifter's own outline at the bottom is never one
-straight vertical line from above the hips down to the feet.
+"Filmed from outside a power rack"). The picture can: an upright in front of the lifter is a long
+vertical edge in the still background that stays in the picture while the lifter moves up to it
+from one side. On the upright's side of the edge nothing changes; on the other side, the lifter
+does. An upright *behind* the lifter is covered by them where they pass, and a lifter's own outline
+at the bottom is never one straight vertical line from above the hips down to the feet.
 
 The check runs only near the bottom of a squat (thigh within 35 deg of level), at most every
 CHECK_EVERY_S, on a small region of a grey picture sampled down to about WORK_HEIGHT rows; every
@@ -134,7 +134,7 @@ class ObstructionCheck:
         self._step = 1
         self._now = np.zeros((0, 0), np.uint8)
         self._ring = np.zeros((0, 0, 0), np.uint8)
-        self._kept = self._next_slot = self._samples = 0
+        self._samples = 0        # background pictures taken (the ring keeps the last BACKGROUND_FRAMES)
         self._sampled_t = -math.inf
         self._checked_t = -math.inf
         self._height_px = 0.0
@@ -152,7 +152,7 @@ class ObstructionCheck:
         rows, cols = frame[::self._step, ::self._step, 1].shape
         self._now = np.zeros((rows, cols), np.uint8)
         self._ring = np.zeros((BACKGROUND_FRAMES, rows, cols), np.uint8)
-        self._kept = self._next_slot = self._samples = 0
+        self._samples = 0
         self._background_sample = -1
         self._sampled_t = self._checked_t = -math.inf
         self._height_px, self._height_t = 0.0, None
@@ -163,13 +163,11 @@ class ObstructionCheck:
         step = self._step
         self._now[...] = frame[::step, ::step, 1]     # green: near enough to grey for edges
         if timestamp - self._sampled_t >= BACKGROUND_EVERY_S or timestamp < self._sampled_t:
-            self._ring[self._next_slot] = self._now
-            self._next_slot = (self._next_slot + 1) % BACKGROUND_FRAMES
-            self._kept = min(self._kept + 1, BACKGROUND_FRAMES)
+            self._ring[self._samples % BACKGROUND_FRAMES] = self._now
             self._samples += 1
             self._sampled_t = timestamp
         self._remember_height(points, timestamp)
-        if self._kept < MIN_BACKGROUND_FRAMES or 0.0 <= timestamp - self._checked_t < CHECK_EVERY_S:
+        if self._samples < MIN_BACKGROUND_FRAMES or 0.0 <= timestamp - self._checked_t < CHECK_EVERY_S:
             return None
         region = self._region(points)
         if region is None:
@@ -190,7 +188,8 @@ class ObstructionCheck:
             margin = int(REUSE_MARGIN_H * self._height_px / self._step)
             by0, by1 = max(0, y0 - margin), min(rows, y1 + margin)
             bx0, bx1 = max(0, x0 - margin), min(cols, x1 + margin)
-            self._background = np.median(self._ring[:self._kept, by0:by1, bx0:bx1], axis=0).astype(np.float32)
+            kept = min(self._samples, BACKGROUND_FRAMES)
+            self._background = np.median(self._ring[:kept, by0:by1, bx0:bx1], axis=0).astype(np.float32)
             self._background_at, self._background_sample = (by0, by1, bx0, bx1), self._samples
         return self._background[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0]
 
