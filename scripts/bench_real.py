@@ -479,7 +479,7 @@ def score(clip: Clip, sets) -> dict:
         # the view verdict: called side-on (a rep may still abstain on depth, e.g. hips hidden)
         row["view_ok"] = bool(reps) and all(r.view == "side" for r in reps)
         unjudged = [(SETUP_SHORT[issue], sum(1 for r in reps if r.setup_issue == issue))
-                    for issue in ("hips_hidden", "upright_in_front")]
+                    for issue in ("hips_hidden", "upright_in_front", "walked_past")]
         row["view"] = "side" + "".join(f", {n} of {len(reps)} reps not judged: {why}" for why, n in unjudged if n) \
             if row["view_ok"] else (advice or "not judged")
     else:

@@ -149,6 +149,58 @@ def test_a_spotter_walking_through_does_not_break_the_count():
     assert len(reps) == 4
 
 
+def _someone_walks_past(keypoints, first, last, legs_per_s, scale=1.3):
+    """From frame first to last, MoveNet follows someone nearer the camera (scale x the lifter) who
+    walks across the picture at legs_per_s, standing, and crosses the lifter's place halfway."""
+    stand = keypoints[0].points
+    hip = (stand[KP.LEFT_HIP, :2] + stand[KP.RIGHT_HIP, :2]) / 2
+    leg_px = float(np.linalg.norm(stand[KP.LEFT_HIP, :2] - stand[KP.LEFT_ANKLE, :2]))
+    t0, t1 = keypoints[first].timestamp, keypoints[last].timestamp
+    for i in range(first, last + 1):
+        t = keypoints[i].timestamp
+        pts = stand.copy()
+        pts[:, :2] = hip + scale * (pts[:, :2] - hip)
+        pts[:, 0] += legs_per_s * leg_px * (t - (t0 + t1) / 2)
+        keypoints[i] = Keypoints(pts, 640, 480, t)
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_someone_walking_past_in_front_mid_rep_costs_that_reps_depth_not_the_count(fps):
+    """A passer-by nearer the camera hides the lifter's second bottom (bench_real.py --transform
+    passerby): the rep still counts, its depth is not given ("walked past"), and the set keeps the
+    other reps' depths (it is no camera set-up problem)."""
+    truth = simulate_set(LifterParams(reps=4), CameraParams(), fps=fps, seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    rep = truth.reps[1]
+    half = int(round(0.45 * fps))
+    _someone_walks_past(keypoints, rep.bottom_frame - half, rep.bottom_frame + half, legs_per_s=2.0)
+    reps, sets = run_analysis(keypoints)
+    assert len(reps) == 4
+    assert reps[1].setup_issue == "walked_past" and not reps[1].side_view
+    assert all(r.side_view and r.setup_issue is None for r in (reps[0], reps[2], reps[3]))
+    assert len(sets) == 1 and sets[0].setup_issue is None
+    assert "Rep 2 was not judged: someone walked between you and the camera" in sets[0].summary
+
+
+def test_a_plates_glitches_are_not_someone_walking_past():
+    """Held glitches that jump back and forth (a hip pulled onto a plate and back) are no passer-by."""
+    truth = simulate_set(LifterParams(reps=3), CameraParams(), seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    bottom = truth.reps[1].bottom_frame
+    for k, i in enumerate(range(bottom - 6, bottom + 6)):
+        pts = keypoints[i].points.copy()
+        pts[[KP.LEFT_HIP, KP.RIGHT_HIP], 0] += 60 if k % 2 else -60     # far out of reach, either side
+        pts[[KP.LEFT_HIP, KP.RIGHT_HIP], 1] -= 50
+        keypoints[i] = Keypoints(pts, 640, 480, keypoints[i].timestamp)
+    analyzer = SquatAnalyzer(AnalysisParams())
+    held = passing = 0
+    for kp in keypoints:
+        analyzer.update(kp)
+        held += not analyzer.tracker.fresh
+        passing += analyzer.tracker.passing
+    assert held >= 6 and passing == 0
+
+
 def test_lifter_leaving_ends_the_set_and_a_new_set_starts():
     first = simulate_set(LifterParams(reps=2), CameraParams(), seed=5)
     second = simulate_set(LifterParams(reps=3), CameraParams(), seed=6)

@@ -131,7 +131,8 @@ class AnalysisParams:
 # legs seen and whether taken this frame (not held over), ankle height, then the six midline
 # joints' x, y (the replay's skeleton)
 COLUMN_NAMES = ("t",) + ANGLE_COLUMNS + ViewGate.FEATURES + ("legs_seen", "legs_fresh", "ankle_y", "hips_sure",
-                                                                "torso_sure", "upper_cut", "obstructed")
+                                                                "torso_sure", "upper_cut", "obstructed",
+                                                                "passing")
 COLUMNS = {name: i for i, name in enumerate(COLUMN_NAMES)}
 COLUMNS["joints"] = len(COLUMN_NAMES)
 ROW_WIDTH = len(COLUMN_NAMES) + 2 * MIDLINE
@@ -431,6 +432,7 @@ class SquatAnalyzer:
         row[COLUMNS["torso_sure"]] = 0.0 if self.tracker.torso_unsure or self._second_look or self._upper_cut else 1.0
         row[COLUMNS["upper_cut"]] = 1.0 if self._upper_cut else 0.0
         row[COLUMNS["obstructed"]] = self._obstructed
+        row[COLUMNS["passing"]] = 1.0 if self.tracker.passing else 0.0
         row[COLUMNS["joints"]:] = self.tracker.points[:MIDLINE].reshape(-1)
 
     def _wink(self) -> WinkEstimate:

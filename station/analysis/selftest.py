@@ -132,7 +132,8 @@ def off_view(rep: RepResult) -> bool:
 # the table's short word for a rep the camera set-up kept from being judged (no longer than
 # "not side-on": the cell does not wrap, and the table fits a 360 px phone)
 OFF_VIEW_REASONS = {issue: SETUP_SHORT[issue] for issue in ("feet_out", "too_dark", "too_small", "camera_high",
-                                                              "hips_hidden", "upright_in_front")}
+                                                              "hips_hidden", "upright_in_front",
+                                                              "walked_past")}
 
 
 def off_view_reason(rep: RepResult) -> str:

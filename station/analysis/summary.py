@@ -17,11 +17,14 @@ import numpy as np
 from station.analysis.filters import running_median3, trimmed_mean, window_half_s
 from station.analysis.quality import (
     BLOCKING,
+    LOST_SIGHT_S,
     MIN_SEEN_AT_BOTTOM,
     MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
+    TRANSIENT,
     advice_cause,
     judge,
+    lost_sight_s,
     obstructed,
 )
 from station.analysis.types import RepResult, RepSeries, SetResult
@@ -246,6 +249,12 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # advice, move back, comes first: the look needs the feet)
     if (issue not in BLOCKING or issue == "hips_hidden") and obstructed(col["obstructed"][at_bottom]):
         issue = "upright_in_front"
+    # someone walked past in front: the tracker held the lifter's pose while they did, and the
+    # bottom may have been then. It says nothing of the camera, so it is not counted as hidden hips
+    # (plates_hid_set) nor against the set (TRANSIENT)
+    passed = bool(np.any(col["passing"] > 0)) and lost_sight_s(t, col["legs_fresh"]) >= LOST_SIGHT_S
+    if passed and (issue not in BLOCKING or issue == "hips_hidden"):
+        issue, own_bottom_hidden = "walked_past", False
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
     around = slice(max(0, bottom_i - 2), bottom_i + 3)
@@ -274,7 +283,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     stood = stood if next_top_t is None else next_top_t
     series = _series(rows if lead_in is None else np.concatenate([lead_in, rows]), columns,
                      depth_from_thigh if side_view else None, frame_size)
-    hidden = issue == "hips_hidden"
+    hidden = issue in ("hips_hidden", "walked_past")     # no bottom time we can stand behind
     verdict = depth_verdict(depth, band) if side_view else "unknown"
     rep = RepResult(
         index=index, start_t=start_t, bottom_t=bottom_t, end_t=float(t[-1]), max_depth_deg=depth,
@@ -326,7 +335,7 @@ def summarise_set(result: SetResult, margin_deg: float) -> None:
     # their camera, light and plates and are not trusted either (a lucky side-on rep of a front-view
     # set, a bottom that scored well behind the plates). Below that, one rep in the dark does not
     # hide five good ones. A judged set publishes only what its judged reps say.
-    blocked = [r.setup_issue for r in reps if not r.side_view and r.setup_issue]
+    blocked = [r.setup_issue for r in reps if not r.side_view and r.setup_issue and r.setup_issue not in TRANSIENT]
     set_blocked = bool(blocked) and len(blocked) >= SET_BLOCKED_SHARE * len(reps)
     result.setup_issue = _commonest(blocked) if set_blocked else None
     result.setup_advice = SETUP_ADVICE.get(result.setup_issue) if result.setup_issue else None

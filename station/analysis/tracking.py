@@ -86,6 +86,20 @@ STEADY_FRAMES = 3                  # jumps are judged only against a pose seen t
 MIN_JUMP_LEGS = 0.15               # at high frame rates, smaller steps than this are noise, not jumps
 MAX_HOLD_S = 0.6                    # hold the last pose at most this long, then accept the new one
 MAX_UNSURE_HOLD_S = 1.5             # ... or this long while the new one is also unsure
+# Someone walking past in front of the lifter: MoveNet takes the nearer, bigger person, whose hips
+# then cross the lifter's place, within reach of where the lifter's hips could be (bench_real.py
+# --transform passerby). What gives them away is that they keep moving sideways: a squatting lifter's
+# hips go up and down, and back by a few centimetres, not across the picture (the passer's hips: 1.9-4.4
+# leg lengths a second on the dev clips; a brisk walk nearer the camera is about 2). While a jump is
+# held, a pose is not taken, however near it is, when the held frames of the last PASSING_WINDOW_S
+# show hips walking across: faster than PASSING_LEGS_S, at a steady speed, more across than up or
+# down, and at least MIN_JUMP_LEGS. A plate's glitches jump back and forth, or up and down.
+PASSING_LEGS_S = 1.0
+PASSING_WINDOW_S = 0.25
+PASSING_MIN_FRAMES = 3              # ... seen on this many held frames at least,
+PASSING_MIN_SPAN_S = 0.15           # ... spanning this long at least,
+PASSING_FIT = 0.8                   # ... a straight line in time explaining this share of the motion
+PASSING_CAPACITY = 64               # held frames remembered (0.25 s at up to 240 fps)
 # Running averages forget in seconds, not frames: a weight of 0.2 a frame is 0.15 s at 30 fps but
 # 0.45 s at a Pi 4's 10. Each time constant below is what the per-frame weight was at 30 fps.
 LEG_OFFSET_TAU_S = 0.15             # each leg's offset from the midline (was 0.2 a frame)
@@ -135,11 +149,15 @@ class BodyTracker:
         self.have_pose = False
         self.torso_unsure = False      # this frame's shoulders and hips score far below usual
         self.fresh = False             # this frame's legs were taken (not held over from an earlier one)
+        self.passing = False           # this frame's pose was someone walking past, not taken
         self._jump_since: float | None = None
         self._steady = 0               # frames accepted since the pose (re)appeared
         self._last_t = -math.inf        # the last accepted pose's time
         self._frame_t = -math.inf       # the last frame's time, accepted or not
         self._step_s = MAX_STEP_S       # seconds since the last frame (capped), for the running averages
+        self._held_t = np.zeros(PASSING_CAPACITY)   # the frames not taken since the last accepted pose ...
+        self._held_xy = np.zeros((PASSING_CAPACITY, 2))   # ... and their mid-hip
+        self._held_count = 0
 
     def frame_weight(self, tau_s: float) -> float:
         """A running average's weight for this frame: the same forgetting per second at any rate."""
@@ -150,6 +168,7 @@ class BodyTracker:
         self.filter.reset()
         self._last_seen[:] = -math.inf
         self._jump_since = None
+        self._held_count = 0
         self._steady = 0
         self._history_count = [0, 0]
         self._upright_size = 0
@@ -174,13 +193,14 @@ class BodyTracker:
         unsure = self.torso_unsure = self._unsure(scores, t)
         self._check_legs(pts, ok)
         self._update_lengths()
-        self.fresh = False
+        self.fresh = self.passing = False
         if not self.leg_ok.any():
             return self._fill_gaps(t)
         new = self._midline(pts, ok)
         if self._implausible_jump(new, t, unsure):
             return self._fill_gaps(t, holding=True)   # somebody else, a swap, a plate: hold the lifter
         self._jump_since = None
+        self._held_count = 0
         self.fresh = True
         self._steady += 1
         self._last_t = t
@@ -207,18 +227,48 @@ class BodyTracker:
         dt = t - self._last_t
         if self._steady < STEADY_FRAMES or dt <= 0 or not self.leg_px:
             return False
+        passing = self.passing = self._passing_by(new, t)
         moved = [math.hypot(*(new[j] - self._raw[j])) for j in REQUIRED if np.isfinite(new[j, 0])]
         speed = MAX_UNSURE_SPEED_LEGS_S if unsure else MAX_HIP_SPEED_LEGS_S
         allowed = max(MIN_JUMP_LEGS, speed * dt)
-        if not moved or max(moved) <= allowed * self.leg_px:
+        if not passing and (not moved or max(moved) <= allowed * self.leg_px):
             return False
         if self._jump_since is None:
             self._jump_since = t
-        if t - self._jump_since <= (MAX_UNSURE_HOLD_S if unsure else MAX_HOLD_S):
+        if passing or t - self._jump_since <= (MAX_UNSURE_HOLD_S if unsure else MAX_HOLD_S):
             return True
         self.filter.reset()             # it persists: the lifter really is there now
         self._steady = 0
         return False
+
+    def _passing_by(self, new: np.ndarray, t: float) -> bool:
+        """True when the frames not taken since the last accepted pose show hips moving sideways
+        faster than a squatting lifter's (PASSING_LEGS_S): someone walking past, not the lifter."""
+        if not np.isfinite(new[HIP, 0]):
+            return False
+        slot = self._held_count % PASSING_CAPACITY
+        self._held_t[slot] = t
+        self._held_xy[slot] = new[HIP]
+        self._held_count += 1
+        if self._held_count < 2:          # the usual frame: the last one was taken
+            return False
+        # the held frames of the last PASSING_WINDOW_S, oldest first (the ring is in time order)
+        n = min(self._held_count, PASSING_CAPACITY)
+        order = (np.arange(self._held_count - n, self._held_count)) % PASSING_CAPACITY
+        recent = order[self._held_t[order] >= t - PASSING_WINDOW_S]
+        if recent.size < PASSING_MIN_FRAMES:
+            return False
+        span = t - self._held_t[recent[0]]
+        if span < PASSING_MIN_SPAN_S:
+            return False
+        times, xs = self._held_t[recent] - t, self._held_xy[recent, 0]
+        slope, offset = np.polyfit(times, xs, 1)
+        spread = float(np.sum((xs - xs.mean()) ** 2))
+        steady = spread > 0 and float(np.sum((xs - (slope * times + offset)) ** 2)) <= (1 - PASSING_FIT) * spread
+        sideways = abs(float(xs[-1] - xs[0]))
+        upways = abs(float(self._held_xy[recent[-1], 1] - self._held_xy[recent[0], 1]))
+        return (steady and sideways >= 2 * upways and sideways > MIN_JUMP_LEGS * self.leg_px
+                and abs(slope) > PASSING_LEGS_S * self.leg_px)
 
     def _unsure(self, scores: np.ndarray, t: float) -> bool:
         """True when this frame's shoulders and hips score far below the lifter's usual: MoveNet then
