@@ -182,6 +182,21 @@ def test_someone_walking_past_in_front_mid_rep_costs_that_reps_depth_not_the_cou
     assert "Rep 2 was not judged: someone walked between you and the camera" in sets[0].summary
 
 
+def test_a_slow_passer_by_over_a_one_rep_set_is_said_as_such():
+    """Someone in front for 2 s (a slow walker, longer than any other hold) from late in the only
+    rep's descent: the rep still counts, and the set says why it has no depth, with no front-view
+    advice. (A passer who hides a whole descent hides the rep: nothing is left to count.)"""
+    truth = simulate_set(LifterParams(reps=1), CameraParams(), seed=4)
+    keypoints = noisy_keypoints(truth, CLEAN)
+    rep = truth.reps[0]
+    _someone_walks_past(keypoints, rep.bottom_frame - 12, rep.bottom_frame + 48, legs_per_s=1.5)
+    reps, sets = run_analysis(keypoints)
+    assert len(reps) == 1 and reps[0].setup_issue == "walked_past"
+    assert sets[0].setup_issue is None
+    assert "someone walked between you and the camera" in sets[0].summary
+    assert "front" not in sets[0].summary
+
+
 def test_a_plates_glitches_are_not_someone_walking_past():
     """Held glitches that jump back and forth (a hip pulled onto a plate and back) are no passer-by."""
     truth = simulate_set(LifterParams(reps=3), CameraParams(), seed=4)

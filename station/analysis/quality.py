@@ -74,6 +74,7 @@ TRANSIENT = frozenset({"walked_past"})
 # over 0.21 s without (one frame lost at 10 fps); the passer hides the lifter for 0.4-1.2 s
 # (bench_real.py --transform passerby).
 LOST_SIGHT_S = 0.4
+TIME_EPS_S = 1e-3                 # frame times carry rounding: 3 frames lost at 10 fps are 0.4 s
 MIN_SURE_AT_BOTTOM = 0.5          # share of a rep's bottom frames with hips and shoulders seen surely
 # ... and with legs taken from that frame, not held over from an earlier one (the tracker holds the
 # last pose through glitches). Real side clips: 0.8-1.0 of their bottom frames; rendered sets whose

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from station.analysis.quality import SETUP_SHORT
+from station.analysis.quality import SETUP_SHORT, TRANSIENT
 from station.analysis.summary import SET_BLOCKED_SHARE, onset_frame
 from station.analysis.types import SERIES_JOINTS, RepResult
 from station.errors import StationError
@@ -252,7 +252,7 @@ class SelfTestTracker:
         why = why_not_judged(rep)
         if why is not None:
             self._unjudged += 1
-            self._off_view += off_view(rep)
+            self._off_view += off_view(rep) and rep.setup_issue not in TRANSIENT   # not the camera's fault
             # a rep whose back was hidden was still seen side-on: its depth is the one its set shows
             depth = None if off_view(rep) or not math.isfinite(rep.max_depth_deg) else rep.max_depth_deg
             entry = SelfTestRep(number, rep.index, set_key, target, False, depth, note=f"Not judged: {why}.",

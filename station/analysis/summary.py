@@ -21,6 +21,7 @@ from station.analysis.quality import (
     MIN_SEEN_AT_BOTTOM,
     MIN_SURE_AT_BOTTOM,
     SETUP_ADVICE,
+    TIME_EPS_S,
     TRANSIENT,
     advice_cause,
     judge,
@@ -252,7 +253,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # someone walked past in front: the tracker held the lifter's pose while they did, and the
     # bottom may have been then. It says nothing of the camera, so it is not counted as hidden hips
     # (plates_hid_set) nor against the set (TRANSIENT)
-    passed = bool(np.any(col["passing"] > 0)) and lost_sight_s(t, col["legs_fresh"]) >= LOST_SIGHT_S
+    passed = bool(np.any(col["passing"] > 0)) and lost_sight_s(t, col["legs_fresh"]) >= LOST_SIGHT_S - TIME_EPS_S
     if passed and (issue not in BLOCKING or issue == "hips_hidden"):
         issue, own_bottom_hidden = "walked_past", False
     side_view = issue not in BLOCKING
@@ -409,7 +410,9 @@ def set_sentence(result: SetResult) -> str:
     sentence = _judged_sentence(result)
     unjudged = [r for r in result.reps if not r.side_view]
     if judged_reps(result) and unjudged:
-        cause = advice_cause(_commonest([r.setup_issue or "" for r in unjudged])) or \
+        # the camera's problem before a passer-by's: that advice is the one to act on
+        issues = [r.setup_issue or "" for r in unjudged]
+        cause = advice_cause(_commonest([i for i in issues if i not in TRANSIENT] or issues)) or \
             "the camera did not see it side-on. Stand side-on to the camera, whole body in view."
         sentence += f" {_rep_list([r.index for r in unjudged]).capitalize()} " \
                     f"{'was' if len(unjudged) == 1 else 'were'} not judged: {cause}"
@@ -422,7 +425,8 @@ def _judged_sentence(result: SetResult) -> str:
     counted = f"{n} rep{'s' if n != 1 else ''}"
     side = judged_reps(result)
     if not side:
-        advice = result.setup_advice or SETUP_ADVICE["front_view"]
+        passers = all(r.setup_issue in TRANSIENT for r in reps) and bool(reps)
+        advice = result.setup_advice or SETUP_ADVICE["walked_past" if passers else "front_view"]
         return f"{counted}. {advice}"
     deepest = min(side, key=lambda r: r.max_depth_deg)
     head = f"{counted}, deepest {depth_words(deepest.max_depth_deg, deepest.depth_uncertainty_deg)}"

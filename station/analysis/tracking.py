@@ -99,7 +99,10 @@ PASSING_WINDOW_S = 0.25
 PASSING_MIN_FRAMES = 3              # ... seen on this many held frames at least,
 PASSING_MIN_SPAN_S = 0.15           # ... spanning this long at least,
 PASSING_FIT = 0.8                   # ... a straight line in time explaining this share of the motion
-PASSING_CAPACITY = 64               # held frames remembered (0.25 s at up to 240 fps)
+PASSING_CAPACITY = 128              # held frames remembered (0.25 s at up to 500 fps)
+# A held pose is dropped (the lifter "absent") MAX_UNSURE_HOLD_S after the last accepted one; while
+# someone walks past, up to this long: a slow walker or a crowd would otherwise lose the rep under way.
+MAX_PASSING_HOLD_S = 3.0
 # Running averages forget in seconds, not frames: a weight of 0.2 a frame is 0.15 s at 30 fps but
 # 0.45 s at a Pi 4's 10. Each time constant below is what the per-frame weight was at 30 fps.
 LEG_OFFSET_TAU_S = 0.15             # each leg's offset from the midline (was 0.2 a frame)
@@ -255,7 +258,8 @@ class BodyTracker:
         # the held frames of the last PASSING_WINDOW_S, oldest first (the ring is in time order)
         n = min(self._held_count, PASSING_CAPACITY)
         order = (np.arange(self._held_count - n, self._held_count)) % PASSING_CAPACITY
-        recent = order[self._held_t[order] >= t - PASSING_WINDOW_S]
+        stamps = self._held_t[order]
+        recent = order[(stamps >= t - PASSING_WINDOW_S) & (stamps <= t)]
         if recent.size < PASSING_MIN_FRAMES:
             return False
         span = t - self._held_t[recent[0]]
@@ -287,7 +291,7 @@ class BodyTracker:
     def _fill_gaps(self, t: float, holding: bool = False) -> bool:
         """Short dropouts keep the last position; a longer one of hip or knee is 'absent'.
         While a jump is held the lifter is still there, only unsure: the hold's own limit applies."""
-        limit = MAX_UNSURE_HOLD_S if holding else self.max_gap_s
+        limit = (MAX_PASSING_HOLD_S if self.passing else MAX_UNSURE_HOLD_S) if holding else self.max_gap_s
         if not all(t - self._last_seen[j] <= limit for j in REQUIRED):
             self.have_pose = False
             return False
