@@ -756,8 +756,10 @@ def test_heel_lift_needs_both_ends_of_the_rep_seen():
 
 
 def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth():
-    """Feet out (which blocks depth) and head out (a note) come after every other blocking issue: a
-    high camera that cuts off the head, or plates over the hips with the feet cut off, say so."""
+    """Feet out by their score (which blocks depth) and head out (a note) come after every other
+    blocking issue: a high camera that cuts off the head says so. Feet out is kept when the hips also
+    scored low at the bottom: the frame's edge cuts the joints near it, and "plates hide your hips"
+    would name the wrong cause (its advice moved the camera back too; a bodyweight lifter got it)."""
     from station.analysis.analyzer import COLUMNS, ROW_WIDTH
     from station.analysis.quality import issue_for
     from station.analysis.summary import build_rep
@@ -765,6 +767,12 @@ def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth()
     for feet, head in ((0.0, 1.0), (1.0, 0.0), (1.0, 1.0)):
         assert issue_for("side", 300, 0.8, 32.0, feet, head) == "camera_high"
     assert issue_for("side", 300, 0.8, 5.0, 0.0, 1.0) == "feet_out"
+    # the knees' room for the feet (thigh lengths): geometry before the light, the view before it
+    assert issue_for("side", 300, 0.3, 5.0, 1.0, 1.0, feet_room=0.4) == "feet_out"
+    assert issue_for("side", 300, 0.3, 5.0, 1.0, 1.0, feet_room=1.5) == "too_dark"
+    assert issue_for("side", 300, 0.3, 5.0, 1.0, 1.0) == "too_dark"          # not measured
+    assert issue_for("front", 300, 0.3, 5.0, 1.0, 1.0, feet_room=0.4) == "front_view"
+    assert issue_for("side", 300, 0.8, 32.0, 1.0, 1.0, feet_room=0.4) == "feet_out"
 
     n = 60
     t = np.arange(n) / 30.0
@@ -772,7 +780,7 @@ def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth()
     rows[:, COLUMNS["t"]] = t
     rows[:, COLUMNS["thigh_deg"]] = rows[:, COLUMNS["drop_deg"]] = 80 - 75 * np.sin(np.pi * np.arange(n) / (n - 1))
     for name, value in (("spread", 0.1), ("body_px", 300), ("score", 0.8), ("leg_disagreement_deg", np.nan),
-                        ("feet_seen", 0.0), ("head_seen", 1.0), ("legs_seen", 2), ("legs_fresh", 1),
+                        ("feet_seen", 0.0), ("head_seen", 1.0), ("feet_room", np.nan), ("legs_seen", 2), ("legs_fresh", 1),
                         ("ankle_y", np.nan), ("hips_sure", 1), ("torso_sure", 1)):
         rows[:, COLUMNS[name]] = value
     bottom = np.abs(t - t[n // 2]) < 0.4
@@ -781,7 +789,12 @@ def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth()
     rep, hidden = build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
                             standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
                             standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
-    assert hidden and rep.setup_issue == "hips_hidden" and not rep.side_view and rep.depth_verdict == "unknown"
+    assert hidden and rep.setup_issue == "feet_out" and not rep.side_view and rep.depth_verdict == "unknown"
+    rows[:, COLUMNS["feet_seen"]] = 1.0                                    # feet in view: the plates' advice
+    rep, hidden = build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
+                            standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
+                            standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
+    assert hidden and rep.setup_issue == "hips_hidden" and not rep.side_view
 
 
 def test_the_depth_spread_needs_two_judged_reps():
@@ -823,8 +836,8 @@ def test_the_live_view_verdict_follows_the_camera_in_seconds_at_any_frame_rate(f
     from station.analysis.quality import ViewGate
 
     gate = ViewGate()
-    side = np.array([0.1, 300.0, 0.8, 5.0, 1.0, 1.0])
-    front = np.array([0.8, 300.0, 0.8, np.nan, 1.0, 1.0])
+    side = np.array([0.1, 300.0, 0.8, 5.0, 1.0, 1.0, 1.5])
+    front = np.array([0.8, 300.0, 0.8, np.nan, 1.0, 1.0, 1.5])
     turned_at, seen_at = 5.0, None
     for k in range(int(8 * fps)):
         t = k / fps

@@ -540,6 +540,34 @@ def test_dim_ankles_inside_the_picture_are_the_light_not_feet_out():
 
 
 @pytest.mark.parametrize("fps", [30.0, 10.0])
+def test_knees_on_the_bottom_edge_are_feet_out_not_the_light_nor_hidden_hips(fps):
+    """A camera too close: the picture ends 40 px below the knees. MoveNet then scores the joints the
+    edge cuts low and puts an ankle up on the shin, inside the picture (what the dev clips cut between
+    knee and ankle showed). The old checks read that as "too dark", and a hip that scored low at the
+    bottom as "plates hide your hips": both the wrong advice. The knees' room for the feet decides."""
+    t, thigh = _thigh_profile(fps, reps=3)
+    keypoints = []
+    for ti, th in zip(t, thigh):
+        pts = _side_pose(ti, th).points.copy()
+        height = 330 + 40                                       # the standing knee is at y = 330
+        pts[[KP.LEFT_SHOULDER, KP.RIGHT_SHOULDER, KP.LEFT_HIP, KP.RIGHT_HIP, KP.RIGHT_EAR, KP.NOSE], 2] = 0.5
+        if th < 20:                                             # ... and lower at the bottom
+            pts[[KP.LEFT_HIP, KP.RIGHT_HIP], 2] = 0.15
+        pts[[KP.LEFT_KNEE, KP.RIGHT_KNEE], 2] = 0.35
+        ankle = pts[KP.RIGHT_KNEE, :2] + (10.0, 5.0)            # on the shin, inside the picture
+        pts[[KP.LEFT_ANKLE, KP.RIGHT_ANKLE]] = (*ankle, 0.35)
+        keypoints.append(Keypoints(pts, 640, height, ti))
+    reps, sets = _run(keypoints)
+    assert len(reps) == 3
+    assert all(r.setup_issue == "feet_out" and r.depth_verdict == "unknown" for r in reps)
+    assert sets[0].setup_advice == SETUP_ADVICE["feet_out"]
+    analyzer = SquatAnalyzer(ON_THE_JOINTS)
+    states = [analyzer.update(kp)[0] for kp in keypoints]
+    assert states[-1].setup_issue == "feet_out"
+    assert not any(s.setup_issue == "too_dark" for s in states)
+
+
+@pytest.mark.parametrize("fps", [30.0, 10.0])
 def test_synthetic_secondary_numbers_are_plausible(fps):
     truth = simulate_set(LifterParams(reps=3, target_depth_deg=-10), CameraParams(), fps=fps, seed=21)
     reps, _ = _run(noisy_keypoints(truth, NoiseParams(), seed=21))

@@ -45,7 +45,7 @@ from station.analysis.reps import (
     RepCounter,
 )
 from station.analysis.summary import BOTTOM_HALF_WINDOW_S, build_rep, reached, summarise_set
-from station.analysis.tracking import ANKLE, LABELS, MIDLINE, NEAR_EAR, NEAR_SHOULDER, BodyTracker
+from station.analysis.tracking import ANKLE, KNEE, LABELS, MIDLINE, NEAR_EAR, NEAR_SHOULDER, BodyTracker
 from station.analysis.types import (
     DepthReached,
     FrameState,
@@ -391,6 +391,10 @@ class SquatAnalyzer:
             f[3] = abs(float(thighs[0] - thighs[1]))
         head = (KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR)
         f[5] = float(any(ok[h] and pts[h, 1] > EDGE_SHARE * height for h in head))
+        # room for the feet below the higher knee, in stable thigh lengths (quality.FEET_ROOM_THIGHS)
+        left, right = LABELS[KNEE]
+        knee_y = min(pts[left, 1] if ok[left] else math.inf, pts[right, 1] if ok[right] else math.inf)
+        f[6] = (height - knee_y) / tracker.thigh_px if tracker.thigh_px > 0 and knee_y < math.inf else np.nan
         self.gate.add(kp.timestamp, f)
 
     def _depth_deg(self) -> float:

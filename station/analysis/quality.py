@@ -7,6 +7,8 @@ the station abstains and says, in one sentence the lifter can act on, how to fix
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # code -> the one sentence a lifter reads (analyze output, live page, history)
@@ -128,6 +130,13 @@ EDGE_SHARE = 0.015                # a joint this close to the frame edge is cut 
 # quarter of its reps went unjudged.
 FEET_EDGE_SHARE = 0.07            # an ankle this close to the bottom edge ...
 FEET_SURE_SCORE = 0.5             # ... counts as in the picture only at this score
+# Knees this close to the picture's bottom edge (in stable thigh lengths) leave no room for the feet:
+# a shank is about a thigh long and tilts at most ~45 deg at the bottom, so its ankle sits 0.6-1 thigh
+# below the knee. Geometry, not scores: it holds in a dim gym, and it is the first thing to fix (the
+# joints cut by the edge score low, which read as "too dark", and the hips near it as "hidden").
+# As filmed the dev clips leave 1.2-3.0 thighs below the knee (5th percentile per clip); cut halfway
+# between knee and ankle (bench_real.py --transform feetoff) 0.35-0.49 (median).
+FEET_ROOM_THIGHS = 0.6
 # The trunk line ends at the near shoulder and ear: on the top edge (the head cut off; MoveNet puts
 # them there at scores of 0.2-0.5) it reads the frame's edge, not the lean.
 TOP_EDGE_SHARE = 0.07             # a shoulder or ear this close to the top edge
@@ -148,17 +157,23 @@ def classify_view(spread: float) -> str:
 
 
 def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: float,
-              feet_seen: float, head_seen: float) -> str | None:
+              feet_seen: float, head_seen: float, feet_room: float = math.nan) -> str | None:
     """The first thing to fix, in the order a lifter should fix them; None when all is well.
 
     feet_seen / head_seen: the share of frames with the feet / head inside the picture.
+    feet_room: the room below the knees, in thigh lengths (FEET_ROOM_THIGHS).
     """
-    if score < MIN_SCORE:
+    # the knees on the bottom edge: the joints the edge cuts score low, which is not the light (NaN,
+    # not measured, compares False)
+    feet_cut = feet_room < FEET_ROOM_THIGHS
+    if score < MIN_SCORE and not feet_cut:
         return "too_dark"
     if view == "front":
         return "front_view"
     if view == "three-quarter":
         return "three_quarter_view"
+    if feet_cut:
+        return "feet_out"
     if body_px < MIN_BODY_PX:
         return "too_small"
     if np.isfinite(leg_disagreement_deg) and leg_disagreement_deg > MAX_LEG_DISAGREEMENT_DEG:
@@ -174,7 +189,7 @@ def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: flo
 class ViewGate:
     """Per-frame evidence about the camera set-up, judged over a short window (no flicker)."""
 
-    FEATURES = ("spread", "body_px", "score", "leg_disagreement_deg", "feet_seen", "head_seen")
+    FEATURES = ("spread", "body_px", "score", "leg_disagreement_deg", "feet_seen", "head_seen", "feet_room")
 
     def __init__(self):
         self._rows = np.full((MAX_ROWS, len(self.FEATURES)), np.nan)
@@ -216,9 +231,9 @@ def judge(rows: np.ndarray) -> tuple[str, str | None]:
     with np.errstate(all="ignore"):
         medians = [float(np.nanmedian(rows[:, i])) if np.isfinite(rows[:, i]).any() else float("nan")
                    for i in range(rows.shape[1])]
-    spread, body_px, score, disagreement, feet_seen, head_seen = medians
+    spread, body_px, score, disagreement, feet_seen, head_seen, feet_room = medians
     view = classify_view(spread)
     return view, issue_for(view, body_px if np.isfinite(body_px) else 0.0,
                            score if np.isfinite(score) else 0.0, disagreement,
                            feet_seen if np.isfinite(feet_seen) else 0.0,
-                           head_seen if np.isfinite(head_seen) else 0.0)
+                           head_seen if np.isfinite(head_seen) else 0.0, feet_room)

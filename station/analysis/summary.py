@@ -23,6 +23,7 @@ from station.analysis.quality import (
     SETUP_ADVICE,
     TIME_EPS_S,
     TRANSIENT,
+    ViewGate,
     advice_cause,
     judge,
     lost_sight_s,
@@ -230,7 +231,7 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     series (the replay, the charts) shows them, no number is measured on them."""
     col = {name: rows[:, i] for name, i in columns.items()}
     t = col["t"]
-    view, issue = judge(rows[:, columns["spread"]:columns["spread"] + 6])
+    view, issue = judge(rows[:, columns["spread"]:columns["spread"] + len(ViewGate.FEATURES)])
     signal = col["thigh_deg"] if issue not in BLOCKING else col["drop_deg"]
     bottom_i, bottom_deg = sustained_bottom(t, signal)
     bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
@@ -242,8 +243,9 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
         bottom_i, bottom_deg = sustained_bottom(t, signal, hips_sure=col["hips_sure"], legs_fresh=col["legs_fresh"])
         bottom_t = pause_middle(t, signal, bottom_i, bottom_deg)
         at_bottom = np.abs(t - bottom_t) <= BOTTOM_WINDOW_S
-    # a note gives way, and so do feet out of the picture (the advice for plates moves the camera back too)
-    if (issue not in BLOCKING or issue == "feet_out") and (own_bottom_hidden or plates_hid_set):
+    # a note gives way; feet out of the picture do not (cut by the frame's edge, the hips near it score
+    # low too, and "plates hide your hips" would name the wrong cause to a bodyweight lifter)
+    if issue not in BLOCKING and (own_bottom_hidden or plates_hid_set):
         issue = "hips_hidden"      # a plate over the hip at the bottom: MoveNet guesses, we do not
     # an upright in front of the legs: MoveNet puts the joint at its edge and scores it as usual. It
     # outranks a plate (its advice is the one that helps), not the feet out of the picture (whose
