@@ -786,14 +786,24 @@ def test_feet_or_head_out_of_the_picture_never_hide_an_issue_that_blocks_depth()
     bottom = np.abs(t - t[n // 2]) < 0.4
     rows[bottom, COLUMNS["hips_sure"]] = rows[bottom, COLUMNS["torso_sure"]] = 0   # a plate over the hips
     params = AnalysisParams()
-    rep, hidden = build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
-                            standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
-                            standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
+
+    def judged(rows):
+        return build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
+                         standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100, standing_trunk_deg=np.nan,
+                         standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
+
+    rep, hidden = judged(rows)                                             # feet out do not give way to plates,
     assert hidden and rep.setup_issue == "feet_out" and not rep.side_view and rep.depth_verdict == "unknown"
+    upright = rows.copy()
+    upright[bottom, COLUMNS["obstructed"]] = 1.0                           # ... nor to an upright
+    assert judged(upright)[0].setup_issue == "feet_out"
+    walked = rows.copy()
+    walked[:, COLUMNS["passing"]] = 1.0                                    # ... nor to a passer-by,
+    walked[bottom, COLUMNS["legs_fresh"]] = 0.0
+    rep, hidden = judged(walked)
+    assert rep.setup_issue == "feet_out" and not hidden                    # who is not the plates either
     rows[:, COLUMNS["feet_seen"]] = 1.0                                    # feet in view: the plates' advice
-    rep, hidden = build_rep(1, 0.0, rows, COLUMNS, target_depth_deg=0, depth_from_thigh=params.depth_from_thigh,
-                            standing_ankle_y=np.nan, standing_shin_deg=np.nan, shank_px=100,
-                            standing_trunk_deg=np.nan, standing_deg=80, lifter_height_cm=175, frame_size=(640, 480))
+    rep, hidden = judged(rows)
     assert hidden and rep.setup_issue == "hips_hidden" and not rep.side_view
 
 

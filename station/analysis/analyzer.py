@@ -391,7 +391,9 @@ class SquatAnalyzer:
             f[3] = abs(float(thighs[0] - thighs[1]))
         head = (KP.NOSE, KP.LEFT_EYE, KP.RIGHT_EYE, KP.LEFT_EAR, KP.RIGHT_EAR)
         f[5] = float(any(ok[h] and pts[h, 1] > EDGE_SHARE * height for h in head))
-        # room for the feet below the higher knee, in stable thigh lengths (quality.FEET_ROOM_THIGHS)
+        # room for the feet below the higher knee, in stable thigh lengths (quality.FEET_ROOM_THIGHS); from
+        # the first thigh seen: waiting for the tracker's 16 lengths said "too dark" for 1.6 s at 10 fps,
+        # and an early thigh would have to read twice its length to call the dev clips' feet out
         left, right = LABELS[KNEE]
         knee_y = min(pts[left, 1] if ok[left] else math.inf, pts[right, 1] if ok[right] else math.inf)
         f[6] = (height - knee_y) / tracker.thigh_px if tracker.thigh_px > 0 and knee_y < math.inf else np.nan

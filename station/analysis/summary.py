@@ -256,8 +256,10 @@ def build_rep(index: int, start_t: float, rows: np.ndarray, columns: dict, *, ta
     # bottom may have been then. It says nothing of the camera, so it is not counted as hidden hips
     # (plates_hid_set) nor against the set (TRANSIENT)
     passed = bool(np.any(col["passing"] > 0)) and lost_sight_s(t, col["legs_fresh"]) >= LOST_SIGHT_S - TIME_EPS_S
-    if passed and (issue not in BLOCKING or issue == "hips_hidden"):
-        issue, own_bottom_hidden = "walked_past", False
+    if passed and (issue not in BLOCKING or issue in ("hips_hidden", "feet_out")):
+        own_bottom_hidden = False
+        if issue != "feet_out":         # the camera's own fault is the advice that helps
+            issue = "walked_past"
     side_view = issue not in BLOCKING
     depth = depth_from_thigh(bottom_deg) if side_view else bottom_deg
     around = slice(max(0, bottom_i - 2), bottom_i + 3)
