@@ -396,6 +396,11 @@ TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark
 # file, so at 15 it keeps every frame and at 10 two in three. The pose stage keeps time too (the
 # crop's stable size forgets over STABLE_SIZE_HALF_LIFE_S), so a timing kind's keypoints are its own.
 TIMINGS = {"slowmo2": (2.0, 1), "slowmo3": (3.0, 1), "fast2": (0.5, 2)}
+
+# kinds whose set-up advice has one right cause, scored per run: the set's advice names it, or, on a
+# front or three-quarter clip, its view's advice (said first: the lifter turns the camera, then moves it)
+EXPECTED_CAUSE = {"feetoff": "feet_out"}
+VIEW_CAUSES = ("front_view", "three_quarter_view")
 TRANSFORMS.update(dict.fromkeys(TIMINGS))
 
 
@@ -479,13 +484,15 @@ def score(clip: Clip, sets) -> dict:
         # the view verdict: called side-on (a rep may still abstain on depth, e.g. hips hidden)
         row["view_ok"] = bool(reps) and all(r.view == "side" for r in reps)
         unjudged = [(SETUP_SHORT[issue], sum(1 for r in reps if r.setup_issue == issue))
-                    for issue in ("hips_hidden", "upright_in_front", "walked_past")]
+                    for issue in SETUP_SHORT if issue != "head_out"]
         row["view"] = "side" + "".join(f", {n} of {len(reps)} reps not judged: {why}" for why, n in unjudged if n) \
             if row["view_ok"] else (advice or "not judged")
     else:
         row["depth"], row["verdict"], row["depth_ok"], row["depth_abstained"] = None, "-", None, None
         row["view_ok"] = not judged and advice is not None
         row["view"] = advice or "judged (wrong)"
+    # the set's own advice (a set not judged): what the lifter is told to change first
+    row["advice_issue"] = next((s.setup_issue for s in sets if s.setup_advice), None)
     flagged = [r.index for r in judged if r.wink]
     row["winks"] = flagged
     row["wink_ok"] = {"no": not flagged, "yes": bool(flagged)}.get(labels.get("wink"))
@@ -567,12 +574,29 @@ def main(argv=None) -> int:
         abstained = sum(1 for r in mine if r["depth_abstained"])
         print(f"| {rate} | {tally('reps_ok')} | {tally('depth_ok')} | {abstained} | {tally('view_ok')} | "
               f"{tally('wink_ok', no) if no else '-'} | {tally('wink_ok', yes) if yes else '-'} |")
+    cause = EXPECTED_CAUSE.get(args.transform)
+    if cause:
+        side = {c.name: c.side for c in clips}
+        print()
+        print(f"| rate | set-up advice names the cause ({SETUP_SHORT[cause]}) | named instead |")
+        print("|---|---|---|")
+        for rate in rates:
+            right, total, wrong = cause_named([r for r in rows if r["rate"] == rate], side, cause)
+            print(f"| {rate} | {right}/{total} | {'; '.join(wrong) or '-'} |")
     if "native" in rates and len(rates) > 1:
         print()
         print(rate_table(bottoms, [c.name for c in clips], [r for r in rates if r != "native"]))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def cause_named(rows: list[dict], side: dict, cause: str) -> tuple[int, int, list[str]]:
+    """(runs whose set-up advice names the cause, runs, "clip: what it named instead" for the rest)."""
+    right = [r["advice_issue"] == cause or (not side[r["clip"]] and r["advice_issue"] in VIEW_CAUSES)
+             for r in rows]
+    wrong = sorted(f"{r['clip']}: {r['advice_issue'] or 'no advice'}" for r, ok in zip(rows, right) if not ok)
+    return sum(right), len(rows), wrong
 
 
 def rate_table(bottoms: dict, clips: list[str], rates: list[str]) -> str:

@@ -744,6 +744,18 @@ def test_a_rep_without_lockout_times_its_descent_from_its_own_top(fps):
     assert reps[0].down_s == pytest.approx(1.2, abs=0.3) and reps[1].up_s == pytest.approx(1.2, abs=0.3)
 
 
+def test_the_feet_cut_off_kind_scores_the_cause_the_advice_names(monkeypatch):
+    """bench_real.py --transform feetoff counts the runs whose set-up advice names the feet: on a
+    front or three-quarter clip its view's advice is said first and counts too, not on a side clip."""
+    bench = _bench_real(monkeypatch)
+    rows = [{"clip": "side_a", "advice_issue": "feet_out"}, {"clip": "side_b", "advice_issue": "too_dark"},
+            {"clip": "front", "advice_issue": "front_view"}, {"clip": "side_c", "advice_issue": "front_view"},
+            {"clip": "side_d", "advice_issue": None}]
+    side = {"side_a": True, "side_b": True, "front": False, "side_c": True, "side_d": True}
+    assert bench.cause_named(rows, side, bench.EXPECTED_CAUSE["feetoff"]) == (
+        2, 5, ["side_b: too_dark", "side_c: front_view", "side_d: no advice"])
+
+
 def _bench_real(monkeypatch):
     """scripts/bench_real.py as a module (it is a script, not part of the package)."""
     import importlib.util
