@@ -396,12 +396,12 @@ TRANSFORMS = {"none": None, "mirror": _mirror, "half": _half, "far": _far, "dark
 # file, so at 15 it keeps every frame and at 10 two in three. The pose stage keeps time too (the
 # crop's stable size forgets over STABLE_SIZE_HALF_LIFE_S), so a timing kind's keypoints are its own.
 TIMINGS = {"slowmo2": (2.0, 1), "slowmo3": (3.0, 1), "fast2": (0.5, 2)}
+TRANSFORMS.update(dict.fromkeys(TIMINGS))
 
 # kinds whose set-up advice has one right cause, scored per run: the set's advice names it, or, on a
 # front or three-quarter clip, its view's advice (said first: the lifter turns the camera, then moves it)
 EXPECTED_CAUSE = {"feetoff": "feet_out"}
 VIEW_CAUSES = ("front_view", "three_quarter_view")
-TRANSFORMS.update(dict.fromkeys(TIMINGS))
 
 
 def _retimed(frames, stretch: float, every: int):

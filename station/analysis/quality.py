@@ -7,8 +7,6 @@ the station abstains and says, in one sentence the lifter can act on, how to fix
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 # code -> the one sentence a lifter reads (analyze output, live page, history)
@@ -157,7 +155,7 @@ def classify_view(spread: float) -> str:
 
 
 def issue_for(view: str, body_px: float, score: float, leg_disagreement_deg: float,
-              feet_seen: float, head_seen: float, feet_room: float = math.nan) -> str | None:
+              feet_seen: float, head_seen: float, feet_room: float = np.nan) -> str | None:
     """The first thing to fix, in the order a lifter should fix them; None when all is well.
 
     feet_seen / head_seen: the share of frames with the feet / head inside the picture.

@@ -248,15 +248,20 @@ def _seen(points: np.ndarray, index: int) -> bool:
     return score >= MIN_JOINT_SCORE and math.isfinite(x) and math.isfinite(y)
 
 
-def _seen_y(points: np.ndarray, joints: tuple[int, ...], pick: Callable[[list[float]], float]) -> float | None:
+def _seen_y(points: np.ndarray, joints: tuple[int, ...], pick: Callable[[float, float], float]) -> float | None:
     """The highest (pick=min) or lowest (pick=max) image row of the joints seen; None if none is."""
-    ys = [float(points[j, 1]) for j in joints if _seen(points, j)]
-    return pick(ys) if ys else None
+    best = None
+    for j in joints:
+        if _seen(points, j):
+            y = float(points[j, 1])
+            best = y if best is None else pick(best, y)
+    return best
 
 
 def _seen_mean(points: np.ndarray, joints: tuple[int, ...]) -> tuple[float, float] | None:
     """The mean place of the joints seen (the two labels of one joint); None if neither is."""
-    seen = [j for j in joints if _seen(points, j)]
-    if not seen:
-        return None
-    return (sum(float(points[j, 0]) for j in seen) / len(seen), sum(float(points[j, 1]) for j in seen) / len(seen))
+    n, x, y = 0, 0.0, 0.0
+    for j in joints:
+        if _seen(points, j):
+            n, x, y = n + 1, x + float(points[j, 0]), y + float(points[j, 1])
+    return (x / n, y / n) if n else None
